@@ -1,0 +1,75 @@
+/*
+ * conf: the YAML configuration (libyaml), with every key of SPEC.md.
+ *
+ * conf_load() reads a whole file into a fresh conf_t or fails without side
+ * effects, which is what makes a reload transactional: the master keeps the
+ * old conf_t until the new one has loaded. Errors name the file, line and
+ * key: "etc/drover.yaml:7: workers: expected a number or \"auto\"".
+ *
+ * Relative paths (root, pid_file, logs) are resolved against the working
+ * directory at load time and stored absolute, so a daemon's chdir("/") or a
+ * later reload does not change what they mean. All strings in a conf_t are
+ * owned by it and freed by conf_free().
+ */
+#ifndef DROVER_CONF_H
+#define DROVER_CONF_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "log.h"
+
+#define CONF_MAX_LISTEN 32
+#define CONF_MAX_INDEX 16
+#define CONF_ERR_LEN 512
+
+typedef struct {
+    char *spec;        /* as written: "127.0.0.1:8080", "[::1]:80", ":80" */
+    char host[64];     /* "" for any address */
+    int port;
+    int family;        /* AF_INET or AF_INET6 */
+} conf_listen_t;
+
+typedef struct {
+    char *file;        /* absolute path of the config file */
+
+    conf_listen_t listen[CONF_MAX_LISTEN];
+    size_t num_listen;
+    int workers;       /* resolved: "auto" becomes the CPU count */
+    char *root;        /* absolute, no trailing slash */
+    char *index[CONF_MAX_INDEX];
+    size_t num_index;
+    int daemon;
+    char *pid_file;
+    char *error_log;   /* "stderr" or an absolute path */
+    log_level_t log_level;
+    char *access_log;  /* NULL when "off" */
+    char *user;        /* NULL when unset */
+    char *group;
+    unsigned user_line, group_line; /* for errors found after loading */
+    int worker_connections;
+    int keepalive_requests;
+    double keepalive_timeout;      /* seconds */
+    double client_header_timeout;
+    double send_timeout;
+    double shutdown_timeout;
+    double worker_timeout;         /* heartbeat limit */
+    size_t max_header_size;
+    size_t max_body_size;          /* a request body above this is a 413 */
+    int gzip_static;
+    int autoindex;
+} conf_t;
+
+/* Returns a new conf_t, or NULL with a message in err (CONF_ERR_LEN bytes). */
+conf_t *conf_load(const char *path, char *err);
+void conf_free(conf_t *conf);
+
+/* A conf_t with every default, for tests and for conf_load itself. */
+conf_t *conf_defaults(void);
+
+/* Value parsers, exposed for the unit tests. 0 ok, -1 bad value. */
+int conf_parse_duration(const char *s, double *seconds);
+int conf_parse_size(const char *s, size_t *bytes);
+int conf_parse_listen(const char *s, conf_listen_t *l);
+
+#endif

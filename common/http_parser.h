@@ -1,0 +1,98 @@
+/*
+ * http_parser: an incremental HTTP/1.x request-head parser.
+ *
+ * It is a pure function of (bytes, len): it keeps no state between calls and
+ * never allocates, so the caller simply calls it again with the longer buffer
+ * when more bytes arrive (as picohttpparser does). Every slice in the result
+ * points into the caller's buffer and is valid as long as that buffer is.
+ *
+ * It is strict on purpose (RFC 9112), because a lenient parser behind or in
+ * front of another one is how requests get smuggled:
+ *   - lines end in CRLF; a bare LF or a bare CR is a 400;
+ *   - obs-fold (a line starting with SP or HTAB) is a 400;
+ *   - whitespace between a field name and the colon is a 400;
+ *   - field names are tokens; field values have no CTL but HTAB;
+ *   - Content-Length must be digits and appear once; with Transfer-Encoding
+ *     it is a 400, and a Transfer-Encoding whose last coding is not chunked
+ *     is a 400;
+ *   - HTTP/1.1 needs exactly one Host;
+ *   - a request line without a version (HTTP/0.9) is a 400.
+ *
+ * Return: bytes of the head consumed (> 0) when complete; -2 when more bytes
+ * are needed; -1 on error, with req->status set to the response code
+ * (400, 414, 431, 501 or 505).
+ */
+#ifndef DROVER_HTTP_PARSER_H
+#define DROVER_HTTP_PARSER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "str.h"
+
+#define HTTP_MAX_HEADERS 100
+
+typedef enum {
+    HTTP_METHOD_UNKNOWN = 0,
+    HTTP_METHOD_GET,
+    HTTP_METHOD_HEAD,
+    HTTP_METHOD_OPTIONS,
+    HTTP_METHOD_POST,
+    HTTP_METHOD_PUT,
+    HTTP_METHOD_DELETE,
+    HTTP_METHOD_PATCH,
+    HTTP_METHOD_CONNECT,
+    HTTP_METHOD_TRACE,
+} http_method_t;
+
+typedef struct {
+    str_t name;
+    str_t value;
+} http_header_t;
+
+typedef struct {
+    http_method_t method;
+    str_t method_name;
+    str_t target;         /* as sent: "/a%20b?x=1", "*", or absolute-form */
+    str_t path;           /* the target's path, still percent-encoded */
+    str_t query;          /* after '?', without it; empty when none */
+    int version_minor;    /* HTTP/1.<minor>: 0 or 1 */
+
+    http_header_t headers[HTTP_MAX_HEADERS];
+    size_t num_headers;
+
+    /* Fields the server acts on, picked out while parsing. */
+    str_t host;
+    str_t if_none_match;
+    str_t if_modified_since;
+    str_t if_match;
+    str_t if_unmodified_since;
+    str_t if_range;
+    str_t range;
+    str_t accept_encoding;
+    str_t referer;
+    str_t user_agent;
+    int64_t content_length;  /* -1 when absent */
+    unsigned keep_alive : 1; /* after Connection and the version default */
+    unsigned chunked : 1;    /* Transfer-Encoding ends in chunked */
+    unsigned expect_continue : 1;
+    unsigned bad_expect : 1; /* an Expect other than 100-continue: 417 */
+
+    int status;              /* on -1: the error status to answer with */
+} http_request_t;
+
+/*
+ * Parses buf[0..len). max_head is the largest head accepted (the
+ * max_header_size setting): a request line that does not end within it is a
+ * 414, a head that does not is a 431. last_len is the length passed on the
+ * previous call for the same request (0 the first time); it lets the parser
+ * skip the bytes it already knows hold no end of head, so a head that
+ * trickles in byte by byte costs linear time.
+ */
+ssize_t http_parse_request(const char *buf, size_t len, size_t last_len,
+                           size_t max_head, http_request_t *req);
+
+const char *http_status_reason(int status);
+
+#endif

@@ -1,0 +1,52 @@
+/*
+ * report: what workers tell the master over the POSIX message queue, and
+ * the one-byte messages of the per-worker pipes.
+ *
+ * The queue is named "/drover.<master pid>" so that a stale one can be told
+ * from a live one by the pid in its name. Workers open it O_NONBLOCK: a full
+ * queue drops a report rather than stall an event loop, and the next report
+ * (at most a second later) carries the counters again, because counters are
+ * totals, not deltas.
+ */
+#ifndef DROVER_REPORT_H
+#define DROVER_REPORT_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#define REPORT_QUEUE_PREFIX "drover."
+#define REPORT_QUEUE_MAXMSG 10
+
+typedef enum {
+    REPORT_STARTED = 1,
+    REPORT_COUNTERS,
+    REPORT_STOPPING,
+} report_type_t;
+
+typedef struct {
+    uint32_t type;            /* report_type_t */
+    int32_t pid;
+    uint32_t generation;
+    uint32_t slot;
+    uint64_t requests;
+    uint64_t bytes_sent;
+    uint64_t accepted;
+    uint64_t status_class[6]; /* [1]..[5]: 1xx..5xx */
+    uint32_t connections;     /* open now */
+    uint32_t pad;
+} report_t;
+
+/* Pipe messages, master to worker. */
+#define CMD_DRAIN  'Q'  /* stop accepting, finish in-flight work, exit */
+#define CMD_REOPEN 'O'  /* reopen log files */
+#define CMD_STOP   'T'  /* exit now */
+
+/* Pipe messages, worker to master. */
+#define MSG_READY     'R' /* able to serve: sockets, logs, privileges done */
+#define MSG_HEARTBEAT 'H' /* the event loop is turning */
+
+/* Exit statuses a worker uses for failures the master understands. */
+#define WORKER_EXIT_OK      0
+#define WORKER_EXIT_SETUP   2  /* cannot open a log, cannot drop privileges */
+
+#endif

@@ -1,0 +1,28 @@
+/*
+ * listen: the listening sockets, owned by the master.
+ *
+ * The master binds every address itself, before it forks, and keeps the
+ * sockets for its whole life: workers inherit them, a reload reuses them
+ * (no gap in which a connection could be refused), and only an address that
+ * left the config is closed.
+ */
+#ifndef DROVER_LISTEN_H
+#define DROVER_LISTEN_H
+
+#include "conf.h"
+
+#define LISTEN_BACKLOG 4096
+
+typedef struct {
+    conf_listen_t addr; /* spec not owned: compare by family/host/port */
+    int fd;
+    int in_use;         /* set while some generation's config lists it */
+} listen_sock_t;
+
+/* Opens a non-blocking listening socket (SO_REUSEADDR; IPV6_V6ONLY for v6).
+ * Returns the fd, or -1 with a message in err naming the address and errno. */
+int listen_open(const conf_listen_t *addr, char *err, size_t errlen);
+
+int listen_same(const conf_listen_t *a, const conf_listen_t *b);
+
+#endif

@@ -1,0 +1,143 @@
+/*
+ * main: the command line. Everything else happens in master_run().
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "daemon.h"
+#include "log.h"
+#include "master.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: drover [-c FILE] [-t] [-s stop|quit|reload|reopen] [-f] [-v] [-h]\n"
+            "  -c FILE   configuration file (default: %s/drover/drover.yaml,\n"
+            "            or etc/drover.yaml beside the binary in a source tree)\n"
+            "  -t        check the configuration and exit\n"
+            "  -s SIGNAL send a signal to the running master: stop (TERM), quit (QUIT),\n"
+            "            reload (HUP), reopen (USR1)\n"
+            "  -f        stay in the foreground even with daemon: true\n"
+            "  -v        print the version and exit\n"
+            "  -h        print this help and exit\n",
+            SYSCONFDIR);
+}
+
+/* The source tree's etc/drover.yaml when the binary sits at the top of a
+ * source tree, else the installed one. */
+static const char *default_config(char *buf, size_t size)
+{
+    char exe[PATH_MAX - 32];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash != NULL) {
+            *slash = '\0';
+            snprintf(buf, size, "%s/etc/drover.yaml", exe);
+            if (access(buf, R_OK) == 0)
+                return buf;
+        }
+    }
+    snprintf(buf, size, "%s/drover/drover.yaml", SYSCONFDIR);
+    return buf;
+}
+
+static int send_signal(const conf_t *conf, const char *name)
+{
+    static const struct {
+        const char *name;
+        int sig;
+    } sigs[] = { { "stop", SIGTERM }, { "quit", SIGQUIT }, { "reload", SIGHUP }, { "reopen", SIGUSR1 } };
+    int sig = 0;
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+        if (strcmp(name, sigs[i].name) == 0)
+            sig = sigs[i].sig;
+    if (sig == 0) {
+        fprintf(stderr, "drover: -s %s: expected stop, quit, reload or reopen\n", name);
+        return 2;
+    }
+    char err[512];
+    pid_t pid = daemon_read_pid(conf->pid_file, err, sizeof(err));
+    if (pid < 0) {
+        fprintf(stderr, "drover: no running master: %s\n", err);
+        return 1;
+    }
+    if (!daemon_is_drover(pid)) {
+        fprintf(stderr, "drover: no running master: pid %ld from %s is not a drover process\n",
+                (long)pid, conf->pid_file);
+        return 1;
+    }
+    if (kill(pid, sig) < 0) {
+        fprintf(stderr, "drover: kill(%ld, %s): %s\n", (long)pid, strsignal(sig), strerror(errno));
+        return 1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *conf_path = NULL, *signame = NULL;
+    int test = 0, foreground = 0, opt;
+    char buf[PATH_MAX], err[CONF_ERR_LEN];
+
+    while ((opt = getopt(argc, argv, "c:ts:fvh")) != -1) {
+        switch (opt) {
+        case 'c': conf_path = optarg; break;
+        case 't': test = 1; break;
+        case 's': signame = optarg; break;
+        case 'f': foreground = 1; break;
+        case 'v': printf("drover %s\n", PACKAGE_VERSION); return 0;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "drover: unexpected argument \"%s\"\n", argv[optind]);
+        usage(stderr);
+        return 2;
+    }
+    if (conf_path == NULL)
+        conf_path = default_config(buf, sizeof(buf));
+
+    conf_t *conf = conf_load(conf_path, err);
+    if (conf == NULL) {
+        fprintf(stderr, "drover: %s\n", err);
+        if (test)
+            fprintf(stderr, "drover: configuration file %s test failed\n", conf_path);
+        return 1;
+    }
+    uid_t uid;
+    gid_t gid;
+    if (master_resolve_user(conf, &uid, &gid, err, sizeof(err)) < 0) {
+        fprintf(stderr, "drover: %s\n", err);
+        conf_free(conf);
+        return 1;
+    }
+    if (test) {
+        fprintf(stderr, "drover: configuration file %s test is successful\n", conf->file);
+        conf_free(conf);
+        return 0;
+    }
+    if (signame != NULL) {
+        int rc = send_signal(conf, signame);
+        conf_free(conf);
+        return rc;
+    }
+
+    if (log_open(conf->error_log, conf->log_level) < 0) {
+        fprintf(stderr, "drover: open(\"%s\"): %s\n", conf->error_log, strerror(errno));
+        conf_free(conf);
+        return 1;
+    }
+    log_also_stderr(1);
+    return master_run(conf, foreground);
+}

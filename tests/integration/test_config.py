@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""drover -t, and bad configs: errors name the file, the line and the key."""
+
+import os
+import re
+import subprocess
+import time
+import unittest
+
+from harness import (ServerTestCase, port_accepts, run_main, wait_until,
+                     yaml_scalar)
+
+BAD_LINE = 5  # every bad file below has its fault on this line
+
+
+class ConfigTest(ServerTestCase):
+    start_server = False
+
+    def lines(self, bad, listen=True):
+        """A config whose line BAD_LINE is `bad`."""
+        s = self.srv
+        first = ('listen: ["127.0.0.1:%d"]' % s.port) if listen else "log_level: info"
+        return "\n".join([
+            first,
+            "root: %s" % yaml_scalar(s.root),
+            "pid_file: %s" % yaml_scalar(s.pid_file),
+            "error_log: %s" % yaml_scalar(s.error_log),
+            bad,
+            "workers: 1" if not bad.startswith("workers") else "access_log: off",
+        ]) + "\n"
+
+    def write(self, name, text):
+        path = os.path.join(self.srv.dir, name)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def check(self, *args, path=None):
+        return subprocess.run(
+            [self.srv.command()[0], "-t", "-c", path or self.srv.conf_path] + list(args),
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, timeout=10, cwd=self.srv.dir)
+
+    def assertBad(self, name, bad, key, listen=True):
+        path = self.write(name, self.lines(bad, listen))
+        p = self.check(path=path)
+        err = p.stderr.decode("utf-8", "replace")
+        self.assertNotEqual(p.returncode, 0, "%s accepted: %r" % (bad, err))
+        self.assertIn(path, err, "%s: message does not name the file: %r" % (bad, err))
+        self.assertRegex(err, r"%s:%d\b" % (re.escape(path), BAD_LINE),
+                         "%s: message does not name line %d: %r" % (bad, BAD_LINE, err))
+        if key:
+            self.assertIn(key, err, "%s: message does not name the key: %r" % (bad, err))
+        return err
+
+    def test_good(self):
+        p = self.check()
+        self.assertEqual(p.returncode, 0, p.stderr)
+
+    def test_good_values(self):
+        path = self.write("good.yaml", self.lines(
+            'keepalive_timeout: "500ms"\nclient_header_timeout: 2\n'
+            'send_timeout: "2m"\nmax_header_size: "16k"\nindex: [index.html, index.htm]\n'
+            'gzip_static: false\nautoindex: true\nlog_level: debug'))
+        p = self.check(path=path)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        path = self.write("auto.yaml", self.lines("workers: auto"))
+        p = self.check(path=path)
+        self.assertEqual(p.returncode, 0, p.stderr)
+
+    def test_unknown_key(self):
+        self.assertBad("unknown.yaml", "colour: blue", "colour")
+
+    def test_workers_many(self):
+        self.assertBad("workers.yaml", "workers: many", "workers")
+
+    def test_workers_negative(self):
+        self.assertBad("workers-neg.yaml", "workers: -1", "workers")
+
+    def test_bad_yaml(self):
+        self.assertBad("syntax.yaml", "workers: 2: 3", None)
+
+    def test_bad_listen(self):
+        for i, v in enumerate(('["127.0.0.1:99999"]', '["nonsense"]',
+                               '["127.0.0.1:"]', '["[::1:80"]')):
+            with self.subTest(listen=v):
+                self.assertBad("listen%d.yaml" % i, "listen: %s" % v, "listen",
+                               listen=False)
+
+    def test_bad_duration(self):
+        self.assertBad("duration.yaml", 'keepalive_timeout: "5 parsecs"',
+                       "keepalive_timeout")
+
+    def test_bad_size(self):
+        self.assertBad("size.yaml", 'max_header_size: "lots"', "max_header_size")
+
+    def test_bad_bool(self):
+        self.assertBad("bool.yaml", "gzip_static: maybe", "gzip_static")
+
+    def test_bad_log_level(self):
+        self.assertBad("level.yaml", "log_level: loud", "log_level")
+
+    def test_missing_file(self):
+        path = os.path.join(self.srv.dir, "no-such.yaml")
+        p = self.check(path=path)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn(path, p.stderr.decode("utf-8", "replace"))
+
+    def test_start_with_bad_config(self):
+        path = self.write("bad.yaml", self.lines("workers: many"))
+        t0 = time.monotonic()
+        p = subprocess.Popen([self.srv.command()[0], "-f", "-c", path],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, cwd=self.srv.dir)
+        try:
+            out, err = p.communicate(timeout=5)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.communicate(timeout=5)
+            self.fail("drover kept running with a bad config")
+        self.assertNotEqual(p.returncode, 0)
+        self.assertLess(time.monotonic() - t0, 5)
+        self.assertIn(path, err.decode("utf-8", "replace"))
+        self.assertFalse(port_accepts(self.srv.port, 0.3), "serving with a bad config")
+        self.assertFalse(os.path.exists(self.srv.pid_file))
+
+
+if __name__ == "__main__":
+    run_main()

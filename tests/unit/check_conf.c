@@ -1,0 +1,700 @@
+/*
+ * Unit tests for common/conf: defaults of SPEC.md, every key, every kind of
+ * error (each must name the file, the line and the key), and the value
+ * parsers. Each test gets its own throwaway directory, which is also its
+ * working directory, so relative paths resolve somewhere known.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <errno.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "conf.h"
+
+static char tmpdir[PATH_MAX];
+static char oldcwd[PATH_MAX];
+
+static void setup(void)
+{
+    const char *base = getenv("TMPDIR");
+
+    if (base == NULL || base[0] != '/')
+        base = "/tmp";
+    ck_assert_ptr_nonnull(getcwd(oldcwd, sizeof(oldcwd)));
+    snprintf(tmpdir, sizeof(tmpdir), "%s/check_conf.XXXXXX", base);
+    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+    /* Resolve symlinks (/tmp may be one) so paths compare with getcwd(). */
+    ck_assert_int_eq(chdir(tmpdir), 0);
+    ck_assert_ptr_nonnull(getcwd(tmpdir, sizeof(tmpdir)));
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    return remove(path);
+}
+
+static void teardown(void)
+{
+    if (chdir(oldcwd) != 0)
+        perror("chdir");
+    nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Writes a file in the test directory; returns its absolute path (static). */
+static const char *write_file(const char *name, const char *content)
+{
+    static char path[PATH_MAX + 64];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+    f = fopen(path, "w");
+    ck_assert_msg(f != NULL, "fopen(%s): %s", path, strerror(errno));
+    ck_assert_int_eq(fputs(content, f) >= 0, 1);
+    ck_assert_int_eq(fclose(f), 0);
+    return path;
+}
+
+static conf_t *load_ok(const char *content)
+{
+    char err[CONF_ERR_LEN] = "";
+    const char *path = write_file("drover.yaml", content);
+    conf_t *c = conf_load(path, err);
+
+    ck_assert_msg(c != NULL, "conf_load failed: %s\n--- config:\n%s", err, content);
+    return c;
+}
+
+static void in_tmp(char *out, size_t size, const char *rel)
+{
+    snprintf(out, size, "%s/%s", tmpdir, rel);
+}
+
+static int cpu_count(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+    return n > 0 ? (int)n : 1;
+}
+
+/* The defaults of SPEC.md, resolved against the working directory. */
+static void assert_defaults(const conf_t *c)
+{
+    char want[PATH_MAX + 64];
+
+    ck_assert_uint_eq(c->num_listen, 1);
+    ck_assert_ptr_nonnull(c->listen[0].spec);
+    ck_assert_str_eq(c->listen[0].spec, "0.0.0.0:8080");
+    ck_assert_int_eq(c->listen[0].port, 8080);
+    ck_assert_int_eq(c->listen[0].family, AF_INET);
+    ck_assert_msg(strcmp(c->listen[0].host, "0.0.0.0") == 0 || c->listen[0].host[0] == '\0',
+                  "default listen host \"%s\"", c->listen[0].host);
+    ck_assert_int_eq(c->workers, cpu_count());
+
+    in_tmp(want, sizeof(want), "www");
+    ck_assert_ptr_nonnull(c->root);
+    ck_assert_str_eq(c->root, want);
+    ck_assert_uint_eq(c->num_index, 1);
+    ck_assert_str_eq(c->index[0], "index.html");
+    ck_assert_int_eq(c->daemon, 0);
+    in_tmp(want, sizeof(want), "drover.pid");
+    ck_assert_ptr_nonnull(c->pid_file);
+    ck_assert_str_eq(c->pid_file, want);
+    ck_assert_str_eq(c->error_log, "stderr");
+    ck_assert_int_eq(c->log_level, LOG_LEVEL_INFO);
+    ck_assert_ptr_null(c->access_log);
+    ck_assert_ptr_null(c->user);
+    ck_assert_ptr_null(c->group);
+    ck_assert_int_eq(c->worker_connections, 4096);
+    ck_assert_double_eq_tol(c->keepalive_timeout, 15, 1e-9);
+    ck_assert_int_eq(c->keepalive_requests, 10000);
+    ck_assert_double_eq_tol(c->client_header_timeout, 10, 1e-9);
+    ck_assert_double_eq_tol(c->send_timeout, 30, 1e-9);
+    ck_assert_double_eq_tol(c->shutdown_timeout, 30, 1e-9);
+    ck_assert_double_eq_tol(c->worker_timeout, 30, 1e-9);
+    ck_assert_uint_eq(c->max_header_size, 8192);
+    ck_assert_int_eq(c->gzip_static, 1);
+    ck_assert_int_eq(c->autoindex, 0);
+}
+
+/* ---- loading valid files ----------------------------------------------- */
+
+START_TEST(test_defaults)
+{
+    conf_t *c = conf_defaults();
+
+    ck_assert_ptr_nonnull(c);
+    assert_defaults(c);
+    conf_free(c);
+}
+END_TEST
+
+START_TEST(test_empty_file)
+{
+    conf_t *c = load_ok("");
+    char want[PATH_MAX + 64];
+
+    assert_defaults(c);
+    in_tmp(want, sizeof(want), "drover.yaml");
+    ck_assert_ptr_nonnull(c->file);
+    ck_assert_str_eq(c->file, want);
+    conf_free(c);
+}
+END_TEST
+
+START_TEST(test_comment_only_file)
+{
+    conf_t *c = load_ok("# nothing but a comment\n\n# and another\n");
+
+    assert_defaults(c);
+    conf_free(c);
+}
+END_TEST
+
+START_TEST(test_minimal_file)
+{
+    conf_t *c = load_ok("log_level: info\n");
+
+    assert_defaults(c);
+    conf_free(c);
+    c = load_ok("---\nworkers: auto\n...\n");
+    assert_defaults(c);
+    conf_free(c);
+}
+END_TEST
+
+START_TEST(test_every_key)
+{
+    char yaml[4 * PATH_MAX + 1024], want[PATH_MAX + 64];
+    conf_t *c;
+
+    snprintf(yaml, sizeof(yaml),
+             "# every key of SPEC.md\n"
+             "listen: [\"127.0.0.1:8081\", \"[::1]:8082\", \":8083\"]\n"
+             "workers: 3\n"
+             "root: %s/site\n"
+             "index:\n"
+             "  - index.html\n"
+             "  - index.htm\n"
+             "daemon: true\n"
+             "pid_file: %s/run/d.pid\n"
+             "error_log: %s/logs/error.log\n"
+             "log_level: debug\n"
+             "access_log: %s/logs/access.log\n"
+             "user: nobody\n"
+             "group: nogroup\n"
+             "worker_connections: 1024\n"
+             "keepalive_timeout: 5s\n"
+             "keepalive_requests: 100\n"
+             "client_header_timeout: 500ms\n"
+             "send_timeout: 2m\n"
+             "shutdown_timeout: 1h\n"
+             "worker_timeout: 20\n"
+             "max_header_size: 16k\n"
+             "gzip_static: false\n"
+             "autoindex: true\n",
+             tmpdir, tmpdir, tmpdir, tmpdir);
+    c = load_ok(yaml);
+
+    ck_assert_uint_eq(c->num_listen, 3);
+    ck_assert_str_eq(c->listen[0].spec, "127.0.0.1:8081");
+    ck_assert_str_eq(c->listen[0].host, "127.0.0.1");
+    ck_assert_int_eq(c->listen[0].port, 8081);
+    ck_assert_int_eq(c->listen[0].family, AF_INET);
+    ck_assert_str_eq(c->listen[1].spec, "[::1]:8082");
+    ck_assert_str_eq(c->listen[1].host, "::1");
+    ck_assert_int_eq(c->listen[1].port, 8082);
+    ck_assert_int_eq(c->listen[1].family, AF_INET6);
+    ck_assert_str_eq(c->listen[2].spec, ":8083");
+    ck_assert_str_eq(c->listen[2].host, "");
+    ck_assert_int_eq(c->listen[2].port, 8083);
+    ck_assert_int_eq(c->workers, 3);
+    in_tmp(want, sizeof(want), "site");
+    ck_assert_str_eq(c->root, want);
+    ck_assert_uint_eq(c->num_index, 2);
+    ck_assert_str_eq(c->index[0], "index.html");
+    ck_assert_str_eq(c->index[1], "index.htm");
+    ck_assert_int_eq(c->daemon, 1);
+    in_tmp(want, sizeof(want), "run/d.pid");
+    ck_assert_str_eq(c->pid_file, want);
+    in_tmp(want, sizeof(want), "logs/error.log");
+    ck_assert_str_eq(c->error_log, want);
+    ck_assert_int_eq(c->log_level, LOG_LEVEL_DEBUG);
+    in_tmp(want, sizeof(want), "logs/access.log");
+    ck_assert_ptr_nonnull(c->access_log);
+    ck_assert_str_eq(c->access_log, want);
+    ck_assert_ptr_nonnull(c->user);
+    ck_assert_str_eq(c->user, "nobody");
+    ck_assert_ptr_nonnull(c->group);
+    ck_assert_str_eq(c->group, "nogroup");
+    ck_assert_int_eq(c->worker_connections, 1024);
+    ck_assert_double_eq_tol(c->keepalive_timeout, 5, 1e-9);
+    ck_assert_int_eq(c->keepalive_requests, 100);
+    ck_assert_double_eq_tol(c->client_header_timeout, 0.5, 1e-9);
+    ck_assert_double_eq_tol(c->send_timeout, 120, 1e-9);
+    ck_assert_double_eq_tol(c->shutdown_timeout, 3600, 1e-9);
+    ck_assert_double_eq_tol(c->worker_timeout, 20, 1e-9);
+    ck_assert_uint_eq(c->max_header_size, 16384);
+    ck_assert_int_eq(c->gzip_static, 0);
+    ck_assert_int_eq(c->autoindex, 1);
+    conf_free(c);
+}
+END_TEST
+
+/* Relative paths are resolved against the working directory at load time
+ * and stay absolute; "root" keeps no trailing slash. */
+START_TEST(test_relative_paths)
+{
+    char want[PATH_MAX + 64];
+    conf_t *c = load_ok("root: site/\n"
+                        "pid_file: run/drover.pid\n"
+                        "error_log: error.log\n"
+                        "access_log: logs/access.log\n");
+
+    in_tmp(want, sizeof(want), "site");
+    ck_assert_str_eq(c->root, want);
+    in_tmp(want, sizeof(want), "run/drover.pid");
+    ck_assert_str_eq(c->pid_file, want);
+    in_tmp(want, sizeof(want), "error.log");
+    ck_assert_str_eq(c->error_log, want);
+    in_tmp(want, sizeof(want), "logs/access.log");
+    ck_assert_str_eq(c->access_log, want);
+
+    /* a later chdir changes nothing */
+    ck_assert_int_eq(chdir("/"), 0);
+    in_tmp(want, sizeof(want), "site");
+    ck_assert_str_eq(c->root, want);
+    conf_free(c);
+}
+END_TEST
+
+/* The file itself is kept absolute, even when named relatively. */
+START_TEST(test_relative_file)
+{
+    char err[CONF_ERR_LEN] = "", want[PATH_MAX + 64];
+    conf_t *c;
+
+    write_file("rel.yaml", "workers: 2\n");
+    c = conf_load("rel.yaml", err);
+    ck_assert_msg(c != NULL, "%s", err);
+    in_tmp(want, sizeof(want), "rel.yaml");
+    ck_assert_str_eq(c->file, want);
+    ck_assert_int_eq(c->workers, 2);
+    conf_free(c);
+}
+END_TEST
+
+START_TEST(test_workers_auto)
+{
+    conf_t *c = load_ok("workers: auto\n");
+
+    ck_assert_int_eq(c->workers, cpu_count());
+    conf_free(c);
+    c = load_ok("workers: 1\n");
+    ck_assert_int_eq(c->workers, 1);
+    conf_free(c);
+}
+END_TEST
+
+START_TEST(test_access_log_off)
+{
+    conf_t *c = load_ok("access_log: off\nerror_log: stderr\n");
+
+    ck_assert_ptr_null(c->access_log);
+    ck_assert_str_eq(c->error_log, "stderr");
+    conf_free(c);
+}
+END_TEST
+
+START_TEST(test_log_levels)
+{
+    static const struct {
+        const char *name;
+        log_level_t level;
+    } l[] = {
+        { "debug", LOG_LEVEL_DEBUG },
+        { "info", LOG_LEVEL_INFO },
+        { "warn", LOG_LEVEL_WARN },
+        { "error", LOG_LEVEL_ERROR },
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(l) / sizeof(l[0]); i++) {
+        char yaml[64];
+        conf_t *c;
+
+        snprintf(yaml, sizeof(yaml), "log_level: %s\n", l[i].name);
+        c = load_ok(yaml);
+        ck_assert_msg(c->log_level == l[i].level, "%s: %d", l[i].name, (int)c->log_level);
+        conf_free(c);
+    }
+}
+END_TEST
+
+/* Durations and sizes as plain numbers. */
+START_TEST(test_plain_numbers)
+{
+    conf_t *c = load_ok("keepalive_timeout: 7\n"
+                        "send_timeout: 45\n"
+                        "max_header_size: 4096\n"
+                        "daemon: false\n"
+                        "gzip_static: true\n");
+
+    ck_assert_double_eq_tol(c->keepalive_timeout, 7, 1e-9);
+    ck_assert_double_eq_tol(c->send_timeout, 45, 1e-9);
+    ck_assert_uint_eq(c->max_header_size, 4096);
+    ck_assert_int_eq(c->daemon, 0);
+    ck_assert_int_eq(c->gzip_static, 1);
+    conf_free(c);
+}
+END_TEST
+
+START_TEST(test_block_lists)
+{
+    conf_t *c = load_ok("listen:\n"
+                        "  - 127.0.0.1:9001\n"
+                        "  - \"[::]:9002\"\n"
+                        "index:\n"
+                        "  - default.htm\n");
+
+    ck_assert_uint_eq(c->num_listen, 2);
+    ck_assert_int_eq(c->listen[0].port, 9001);
+    ck_assert_str_eq(c->listen[1].host, "::");
+    ck_assert_int_eq(c->listen[1].family, AF_INET6);
+    ck_assert_uint_eq(c->num_index, 1);
+    ck_assert_str_eq(c->index[0], "default.htm");
+    conf_free(c);
+}
+END_TEST
+
+/* ---- errors ---------------------------------------------------------------- */
+
+/* Two harmless lines first, so that the bad one is on line 3. */
+#define PRELUDE "# test config\nlog_level: info\n"
+
+typedef struct {
+    const char *yaml;
+    int line;
+    const char *key;
+} bad_conf_t;
+
+static const bad_conf_t bad[] = {
+    { PRELUDE "bogus: 1\n", 3, "bogus" },
+    { PRELUDE "Workers: 2\n", 3, "Workers" },
+    /* wrong types: a list or a mapping for a scalar */
+    { PRELUDE "workers: [1, 2]\n", 3, "workers" },
+    { PRELUDE "root: [a, b]\n", 3, "root" },
+    { PRELUDE "keepalive_timeout: [15]\n", 3, "keepalive_timeout" },
+    { PRELUDE "daemon: {a: 1}\n", 3, "daemon" },
+    { PRELUDE "log_level: [info]\n", 3, "log_level" },
+    /* wrong types: a scalar or a mapping for a list */
+    { PRELUDE "listen: \"127.0.0.1:8080\"\n", 3, "listen" },
+    { PRELUDE "index: index.html\n", 3, "index" },
+    { PRELUDE "index: {a: b}\n", 3, "index" },
+    { PRELUDE "listen: {a: b}\n", 3, "listen" },
+    /* wrong scalar types */
+    { PRELUDE "workers: many\n", 3, "workers" },
+    { PRELUDE "workers: 2.5\n", 3, "workers" },
+    { PRELUDE "workers:\n", 3, "workers" },
+    { PRELUDE "worker_connections: lots\n", 3, "worker_connections" },
+    { PRELUDE "keepalive_requests: 1e3x\n", 3, "keepalive_requests" },
+    { PRELUDE "daemon: maybe\n", 3, "daemon" },
+    { PRELUDE "gzip_static: 2\n", 3, "gzip_static" },
+    { PRELUDE "autoindex: sure\n", 3, "autoindex" },
+    /* out of range */
+    { PRELUDE "workers: 0\n", 3, "workers" },
+    { PRELUDE "workers: -1\n", 3, "workers" },
+    { PRELUDE "worker_connections: 0\n", 3, "worker_connections" },
+    { PRELUDE "worker_connections: -5\n", 3, "worker_connections" },
+    /* bad durations and sizes */
+    { PRELUDE "keepalive_timeout: 15x\n", 3, "keepalive_timeout" },
+    { PRELUDE "send_timeout: -1\n", 3, "send_timeout" },
+    { PRELUDE "client_header_timeout: fast\n", 3, "client_header_timeout" },
+    { PRELUDE "shutdown_timeout: 10 s\n", 3, "shutdown_timeout" },
+    { PRELUDE "max_header_size: 8q\n", 3, "max_header_size" },
+    { PRELUDE "max_header_size: -8k\n", 3, "max_header_size" },
+    /* bad listen addresses */
+    { PRELUDE "listen: [nohost]\n", 3, "listen" },
+    { PRELUDE "listen: [\":99999\"]\n", 3, "listen" },
+    { PRELUDE "listen: [\"[::1\"]\n", 3, "listen" },
+    { PRELUDE "listen: [\"0.0.0.0:0\"]\n", 3, "listen" },
+    { PRELUDE "listen: [\"127.0.0.1:\"]\n", 3, "listen" },
+    { PRELUDE "listen: [\"127.0.0.1:8080\", \":http\"]\n", 3, "listen" },
+    /* bad log level */
+    { PRELUDE "log_level: verbose\n", 3, "log_level" },
+    { PRELUDE "log_level: INFO!\n", 3, "log_level" },
+    /* a key given twice */
+    { PRELUDE "workers: 2\nlog_level: warn\n", 4, "log_level" },
+    /* the line of the bad item of a block list */
+    { PRELUDE "listen:\n  - 127.0.0.1:8080\n  - nohost\n", 5, "listen" },
+};
+
+#define NUM_BAD (int)(sizeof(bad) / sizeof(bad[0]))
+
+static void assert_error(const char *err, const char *path, int line, const char *key,
+                         const char *yaml)
+{
+    char want_line[32];
+
+    snprintf(want_line, sizeof(want_line), ":%d:", line);
+    ck_assert_msg(strstr(err, path) != NULL, "error \"%s\" does not name the file %s\n%s", err,
+                  path, yaml);
+    if (line > 0)
+        ck_assert_msg(strstr(err, want_line) != NULL,
+                      "error \"%s\" does not name line %d\n--- config:\n%s", err, line, yaml);
+    if (key != NULL)
+        ck_assert_msg(strstr(err, key) != NULL,
+                      "error \"%s\" does not name the key %s\n--- config:\n%s", err, key, yaml);
+}
+
+START_TEST(test_bad)
+{
+    char err[CONF_ERR_LEN];
+    char path[PATH_MAX + 64];
+    conf_t *c;
+
+    snprintf(path, sizeof(path), "%s", write_file("drover.yaml", bad[_i].yaml));
+    memset(err, 0, sizeof(err));
+    c = conf_load(path, err);
+    ck_assert_msg(c == NULL, "accepted:\n%s", bad[_i].yaml);
+    assert_error(err, path, bad[_i].line, bad[_i].key, bad[_i].yaml);
+}
+END_TEST
+
+START_TEST(test_bad_yaml_syntax)
+{
+    static const char yaml[] = PRELUDE "root: www: oops\n";
+    char err[CONF_ERR_LEN] = "";
+    char path[PATH_MAX + 64];
+    conf_t *c;
+
+    snprintf(path, sizeof(path), "%s", write_file("drover.yaml", yaml));
+    c = conf_load(path, err);
+    ck_assert_ptr_null(c);
+    assert_error(err, path, 3, NULL, yaml);
+}
+END_TEST
+
+START_TEST(test_bad_yaml_unclosed)
+{
+    static const char yaml[] = PRELUDE "index: [a, b\n";
+    char err[CONF_ERR_LEN] = "";
+    char path[PATH_MAX + 64];
+    conf_t *c;
+
+    snprintf(path, sizeof(path), "%s", write_file("drover.yaml", yaml));
+    c = conf_load(path, err);
+    ck_assert_ptr_null(c);
+    /* libyaml finds the problem at the end of the stream (line 3 or 4) */
+    ck_assert_msg(strstr(err, path) != NULL, "%s", err);
+    ck_assert_msg(strstr(err, ":3:") != NULL || strstr(err, ":4:") != NULL, "%s", err);
+}
+END_TEST
+
+START_TEST(test_not_a_mapping)
+{
+    static const char yaml[] = "- listen\n- workers\n";
+    char err[CONF_ERR_LEN] = "";
+    char path[PATH_MAX + 64];
+    conf_t *c;
+
+    snprintf(path, sizeof(path), "%s", write_file("drover.yaml", yaml));
+    c = conf_load(path, err);
+    ck_assert_ptr_null(c);
+    assert_error(err, path, 1, NULL, yaml);
+}
+END_TEST
+
+START_TEST(test_missing_file)
+{
+    char err[CONF_ERR_LEN] = "";
+    char path[PATH_MAX + 64];
+    conf_t *c;
+
+    in_tmp(path, sizeof(path), "no-such.yaml");
+    c = conf_load(path, err);
+    ck_assert_ptr_null(c);
+    ck_assert_msg(strstr(err, path) != NULL, "error \"%s\" does not name %s", err, path);
+    ck_assert_msg(strstr(err, strerror(ENOENT)) != NULL, "error \"%s\" does not say why", err);
+}
+END_TEST
+
+/* ---- value parsers ------------------------------------------------------- */
+
+START_TEST(test_parse_duration)
+{
+    static const struct {
+        const char *s;
+        double v;
+    } ok[] = {
+        { "500ms", 0.5 }, { "15s", 15 }, { "2m", 120 }, { "1h", 3600 },
+        { "3", 3 },       { "0", 0 },    { "30s", 30 }, { "1500ms", 1.5 },
+    };
+    static const char *const bad_d[] = { "-1", "", "15x", "s", "ms", "-5s", "5 s", "1sm", "abc",
+                                         "inf", "nan" };
+    size_t i;
+
+    for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        double d = -1;
+        int r = conf_parse_duration(ok[i].s, &d);
+
+        ck_assert_msg(r == 0, "\"%s\": returned %d", ok[i].s, r);
+        ck_assert_msg(d > ok[i].v - 1e-9 && d < ok[i].v + 1e-9, "\"%s\": %g, expected %g", ok[i].s,
+                      d, ok[i].v);
+    }
+    for (i = 0; i < sizeof(bad_d) / sizeof(bad_d[0]); i++) {
+        double d = -1;
+        int r = conf_parse_duration(bad_d[i], &d);
+
+        ck_assert_msg(r == -1, "\"%s\": returned %d (%g), expected -1", bad_d[i], r, d);
+    }
+}
+END_TEST
+
+START_TEST(test_parse_size)
+{
+    static const struct {
+        const char *s;
+        size_t v;
+    } ok[] = {
+        { "8k", 8192 }, { "1m", 1048576 }, { "100", 100 }, { "0", 0 }, { "16k", 16384 },
+    };
+    static const char *const bad_s[] = { "x", "", "8q", "-1", "k", "8kb", "1.5k", "99999999999999999999k" };
+    size_t i;
+
+    for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        size_t n = 12345;
+        int r = conf_parse_size(ok[i].s, &n);
+
+        ck_assert_msg(r == 0, "\"%s\": returned %d", ok[i].s, r);
+        ck_assert_msg(n == ok[i].v, "\"%s\": %zu, expected %zu", ok[i].s, n, ok[i].v);
+    }
+    for (i = 0; i < sizeof(bad_s) / sizeof(bad_s[0]); i++) {
+        size_t n = 12345;
+        int r = conf_parse_size(bad_s[i], &n);
+
+        ck_assert_msg(r == -1, "\"%s\": returned %d (%zu), expected -1", bad_s[i], r, n);
+    }
+}
+END_TEST
+
+START_TEST(test_parse_listen)
+{
+    conf_listen_t l;
+
+    memset(&l, 0, sizeof(l));
+    ck_assert_int_eq(conf_parse_listen("127.0.0.1:8080", &l), 0);
+    ck_assert_str_eq(l.host, "127.0.0.1");
+    ck_assert_int_eq(l.port, 8080);
+    ck_assert_int_eq(l.family, AF_INET);
+    free(l.spec);
+
+    memset(&l, 0, sizeof(l));
+    ck_assert_int_eq(conf_parse_listen("[::1]:80", &l), 0);
+    ck_assert_str_eq(l.host, "::1");
+    ck_assert_int_eq(l.port, 80);
+    ck_assert_int_eq(l.family, AF_INET6);
+    free(l.spec);
+
+    memset(&l, 0, sizeof(l));
+    ck_assert_int_eq(conf_parse_listen("[::]:8080", &l), 0);
+    ck_assert_str_eq(l.host, "::");
+    ck_assert_int_eq(l.family, AF_INET6);
+    free(l.spec);
+
+    memset(&l, 0, sizeof(l));
+    ck_assert_int_eq(conf_parse_listen(":80", &l), 0);
+    ck_assert_str_eq(l.host, "");
+    ck_assert_int_eq(l.port, 80);
+    free(l.spec);
+
+    memset(&l, 0, sizeof(l));
+    ck_assert_int_eq(conf_parse_listen("10.1.2.3:65535", &l), 0);
+    ck_assert_str_eq(l.host, "10.1.2.3");
+    ck_assert_int_eq(l.port, 65535);
+    free(l.spec);
+
+    memset(&l, 0, sizeof(l));
+    ck_assert_int_eq(conf_parse_listen(":1", &l), 0);
+    ck_assert_int_eq(l.port, 1);
+    free(l.spec);
+}
+END_TEST
+
+static const char *const bad_listen[] = {
+    "0.0.0.0:0", "host:", "127.0.0.1:", "nohost", ":99999", ":65536", "[::1", "[::1]",
+    "[::1]80", "[::1]:", "[]:80", ":", "", ":-1", ":8o", ":80x", "256.1.1.1:80",
+    "1.2.3:80", "[127.0.0.1]:80", "[::g]:80", ":+80", ": 80",
+};
+
+START_TEST(test_parse_listen_bad)
+{
+    conf_listen_t l;
+    int r;
+
+    memset(&l, 0, sizeof(l));
+    r = conf_parse_listen(bad_listen[_i], &l);
+    ck_assert_msg(r == -1, "\"%s\": returned %d (host \"%s\", port %d)", bad_listen[_i], r,
+                  l.host, l.port);
+}
+END_TEST
+
+static Suite *conf_suite(void)
+{
+    Suite *s = suite_create("conf");
+    TCase *tc;
+
+    tc = tcase_create("load");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 10);
+    tcase_add_test(tc, test_defaults);
+    tcase_add_test(tc, test_empty_file);
+    tcase_add_test(tc, test_comment_only_file);
+    tcase_add_test(tc, test_minimal_file);
+    tcase_add_test(tc, test_every_key);
+    tcase_add_test(tc, test_relative_paths);
+    tcase_add_test(tc, test_relative_file);
+    tcase_add_test(tc, test_workers_auto);
+    tcase_add_test(tc, test_access_log_off);
+    tcase_add_test(tc, test_log_levels);
+    tcase_add_test(tc, test_plain_numbers);
+    tcase_add_test(tc, test_block_lists);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("errors");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 10);
+    tcase_add_loop_test(tc, test_bad, 0, NUM_BAD);
+    tcase_add_test(tc, test_bad_yaml_syntax);
+    tcase_add_test(tc, test_bad_yaml_unclosed);
+    tcase_add_test(tc, test_not_a_mapping);
+    tcase_add_test(tc, test_missing_file);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("values");
+    tcase_add_test(tc, test_parse_duration);
+    tcase_add_test(tc, test_parse_size);
+    tcase_add_test(tc, test_parse_listen);
+    tcase_add_loop_test(tc, test_parse_listen_bad, 0,
+                        (int)(sizeof(bad_listen) / sizeof(bad_listen[0])));
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(conf_suite());
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

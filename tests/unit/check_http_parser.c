@@ -1,0 +1,1120 @@
+/*
+ * Unit tests for common/http_parser: the incremental, strict request-head
+ * parser. Every input is copied so that it ends right before a PROT_NONE page
+ * (picohttpparser's trick): a parser that reads one byte past len crashes the
+ * test instead of passing by luck.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "http_parser.h"
+
+#define MAX_HEAD 8192
+
+/* Copies s into fresh memory that ends at a PROT_NONE guard page. The mapping
+ * is left for the test process to drop when it exits: slices in the result
+ * point into it. */
+static char *guarded(const char *s, size_t len)
+{
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+    size_t data = (len + pg - 1) / pg * pg;
+    char *map;
+
+    if (data == 0)
+        data = pg;
+    map = mmap(NULL, data + pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ck_assert_ptr_ne(map, MAP_FAILED);
+    ck_assert_int_eq(mprotect(map + data, pg, PROT_NONE), 0);
+    if (len > 0)
+        memcpy(map + data - len, s, len);
+    return map + data - len;
+}
+
+static ssize_t parse_len(const char *s, size_t len, size_t max_head, http_request_t *req)
+{
+    const char *buf = guarded(s, len);
+
+    memset(req, 0, sizeof(*req));
+    return http_parse_request(buf, len, 0, max_head, req);
+}
+
+static ssize_t parse(const char *s, http_request_t *req)
+{
+    return parse_len(s, strlen(s), MAX_HEAD, req);
+}
+
+/* Asserts that a slice holds exactly the bytes of a C string. */
+#define ck_assert_slice(s, lit)                                                      \
+    do {                                                                             \
+        str_t sl_ = (s);                                                             \
+        const char *lit_ = (lit);                                                    \
+        size_t n_ = strlen(lit_);                                                    \
+        ck_assert_msg(sl_.len == n_ && (n_ == 0 || memcmp(sl_.p, lit_, n_) == 0),     \
+                      "%s is \"%.*s\" (len %zu), expected \"%s\"", #s, (int)sl_.len, \
+                      sl_.p ? sl_.p : "", sl_.len, lit_);                            \
+    } while (0)
+
+#define ck_assert_parsed(r, s, req)                                                  \
+    ck_assert_msg((r) == (ssize_t)strlen(s), "parse returned %zd (status %d), "      \
+                  "expected %zu", (ssize_t)(r), (req).status, strlen(s))
+
+/* ---- well-formed requests ------------------------------------------------ */
+
+static const char simple_get[] = "GET /index.html HTTP/1.1\r\n"
+                                 "Host: example.com\r\n"
+                                 "\r\n";
+
+START_TEST(test_simple_get)
+{
+    http_request_t req;
+    ssize_t r = parse(simple_get, &req);
+
+    ck_assert_parsed(r, simple_get, req);
+    ck_assert_int_eq(req.method, HTTP_METHOD_GET);
+    ck_assert_slice(req.method_name, "GET");
+    ck_assert_slice(req.target, "/index.html");
+    ck_assert_slice(req.path, "/index.html");
+    ck_assert_uint_eq(req.query.len, 0);
+    ck_assert_int_eq(req.version_minor, 1);
+    ck_assert_uint_eq(req.num_headers, 1);
+    ck_assert_slice(req.headers[0].name, "Host");
+    ck_assert_slice(req.headers[0].value, "example.com");
+    ck_assert_slice(req.host, "example.com");
+    ck_assert_int_eq(req.content_length, -1);
+    ck_assert_uint_eq(req.keep_alive, 1);
+    ck_assert_uint_eq(req.chunked, 0);
+    ck_assert_uint_eq(req.expect_continue, 0);
+    ck_assert_uint_eq(req.bad_expect, 0);
+    ck_assert_uint_eq(req.range.len, 0);
+    ck_assert_uint_eq(req.if_none_match.len, 0);
+    ck_assert_uint_eq(req.user_agent.len, 0);
+}
+END_TEST
+
+/* The parser is a pure function: it must set every field itself, whatever
+ * the caller's struct held before (a worker reuses one per connection). */
+START_TEST(test_initialises_result)
+{
+    http_request_t req;
+    const char *buf = guarded(simple_get, strlen(simple_get));
+    ssize_t r;
+
+    memset(&req, 0xA5, sizeof(req));
+    r = http_parse_request(buf, strlen(simple_get), 0, MAX_HEAD, &req);
+    ck_assert_parsed(r, simple_get, req);
+    ck_assert_uint_eq(req.num_headers, 1);
+    ck_assert_uint_eq(req.query.len, 0);
+    ck_assert_int_eq(req.content_length, -1);
+    ck_assert_uint_eq(req.keep_alive, 1);
+    ck_assert_uint_eq(req.chunked, 0);
+    ck_assert_uint_eq(req.expect_continue, 0);
+    ck_assert_uint_eq(req.bad_expect, 0);
+    ck_assert_uint_eq(req.if_none_match.len, 0);
+    ck_assert_uint_eq(req.if_modified_since.len, 0);
+    ck_assert_uint_eq(req.if_match.len, 0);
+    ck_assert_uint_eq(req.if_unmodified_since.len, 0);
+    ck_assert_uint_eq(req.if_range.len, 0);
+    ck_assert_uint_eq(req.range.len, 0);
+    ck_assert_uint_eq(req.accept_encoding.len, 0);
+    ck_assert_uint_eq(req.referer.len, 0);
+    ck_assert_uint_eq(req.user_agent.len, 0);
+}
+END_TEST
+
+static const char all_fields[] =
+    "GET /docs/a%20b.html?x=1&y=2 HTTP/1.1\r\n"
+    "Host: example.com:8080\r\n"
+    "If-None-Match: \"abc\", W/\"def\"\r\n"
+    "If-Modified-Since: Sun, 06 Nov 1994 08:49:37 GMT\r\n"
+    "If-Match: \"m\"\r\n"
+    "If-Unmodified-Since: Mon, 07 Nov 1994 08:49:37 GMT\r\n"
+    "If-Range: \"r\"\r\n"
+    "Range: bytes=0-99\r\n"
+    "Accept-Encoding: gzip, deflate\r\n"
+    "Referer: http://example.com/start\r\n"
+    "User-Agent: Mozilla/5.0 (X11; Linux x86_64)\r\n"
+    "Content-Length: 0\r\n"
+    "X-Custom: anything goes\r\n"
+    "\r\n";
+
+START_TEST(test_all_fields)
+{
+    http_request_t req;
+    ssize_t r = parse(all_fields, &req);
+
+    ck_assert_parsed(r, all_fields, req);
+    ck_assert_slice(req.target, "/docs/a%20b.html?x=1&y=2");
+    ck_assert_slice(req.path, "/docs/a%20b.html");
+    ck_assert_slice(req.query, "x=1&y=2");
+    ck_assert_uint_eq(req.num_headers, 12);
+    ck_assert_slice(req.host, "example.com:8080");
+    ck_assert_slice(req.if_none_match, "\"abc\", W/\"def\"");
+    ck_assert_slice(req.if_modified_since, "Sun, 06 Nov 1994 08:49:37 GMT");
+    ck_assert_slice(req.if_match, "\"m\"");
+    ck_assert_slice(req.if_unmodified_since, "Mon, 07 Nov 1994 08:49:37 GMT");
+    ck_assert_slice(req.if_range, "\"r\"");
+    ck_assert_slice(req.range, "bytes=0-99");
+    ck_assert_slice(req.accept_encoding, "gzip, deflate");
+    ck_assert_slice(req.referer, "http://example.com/start");
+    ck_assert_slice(req.user_agent, "Mozilla/5.0 (X11; Linux x86_64)");
+    ck_assert_int_eq(req.content_length, 0);
+    ck_assert_slice(req.headers[11].name, "X-Custom");
+    ck_assert_slice(req.headers[11].value, "anything goes");
+    ck_assert_slice(req.headers[6].name, "Range");
+    ck_assert_slice(req.headers[6].value, "bytes=0-99");
+}
+END_TEST
+
+START_TEST(test_case_insensitive_names)
+{
+    static const char s[] = "GET / HTTP/1.1\r\n"
+                            "hOsT: h.example\r\n"
+                            "rAnGe: bytes=1-2\r\n"
+                            "USER-AGENT: ua\r\n"
+                            "if-none-match: \"x\"\r\n"
+                            "CONTENT-length: 7\r\n"
+                            "CONNECTION: CLOSE\r\n"
+                            "\r\n";
+    http_request_t req;
+    ssize_t r = parse(s, &req);
+
+    ck_assert_parsed(r, s, req);
+    ck_assert_slice(req.host, "h.example");
+    ck_assert_slice(req.range, "bytes=1-2");
+    ck_assert_slice(req.user_agent, "ua");
+    ck_assert_slice(req.if_none_match, "\"x\"");
+    ck_assert_int_eq(req.content_length, 7);
+    ck_assert_uint_eq(req.keep_alive, 0);
+    /* Names are kept as sent. */
+    ck_assert_slice(req.headers[0].name, "hOsT");
+}
+END_TEST
+
+/* Methods are case-sensitive (RFC 9110 section 9.1). */
+START_TEST(test_methods)
+{
+    static const struct {
+        const char *name;
+        http_method_t method;
+    } m[] = {
+        { "GET", HTTP_METHOD_GET },       { "HEAD", HTTP_METHOD_HEAD },
+        { "OPTIONS", HTTP_METHOD_OPTIONS }, { "POST", HTTP_METHOD_POST },
+        { "PUT", HTTP_METHOD_PUT },       { "DELETE", HTTP_METHOD_DELETE },
+        { "PATCH", HTTP_METHOD_PATCH },   { "TRACE", HTTP_METHOD_TRACE },
+        { "BREW", HTTP_METHOD_UNKNOWN },  { "get", HTTP_METHOD_UNKNOWN },
+        { "GETS", HTTP_METHOD_UNKNOWN },  { "M-SEARCH", HTTP_METHOD_UNKNOWN },
+        { "X!#$%&'*+.^_`|~1", HTTP_METHOD_UNKNOWN },
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+        char s[256];
+        http_request_t req;
+        ssize_t r;
+
+        snprintf(s, sizeof(s), "%s /x HTTP/1.1\r\nHost: h\r\n\r\n", m[i].name);
+        r = parse(s, &req);
+        ck_assert_msg(r == (ssize_t)strlen(s), "%s: parse returned %zd (status %d)", m[i].name,
+                      r, req.status);
+        ck_assert_msg(req.method == m[i].method, "%s: method %d, expected %d", m[i].name,
+                      (int)req.method, (int)m[i].method);
+        ck_assert_slice(req.method_name, m[i].name);
+    }
+}
+END_TEST
+
+START_TEST(test_unknown_method_brew)
+{
+    static const char s[] = "BREW /pot HTTP/1.1\r\nHost: h\r\n\r\n";
+    http_request_t req;
+    ssize_t r = parse(s, &req);
+
+    ck_assert_parsed(r, s, req);
+    ck_assert_int_eq(req.method, HTTP_METHOD_UNKNOWN);
+    ck_assert_slice(req.method_name, "BREW");
+    ck_assert_slice(req.path, "/pot");
+}
+END_TEST
+
+START_TEST(test_http10_defaults)
+{
+    static const char s[] = "GET /a HTTP/1.0\r\n\r\n";
+    http_request_t req;
+    ssize_t r = parse(s, &req);
+
+    ck_assert_parsed(r, s, req);
+    ck_assert_int_eq(req.version_minor, 0);
+    ck_assert_uint_eq(req.keep_alive, 0);
+    ck_assert_uint_eq(req.host.len, 0);
+    ck_assert_uint_eq(req.num_headers, 0);
+    ck_assert_int_eq(req.content_length, -1);
+}
+END_TEST
+
+START_TEST(test_http10_with_host)
+{
+    static const char s[] = "HEAD /a HTTP/1.0\r\nHost: h\r\n\r\n";
+    http_request_t req;
+    ssize_t r = parse(s, &req);
+
+    ck_assert_parsed(r, s, req);
+    ck_assert_int_eq(req.method, HTTP_METHOD_HEAD);
+    ck_assert_int_eq(req.version_minor, 0);
+    ck_assert_slice(req.host, "h");
+}
+END_TEST
+
+/* Connection is a list of case-insensitive tokens (RFC 9110 section 7.6.1). */
+START_TEST(test_keep_alive)
+{
+    static const struct {
+        const char *req;
+        unsigned keep_alive;
+    } k[] = {
+        { "GET / HTTP/1.1\r\nHost: h\r\n\r\n", 1 },
+        { "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n", 0 },
+        { "GET / HTTP/1.1\r\nHost: h\r\nConnection: Close\r\n\r\n", 0 },
+        { "GET / HTTP/1.1\r\nHost: h\r\nConnection: keep-alive\r\n\r\n", 1 },
+        { "GET / HTTP/1.1\r\nHost: h\r\nConnection: TE, close\r\n\r\n", 0 },
+        { "GET / HTTP/1.1\r\nHost: h\r\nConnection: close,TE\r\n\r\n", 0 },
+        { "GET / HTTP/1.1\r\nHost: h\r\nConnection: upgrade\r\n\r\n", 1 },
+        { "GET / HTTP/1.1\r\nHost: h\r\nConnection: closed\r\n\r\n", 1 },
+        { "GET / HTTP/1.0\r\n\r\n", 0 },
+        { "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", 1 },
+        { "GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", 1 },
+        { "GET / HTTP/1.0\r\nconnection: TE, keep-alive\r\n\r\n", 1 },
+        { "GET / HTTP/1.0\r\nConnection: close\r\n\r\n", 0 },
+        { "GET / HTTP/1.0\r\nConnection: keep-alives\r\n\r\n", 0 },
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
+        http_request_t req;
+        ssize_t r = parse(k[i].req, &req);
+
+        ck_assert_msg(r == (ssize_t)strlen(k[i].req), "case %zu: parse returned %zd", i, r);
+        ck_assert_msg(req.keep_alive == k[i].keep_alive, "case %zu (%s): keep_alive %u, expected %u",
+                      i, k[i].req, (unsigned)req.keep_alive, k[i].keep_alive);
+    }
+}
+END_TEST
+
+/* OWS around a field value is not part of it; HTAB counts as OWS and is
+ * allowed inside a value. obs-text (bytes >= 0x80) is allowed too. */
+START_TEST(test_value_whitespace)
+{
+    static const char s[] = "GET / HTTP/1.1\r\n"
+                            "Host:h\r\n"
+                            "X-A:   a  b   \r\n"
+                            "X-B:\t\tb\tc\t \r\n"
+                            "X-C:\r\n"
+                            "X-D: caf\xc3\xa9\r\n"
+                            "User-Agent: \t ua \t\r\n"
+                            "\r\n";
+    http_request_t req;
+    ssize_t r = parse(s, &req);
+
+    ck_assert_parsed(r, s, req);
+    ck_assert_uint_eq(req.num_headers, 6);
+    ck_assert_slice(req.host, "h");
+    ck_assert_slice(req.headers[1].value, "a  b");
+    ck_assert_slice(req.headers[2].value, "b\tc");
+    ck_assert_slice(req.headers[3].name, "X-C");
+    ck_assert_uint_eq(req.headers[3].value.len, 0);
+    ck_assert_slice(req.headers[4].value, "caf\xc3\xa9");
+    ck_assert_slice(req.user_agent, "ua");
+}
+END_TEST
+
+/* RFC 9112 section 3.2: a target without authority is sent with an empty
+ * Host; it is still exactly one Host. */
+START_TEST(test_empty_host)
+{
+    static const char s[] = "GET / HTTP/1.1\r\nHost:\r\n\r\n";
+    http_request_t req;
+    ssize_t r = parse(s, &req);
+
+    ck_assert_parsed(r, s, req);
+    ck_assert_uint_eq(req.host.len, 0);
+}
+END_TEST
+
+START_TEST(test_query_split)
+{
+    static const struct {
+        const char *target, *path, *query;
+    } q[] = {
+        { "/a?b=c", "/a", "b=c" },
+        { "/a", "/a", "" },
+        { "/a?", "/a", "" },
+        { "/a?b?c=/d", "/a", "b?c=/d" },
+        { "/?x", "/", "x" },
+        { "/a%3Fb?c", "/a%3Fb", "c" },
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
+        char s[256];
+        http_request_t req;
+        ssize_t r;
+
+        snprintf(s, sizeof(s), "GET %s HTTP/1.1\r\nHost: h\r\n\r\n", q[i].target);
+        r = parse(s, &req);
+        ck_assert_msg(r == (ssize_t)strlen(s), "%s: parse returned %zd", q[i].target, r);
+        ck_assert_slice(req.target, q[i].target);
+        ck_assert_slice(req.path, q[i].path);
+        ck_assert_slice(req.query, q[i].query);
+    }
+}
+END_TEST
+
+START_TEST(test_options_star)
+{
+    static const char s[] = "OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n";
+    http_request_t req;
+    ssize_t r = parse(s, &req);
+
+    ck_assert_parsed(r, s, req);
+    ck_assert_int_eq(req.method, HTTP_METHOD_OPTIONS);
+    ck_assert_slice(req.target, "*");
+    ck_assert_uint_eq(req.query.len, 0);
+}
+END_TEST
+
+START_TEST(test_absolute_form)
+{
+    static const char s[] = "GET http://h/p?q HTTP/1.1\r\nHost: h\r\n\r\n";
+    static const char s2[] = "GET https://example.com:8443/a/b.txt HTTP/1.1\r\n"
+                             "Host: example.com:8443\r\n\r\n";
+    http_request_t req;
+    ssize_t r = parse(s, &req);
+
+    ck_assert_parsed(r, s, req);
+    ck_assert_slice(req.target, "http://h/p?q");
+    ck_assert_slice(req.path, "/p");
+    ck_assert_slice(req.query, "q");
+    ck_assert_slice(req.host, "h");
+
+    r = parse(s2, &req);
+    ck_assert_parsed(r, s2, req);
+    ck_assert_slice(req.path, "/a/b.txt");
+    ck_assert_uint_eq(req.query.len, 0);
+}
+END_TEST
+
+START_TEST(test_expect)
+{
+    static const char cont[] = "PUT /f HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n"
+                               "Expect: 100-continue\r\n\r\n";
+    static const char cont_case[] = "PUT /f HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n"
+                                    "expect: 100-Continue\r\n\r\n";
+    static const char other[] = "GET /f HTTP/1.1\r\nHost: h\r\nExpect: the-unexpected\r\n\r\n";
+    http_request_t req;
+    ssize_t r;
+
+    r = parse(cont, &req);
+    ck_assert_parsed(r, cont, req);
+    ck_assert_uint_eq(req.expect_continue, 1);
+    ck_assert_uint_eq(req.bad_expect, 0);
+    ck_assert_int_eq(req.content_length, 3);
+
+    r = parse(cont_case, &req);
+    ck_assert_parsed(r, cont_case, req);
+    ck_assert_uint_eq(req.expect_continue, 1);
+    ck_assert_uint_eq(req.bad_expect, 0);
+
+    r = parse(other, &req);
+    ck_assert_parsed(r, other, req);
+    ck_assert_uint_eq(req.expect_continue, 0);
+    ck_assert_uint_eq(req.bad_expect, 1);
+}
+END_TEST
+
+START_TEST(test_chunked)
+{
+    static const char s[] = "POST /up HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n";
+    static const char s_case[] = "POST /up HTTP/1.1\r\nHost: h\r\ntransfer-encoding: Chunked\r\n\r\n";
+    static const char s_list[] = "POST /up HTTP/1.1\r\nHost: h\r\n"
+                                 "Transfer-Encoding: gzip, chunked\r\n\r\n";
+    http_request_t req;
+    ssize_t r;
+
+    r = parse(s, &req);
+    ck_assert_parsed(r, s, req);
+    ck_assert_int_eq(req.method, HTTP_METHOD_POST);
+    ck_assert_uint_eq(req.chunked, 1);
+    ck_assert_int_eq(req.content_length, -1);
+
+    r = parse(s_case, &req);
+    ck_assert_parsed(r, s_case, req);
+    ck_assert_uint_eq(req.chunked, 1);
+
+    r = parse(s_list, &req);
+    ck_assert_parsed(r, s_list, req);
+    ck_assert_uint_eq(req.chunked, 1);
+}
+END_TEST
+
+/* The return value counts the head only: a body that follows is the
+ * caller's business. */
+START_TEST(test_body_not_consumed)
+{
+    static const char s[] = "POST /f HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello";
+    http_request_t req;
+    ssize_t r = parse(s, &req);
+
+    ck_assert_int_eq(r, (ssize_t)strlen(s) - 5);
+    ck_assert_int_eq(req.content_length, 5);
+}
+END_TEST
+
+START_TEST(test_content_length_values)
+{
+    static const struct {
+        const char *value;
+        int64_t n;
+    } c[] = {
+        { "0", 0 },
+        { "1", 1 },
+        { "007", 7 },
+        { "1234567890", 1234567890 },
+        /* The parser caps Content-Length at 18 digits (anything longer is a
+         * 400 before it could overflow); the header leaves the limit open. */
+        { "999999999999999999", 999999999999999999LL },
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        char s[256];
+        http_request_t req;
+        ssize_t r;
+
+        snprintf(s, sizeof(s), "PUT / HTTP/1.1\r\nHost: h\r\nContent-Length: %s\r\n\r\n", c[i].value);
+        r = parse(s, &req);
+        ck_assert_msg(r == (ssize_t)strlen(s), "Content-Length %s: parse returned %zd (status %d)",
+                      c[i].value, r, req.status);
+        ck_assert_msg(req.content_length == c[i].n, "Content-Length %s: got %lld", c[i].value,
+                      (long long)req.content_length);
+    }
+}
+END_TEST
+
+START_TEST(test_max_headers_exact)
+{
+    char s[4096];
+    size_t n, i;
+    http_request_t req;
+    ssize_t r;
+
+    n = (size_t)snprintf(s, sizeof(s), "GET / HTTP/1.1\r\nHost: h\r\n");
+    for (i = 1; i < HTTP_MAX_HEADERS; i++)
+        n += (size_t)snprintf(s + n, sizeof(s) - n, "X-%zu: %zu\r\n", i, i);
+    n += (size_t)snprintf(s + n, sizeof(s) - n, "\r\n");
+    ck_assert_uint_lt(n, sizeof(s) - 1);
+
+    r = parse(s, &req);
+    ck_assert_parsed(r, s, req);
+    ck_assert_uint_eq(req.num_headers, HTTP_MAX_HEADERS);
+    ck_assert_slice(req.headers[HTTP_MAX_HEADERS - 1].name, "X-99");
+    ck_assert_slice(req.headers[HTTP_MAX_HEADERS - 1].value, "99");
+}
+END_TEST
+
+START_TEST(test_too_many_headers)
+{
+    char s[4096];
+    size_t n, i;
+    http_request_t req;
+    ssize_t r;
+
+    n = (size_t)snprintf(s, sizeof(s), "GET / HTTP/1.1\r\nHost: h\r\n");
+    for (i = 1; i <= HTTP_MAX_HEADERS; i++)
+        n += (size_t)snprintf(s + n, sizeof(s) - n, "X-%zu: %zu\r\n", i, i);
+    n += (size_t)snprintf(s + n, sizeof(s) - n, "\r\n");
+    ck_assert_uint_lt(n, sizeof(s) - 1);
+    ck_assert_uint_lt(n, MAX_HEAD);
+
+    r = parse(s, &req);
+    ck_assert_int_eq(r, -1);
+    ck_assert_int_eq(req.status, 431);
+}
+END_TEST
+
+/* ---- incremental parsing ------------------------------------------------- */
+
+/* Feeds s one chunk of `step` bytes at a time, the way a worker calls the
+ * parser after each read(): the buffer grows and last_len is the previous
+ * length. Each prefix is placed against the guard page. */
+static ssize_t feed(const char *s, size_t len, size_t step, size_t max_head, http_request_t *req,
+                    size_t *calls)
+{
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+    size_t data = (len + pg - 1) / pg * pg + pg;
+    char *map = mmap(NULL, data + pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    size_t have = 0, last = 0;
+    ssize_t r = -2;
+
+    ck_assert_ptr_ne(map, MAP_FAILED);
+    ck_assert_int_eq(mprotect(map + data, pg, PROT_NONE), 0);
+    memset(req, 0, sizeof(*req));
+    *calls = 0;
+    while (have < len) {
+        char *buf;
+
+        have = have + step < len ? have + step : len;
+        buf = map + data - have;
+        memcpy(buf, s, have);
+        r = http_parse_request(buf, have, last, max_head, req);
+        (*calls)++;
+        if (r != -2)
+            break;
+        last = have;
+    }
+    /* The slices point into the last copy, which stays mapped. */
+    return r;
+}
+
+START_TEST(test_byte_at_a_time)
+{
+    http_request_t whole, req;
+    size_t len = strlen(all_fields), calls, i;
+    ssize_t r0 = parse(all_fields, &whole);
+    ssize_t r = feed(all_fields, len, 1, MAX_HEAD, &req, &calls);
+
+    ck_assert_parsed(r0, all_fields, whole);
+    /* -2 on every proper prefix, the full count exactly on the last byte. */
+    ck_assert_uint_eq(calls, len);
+    ck_assert_int_eq(r, r0);
+    ck_assert_int_eq(req.method, whole.method);
+    ck_assert_uint_eq(req.num_headers, whole.num_headers);
+    for (i = 0; i < req.num_headers; i++) {
+        ck_assert_uint_eq(req.headers[i].name.len, whole.headers[i].name.len);
+        ck_assert_mem_eq(req.headers[i].name.p, whole.headers[i].name.p, req.headers[i].name.len);
+        ck_assert_uint_eq(req.headers[i].value.len, whole.headers[i].value.len);
+        if (req.headers[i].value.len)
+            ck_assert_mem_eq(req.headers[i].value.p, whole.headers[i].value.p,
+                             req.headers[i].value.len);
+    }
+    ck_assert_slice(req.path, "/docs/a%20b.html");
+    ck_assert_slice(req.query, "x=1&y=2");
+    ck_assert_slice(req.host, "example.com:8080");
+    ck_assert_slice(req.range, "bytes=0-99");
+    ck_assert_slice(req.user_agent, "Mozilla/5.0 (X11; Linux x86_64)");
+    ck_assert_int_eq(req.content_length, 0);
+    ck_assert_uint_eq(req.keep_alive, 1);
+}
+END_TEST
+
+START_TEST(test_chunks_of_various_sizes)
+{
+    size_t len = strlen(all_fields), step;
+
+    for (step = 2; step <= 64; step++) {
+        http_request_t req;
+        size_t calls;
+        ssize_t r = feed(all_fields, len, step, MAX_HEAD, &req, &calls);
+
+        ck_assert_msg(r == (ssize_t)len, "step %zu: returned %zd", step, r);
+        ck_assert_uint_eq(calls, (len + step - 1) / step);
+        ck_assert_slice(req.range, "bytes=0-99");
+        ck_assert_slice(req.headers[11].value, "anything goes");
+    }
+}
+END_TEST
+
+/* last_len is only a hint for where to resume: 0 must give the same answer. */
+START_TEST(test_prefixes_without_last_len)
+{
+    size_t len = strlen(simple_get), i;
+    http_request_t req;
+
+    for (i = 0; i < len; i++) {
+        ssize_t r = parse_len(simple_get, i, MAX_HEAD, &req);
+
+        ck_assert_msg(r == -2, "prefix of %zu bytes: returned %zd (status %d)", i, r, req.status);
+    }
+    ck_assert_int_eq(parse_len(simple_get, len, MAX_HEAD, &req), (ssize_t)len);
+}
+END_TEST
+
+START_TEST(test_pipelined_two)
+{
+    static const char s[] = "GET /a HTTP/1.1\r\nHost: h\r\n\r\n"
+                            "GET /b?x HTTP/1.1\r\nHost: h2\r\nConnection: close\r\n\r\n";
+    size_t len = strlen(s), first = strlen("GET /a HTTP/1.1\r\nHost: h\r\n\r\n");
+    const char *buf = guarded(s, len);
+    http_request_t req;
+    ssize_t r;
+
+    memset(&req, 0, sizeof(req));
+    r = http_parse_request(buf, len, 0, MAX_HEAD, &req);
+    ck_assert_int_eq(r, (ssize_t)first);
+    ck_assert_slice(req.path, "/a");
+    ck_assert_slice(req.host, "h");
+    ck_assert_uint_eq(req.keep_alive, 1);
+
+    r = http_parse_request(buf + first, len - first, 0, MAX_HEAD, &req);
+    ck_assert_int_eq(r, (ssize_t)(len - first));
+    ck_assert_slice(req.path, "/b");
+    ck_assert_slice(req.query, "x");
+    ck_assert_slice(req.host, "h2");
+    ck_assert_uint_eq(req.keep_alive, 0);
+    ck_assert_uint_eq(req.num_headers, 2);
+}
+END_TEST
+
+START_TEST(test_pipelined_three_and_partial)
+{
+    static const char *const reqs[] = {
+        "GET /one HTTP/1.1\r\nHost: h\r\n\r\n",
+        "HEAD /two HTTP/1.1\r\nHost: h\r\nRange: bytes=1-\r\n\r\n",
+        "OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n",
+    };
+    static const char *const paths[] = { "/one", "/two", NULL };
+    static const http_method_t methods[] = { HTTP_METHOD_GET, HTTP_METHOD_HEAD,
+                                             HTTP_METHOD_OPTIONS };
+    static const char partial[] = "GET /four HTTP/1.1\r\nHo";
+    char s[512] = "";
+    size_t len, off = 0, i;
+    const char *buf;
+    http_request_t req;
+    ssize_t r;
+
+    for (i = 0; i < 3; i++)
+        strcat(s, reqs[i]);
+    strcat(s, partial);
+    len = strlen(s);
+    buf = guarded(s, len);
+
+    for (i = 0; i < 3; i++) {
+        memset(&req, 0, sizeof(req));
+        r = http_parse_request(buf + off, len - off, 0, MAX_HEAD, &req);
+        ck_assert_msg(r == (ssize_t)strlen(reqs[i]), "request %zu: returned %zd", i, r);
+        ck_assert_int_eq(req.method, methods[i]);
+        if (paths[i])
+            ck_assert_slice(req.path, paths[i]);
+        else
+            ck_assert_slice(req.target, "*");
+        if (i == 1)
+            ck_assert_slice(req.range, "bytes=1-");
+        else
+            ck_assert_uint_eq(req.range.len, 0);
+        off += (size_t)r;
+    }
+    ck_assert_uint_eq(len - off, strlen(partial));
+    r = http_parse_request(buf + off, len - off, 0, MAX_HEAD, &req);
+    ck_assert_int_eq(r, -2);
+}
+END_TEST
+
+START_TEST(test_pipelined_then_bad)
+{
+    static const char s[] = "GET /ok HTTP/1.1\r\nHost: h\r\n\r\n"
+                            "GET /bad HTTP/1.1\r\nHost : h\r\n\r\n";
+    size_t len = strlen(s), first = strlen("GET /ok HTTP/1.1\r\nHost: h\r\n\r\n");
+    const char *buf = guarded(s, len);
+    http_request_t req;
+    ssize_t r;
+
+    memset(&req, 0, sizeof(req));
+    r = http_parse_request(buf, len, 0, MAX_HEAD, &req);
+    ck_assert_int_eq(r, (ssize_t)first);
+    r = http_parse_request(buf + first, len - first, 0, MAX_HEAD, &req);
+    ck_assert_int_eq(r, -1);
+    ck_assert_int_eq(req.status, 400);
+}
+END_TEST
+
+/* ---- malformed requests -------------------------------------------------- */
+
+typedef struct {
+    const char *name;
+    const char *req;
+    size_t len;
+    int status;
+} bad_case_t;
+
+#define BAD(name, lit, st) { name, lit, sizeof(lit) - 1, st }
+#define RL "GET / HTTP/1.1\r\n"
+
+static const bad_case_t bad_cases[] = {
+    /* line endings */
+    BAD("bare LF everywhere", "GET / HTTP/1.1\nHost: h\n\n", 400),
+    BAD("bare LF after request line", "GET / HTTP/1.1\nHost: h\r\n\r\n", 400),
+    BAD("bare LF after a field", RL "Host: h\nX: y\r\n\r\n", 400),
+    BAD("bare LF ending the head", RL "Host: h\r\n\n", 400),
+    BAD("bare CR after request line", "GET / HTTP/1.1\rHost: h\r\n\r\n", 400),
+    BAD("bare CR in a field value", RL "Host: h\rX: y\r\n\r\n", 400),
+    BAD("bare CR in a field value 2", RL "Host: h\r\nX: a\rb\r\n\r\n", 400),
+    BAD("CR CR LF", RL "Host: h\r\r\n\r\n", 400),
+    /* obs-fold */
+    BAD("obs-fold with SP", RL "Host: h\r\nX-A: a\r\n  b\r\n\r\n", 400),
+    BAD("obs-fold with HTAB", RL "Host: h\r\nX-A: a\r\n\tb\r\n\r\n", 400),
+    BAD("whitespace before the first field", RL " Host: h\r\n\r\n", 400),
+    /* field names */
+    BAD("space before colon", RL "Host : h\r\n\r\n", 400),
+    BAD("space before colon, other field", RL "Host: h\r\nContent-Length : 5\r\n\r\n", 400),
+    BAD("tab before colon", RL "Host\t: h\r\n\r\n", 400),
+    BAD("@ in field name", RL "Host: h\r\nX@Y: 1\r\n\r\n", 400),
+    BAD("brace in field name", RL "Host: h\r\nFo{o: 1\r\n\r\n", 400),
+    BAD("slash in field name", RL "Host: h\r\nX/Y: 1\r\n\r\n", 400),
+    BAD("NUL in field name", RL "Host: h\r\nX\0Y: 1\r\n\r\n", 400),
+    BAD("empty field name", RL "Host: h\r\n: 1\r\n\r\n", 400),
+    BAD("field without colon", RL "Host: h\r\nNoColonHere\r\n\r\n", 400),
+    /* field values */
+    BAD("NUL in field value", RL "Host: h\r\nX: a\0b\r\n\r\n", 400),
+    BAD("SOH in field value", RL "Host: h\r\nX: a\x01" "b\r\n\r\n", 400),
+    BAD("ESC in field value", RL "Host: h\r\nX: a\x1b" "b\r\n\r\n", 400),
+    BAD("DEL in field value", RL "Host: h\r\nX: a\x7f" "b\r\n\r\n", 400),
+    BAD("NUL in Host", RL "Host: h\0evil\r\n\r\n", 400),
+    /* request line */
+    BAD("NUL in target", "GET /a\0b HTTP/1.1\r\nHost: h\r\n\r\n", 400),
+    BAD("CTL in target", "GET /a\x01" "b HTTP/1.1\r\nHost: h\r\n\r\n", 400),
+    BAD("DEL in target", "GET /a\x7f" "b HTTP/1.1\r\nHost: h\r\n\r\n", 400),
+    BAD("TAB in target", "GET /a\tb HTTP/1.1\r\nHost: h\r\n\r\n", 400),
+    BAD("space in target", "GET /a b HTTP/1.1\r\nHost: h\r\n\r\n", 400),
+    BAD("empty target", "GET  HTTP/1.1\r\nHost: h\r\n\r\n", 400),
+    BAD("invalid method char", "G@T / HTTP/1.1\r\nHost: h\r\n\r\n", 400),
+    BAD("method with paren", "GE(T / HTTP/1.1\r\nHost: h\r\n\r\n", 400),
+    BAD("CTL in method", "GE\x01T / HTTP/1.1\r\nHost: h\r\n\r\n", 400),
+    BAD("empty method", " / HTTP/1.1\r\nHost: h\r\n\r\n", 400),
+    BAD("no version (HTTP/0.9)", "GET /\r\n\r\n", 400),
+    BAD("no version, with field", "GET /\r\nHost: h\r\n\r\n", 400),
+    BAD("only a method", "GET\r\nHost: h\r\n\r\n", 400),
+    BAD("HTTX", "GET / HTTX/1.1\r\nHost: h\r\n\r\n", 400),
+    BAD("lower-case http", "GET / http/1.1\r\nHost: h\r\n\r\n", 400),
+    BAD("version without minor", "GET / HTTP/1\r\nHost: h\r\n\r\n", 400),
+    BAD("version 1.", "GET / HTTP/1.\r\nHost: h\r\n\r\n", 400),
+    BAD("version 11", "GET / HTTP/11\r\nHost: h\r\n\r\n", 400),
+    BAD("version 1.1x", "GET / HTTP/1.1x\r\nHost: h\r\n\r\n", 400),
+    BAD("version 1.x", "GET / HTTP/1.x\r\nHost: h\r\n\r\n", 400),
+    BAD("version 1.10", "GET / HTTP/1.10\r\nHost: h\r\n\r\n", 400),
+    BAD("HTTP/2.0", "GET / HTTP/2.0\r\nHost: h\r\n\r\n", 505),
+    BAD("HTTP/3.0", "GET / HTTP/3.0\r\nHost: h\r\n\r\n", 505),
+    BAD("HTTP/0.9 as version", "GET / HTTP/0.9\r\nHost: h\r\n\r\n", 505),
+    /* Host */
+    BAD("missing Host in 1.1", RL "User-Agent: x\r\n\r\n", 400),
+    BAD("no fields in 1.1", RL "\r\n", 400),
+    BAD("two Host", RL "Host: a\r\nHost: b\r\n\r\n", 400),
+    BAD("two Host, same value", RL "Host: a\r\nhost: a\r\n\r\n", 400),
+    BAD("two Host in 1.0", "GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n", 400),
+    /* message framing */
+    BAD("Content-Length letters", RL "Host: h\r\nContent-Length: abc\r\n\r\n", 400),
+    BAD("Content-Length empty", RL "Host: h\r\nContent-Length:\r\n\r\n", 400),
+    BAD("Content-Length negative", RL "Host: h\r\nContent-Length: -1\r\n\r\n", 400),
+    BAD("Content-Length plus sign", RL "Host: h\r\nContent-Length: +5\r\n\r\n", 400),
+    BAD("Content-Length hex", RL "Host: h\r\nContent-Length: 0x10\r\n\r\n", 400),
+    BAD("Content-Length trailing junk", RL "Host: h\r\nContent-Length: 5a\r\n\r\n", 400),
+    BAD("Content-Length inner space", RL "Host: h\r\nContent-Length: 1 2\r\n\r\n", 400),
+    BAD("Content-Length list", RL "Host: h\r\nContent-Length: 5, 5\r\n\r\n", 400),
+    BAD("Content-Length overflow", RL "Host: h\r\nContent-Length: 99999999999999999999\r\n\r\n",
+        400),
+    BAD("Content-Length 2^63", RL "Host: h\r\nContent-Length: 9223372036854775808\r\n\r\n", 400),
+    BAD("duplicate Content-Length", RL "Host: h\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n",
+        400),
+    BAD("conflicting Content-Length",
+        RL "Host: h\r\nContent-Length: 5\r\ncontent-length: 6\r\n\r\n", 400),
+    BAD("Content-Length then Transfer-Encoding",
+        RL "Host: h\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
+    BAD("Transfer-Encoding then Content-Length",
+        RL "Host: h\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n", 400),
+    BAD("Transfer-Encoding gzip", RL "Host: h\r\nTransfer-Encoding: gzip\r\n\r\n", 400),
+    BAD("Transfer-Encoding chunked, gzip",
+        RL "Host: h\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", 400),
+    BAD("Transfer-Encoding chunked then gzip (two fields)",
+        RL "Host: h\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n", 400),
+    BAD("Transfer-Encoding empty", RL "Host: h\r\nTransfer-Encoding:\r\n\r\n", 400),
+    BAD("Transfer-Encoding chunkedx", RL "Host: h\r\nTransfer-Encoding: chunkedx\r\n\r\n", 400),
+};
+
+#define NUM_BAD (int)(sizeof(bad_cases) / sizeof(bad_cases[0]))
+
+START_TEST(test_bad)
+{
+    const bad_case_t *c = &bad_cases[_i];
+    http_request_t req;
+    ssize_t r = parse_len(c->req, c->len, MAX_HEAD, &req);
+
+    ck_assert_msg(r == -1 && req.status == c->status,
+                  "%s: returned %zd with status %d, expected -1 with status %d", c->name, r,
+                  req.status, c->status);
+}
+END_TEST
+
+/* The same requests trickling in: no prefix may be accepted, and the first
+ * refusal must carry the right status. */
+START_TEST(test_bad_incremental)
+{
+    const bad_case_t *c = &bad_cases[_i];
+    http_request_t req;
+    size_t calls;
+    ssize_t r = feed(c->req, c->len, 1, MAX_HEAD, &req, &calls);
+
+    ck_assert_msg(r == -1 && req.status == c->status,
+                  "%s, byte by byte: returned %zd with status %d after %zu bytes, "
+                  "expected -1 with status %d",
+                  c->name, r, req.status, calls, c->status);
+}
+END_TEST
+
+/* RFC 9110 section 2.5: a higher minor version SHOULD be processed as the
+ * highest one supported; 505 is also acceptable. Either way it is not a 400. */
+START_TEST(test_http12)
+{
+    static const char s[] = "GET / HTTP/1.2\r\nHost: h\r\n\r\n";
+    http_request_t req;
+    ssize_t r = parse(s, &req);
+
+    if (r == -1)
+        ck_assert_int_eq(req.status, 505);
+    else {
+        ck_assert_parsed(r, s, req);
+        ck_assert_int_eq(req.version_minor, 1);
+    }
+}
+END_TEST
+
+/* ---- size limits ----------------------------------------------------------- */
+
+static char *long_line(size_t n)
+{
+    char *s = malloc(n + 1);
+
+    ck_assert_ptr_nonnull(s);
+    memcpy(s, "GET /", 5);
+    memset(s + 5, 'a', n - 5);
+    s[n] = '\0';
+    return s;
+}
+
+START_TEST(test_long_request_line_unfinished)
+{
+    http_request_t req;
+    char *s = long_line(MAX_HEAD + 100);
+    ssize_t r;
+
+    /* Still within the limit: wait for more. */
+    r = parse_len(s, MAX_HEAD / 2, MAX_HEAD, &req);
+    ck_assert_int_eq(r, -2);
+    r = parse_len(s, MAX_HEAD + 100, MAX_HEAD, &req);
+    ck_assert_int_eq(r, -1);
+    ck_assert_int_eq(req.status, 414);
+    free(s);
+}
+END_TEST
+
+START_TEST(test_long_request_line_small_limit)
+{
+    http_request_t req;
+    size_t calls;
+    char *s = long_line(200);
+    ssize_t r = feed(s, 200, 1, 64, &req, &calls);
+
+    ck_assert_int_eq(r, -1);
+    ck_assert_int_eq(req.status, 414);
+    /* It is refused once it passes the limit, not at the end of the input. */
+    ck_assert_uint_le(calls, 70);
+    ck_assert_uint_gt(calls, 60);
+    free(s);
+}
+END_TEST
+
+START_TEST(test_long_request_line_complete)
+{
+    size_t n = MAX_HEAD + 100;
+    char *s = malloc(n + 64);
+    http_request_t req;
+    ssize_t r;
+
+    ck_assert_ptr_nonnull(s);
+    memcpy(s, "GET /", 5);
+    memset(s + 5, 'a', n - 5);
+    strcpy(s + n, " HTTP/1.1\r\nHost: h\r\n\r\n");
+    r = parse_len(s, strlen(s), MAX_HEAD, &req);
+    ck_assert_int_eq(r, -1);
+    ck_assert_int_eq(req.status, 414);
+    free(s);
+}
+END_TEST
+
+START_TEST(test_large_head_unfinished)
+{
+    size_t n = MAX_HEAD + 200;
+    char *s = malloc(n + 1);
+    size_t pre;
+    http_request_t req;
+    ssize_t r;
+
+    ck_assert_ptr_nonnull(s);
+    pre = (size_t)sprintf(s, "GET / HTTP/1.1\r\nHost: h\r\nX-Big: ");
+    memset(s + pre, 'b', n - pre);
+    s[n] = '\0';
+    r = parse_len(s, MAX_HEAD / 2, MAX_HEAD, &req);
+    ck_assert_int_eq(r, -2);
+    r = parse_len(s, n, MAX_HEAD, &req);
+    ck_assert_int_eq(r, -1);
+    ck_assert_int_eq(req.status, 431);
+    free(s);
+}
+END_TEST
+
+START_TEST(test_large_head_complete)
+{
+    char s[MAX_HEAD * 2];
+    size_t n = 0;
+    int i;
+    http_request_t req;
+    ssize_t r;
+
+    n += (size_t)sprintf(s + n, "GET / HTTP/1.1\r\nHost: h\r\n");
+    for (i = 0; n < MAX_HEAD + 500; i++)
+        n += (size_t)sprintf(s + n, "X-Filler-%d: %0100d\r\n", i, i);
+    n += (size_t)sprintf(s + n, "\r\n");
+    ck_assert_int_lt(i, HTTP_MAX_HEADERS);
+    r = parse_len(s, n, MAX_HEAD, &req);
+    ck_assert_int_eq(r, -1);
+    ck_assert_int_eq(req.status, 431);
+}
+END_TEST
+
+/* A head of exactly max_head bytes fits; one byte less of room does not. */
+START_TEST(test_head_limit_boundary)
+{
+    http_request_t req;
+    size_t len = strlen(all_fields);
+    ssize_t r;
+
+    r = parse_len(all_fields, len, len, &req);
+    ck_assert_int_eq(r, (ssize_t)len);
+    r = parse_len(all_fields, len, len - 1, &req);
+    ck_assert_int_eq(r, -1);
+    ck_assert_int_eq(req.status, 431);
+}
+END_TEST
+
+/* ---- reason phrases ------------------------------------------------------ */
+
+START_TEST(test_status_reason)
+{
+    static const struct {
+        int status;
+        const char *reason;
+    } s[] = {
+        { 200, "OK" },
+        { 206, "Partial Content" },
+        { 301, "Moved Permanently" },
+        { 304, "Not Modified" },
+        { 400, "Bad Request" },
+        { 403, "Forbidden" },
+        { 404, "Not Found" },
+        { 405, "Method Not Allowed" },
+        { 408, "Request Timeout" },
+        { 412, "Precondition Failed" },
+        { 414, "URI Too Long" },
+        { 417, "Expectation Failed" },
+        { 431, "Request Header Fields Too Large" },
+        { 500, "Internal Server Error" },
+        { 501, "Not Implemented" },
+        { 503, "Service Unavailable" },
+        { 505, "HTTP Version Not Supported" },
+    };
+    size_t i;
+    const char *r;
+
+    for (i = 0; i < sizeof(s) / sizeof(s[0]); i++) {
+        r = http_status_reason(s[i].status);
+        ck_assert_msg(r != NULL && strcmp(r, s[i].reason) == 0, "%d: \"%s\", expected \"%s\"",
+                      s[i].status, r ? r : "(null)", s[i].reason);
+    }
+    /* RFC 9110 renamed these two; the RFC 7231 names are still fine. */
+    r = http_status_reason(416);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_msg(strcmp(r, "Range Not Satisfiable") == 0 ||
+                      strcmp(r, "Requested Range Not Satisfiable") == 0,
+                  "416: \"%s\"", r);
+    r = http_status_reason(413);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_msg(strcmp(r, "Content Too Large") == 0 || strcmp(r, "Payload Too Large") == 0,
+                  "413: \"%s\"", r);
+    /* An unknown code still gets some text, never NULL. */
+    ck_assert_ptr_nonnull(http_status_reason(299));
+    ck_assert_ptr_nonnull(http_status_reason(0));
+}
+END_TEST
+
+static Suite *http_parser_suite(void)
+{
+    Suite *s = suite_create("http_parser");
+    TCase *tc;
+
+    tc = tcase_create("valid");
+    tcase_add_test(tc, test_simple_get);
+    tcase_add_test(tc, test_initialises_result);
+    tcase_add_test(tc, test_all_fields);
+    tcase_add_test(tc, test_case_insensitive_names);
+    tcase_add_test(tc, test_methods);
+    tcase_add_test(tc, test_unknown_method_brew);
+    tcase_add_test(tc, test_http10_defaults);
+    tcase_add_test(tc, test_http10_with_host);
+    tcase_add_test(tc, test_keep_alive);
+    tcase_add_test(tc, test_value_whitespace);
+    tcase_add_test(tc, test_empty_host);
+    tcase_add_test(tc, test_query_split);
+    tcase_add_test(tc, test_options_star);
+    tcase_add_test(tc, test_absolute_form);
+    tcase_add_test(tc, test_expect);
+    tcase_add_test(tc, test_chunked);
+    tcase_add_test(tc, test_body_not_consumed);
+    tcase_add_test(tc, test_content_length_values);
+    tcase_add_test(tc, test_max_headers_exact);
+    tcase_add_test(tc, test_http12);
+    tcase_add_test(tc, test_status_reason);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("incremental");
+    tcase_set_timeout(tc, 10);
+    tcase_add_test(tc, test_byte_at_a_time);
+    tcase_add_test(tc, test_chunks_of_various_sizes);
+    tcase_add_test(tc, test_prefixes_without_last_len);
+    tcase_add_test(tc, test_pipelined_two);
+    tcase_add_test(tc, test_pipelined_three_and_partial);
+    tcase_add_test(tc, test_pipelined_then_bad);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("malformed");
+    tcase_set_timeout(tc, 10);
+    tcase_add_loop_test(tc, test_bad, 0, NUM_BAD);
+    tcase_add_loop_test(tc, test_bad_incremental, 0, NUM_BAD);
+    tcase_add_test(tc, test_too_many_headers);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("limits");
+    tcase_set_timeout(tc, 10);
+    tcase_add_test(tc, test_long_request_line_unfinished);
+    tcase_add_test(tc, test_long_request_line_small_limit);
+    tcase_add_test(tc, test_long_request_line_complete);
+    tcase_add_test(tc, test_large_head_unfinished);
+    tcase_add_test(tc, test_large_head_complete);
+    tcase_add_test(tc, test_head_limit_boundary);
+    suite_add_tcase(s, tc);
+
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(http_parser_suite());
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

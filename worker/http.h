@@ -1,0 +1,20 @@
+/*
+ * http: turns a parsed request into a response on a connection.
+ *
+ * It fills c->wbuf with the status line and headers (and, for a small file,
+ * the body too, so a small response is one write), or sets c->file_fd and
+ * the range to send with sendfile. It never blocks and never allocates.
+ */
+#ifndef DROVER_HTTP_H
+#define DROVER_HTTP_H
+
+#include "conn.h"
+#include "http_parser.h"
+
+void http_respond(conn_t *c, const http_request_t *req);
+
+/* An error response for a request that could not be parsed (or a timeout):
+ * the connection closes after it. */
+void http_respond_error(conn_t *c, int status);
+
+#endif

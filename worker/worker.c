@@ -1,0 +1,324 @@
+/*
+ * worker: see worker.h.
+ */
+#include "config.h"
+
+#include "worker.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "access_log.h"
+#include "conn.h"
+#include "log.h"
+
+/* epoll data for what is not a connection (a conn_t pointer is even). */
+#define WORKER_EV_CMD ((uint64_t)1)
+#define WORKER_EV_LISTEN(i) ((uint64_t)3 + 2 * (uint64_t)(i))
+#define WORKER_ACCEPT_BATCH 64
+/* After EMFILE/ENFILE or at worker_connections, accept pauses this long. */
+#define WORKER_ACCEPT_PAUSE 0.1
+/* On drain, idle keep-alive connections get this long to send a request
+ * that may already be on its way; it is answered with Connection: close. */
+#define WORKER_DRAIN_GRACE 1.0
+
+static volatile sig_atomic_t worker_stop_flag;
+
+static void worker__on_term(int sig)
+{
+    (void)sig;
+    worker_stop_flag = 1;
+}
+
+static double worker__clock(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void worker__tell_master(worker_t *w, char msg)
+{
+    /* Non-blocking: a master too busy to read misses a heartbeat, it does
+     * not stall this loop. */
+    ssize_t r = write(w->a.msg_fd, &msg, 1);
+    (void)r;
+}
+
+static void worker__report(worker_t *w, report_type_t type)
+{
+    w->report.type = type;
+    w->report.pid = (int32_t)getpid();
+    w->report.generation = w->a.generation;
+    w->report.slot = w->a.slot;
+    w->report.connections = (uint32_t)w->num_conns;
+    /* O_NONBLOCK queue: when full, this report is dropped; the next one
+     * carries the same totals. */
+    mq_send(w->a.mq, (const char *)&w->report, sizeof(w->report), 0);
+}
+
+static void worker__listen(worker_t *w, int on)
+{
+    if (w->listening == on)
+        return;
+    for (size_t i = 0; i < w->a.num_listen; i++) {
+        if (on) {
+            /* EPOLLEXCLUSIVE: a new connection wakes one waiting worker
+             * instead of all of them. It cannot be changed with
+             * EPOLL_CTL_MOD, hence ADD/DEL to pause accepting. */
+            struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE,
+                                      .data.u64 = WORKER_EV_LISTEN(i) };
+            if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->a.listen_fds[i], &ev) < 0)
+                log_error("epoll_ctl(ADD listen): %s", strerror(errno));
+        } else {
+            epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->a.listen_fds[i], NULL);
+        }
+    }
+    w->listening = on;
+}
+
+static void worker__accept(worker_t *w, int lfd)
+{
+    for (int i = 0; i < WORKER_ACCEPT_BATCH; i++) {
+        if (w->num_conns >= (size_t)w->a.conf->worker_connections) {
+            worker__listen(w, 0);
+            w->accept_resume = w->now + WORKER_ACCEPT_PAUSE;
+            return;
+        }
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof(ss);
+        int fd = accept4(lfd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED)
+                return;
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                /* Out of descriptors: stop accepting for a moment rather
+                 * than spin on a socket that stays readable. */
+                log_warn("accept4(): %s; pausing accept for %.0fms", strerror(errno),
+                         WORKER_ACCEPT_PAUSE * 1000);
+                worker__listen(w, 0);
+                w->accept_resume = w->now + WORKER_ACCEPT_PAUSE;
+                return;
+            }
+            log_error("accept4(): %s", strerror(errno));
+            return;
+        }
+        w->report.accepted++;
+        conn_t *c = conn_new(w, fd, (struct sockaddr *)&ss);
+        if (c != NULL)
+            conn_process(c);
+    }
+}
+
+static void worker__drain(worker_t *w)
+{
+    if (w->draining)
+        return;
+    w->draining = 1;
+    w->drain_started = w->now;
+    worker__listen(w, 0);
+    /* The master keeps the sockets; this worker's copies only keep a
+     * removed address half-alive, so close them. */
+    for (size_t i = 0; i < w->a.num_listen; i++)
+        close(w->a.listen_fds[i]);
+    w->a.num_listen = 0;
+    log_info("draining: %zu connections left", w->num_conns);
+    worker__report(w, REPORT_STOPPING);
+}
+
+static void worker__command(worker_t *w)
+{
+    char buf[16];
+    ssize_t n = read(w->a.cmd_fd, buf, sizeof(buf));
+    if (n == 0) {
+        /* End of file: the master is gone. Nobody supervises us now. */
+        log_warn("the master is gone: exiting");
+        worker_stop_flag = 1;
+        return;
+    }
+    for (ssize_t i = 0; i < n; i++) {
+        switch (buf[i]) {
+        case CMD_DRAIN:
+            worker__drain(w);
+            break;
+        case CMD_STOP:
+            worker_stop_flag = 1;
+            break;
+        case CMD_REOPEN:
+            if (log_reopen() < 0)
+                log_error("reopening the error log: %s", strerror(errno));
+            if (access_log_reopen() < 0)
+                log_error("reopening the access log %s: %s", w->a.conf->access_log, strerror(errno));
+            break;
+        }
+    }
+}
+
+static int worker__drop_privileges(const worker_args_t *a)
+{
+    if (a->uid == (uid_t)-1 || geteuid() != 0)
+        return 0;
+    if (setgroups(1, &a->gid) < 0) {
+        log_error("setgroups(%ld): %s", (long)a->gid, strerror(errno));
+        return -1;
+    }
+    if (setgid(a->gid) < 0) {
+        log_error("setgid(%ld): %s", (long)a->gid, strerror(errno));
+        return -1;
+    }
+    if (setuid(a->uid) < 0) {
+        log_error("setuid(%ld): %s", (long)a->uid, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int worker__setup(worker_t *w)
+{
+    sigset_t all;
+    sigemptyset(&all);
+    sigprocmask(SIG_SETMASK, &all, NULL);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = worker__on_term;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
+    sigaction(SIGQUIT, &sa, NULL);
+    sigaction(SIGTTIN, &sa, NULL);
+    sigaction(SIGTTOU, &sa, NULL);
+
+    /* Files first, privileges second: the root and logs may be readable by
+     * root only, like nginx's. */
+    w->root_fd = open(w->a.conf->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (w->root_fd < 0)
+        log_error("open(\"%s\"): %s: every request will get 404", w->a.conf->root, strerror(errno));
+    if (access_log_open(w->a.conf->access_log) < 0) {
+        log_error("open(\"%s\"): %s", w->a.conf->access_log, strerror(errno));
+        return -1;
+    }
+    if (worker__drop_privileges(&w->a) < 0)
+        return -1;
+    /* After setuid(): the kernel clears the parent-death signal on a
+     * credential change. Then check the master did not die before it. */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) {
+        log_error("prctl(PR_SET_PDEATHSIG): %s", strerror(errno));
+        return -1;
+    }
+    if (getppid() != w->a.master_pid)
+        return -1;
+
+    w->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (w->epfd < 0) {
+        log_error("epoll_create1(): %s", strerror(errno));
+        return -1;
+    }
+    struct epoll_event ev = { .events = EPOLLIN, .data.u64 = WORKER_EV_CMD };
+    if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->a.cmd_fd, &ev) < 0) {
+        log_error("epoll_ctl(command pipe): %s", strerror(errno));
+        return -1;
+    }
+    w->header_list.timeout = w->a.conf->client_header_timeout;
+    w->keepalive_list.timeout = w->a.conf->keepalive_timeout;
+    w->send_list.timeout = w->a.conf->send_timeout;
+    w->linger_list.timeout = 2.0;
+    w->rbuf_size = w->a.conf->max_header_size;
+    worker__listen(w, 1);
+    return 0;
+}
+
+/* Milliseconds until the next timer, at most a second. */
+static int worker__timeout(worker_t *w)
+{
+    if (w->ready_list.head != NULL)
+        return 0;
+    double next = w->next_tick;
+    conn_list_t *lists[] = { &w->header_list, &w->keepalive_list, &w->send_list, &w->linger_list };
+    for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
+        if (lists[i]->head != NULL && lists[i]->head->deadline < next)
+            next = lists[i]->head->deadline;
+    if (!w->listening && w->accept_resume != 0 && w->accept_resume < next)
+        next = w->accept_resume;
+    double ms = (next - w->now) * 1000.0;
+    return ms <= 0 ? 0 : (int)ms + 1;
+}
+
+void worker_run(const worker_args_t *args)
+{
+    static worker_t worker;
+    worker_t *w = &worker;
+    memset(w, 0, sizeof(*w));
+    w->a = *args;
+    /* The caller's fd array lives on the master's stack frame: copy it. */
+    static int fds[CONF_MAX_LISTEN];
+    memcpy(fds, args->listen_fds, args->num_listen * sizeof(int));
+    w->a.listen_fds = fds;
+    w->now = worker__clock();
+    w->wall = time(NULL);
+
+    if (worker__setup(w) < 0)
+        _exit(WORKER_EXIT_SETUP);
+
+    worker__tell_master(w, MSG_READY);
+    worker__report(w, REPORT_STARTED);
+    w->next_tick = w->now + 1.0;
+
+    struct epoll_event events[256];
+    while (!worker_stop_flag) {
+        int n = epoll_wait(w->epfd, events, 256, worker__timeout(w));
+        if (n < 0 && errno != EINTR) {
+            log_error("epoll_wait(): %s", strerror(errno));
+            break;
+        }
+        w->now = worker__clock();
+        w->wall = time(NULL);
+        for (int i = 0; i < n; i++) {
+            uint64_t d = events[i].data.u64;
+            if (d == WORKER_EV_CMD)
+                worker__command(w);
+            else if (d & 1)
+                worker__accept(w, w->a.listen_fds[(d - 3) / 2]);
+            else
+                conn_process((conn_t *)(uintptr_t)d);
+        }
+        conn_run_ready(w);
+        conn_expire(w);
+        if (!w->listening && !w->draining && w->accept_resume != 0 && w->now >= w->accept_resume &&
+            w->num_conns < (size_t)w->a.conf->worker_connections) {
+            w->accept_resume = 0;
+            worker__listen(w, 1);
+        }
+        if (w->now >= w->next_tick) {
+            w->next_tick = w->now + 1.0;
+            worker__tell_master(w, MSG_HEARTBEAT);
+            worker__report(w, REPORT_COUNTERS);
+            access_log_flush();
+        }
+        if (w->draining) {
+            if (w->now - w->drain_started >= WORKER_DRAIN_GRACE)
+                conn_close_idle(w);
+            if (w->num_conns == 0)
+                break;
+        }
+    }
+
+    access_log_flush();
+    if (!w->draining)
+        worker__report(w, REPORT_STOPPING);
+    access_log_close();
+    _exit(WORKER_EXIT_OK);
+}

@@ -1,0 +1,75 @@
+/*
+ * worker: one process, one non-blocking epoll loop.
+ *
+ * A worker accepts on the listening sockets it inherited from the master
+ * (registered with EPOLLEXCLUSIVE, so one connection wakes one worker, not
+ * all of them), serves connections, talks to the master over its two pipes
+ * and reports counters over the message queue. It leaves when told to stop
+ * or drain, when its command pipe reaches end-of-file (the master is gone),
+ * or when the kernel kills it because the master died (PR_SET_PDEATHSIG).
+ */
+#ifndef DROVER_WORKER_H
+#define DROVER_WORKER_H
+
+#include <mqueue.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "conf.h"
+#include "report.h"
+
+typedef struct conn_s conn_t;
+
+typedef struct {
+    conn_t *head;
+    conn_t *tail;
+    double timeout; /* every entry has the same duration: append keeps order */
+} conn_list_t;
+
+typedef struct {
+    const conf_t *conf;
+    const int *listen_fds;
+    size_t num_listen;
+    int cmd_fd;
+    int msg_fd;
+    mqd_t mq;
+    unsigned slot;
+    unsigned generation;
+    pid_t master_pid;
+    uid_t uid;             /* (uid_t)-1: do not change */
+    gid_t gid;
+} worker_args_t;
+
+typedef struct {
+    worker_args_t a;
+    int epfd;
+    int root_fd;
+    int listening;         /* the listen fds are in the epoll set */
+    int draining;
+    double drain_started;
+    double accept_resume;  /* when accept was paused (EMFILE): retry at */
+
+    double now;            /* monotonic seconds, updated once per turn */
+    time_t wall;           /* time(NULL), for Date and logs */
+
+    size_t num_conns;
+    conn_list_t header_list;    /* waiting for a request head */
+    conn_list_t keepalive_list; /* idle between requests */
+    conn_list_t send_list;      /* writing a response or discarding a body */
+    conn_list_t linger_list;    /* closing: reading what the client still sends */
+    conn_list_t ready_list;     /* work left without an event: run next turn */
+
+    void *rbuf_free;       /* pools of fixed-size buffers */
+    void *wbuf_free;
+    size_t rbuf_free_n, wbuf_free_n;
+    size_t rbuf_size;
+
+    report_t report;
+    double next_tick;
+} worker_t;
+
+/* Never returns: the process exits with WORKER_EXIT_*. */
+void worker_run(const worker_args_t *args) __attribute__((noreturn));
+
+#endif
