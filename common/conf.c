@@ -45,25 +45,37 @@ static int conf__error(conf_ctx_t *ctx, const yaml_node_t *node, const char *key
 
 int conf_parse_duration(const char *s, double *seconds)
 {
-    if (s == NULL || *s == '\0')
+    /* digits [ "." digits ] [ ms | s | m | h | d ]: no sign, exponent,
+     * hex, inf or nan, which strtod would all take. */
+    if (s == NULL || *s < '0' || *s > '9')
         return -1;
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno != 0 || end == s || v < 0 || s[0] == '-' || s[0] == '+' || v != v)
-        return -1;
+    double v = 0, scale = 1;
+    const char *p = s;
+    for (; *p >= '0' && *p <= '9'; p++)
+        v = v * 10 + (*p - '0');
+    if (*p == '.') {
+        p++;
+        if (*p < '0' || *p > '9')
+            return -1;
+        for (; *p >= '0' && *p <= '9'; p++) {
+            scale /= 10;
+            v += (*p - '0') * scale;
+        }
+    }
     double mult;
-    if (*end == '\0' || strcmp(end, "s") == 0)
+    if (*p == '\0' || strcmp(p, "s") == 0)
         mult = 1;
-    else if (strcmp(end, "ms") == 0)
+    else if (strcmp(p, "ms") == 0)
         mult = 0.001;
-    else if (strcmp(end, "m") == 0)
+    else if (strcmp(p, "m") == 0)
         mult = 60;
-    else if (strcmp(end, "h") == 0)
+    else if (strcmp(p, "h") == 0)
         mult = 3600;
-    else if (strcmp(end, "d") == 0)
+    else if (strcmp(p, "d") == 0)
         mult = 86400;
     else
+        return -1;
+    if (v > 1e12)
         return -1;
     *seconds = v * mult;
     return 0;
@@ -322,17 +334,14 @@ static int conf__string(conf_ctx_t *ctx, yaml_node_t *v, const char *key, char *
     return 0;
 }
 
-/* Calls each item of a list (or a single scalar, as a list of one). */
+/* Collects the items of a list of scalars. */
 static int conf__list(conf_ctx_t *ctx, yaml_node_t *v, const char *key, size_t max,
                       yaml_node_t **items, size_t *n)
 {
     *n = 0;
-    if (v->type == YAML_SCALAR_NODE) {
-        items[(*n)++] = v;
-        return 0;
-    }
     if (v->type != YAML_SEQUENCE_NODE)
-        return conf__error(ctx, v, key, "expected a list");
+        return conf__error(ctx, v, key, "expected a list such as [a, b], not a %s",
+                           v->type == YAML_SCALAR_NODE ? "single value" : "mapping");
     for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
          it++) {
         if (*n == max)

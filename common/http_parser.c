@@ -148,7 +148,7 @@ static int http__content_length(str_t v, int64_t *out)
 /* Acts on the fields the server cares about (Host is the caller's).
  * Returns 0 or an HTTP status. */
 static int http__header(http_request_t *req, str_t name, str_t value, int *seen_te,
-                        str_t *connection)
+                        unsigned *connection)
 {
     switch (name.len) {
     case 5:
@@ -174,8 +174,13 @@ static int http__header(http_request_t *req, str_t name, str_t value, int *seen_
             req->if_range = value;
         break;
     case 10:
-        if (STR_CASEEQ(name, "connection"))
-            *connection = value;
+        if (STR_CASEEQ(name, "connection")) {
+            /* Several Connection lines form one list: collect options. */
+            if (http__list_has(value, "close", 5))
+                *connection |= 1;
+            if (http__list_has(value, "keep-alive", 10))
+                *connection |= 2;
+        }
         else if (STR_CASEEQ(name, "user-agent"))
             req->user_agent = value;
         break;
@@ -311,7 +316,7 @@ ssize_t http_parse_request(const char *buf, size_t len, size_t last_len, size_t 
     str_t abs_host = req->host;
 
     int seen_te = 0, seen_host = 0;
-    str_t connection = STR_NULL;
+    unsigned connection = 0; /* 1: close, 2: keep-alive */
     while (p < head_end) {
         if (p[0] == '\r') /* the empty line: find_end guarantees "\r\n" */
             break;
@@ -365,9 +370,9 @@ ssize_t http_parse_request(const char *buf, size_t len, size_t last_len, size_t 
             return http__fail(req, 400);
     }
 
-    if (http__list_has(connection, "close", 5))
+    if (connection & 1)
         req->keep_alive = 0;
-    else if (req->version_minor == 1 || http__list_has(connection, "keep-alive", 10))
+    else if (req->version_minor == 1 || (connection & 2))
         req->keep_alive = 1;
 
     return end;
