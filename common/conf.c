@@ -25,6 +25,7 @@ typedef struct {
     const char *file;
     char *err;
     yaml_document_t *doc;
+    const char *base;   /* relative paths are resolved against this */
 } conf_ctx_t;
 
 static int conf__error(conf_ctx_t *ctx, const yaml_node_t *node, const char *key,
@@ -152,14 +153,16 @@ int conf_parse_listen(const char *s, conf_listen_t *l)
     return 0;
 }
 
-static char *conf__abspath(const char *path)
+static char *conf__abspath(const char *base, const char *path)
 {
     if (path[0] == '/')
         return strdup(path);
     while (path[0] == '.' && path[1] == '/')
         path += 2;
     char cwd[PATH_MAX];
-    if (getcwd(cwd, sizeof(cwd)) == NULL)
+    if (base != NULL)
+        snprintf(cwd, sizeof(cwd), "%s", base);
+    else if (getcwd(cwd, sizeof(cwd)) == NULL)
         return NULL;
     size_t n = strlen(cwd) + 1 + strlen(path) + 1;
     char *out = malloc(n);
@@ -172,7 +175,14 @@ static char *conf__abspath(const char *path)
     return out;
 }
 
+static conf_t *conf__defaults(const char *base);
+
 conf_t *conf_defaults(void)
+{
+    return conf__defaults(NULL);
+}
+
+static conf_t *conf__defaults(const char *base)
 {
     conf_t *c = calloc(1, sizeof(*c));
     if (c == NULL)
@@ -182,10 +192,11 @@ conf_t *conf_defaults(void)
     c->num_listen = 1;
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     c->workers = n > 0 ? (int)n : 1;
-    c->root = conf__abspath("www");
+    c->root = conf__abspath(base, "www");
     c->index[0] = strdup("index.html");
     c->num_index = 1;
-    c->pid_file = conf__abspath("drover.pid");
+    c->base = base ? strdup(base) : conf__abspath(NULL, ".");
+    c->pid_file = conf__abspath(base, "drover.pid");
     c->error_log = strdup("stderr");
     c->log_level = LOG_LEVEL_INFO;
     c->worker_connections = 4096;
@@ -198,7 +209,7 @@ conf_t *conf_defaults(void)
     c->max_header_size = 8192;
     c->max_body_size = 1024 * 1024;
     c->gzip_static = 1;
-    if (c->listen[0].spec == NULL || c->root == NULL || c->index[0] == NULL ||
+    if (c->listen[0].spec == NULL || c->base == NULL || c->root == NULL || c->index[0] == NULL ||
         c->pid_file == NULL || c->error_log == NULL) {
         conf_free(c);
         return NULL;
@@ -211,6 +222,7 @@ void conf_free(conf_t *c)
     if (c == NULL)
         return;
     free(c->file);
+    free(c->base);
     for (size_t i = 0; i < CONF_MAX_LISTEN; i++)
         free(c->listen[i].spec);
     free(c->root);
@@ -310,7 +322,7 @@ static int conf__path(conf_ctx_t *ctx, yaml_node_t *v, const char *key, char **o
     const char *s;
     if (conf__scalar(ctx, v, key, &s) < 0)
         return -1;
-    char *p = conf__abspath(s);
+    char *p = conf__abspath(ctx->base, s);
     if (p == NULL)
         return conf__error(ctx, v, key, "cannot resolve \"%s\": %s", s, strerror(errno));
     size_t n = strlen(p);
@@ -419,7 +431,7 @@ static int conf__key(conf_ctx_t *ctx, const char *k, yaml_node_t *v, conf_t *c)
         if (conf__scalar(ctx, v, k, &s) < 0)
             return -1;
         char *end;
-        long n = strtol(s, &end, 10);
+        (void)strtol(s, &end, 10);
         if (v->data.scalar.style != YAML_PLAIN_SCALAR_STYLE || end == s || *end != '\0')
             return conf__error(ctx, v, k, "expected a number or \"auto\", got \"%s\"", s);
         return conf__int(ctx, v, k, 1, 512, &c->workers);
@@ -495,12 +507,17 @@ static int conf__key(conf_ctx_t *ctx, const char *k, yaml_node_t *v, conf_t *c)
 
 conf_t *conf_load(const char *path, char *err)
 {
+    return conf_load_at(path, NULL, err);
+}
+
+conf_t *conf_load_at(const char *path, const char *base, char *err)
+{
     conf_t *c = NULL;
     FILE *f = NULL;
     yaml_parser_t parser;
     yaml_document_t doc;
     int parser_ok = 0, doc_ok = 0;
-    conf_ctx_t ctx = { path, err, &doc };
+    conf_ctx_t ctx = { path, err, &doc, base };
 
     err[0] = '\0';
     f = fopen(path, "rb");
@@ -508,8 +525,8 @@ conf_t *conf_load(const char *path, char *err)
         snprintf(err, CONF_ERR_LEN, "%s: cannot open: %s", path, strerror(errno));
         goto fail;
     }
-    c = conf_defaults();
-    if (c == NULL || (c->file = conf__abspath(path)) == NULL) {
+    c = conf__defaults(base);
+    if (c == NULL || (c->file = conf__abspath(base, path)) == NULL) {
         snprintf(err, CONF_ERR_LEN, "%s: out of memory", path);
         goto fail;
     }

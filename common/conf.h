@@ -32,6 +32,7 @@ typedef struct {
 
 typedef struct {
     char *file;        /* absolute path of the config file */
+    char *base;        /* the directory relative paths were resolved in */
 
     conf_listen_t listen[CONF_MAX_LISTEN];
     size_t num_listen;
@@ -60,8 +61,14 @@ typedef struct {
     int autoindex;
 } conf_t;
 
-/* Returns a new conf_t, or NULL with a message in err (CONF_ERR_LEN bytes). */
+/* Returns a new conf_t, or NULL with a message in err (CONF_ERR_LEN bytes).
+ * Relative paths are resolved against the working directory. */
 conf_t *conf_load(const char *path, char *err);
+
+/* The same, resolving relative paths against base (NULL: the working
+ * directory). A reload passes the first load's base, so a daemon that
+ * changed directory to "/" still reads "www" as it did at start. */
+conf_t *conf_load_at(const char *path, const char *base, char *err);
 void conf_free(conf_t *conf);
 
 /* A conf_t with every default, for tests and for conf_load itself. */

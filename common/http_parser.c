@@ -243,6 +243,50 @@ static ssize_t http__find_end(const char *buf, size_t from, size_t limit)
     return 0;
 }
 
+/*
+ * The request line at *pp, which ends before `end` with CRLF:
+ *   method SP request-target SP HTTP-version CRLF
+ * Returns 0 and moves *pp past it, or the error status.
+ */
+static int http__request_line(const char **pp, const char *end, http_request_t *req)
+{
+    const char *p = *pp;
+    const char *s = p;
+    while (p < end && IS_TCHAR(*p))
+        p++;
+    if (p == s || p == end || *p != ' ')
+        return 400;
+    req->method_name = str_make(s, (size_t)(p - s));
+    req->method = HTTP_METHOD_UNKNOWN;
+    for (size_t i = 0; i < sizeof(http__methods) / sizeof(http__methods[0]); i++) {
+        if (str_eq(req->method_name, http__methods[i].name, http__methods[i].len)) {
+            req->method = http__methods[i].method;
+            break;
+        }
+    }
+    p++;
+
+    s = p;
+    while (p < end && IS_TARGET_CHAR(*p))
+        p++;
+    if (p == s || p == end || *p != ' ')
+        return 400; /* no version (HTTP/0.9), or a bad byte in the target */
+    req->target = str_make(s, (size_t)(p - s));
+    p++;
+
+    /* "HTTP/" DIGIT "." DIGIT CRLF */
+    if (end - p < 10 || memcmp(p, "HTTP/", 5) != 0 || p[5] < '0' || p[5] > '9' ||
+        p[6] != '.' || p[7] < '0' || p[7] > '9' || p[8] != '\r' || p[9] != '\n')
+        return 400;
+    if (p[5] != '1')
+        return 505;
+    /* A higher minor version is handled as the highest we know (RFC 9110
+     * section 2.5). */
+    req->version_minor = p[7] == '0' ? 0 : 1;
+    *pp = p + 10;
+    return 0;
+}
+
 ssize_t http_parse_request(const char *buf, size_t len, size_t last_len, size_t max_head,
                            http_request_t *req)
 {
@@ -265,6 +309,16 @@ ssize_t http_parse_request(const char *buf, size_t len, size_t last_len, size_t 
     if (end < 0)
         return http__fail(req, 400);
     if (end == 0) {
+        /* Judge the request line as soon as it is whole, so that "GET /"
+         * with no version, or garbage, gets its 400 without waiting for a
+         * head that will never end. */
+        const char *nl = memchr(buf + skip, '\n', limit - skip);
+        if (nl != NULL) {
+            const char *rl = buf + skip;
+            int st = http__request_line(&rl, nl + 1, req);
+            if (st != 0)
+                return http__fail(req, st);
+        }
         if (len - skip < max_head)
             return -2;
         /* Too long: 414 if even the request line did not end. */
@@ -275,41 +329,9 @@ ssize_t http_parse_request(const char *buf, size_t len, size_t last_len, size_t 
 
     const char *p = buf + skip;
     const char *head_end = buf + end;
-
-    /* Request line: method SP request-target SP HTTP-version CRLF */
-    const char *s = p;
-    while (p < head_end && IS_TCHAR(*p))
-        p++;
-    if (p == s || *p != ' ')
-        return http__fail(req, 400);
-    req->method_name = str_make(s, (size_t)(p - s));
-    req->method = HTTP_METHOD_UNKNOWN;
-    for (size_t i = 0; i < sizeof(http__methods) / sizeof(http__methods[0]); i++) {
-        if (str_eq(req->method_name, http__methods[i].name, http__methods[i].len)) {
-            req->method = http__methods[i].method;
-            break;
-        }
-    }
-    p++;
-
-    s = p;
-    while (p < head_end && IS_TARGET_CHAR(*p))
-        p++;
-    if (p == s || *p != ' ')
-        return http__fail(req, 400); /* no version (HTTP/0.9), or a bad byte */
-    req->target = str_make(s, (size_t)(p - s));
-    p++;
-
-    /* "HTTP/" DIGIT "." DIGIT CRLF */
-    if (head_end - p < 10 || memcmp(p, "HTTP/", 5) != 0 || p[5] < '0' || p[5] > '9' ||
-        p[6] != '.' || p[7] < '0' || p[7] > '9' || p[8] != '\r' || p[9] != '\n')
-        return http__fail(req, 400);
-    if (p[5] != '1')
-        return http__fail(req, 505);
-    /* A higher minor version is handled as the highest we know (RFC 9110
-     * section 2.5). */
-    req->version_minor = p[7] == '0' ? 0 : 1;
-    p += 10;
+    int st = http__request_line(&p, head_end, req);
+    if (st != 0)
+        return http__fail(req, st);
 
     if (http__parse_target(req) < 0)
         return http__fail(req, 400);
@@ -322,7 +344,7 @@ ssize_t http_parse_request(const char *buf, size_t len, size_t last_len, size_t 
             break;
         if (*p == ' ' || *p == '\t')
             return http__fail(req, 400); /* obs-fold */
-        s = p;
+        const char *s = p;
         while (IS_TCHAR(*p))
             p++;
         if (p == s || *p != ':')
@@ -356,9 +378,9 @@ ssize_t http_parse_request(const char *buf, size_t len, size_t last_len, size_t 
                 req->host = value;
             continue;
         }
-        int st = http__header(req, name, value, &seen_te, &connection);
-        if (st > 0)
-            return http__fail(req, st);
+        int hst = http__header(req, name, value, &seen_te, &connection);
+        if (hst > 0)
+            return http__fail(req, hst);
     }
 
     if (req->version_minor == 1 && !seen_host)

@@ -373,7 +373,7 @@ static void master__reload(master_t *m)
         return;
     }
     log_info("reloading %s", m->conf->file);
-    conf_t *c = conf_load(m->conf->file, err);
+    conf_t *c = conf_load_at(m->conf->file, m->conf->base, err);
     if (c == NULL) {
         log_error("reload failed, configuration unchanged (generation %u keeps serving): %s",
                   m->generation, err);
