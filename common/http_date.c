@@ -115,7 +115,13 @@ int http_date_parse(const char *p, size_t len, time_t *t)
         if (tm.tm_year < 70)
             tm.tm_year += 100;
     }
-    if (tm.tm_mon < 0 || tm.tm_mday < 1 || tm.tm_mday > 31)
+    static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    if (tm.tm_mon < 0 || tm.tm_mday < 1 || tm.tm_mday > mdays[tm.tm_mon])
+        return -1;
+    /* timegm() would roll "29 Feb" of a common year into March. */
+    int year = tm.tm_year + 1900;
+    int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    if (tm.tm_mon == 1 && tm.tm_mday == 29 && !leap)
         return -1;
     *t = timegm(&tm);
     return *t == (time_t)-1 ? -1 : 0;

@@ -19,33 +19,31 @@
 
 #include "conf.h"
 
-static char tmpdir[PATH_MAX];
+static char basedir[256];       /* made by main(), removed by main() */
+static char tmpdir[PATH_MAX];   /* one per test, under basedir */
 static char oldcwd[PATH_MAX];
 
+/* Runs in the test's process. A failed assertion ends that process before
+ * any teardown, so the files are removed by main() instead. */
 static void setup(void)
 {
-    const char *base = getenv("TMPDIR");
-
-    if (base == NULL || base[0] != '/')
-        base = "/tmp";
     ck_assert_ptr_nonnull(getcwd(oldcwd, sizeof(oldcwd)));
-    snprintf(tmpdir, sizeof(tmpdir), "%s/check_conf.XXXXXX", base);
+    snprintf(tmpdir, sizeof(tmpdir), "%s/t.XXXXXX", basedir);
     ck_assert_ptr_nonnull(mkdtemp(tmpdir));
     /* Resolve symlinks (/tmp may be one) so paths compare with getcwd(). */
     ck_assert_int_eq(chdir(tmpdir), 0);
     ck_assert_ptr_nonnull(getcwd(tmpdir, sizeof(tmpdir)));
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
-
 static void teardown(void)
 {
     if (chdir(oldcwd) != 0)
         perror("chdir");
-    nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    return remove(path);
 }
 
 /* Writes a file in the test directory; returns its absolute path (static). */
@@ -399,6 +397,11 @@ static const bad_conf_t bad[] = {
     { PRELUDE "index: index.html\n", 3, "index" },
     { PRELUDE "index: {a: b}\n", 3, "index" },
     { PRELUDE "listen: {a: b}\n", 3, "listen" },
+    { PRELUDE "listen: []\n", 3, "listen" },
+    /* null where a value is needed */
+    { PRELUDE "root:\n", 3, "root" },
+    { PRELUDE "user: ~\n", 3, "user" },
+    { PRELUDE "pid_file: null\n", 3, "pid_file" },
     /* wrong scalar types */
     { PRELUDE "workers: many\n", 3, "workers" },
     { PRELUDE "workers: 2.5\n", 3, "workers" },
@@ -690,11 +693,21 @@ static Suite *conf_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(conf_suite());
+    const char *tmp = getenv("TMPDIR");
+    SRunner *sr;
     int failed;
 
+    if (tmp == NULL || tmp[0] != '/')
+        tmp = "/tmp";
+    snprintf(basedir, sizeof(basedir), "%s/check_conf.XXXXXX", tmp);
+    if (mkdtemp(basedir) == NULL) {
+        perror("mkdtemp");
+        return EXIT_FAILURE;
+    }
+    sr = srunner_create(conf_suite());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);
+    nftw(basedir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -70,6 +70,9 @@ START_TEST(test_parse_rfc850)
     assert_parses("Sunday, 06-Nov-94 08:49:37 GMT", T_1994);
     assert_parses("Wednesday, 01-Dec-99 23:59:59 GMT", 944092799);
     assert_parses("Monday, 28-Feb-94 12:00:00 GMT", 762436800);
+    /* RFC 9110 section 5.6.7: a two-digit year is the nearest one that is
+     * not more than 50 years ahead, so "30" is 2030 (until 2080). */
+    assert_parses("Tuesday, 01-Jan-30 00:00:00 GMT", 1893456000);
 }
 END_TEST
 
@@ -106,6 +109,12 @@ static const char *const garbage[] = {
     "Sun, 06 Foo 1994 08:49:37 GMT",
     "Sun, 32 Nov 1994 08:49:37 GMT",
     "Sun, 00 Nov 1994 08:49:37 GMT",
+    /* days that do not exist must not roll over into the next month */
+    "Thu, 31 Apr 1994 08:49:37 GMT",
+    "Wed, 30 Feb 2000 00:00:00 GMT",
+    "Tue, 29 Feb 1994 00:00:00 GMT",
+    "Thursday, 31-Apr-94 08:49:37 GMT",
+    "Thu Apr 31 08:49:37 1994",
     "Sun, 06 Nov 1994 25:49:37 GMT",
     "Sun, 06 Nov 1994 08:60:37 GMT",
     "Sun, 06 Nov 1994 08:49:61 GMT",

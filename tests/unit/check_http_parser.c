@@ -292,6 +292,10 @@ START_TEST(test_keep_alive)
         { "GET / HTTP/1.0\r\nconnection: TE, keep-alive\r\n\r\n", 1 },
         { "GET / HTTP/1.0\r\nConnection: close\r\n\r\n", 0 },
         { "GET / HTTP/1.0\r\nConnection: keep-alives\r\n\r\n", 0 },
+        /* Several field lines are one list (RFC 9110 section 5.3). */
+        { "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\nConnection: TE\r\n\r\n", 0 },
+        { "GET / HTTP/1.1\r\nHost: h\r\nConnection: TE\r\nConnection: close\r\n\r\n", 0 },
+        { "GET / HTTP/1.0\r\nConnection: keep-alive\r\nConnection: TE\r\n\r\n", 1 },
     };
     size_t i;
 
@@ -459,6 +463,23 @@ START_TEST(test_chunked)
     r = parse(s_list, &req);
     ck_assert_parsed(r, s_list, req);
     ck_assert_uint_eq(req.chunked, 1);
+}
+END_TEST
+
+/* RFC 9112 section 2.2: a server SHOULD ignore at least one empty line
+ * before the request line (a client may send CRLF after a body). The
+ * consumed count includes it. */
+START_TEST(test_leading_empty_line)
+{
+    static const char s[] = "\r\nGET /x HTTP/1.1\r\nHost: h\r\n\r\n";
+    http_request_t req;
+    ssize_t r = parse(s, &req);
+
+    ck_assert_parsed(r, s, req);
+    ck_assert_int_eq(req.method, HTTP_METHOD_GET);
+    ck_assert_slice(req.path, "/x");
+    /* just the CRLF so far: wait for the request */
+    ck_assert_int_eq(parse_len(s, 2, MAX_HEAD, &req), -2);
 }
 END_TEST
 
@@ -832,6 +853,9 @@ static const bad_case_t bad_cases[] = {
         RL "Host: h\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n", 400),
     BAD("Transfer-Encoding empty", RL "Host: h\r\nTransfer-Encoding:\r\n\r\n", 400),
     BAD("Transfer-Encoding chunkedx", RL "Host: h\r\nTransfer-Encoding: chunkedx\r\n\r\n", 400),
+    /* RFC 9112 section 6.1: Transfer-Encoding in HTTP/1.0 is faulty framing */
+    BAD("Transfer-Encoding in HTTP/1.0", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n",
+        400),
 };
 
 #define NUM_BAD (int)(sizeof(bad_cases) / sizeof(bad_cases[0]))
@@ -1072,6 +1096,7 @@ static Suite *http_parser_suite(void)
     tcase_add_test(tc, test_expect);
     tcase_add_test(tc, test_chunked);
     tcase_add_test(tc, test_body_not_consumed);
+    tcase_add_test(tc, test_leading_empty_line);
     tcase_add_test(tc, test_content_length_values);
     tcase_add_test(tc, test_max_headers_exact);
     tcase_add_test(tc, test_http12);
