@@ -13,19 +13,28 @@ static const char *const http_date_months[] = { "Jan", "Feb", "Mar", "Apr", "May
 void http_date_format(time_t t, char *out)
 {
     struct tm tm;
+    char tmp[64];
     gmtime_r(&t, &tm);
-    snprintf(out, HTTP_DATE_LEN + 1, "%s, %02d %s %04d %02d:%02d:%02d GMT",
+    /* Years past 9999 do not fit the format: clamp rather than overflow. */
+    int year = tm.tm_year + 1900 > 9999 ? 9999 : tm.tm_year + 1900;
+    snprintf(tmp, sizeof(tmp), "%s, %02d %s %04d %02d:%02d:%02d GMT",
              http_date_days[tm.tm_wday], tm.tm_mday, http_date_months[tm.tm_mon],
-             tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+             year, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    memcpy(out, tmp, HTTP_DATE_LEN);
+    out[HTTP_DATE_LEN] = '\0';
 }
 
 void http_date_clf(time_t t, char *out)
 {
     struct tm tm;
+    char tmp[64];
     gmtime_r(&t, &tm);
-    snprintf(out, HTTP_DATE_CLF_LEN + 1, "%02d/%s/%04d:%02d:%02d:%02d +0000",
-             tm.tm_mday, http_date_months[tm.tm_mon], tm.tm_year + 1900,
+    int year = tm.tm_year + 1900 > 9999 ? 9999 : tm.tm_year + 1900;
+    snprintf(tmp, sizeof(tmp), "%02d/%s/%04d:%02d:%02d:%02d +0000",
+             tm.tm_mday, http_date_months[tm.tm_mon], year,
              tm.tm_hour, tm.tm_min, tm.tm_sec);
+    memcpy(out, tmp, HTTP_DATE_CLF_LEN);
+    out[HTTP_DATE_CLF_LEN] = '\0';
 }
 
 const char *http_date_now(time_t now)
