@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "access_log.h"
+#include "file_cache.h"
 #include "http.h"
 #include "http_parser.h"
 #include "log.h"
@@ -134,10 +135,13 @@ conn_t *conn_new(worker_t *w, int fd, const struct sockaddr *sa)
 
 static void conn__release_file(conn_t *c)
 {
-    if (c->file_fd >= 0) {
+    if (c->file_ref != NULL) {
+        file_cache_unref(c->w->fc, c->file_ref);
+        c->file_ref = NULL;
+    } else if (c->file_fd >= 0) {
         close(c->file_fd);
-        c->file_fd = -1;
     }
+    c->file_fd = -1;
 }
 
 void conn_close(conn_t *c)
@@ -202,10 +206,17 @@ static ssize_t conn__read(conn_t *c)
     size_t room = c->w->rbuf_size - c->rlen;
     if (room == 0)
         return 0; /* full: the parser decides (431/414) */
+    if (c->drained)
+        return 0;
     for (;;) {
         ssize_t n = read(c->fd, c->rbuf + c->rlen, room);
         if (n > 0) {
             c->rlen += (size_t)n;
+            /* Edge-triggered: a short read emptied the socket, and bytes
+             * that arrive later raise a new event. Not reading again until
+             * then saves the read() that would only say EAGAIN. */
+            if ((size_t)n < room)
+                c->drained = 1;
             return n;
         }
         if (n == 0) {
@@ -214,8 +225,10 @@ static ssize_t conn__read(conn_t *c)
         }
         if (errno == EINTR)
             continue;
-        if (errno == EAGAIN)
+        if (errno == EAGAIN) {
+            c->drained = 1;
             return 0;
+        }
         return -1;
     }
 }
@@ -326,10 +339,13 @@ static void conn__prepare(conn_t *c, const http_request_t *req)
 
 /* --- the state machine -------------------------------------------------- */
 
-void conn_process(conn_t *c)
+void conn_process(conn_t *c, uint32_t events)
 {
     worker_t *w = c->w;
     http_request_t req;
+
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+        c->drained = 0;
 
     for (int turn = 0; turn < 64; turn++) {
         switch (c->state) {
@@ -453,7 +469,7 @@ void conn_run_ready(worker_t *w)
     for (int n = 0; n < 1024 && w->ready_list.head != NULL; n++) {
         conn_t *c = w->ready_list.head;
         conn_list_remove(c);
-        conn_process(c);
+        conn_process(c, 0);
     }
 }
 

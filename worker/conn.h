@@ -49,6 +49,7 @@ struct conn_s {
     char *wbuf;             /* pool buffer of CONN_WBUF_SIZE bytes, or NULL */
     size_t wlen, woff;
     int file_fd;            /* body sent with sendfile, or -1 */
+    struct file_cache_entry_s *file_ref; /* owns file_fd when set */
     off_t file_off, file_end;
 
     int64_t body_left;      /* request body still to discard */
@@ -56,6 +57,7 @@ struct conn_s {
     unsigned keep_alive : 1;
     unsigned linger : 1;    /* on close, read what the client still sends */
     unsigned eof : 1;       /* the client closed its side */
+    unsigned drained : 1;   /* a read came back short: wait for an event */
     unsigned requests_http10 : 1; /* answer keep-alive explicitly */
 
     /* The exchange, for the access log. */
@@ -72,8 +74,9 @@ struct conn_s {
 /* Accepted socket fd: a new connection, or NULL (fd closed) when out of memory. */
 conn_t *conn_new(worker_t *w, int fd, const struct sockaddr *sa);
 
-/* Runs the state machine as far as the socket allows. */
-void conn_process(conn_t *c);
+/* Runs the state machine as far as the socket allows; events are the
+ * epoll events that woke it (0 when it was not woken by one). */
+void conn_process(conn_t *c, uint32_t events);
 
 void conn_close(conn_t *c);
 

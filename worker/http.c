@@ -1,10 +1,10 @@
 /*
  * http: see http.h.
  *
- * Files are opened with openat2(RESOLVE_BENEATH) relative to the root's
- * descriptor: path_normalize() already refuses every way out of the root,
- * and the kernel refuses them again (a symlink that points outside
- * included), so one bug cannot expose the file system.
+ * What a path resolves to comes from the worker's file cache, which opens
+ * files with openat2(RESOLVE_BENEATH) relative to the root: path_normalize()
+ * already refused every way out of the root, and the kernel refuses them
+ * again (a symlink that points outside included).
  */
 #include "config.h"
 
@@ -23,9 +23,9 @@
 #include <unistd.h>
 
 #include "http_date.h"
+#include "file_cache.h"
 #include "http_range.h"
 #include "log.h"
-#include "mime.h"
 #include "path.h"
 
 #define HTTP_PATH_MAX 4096
@@ -159,45 +159,6 @@ void http_respond_error(conn_t *c, int status)
 }
 
 /* --- files --------------------------------------------------------------- */
-
-static int http__openat(int dirfd, const char *rel)
-{
-    static int no_openat2;
-    if (!no_openat2) {
-        struct open_how how;
-        memset(&how, 0, sizeof(how));
-        how.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY;
-        how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
-        int fd = (int)syscall(SYS_openat2, dirfd, rel, &how, sizeof(how));
-        if (fd >= 0 || errno != ENOSYS)
-            return fd;
-        no_openat2 = 1;
-    }
-    return openat(dirfd, rel, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-}
-
-static int http__errno_status(int err)
-{
-    switch (err) {
-    case ENOENT:
-    case ENOTDIR:
-    case ENAMETOOLONG:
-    case EXDEV: /* RESOLVE_BENEATH: the path leads outside the root */
-        return 404;
-    case EACCES:
-    case EPERM:
-    case ELOOP:
-        return 403;
-    default:
-        return 500;
-    }
-}
-
-static void http__etag(const struct stat *st, char *out, size_t size)
-{
-    snprintf(out, size, "\"%llx-%llx\"", (unsigned long long)st->st_mtime,
-             (unsigned long long)st->st_size);
-}
 
 /* One entity-tag of a list, with its weakness, from position *i. */
 static int http__next_etag(str_t v, size_t *i, str_t *tag, int *weak)
@@ -375,18 +336,19 @@ fail:
     return -1;
 }
 
-static void http__send_file(conn_t *c, const http_request_t *req, int fd, const struct stat *st,
-                            const char *type, int gz, int vary)
+/* Sends the file of entry f (e itself, or its .gz); e is the referenced
+ * entry the connection keeps while sendfile needs f's descriptor. */
+static void http__send_entry(conn_t *c, const http_request_t *req, file_cache_entry_t *e,
+                             file_cache_entry_t *f)
 {
     int head_only = req->method == HTTP_METHOD_HEAD;
-    char etag[64];
-    http__etag(st, etag, sizeof(etag));
+    const struct stat *st = &f->st;
 
     /* RFC 9110 13.2.2: If-Match, If-Unmodified-Since, If-None-Match,
      * If-Modified-Since, then If-Range, in that order. */
     int status = 200;
     if (req->if_match.len > 0) {
-        if (!http__etag_match(req->if_match, etag, 1))
+        if (!http__etag_match(req->if_match, f->etag, 1))
             status = 412;
     } else if (req->if_unmodified_since.len > 0) {
         time_t t;
@@ -396,7 +358,7 @@ static void http__send_file(conn_t *c, const http_request_t *req, int fd, const 
     }
     if (status == 200) {
         if (req->if_none_match.len > 0) {
-            if (http__etag_match(req->if_none_match, etag, 0))
+            if (http__etag_match(req->if_none_match, f->etag, 0))
                 status = 304;
         } else if (http__not_modified_since(req->if_modified_since, st->st_mtime)) {
             status = 304;
@@ -409,7 +371,7 @@ static void http__send_file(conn_t *c, const http_request_t *req, int fd, const 
         if (req->if_range.len > 0) {
             time_t t;
             if (req->if_range.p[0] == '"')
-                use = str_eq(req->if_range, etag, strlen(etag));
+                use = str_eq(req->if_range, f->etag, f->etag_len);
             else
                 use = http_date_parse(req->if_range.p, req->if_range.len, &t) == 0 &&
                       t == st->st_mtime;
@@ -429,70 +391,113 @@ static void http__send_file(conn_t *c, const http_request_t *req, int fd, const 
     }
 
     if (status == 412 || status == 416) {
-        close(fd);
+        file_cache_unref(c->w->fc, e);
         char cr[48];
         int n = snprintf(cr, sizeof(cr), "bytes */%lld", (long long)st->st_size);
         http__simple(c, status, head_only, status == 416 ? "Content-Range" : NULL, cr, (size_t)n);
         return;
     }
 
-    char lm[HTTP_DATE_LEN + 1];
-    http_date_format(st->st_mtime, lm);
     http_out_t o = http__begin(c, status);
-    if (status != 304) {
-        OUT_LIT(&o, "Content-Type: ");
-        out_str(&o, type);
-        OUT_LIT(&o, "\r\nContent-Length: ");
-        out_num(&o, status == 206 ? end - start + 1 : (long long)st->st_size);
-        OUT_LIT(&o, "\r\n");
+    if (status == 200) {
+        /* The common case: every header line of the file, prebuilt. */
+        out_mem(&o, f->headers, f->headers_len);
+    } else {
+        if (status == 206) {
+            char cr[160];
+            int n = snprintf(cr, sizeof(cr),
+                             "Content-Type: %s\r\nContent-Length: %lld\r\n"
+                             "Content-Range: bytes %lld-%lld/%lld\r\n",
+                             f->type, (long long)(end - start + 1), (long long)start,
+                             (long long)end, (long long)st->st_size);
+            out_mem(&o, cr, (size_t)n);
+        }
+        OUT_LIT(&o, "Last-Modified: ");
+        out_str(&o, f->last_modified);
+        OUT_LIT(&o, "\r\nETag: ");
+        out_mem(&o, f->etag, f->etag_len);
+        OUT_LIT(&o, "\r\nAccept-Ranges: bytes\r\n");
+        if (f != e)
+            OUT_LIT(&o, "Content-Encoding: gzip\r\n");
+        if (f->vary)
+            OUT_LIT(&o, "Vary: Accept-Encoding\r\n");
     }
-    if (status == 206) {
-        char cr[80];
-        int n = snprintf(cr, sizeof(cr), "Content-Range: bytes %lld-%lld/%lld\r\n",
-                         (long long)start, (long long)end, (long long)st->st_size);
-        out_mem(&o, cr, (size_t)n);
-    }
-    OUT_LIT(&o, "Last-Modified: ");
-    out_mem(&o, lm, HTTP_DATE_LEN);
-    OUT_LIT(&o, "\r\nETag: ");
-    out_str(&o, etag);
-    OUT_LIT(&o, "\r\nAccept-Ranges: bytes\r\n");
-    if (gz)
-        OUT_LIT(&o, "Content-Encoding: gzip\r\n");
-    if (vary)
-        OUT_LIT(&o, "Vary: Accept-Encoding\r\n");
     http__end(c, &o);
 
     c->body_bytes = 0;
     if (status == 304 || head_only || st->st_size == 0) {
-        close(fd);
+        file_cache_unref(c->w->fc, e);
         return;
     }
     size_t body = (size_t)(end - start + 1);
     c->body_bytes = body;
-    if (body <= CONN_WBUF_SIZE - c->wlen) {
+    if (f->body != NULL && body <= CONN_WBUF_SIZE - c->wlen) {
         /* Small: headers and body in one write. */
-        ssize_t n = pread(fd, c->wbuf + c->wlen, body, start);
-        close(fd);
-        if (n != (ssize_t)body) {
-            log_error("pread(): %s", n < 0 ? strerror(errno) : "short read");
-            c->keep_alive = 0;
-            http__simple(c, 500, head_only, NULL, NULL, 0);
-            return;
-        }
+        memcpy(c->wbuf + c->wlen, f->body + start, body);
         c->wlen += body;
+        file_cache_unref(c->w->fc, e);
         return;
     }
-    c->file_fd = fd;
+    if (f->body != NULL) {
+        /* In memory but larger than the write buffer can take after the
+         * headers: cannot happen with FILE_CACHE_SMALL < CONN_WBUF_SIZE. */
+        file_cache_unref(c->w->fc, e);
+        c->keep_alive = 0;
+        http__simple(c, 500, head_only, NULL, NULL, 0);
+        return;
+    }
+    c->file_ref = e;
+    c->file_fd = f->fd;
     c->file_off = start;
     c->file_end = end + 1;
+}
+
+static void http__redirect(conn_t *c, const http_request_t *req, int head_only)
+{
+    /* "/dir" -> "/dir/": relative links in its index need the slash. The
+     * raw path is echoed; the parser let no CR, LF or space into it. */
+    char loc[HTTP_PATH_MAX * 2];
+    if (req->path.len + req->query.len + 3 > sizeof(loc)) {
+        http__simple(c, 414, head_only, NULL, NULL, 0);
+        return;
+    }
+    size_t n = req->path.len;
+    memcpy(loc, req->path.p, n);
+    loc[n++] = '/';
+    if (req->query.len > 0) {
+        loc[n++] = '?';
+        memcpy(loc + n, req->query.p, req->query.len);
+        n += req->query.len;
+    }
+    http__simple(c, 301, head_only, "Location", loc, n);
+}
+
+static void http__autoindex(conn_t *c, const char *path, size_t plen, int head_only)
+{
+    int dirfd = file_cache_openat(c->w->root_fd, plen > 1 ? path + 1 : ".");
+    size_t len;
+    if (dirfd < 0 || http__listing(c, dirfd, path, &len) < 0) {
+        if (dirfd >= 0)
+            close(dirfd);
+        http__simple(c, 500, head_only, NULL, NULL, 0);
+        return;
+    }
+    close(dirfd);
+    http_out_t o = http__begin(c, 200);
+    OUT_LIT(&o, "Content-Type: text/html; charset=utf-8\r\nContent-Length: ");
+    out_num(&o, (long long)len);
+    OUT_LIT(&o, "\r\n");
+    http__end(c, &o);
+    c->body_bytes = head_only ? 0 : len;
+    c->file_off = 0;
+    c->file_end = head_only ? 0 : (off_t)len;
 }
 
 static void http__serve(conn_t *c, const http_request_t *req)
 {
     worker_t *w = c->w;
     int head_only = req->method == HTTP_METHOD_HEAD;
-    char path[HTTP_PATH_MAX + 512];
+    char path[HTTP_PATH_MAX + 8];
 
     if (req->path.len >= HTTP_PATH_MAX) {
         c->keep_alive = 0;
@@ -505,127 +510,42 @@ static void http__serve(conn_t *c, const http_request_t *req)
         http__simple(c, 400, head_only, NULL, NULL, 0);
         return;
     }
-    if (path_has_dotfile(path, (size_t)plen) || w->root_fd < 0) {
+    if (path_has_dotfile(path, (size_t)plen) || w->fc == NULL) {
         http__simple(c, 404, head_only, NULL, NULL, 0);
         return;
     }
 
-    const char *rel = plen > 1 ? path + 1 : ".";
-    int fd = http__openat(w->root_fd, rel);
-    if (fd < 0) {
-        int st = http__errno_status(errno);
-        if (st == 500)
-            log_error("openat2(\"%s\"): %s", path, strerror(errno));
-        http__simple(c, st, head_only, NULL, NULL, 0);
-        return;
-    }
-    struct stat st;
-    if (fstat(fd, &st) < 0) {
-        log_error("fstat(\"%s\"): %s", path, strerror(errno));
-        close(fd);
+    file_cache_entry_t *e = file_cache_get(w->fc, path, (size_t)plen, w->wall);
+    if (e == NULL) {
         http__simple(c, 500, head_only, NULL, NULL, 0);
         return;
     }
-
-    const char *type_path = path;
-    size_t type_len = (size_t)plen;
-    if (S_ISDIR(st.st_mode)) {
-        if (path[plen - 1] != '/') {
-            /* "/dir" -> "/dir/": relative links in its index need the
-             * slash. The raw path is echoed; it holds no CR or LF. */
-            close(fd);
-            char loc[HTTP_PATH_MAX * 2];
-            size_t n = 0;
-            if (req->path.len + req->query.len + 3 > sizeof(loc)) {
-                http__simple(c, 414, head_only, NULL, NULL, 0);
-                return;
-            }
-            memcpy(loc, req->path.p, req->path.len);
-            n = req->path.len;
-            loc[n++] = '/';
-            if (req->query.len > 0) {
-                loc[n++] = '?';
-                memcpy(loc + n, req->query.p, req->query.len);
-                n += req->query.len;
-            }
-            http__simple(c, 301, head_only, "Location", loc, n);
-            return;
-        }
-        int dirfd = fd;
-        fd = -1;
-        for (size_t i = 0; i < w->a.conf->num_index; i++) {
-            int f = http__openat(dirfd, w->a.conf->index[i]);
-            if (f < 0)
-                continue;
-            if (fstat(f, &st) == 0 && S_ISREG(st.st_mode)) {
-                fd = f;
-                type_path = w->a.conf->index[i];
-                type_len = strlen(type_path);
-                break;
-            }
-            close(f);
-        }
-        if (fd < 0) {
-            if (w->a.conf->autoindex) {
-                size_t len;
-                if (http__listing(c, dirfd, path, &len) == 0) {
-                    close(dirfd);
-                    http_out_t o = http__begin(c, 200);
-                    OUT_LIT(&o, "Content-Type: text/html; charset=utf-8\r\nContent-Length: ");
-                    out_num(&o, (long long)len);
-                    OUT_LIT(&o, "\r\n");
-                    http__end(c, &o);
-                    c->body_bytes = head_only ? 0 : len;
-                    c->file_off = 0;
-                    c->file_end = head_only ? 0 : (off_t)len;
-                    return;
-                }
-                close(dirfd);
-                http__simple(c, 500, head_only, NULL, NULL, 0);
-                return;
-            }
-            close(dirfd);
-            http__simple(c, 403, head_only, NULL, NULL, 0);
-            return;
-        }
-        close(dirfd);
-        /* The index may be precompressed too: rel is the index's path.
-         * Index names are plain file names of at most NAME_MAX bytes. */
-        int n = snprintf(path + plen, sizeof(path) - (size_t)plen, "%s", type_path);
-        if (n < 0 || (size_t)n >= sizeof(path) - (size_t)plen) {
-            close(fd);
-            http__simple(c, 414, head_only, NULL, NULL, 0);
-            return;
-        }
-        plen += n;
-        rel = path + 1;
-    } else if (!S_ISREG(st.st_mode)) {
-        close(fd);
-        http__simple(c, 403, head_only, NULL, NULL, 0);
+    file_cache_kind_t kind = e->kind;
+    if (kind == FC_FILE) {
+        file_cache_entry_t *f = e;
+        if (e->gz != NULL && http__accepts(req->accept_encoding, "gzip"))
+            f = e->gz;
+        http__send_entry(c, req, e, f);
         return;
     }
-
-    const char *type = mime_type(type_path, type_len);
-    if (w->a.conf->gzip_static && (size_t)plen + 4 < sizeof(path)) {
-        /* file.gz beside file: served to clients that accept gzip, and its
-         * existence alone makes the response vary by Accept-Encoding. */
-        memcpy(path + plen, ".gz", 4);
-        int gfd = http__openat(w->root_fd, rel);
-        path[plen] = '\0';
-        if (gfd >= 0) {
-            struct stat gst;
-            if (fstat(gfd, &gst) == 0 && S_ISREG(gst.st_mode) &&
-                http__accepts(req->accept_encoding, "gzip")) {
-                close(fd);
-                http__send_file(c, req, gfd, &gst, type, 1, 1);
-                return;
-            }
-            close(gfd);
-            http__send_file(c, req, fd, &st, type, 0, 1);
-            return;
-        }
+    file_cache_unref(w->fc, e);
+    switch (kind) {
+    case FC_REDIRECT:
+        http__redirect(c, req, head_only);
+        break;
+    case FC_LISTING:
+        http__autoindex(c, path, (size_t)plen, head_only);
+        break;
+    case FC_FORBIDDEN:
+        http__simple(c, 403, head_only, NULL, NULL, 0);
+        break;
+    case FC_NOTFOUND:
+        http__simple(c, 404, head_only, NULL, NULL, 0);
+        break;
+    default:
+        http__simple(c, 500, head_only, NULL, NULL, 0);
+        break;
     }
-    http__send_file(c, req, fd, &st, type, 0, 0);
 }
 
 void http_respond(conn_t *c, const http_request_t *req)

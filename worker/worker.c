@@ -15,12 +15,14 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "access_log.h"
 #include "conn.h"
+#include "file_cache.h"
 #include "log.h"
 
 /* epoll data for what is not a connection (a conn_t pointer is even). */
@@ -117,7 +119,7 @@ static void worker__accept(worker_t *w, int lfd)
         w->report.accepted++;
         conn_t *c = conn_new(w, fd, (struct sockaddr *)&ss);
         if (c != NULL)
-            conn_process(c);
+            conn_process(c, EPOLLIN);
     }
 }
 
@@ -237,6 +239,19 @@ static int worker__setup(worker_t *w)
     w->send_list.timeout = w->a.conf->send_timeout;
     w->linger_list.timeout = 2.0;
     w->rbuf_size = w->a.conf->max_header_size;
+    if (w->root_fd >= 0) {
+        /* A quarter of the descriptors at most go to cached open files. */
+        struct rlimit rl;
+        size_t max = 1024;
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur / 4 < max)
+            max = rl.rlim_cur / 4 < 8 ? 8 : rl.rlim_cur / 4;
+        w->fc = file_cache_new(w->root_fd, (const char *const *)w->a.conf->index,
+                               w->a.conf->num_index, w->a.conf->gzip_static, w->a.conf->autoindex, max);
+        if (w->fc == NULL) {
+            log_error("file_cache_new(): out of memory");
+            return -1;
+        }
+    }
     worker__listen(w, 1);
     return 0;
 }
@@ -293,7 +308,7 @@ void worker_run(const worker_args_t *args)
             else if (d & 1)
                 worker__accept(w, w->a.listen_fds[(d - 3) / 2]);
             else
-                conn_process((conn_t *)(uintptr_t)d);
+                conn_process((conn_t *)(uintptr_t)d, events[i].events);
         }
         conn_run_ready(w);
         conn_expire(w);

@@ -45,6 +45,7 @@ typedef struct {
     worker_args_t a;
     int epfd;
     int root_fd;
+    struct file_cache_s *fc;   /* what paths resolve to; NULL without a root */
     int listening;         /* the listen fds are in the epoll set */
     int draining;
     double drain_started;

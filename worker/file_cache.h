@@ -1,0 +1,80 @@
+/*
+ * file_cache: what a request path resolves to, cached per worker.
+ *
+ * Resolving a path costs openat2 + fstat (+ the index file, + the .gz
+ * beside it) + a read + close; under keep-alive load that is most of a
+ * worker's time. An entry keeps the result: the kind of answer, and for a
+ * file its stat, validators, prebuilt header lines and, for a small file,
+ * its bytes (else an open descriptor for sendfile).
+ *
+ * Freshness: an entry is used for at most FILE_CACHE_VALID seconds after it
+ * was built, then built again from disk, so a file that is changed,
+ * replaced or deleted is served fresh within a second. Entries are
+ * reference-counted: a connection still sending from an entry that was
+ * replaced keeps it alive until the response is done.
+ */
+#ifndef DROVER_FILE_CACHE_H
+#define DROVER_FILE_CACHE_H
+
+#include <stddef.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+
+#define FILE_CACHE_VALID 1          /* seconds */
+#define FILE_CACHE_SMALL 12288      /* bodies up to this are kept in memory */
+
+typedef enum {
+    FC_FILE = 0,
+    FC_REDIRECT,   /* a directory asked for without its trailing slash */
+    FC_FORBIDDEN,  /* a directory without index, not a regular file */
+    FC_NOTFOUND,
+    FC_LISTING,    /* a directory without index, autoindex on: not cached */
+    FC_ERROR,
+} file_cache_kind_t;
+
+typedef struct file_cache_entry_s file_cache_entry_t;
+
+struct file_cache_entry_s {
+    file_cache_entry_t *hnext;            /* hash chain */
+    file_cache_entry_t *lprev, *lnext;    /* LRU list */
+    unsigned refs;                        /* the cache's own + connections' */
+    unsigned cached : 1;                  /* still in the table */
+    time_t built;                         /* wall second it was built */
+
+    file_cache_kind_t kind;
+    int fd;                               /* FC_FILE without body: for sendfile */
+    struct stat st;
+    const char *type;                     /* Content-Type */
+    char etag[48];
+    size_t etag_len;
+    char last_modified[32];
+    char *body;                           /* FC_FILE, small: the bytes */
+    char *headers;                        /* "Content-Type: ...\r\n...Accept-Ranges: bytes\r\n" */
+    size_t headers_len;
+    file_cache_entry_t *gz;               /* the .gz beside it, when gzip_static */
+    int vary;                             /* a .gz exists: Vary: Accept-Encoding */
+
+    size_t path_len;
+    char path[];                          /* the normalised request path (key) */
+};
+
+typedef struct file_cache_s file_cache_t;
+
+/* max_entries bounds the table; root_fd is the document root. */
+file_cache_t *file_cache_new(int root_fd, const char *const *index, size_t num_index,
+                             int gzip_static, int autoindex, size_t max_entries);
+void file_cache_free(file_cache_t *fc);
+
+/* Resolves a normalised path (NUL-terminated, starting with "/"). Returns a
+ * referenced entry (release with file_cache_unref), or NULL when out of
+ * memory. Never NULL for a missing file: that is an FC_NOTFOUND entry. */
+file_cache_entry_t *file_cache_get(file_cache_t *fc, const char *path, size_t len, time_t now);
+
+void file_cache_unref(file_cache_t *fc, file_cache_entry_t *e);
+
+/* openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS), O_RDONLY: -1 with errno
+ * (EXDEV for a path that leads outside dirfd). */
+int file_cache_openat(int dirfd, const char *rel);
+
+#endif
