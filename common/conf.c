@@ -153,6 +153,54 @@ int conf_parse_listen(const char *s, conf_listen_t *l)
     return 0;
 }
 
+int conf_parse_cidr(const char *s, conf_cidr_t *c)
+{
+    char host[64];
+    const char *slash = strchr(s, '/');
+    size_t hlen = slash ? (size_t)(slash - s) : strlen(s);
+    if (hlen == 0 || hlen >= sizeof(host))
+        return -1;
+    memcpy(host, s, hlen);
+    host[hlen] = '\0';
+    memset(c, 0, sizeof(*c));
+    if (inet_pton(AF_INET, host, c->addr) == 1) {
+        c->family = AF_INET;
+        c->bits = 32;
+    } else if (inet_pton(AF_INET6, host, c->addr) == 1) {
+        c->family = AF_INET6;
+        c->bits = 128;
+    } else {
+        return -1;
+    }
+    if (slash != NULL) {
+        char *end;
+        long bits = strtol(slash + 1, &end, 10);
+        if (slash[1] == '\0' || *end != '\0' || bits < 0 || bits > c->bits)
+            return -1;
+        c->bits = (int)bits;
+    }
+    return 0;
+}
+
+int conf_cidr_match(const conf_cidr_t *list, size_t n, int family, const void *addr)
+{
+    const unsigned char *a = addr;
+    for (size_t i = 0; i < n; i++) {
+        if (list[i].family != family)
+            continue;
+        int bits = list[i].bits, k = 0;
+        for (; bits >= 8; bits -= 8, k++)
+            if (a[k] != list[i].addr[k])
+                break;
+        if (bits >= 8)
+            continue;
+        unsigned char mask = (unsigned char)(0xff << (8 - bits));
+        if (bits == 0 || (a[k] & mask) == (list[i].addr[k] & mask))
+            return 1;
+    }
+    return 0;
+}
+
 static char *conf__abspath(const char *base, const char *path)
 {
     if (path[0] == '/')
@@ -217,6 +265,39 @@ static conf_t *conf__defaults(const char *base)
     return c;
 }
 
+char *conf_pid_file(const char *path)
+{
+    /* Read only the pid_file key, leniently: `drover -s stop` must find a
+     * running master even when the file on disk no longer validates. */
+    char *out = NULL;
+    FILE *f = fopen(path, "rb");
+    yaml_parser_t parser;
+    yaml_document_t doc;
+    if (f != NULL && yaml_parser_initialize(&parser)) {
+        yaml_parser_set_input_file(&parser, f);
+        if (yaml_parser_load(&parser, &doc)) {
+            yaml_node_t *root = yaml_document_get_root_node(&doc);
+            if (root != NULL && root->type == YAML_MAPPING_NODE) {
+                for (yaml_node_pair_t *pair = root->data.mapping.pairs.start;
+                     pair < root->data.mapping.pairs.top; pair++) {
+                    yaml_node_t *k = yaml_document_get_node(&doc, pair->key);
+                    yaml_node_t *v = yaml_document_get_node(&doc, pair->value);
+                    if (k->type == YAML_SCALAR_NODE && v->type == YAML_SCALAR_NODE &&
+                        strcmp((const char *)k->data.scalar.value, "pid_file") == 0) {
+                        free(out);
+                        out = conf__abspath(NULL, (const char *)v->data.scalar.value);
+                    }
+                }
+            }
+            yaml_document_delete(&doc);
+        }
+        yaml_parser_delete(&parser);
+    }
+    if (f != NULL)
+        fclose(f);
+    return out != NULL ? out : conf__abspath(NULL, "drover.pid");
+}
+
 void conf_free(conf_t *c)
 {
     if (c == NULL)
@@ -233,6 +314,7 @@ void conf_free(conf_t *c)
     free(c->access_log);
     free(c->user);
     free(c->group);
+    free(c->status_path);
     free(c);
 }
 
@@ -417,6 +499,55 @@ static int conf__index(conf_ctx_t *ctx, yaml_node_t *v, conf_t *c)
     return 0;
 }
 
+/* status: {path: /status, allow: [127.0.0.1, "::1", 10.0.0.0/8]} */
+static int conf__status(conf_ctx_t *ctx, yaml_node_t *v, conf_t *c)
+{
+    if (v->type != YAML_MAPPING_NODE)
+        return conf__error(ctx, v, "status", "expected a mapping with path and allow");
+    int have_allow = 0;
+    for (yaml_node_pair_t *pair = v->data.mapping.pairs.start; pair < v->data.mapping.pairs.top;
+         pair++) {
+        yaml_node_t *k = yaml_document_get_node(ctx->doc, pair->key);
+        yaml_node_t *val = yaml_document_get_node(ctx->doc, pair->value);
+        const char *key = k->type == YAML_SCALAR_NODE ? (const char *)k->data.scalar.value : "?";
+        if (strcmp(key, "path") == 0) {
+            const char *s;
+            if (conf__scalar(ctx, val, "status.path", &s) < 0)
+                return -1;
+            if (s[0] != '/' || strpbrk(s, " ?#%") != NULL)
+                return conf__error(ctx, val, "status.path",
+                                   "expected an absolute URL path such as /status, got \"%s\"", s);
+            if (conf__string(ctx, val, "status.path", &c->status_path) < 0)
+                return -1;
+        } else if (strcmp(key, "allow") == 0) {
+            yaml_node_t *items[CONF_MAX_ALLOW];
+            size_t n;
+            if (conf__list(ctx, val, "status.allow", CONF_MAX_ALLOW, items, &n) < 0)
+                return -1;
+            for (size_t i = 0; i < n; i++) {
+                const char *s = (const char *)items[i]->data.scalar.value;
+                if (conf_parse_cidr(s, &c->status_allow[i]) < 0)
+                    return conf__error(ctx, items[i], "status.allow",
+                                       "expected an address or network such as 127.0.0.1 or "
+                                       "10.0.0.0/8, got \"%s\"", s);
+            }
+            c->num_status_allow = n;
+            have_allow = 1;
+        } else {
+            return conf__error(ctx, k, key, "unknown key in status (expected path or allow)");
+        }
+    }
+    if (c->status_path == NULL)
+        return conf__error(ctx, v, "status", "path is missing");
+    if (!have_allow) {
+        /* Loopback only unless told otherwise: the page shows pids and load. */
+        conf_parse_cidr("127.0.0.1", &c->status_allow[0]);
+        conf_parse_cidr("::1", &c->status_allow[1]);
+        c->num_status_allow = 2;
+    }
+    return 0;
+}
+
 static int conf__key(conf_ctx_t *ctx, const char *k, yaml_node_t *v, conf_t *c)
 {
     const char *s;
@@ -464,8 +595,9 @@ static int conf__key(conf_ctx_t *ctx, const char *k, yaml_node_t *v, conf_t *c)
     if (!strcmp(k, "access_log")) {
         if (conf__scalar(ctx, v, k, &s) < 0)
             return -1;
-        if (v->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
-            (!strcmp(s, "off") || !strcmp(s, "false"))) {
+        /* "off", quoted or not, turns it off; a file named off is "./off". */
+        if (!strcmp(s, "off") ||
+            (v->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && !strcmp(s, "false"))) {
             free(c->access_log);
             c->access_log = NULL;
             return 0;
@@ -498,6 +630,10 @@ static int conf__key(conf_ctx_t *ctx, const char *k, yaml_node_t *v, conf_t *c)
         return conf__size(ctx, v, k, 1024, 1024 * 1024, &c->max_header_size);
     if (!strcmp(k, "max_body_size"))
         return conf__size(ctx, v, k, 0, (size_t)1 << 40, &c->max_body_size);
+    if (!strcmp(k, "worker_max_requests"))
+        return conf__int(ctx, v, k, 0, INT_MAX, &c->worker_max_requests);
+    if (!strcmp(k, "status"))
+        return conf__status(ctx, v, c);
     if (!strcmp(k, "gzip_static"))
         return conf__bool(ctx, v, k, &c->gzip_static);
     if (!strcmp(k, "autoindex"))

@@ -30,6 +30,15 @@ typedef struct {
     int family;        /* AF_INET or AF_INET6 */
 } conf_listen_t;
 
+/* An address or network that may see the status page. */
+typedef struct {
+    int family;        /* AF_INET or AF_INET6 */
+    unsigned char addr[16];
+    int bits;          /* prefix length */
+} conf_cidr_t;
+
+#define CONF_MAX_ALLOW 32
+
 typedef struct {
     char *file;        /* absolute path of the config file */
     char *base;        /* the directory relative paths were resolved in */
@@ -59,6 +68,10 @@ typedef struct {
     size_t max_body_size;          /* a request body above this is a 413 */
     int gzip_static;
     int autoindex;
+    int worker_max_requests;       /* 0: off; else recycle after ~this many */
+    char *status_path;             /* NULL: no status page */
+    conf_cidr_t status_allow[CONF_MAX_ALLOW];
+    size_t num_status_allow;
 } conf_t;
 
 /* Returns a new conf_t, or NULL with a message in err (CONF_ERR_LEN bytes).
@@ -71,6 +84,10 @@ conf_t *conf_load(const char *path, char *err);
 conf_t *conf_load_at(const char *path, const char *base, char *err);
 void conf_free(conf_t *conf);
 
+/* The pid_file of a config file, read leniently (the rest of the file may
+ * be invalid), absolute; the default when it is not set. Caller frees. */
+char *conf_pid_file(const char *path);
+
 /* A conf_t with every default, for tests and for conf_load itself. */
 conf_t *conf_defaults(void);
 
@@ -78,5 +95,9 @@ conf_t *conf_defaults(void);
 int conf_parse_duration(const char *s, double *seconds);
 int conf_parse_size(const char *s, size_t *bytes);
 int conf_parse_listen(const char *s, conf_listen_t *l);
+int conf_parse_cidr(const char *s, conf_cidr_t *c);
+
+/* 1 when the address (family, 4 or 16 bytes) is inside one of the list. */
+int conf_cidr_match(const conf_cidr_t *list, size_t n, int family, const void *addr);
 
 #endif

@@ -20,7 +20,8 @@
 typedef enum {
     REPORT_STARTED = 1,
     REPORT_COUNTERS,
-    REPORT_STOPPING,
+    REPORT_STOPPING, /* draining or stopping: no more accepts */
+    REPORT_EXITED,   /* the final counters, sent just before exit */
 } report_type_t;
 
 typedef struct {
@@ -44,6 +45,7 @@ typedef struct {
 /* Pipe messages, worker to master. */
 #define MSG_READY     'R' /* able to serve: sockets, logs, privileges done */
 #define MSG_HEARTBEAT 'H' /* the event loop is turning */
+#define MSG_RECYCLE   'M' /* reached worker_max_requests: please replace me */
 
 /* Exit statuses a worker uses for failures the master understands. */
 #define WORKER_EXIT_OK      0

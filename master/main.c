@@ -19,12 +19,13 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: drover [-c FILE] [-t] [-s stop|quit|reload|reopen] [-f] [-v] [-h]\n"
+            "usage: drover [-c FILE] [-t] [-s stop|quit|reload|reopen|status] [-f] [-v] [-h]\n"
             "  -c FILE   configuration file (default: %s/drover/drover.yaml,\n"
             "            or etc/drover.yaml beside the binary in a source tree)\n"
             "  -t        check the configuration and exit\n"
             "  -s SIGNAL send a signal to the running master: stop (TERM), quit (QUIT),\n"
-            "            reload (HUP), reopen (USR1)\n"
+            "            reload (HUP, and wait for its outcome), reopen (USR1);\n"
+            "            status prints the master's view of its workers\n"
             "  -f        stay in the foreground even with daemon: true\n"
             "  -v        print the version and exit\n"
             "  -h        print this help and exit\n",
@@ -51,7 +52,35 @@ static const char *default_config(char *buf, size_t size)
     return buf;
 }
 
-static int send_signal(const conf_t *conf, const char *name)
+/* reload and status go through the control socket, which can answer;
+ * a reload falls back to a plain SIGHUP when the socket is not there. */
+static int control(pid_t pid, const char *cmd)
+{
+    static char out[STATUS_PAGE_SIZE];
+    /* A reload may wait for a new generation to be ready (10 s at most). */
+    if (control_request(pid, cmd, 20.0, out, sizeof(out)) < 0) {
+        if (strcmp(cmd, "reload") == 0 && errno == ECONNREFUSED) {
+            if (kill(pid, SIGHUP) < 0) {
+                fprintf(stderr, "drover: kill(%ld, SIGHUP): %s\n", (long)pid, strerror(errno));
+                return 1;
+            }
+            fprintf(stderr, "drover: sent SIGHUP to %ld (no control socket: outcome unknown)\n",
+                    (long)pid);
+            return 0;
+        }
+        fprintf(stderr, "drover: %s: master %ld does not answer: %s\n", cmd, (long)pid,
+                strerror(errno));
+        return 1;
+    }
+    if (strcmp(cmd, "reload") == 0) {
+        fprintf(strncmp(out, "ok", 2) == 0 ? stdout : stderr, "drover: reload %s", out);
+        return strncmp(out, "ok", 2) == 0 ? 0 : 1;
+    }
+    fputs(out, stdout);
+    return strncmp(out, "error", 5) == 0 ? 1 : 0;
+}
+
+static int send_signal(const char *pid_file, const char *name)
 {
     static const struct {
         const char *name;
@@ -61,21 +90,24 @@ static int send_signal(const conf_t *conf, const char *name)
     for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
         if (strcmp(name, sigs[i].name) == 0)
             sig = sigs[i].sig;
-    if (sig == 0) {
-        fprintf(stderr, "drover: -s %s: expected stop, quit, reload or reopen\n", name);
+    int ctl = strcmp(name, "status") == 0 || strcmp(name, "reload") == 0;
+    if (sig == 0 && !ctl) {
+        fprintf(stderr, "drover: -s %s: expected stop, quit, reload, reopen or status\n", name);
         return 2;
     }
     char err[512];
-    pid_t pid = daemon_read_pid(conf->pid_file, err, sizeof(err));
+    pid_t pid = daemon_read_pid(pid_file, err, sizeof(err));
     if (pid < 0) {
         fprintf(stderr, "drover: no running master: %s\n", err);
         return 1;
     }
     if (!daemon_is_drover(pid)) {
         fprintf(stderr, "drover: no running master: pid %ld from %s is not a drover process\n",
-                (long)pid, conf->pid_file);
+                (long)pid, pid_file);
         return 1;
     }
+    if (ctl)
+        return control(pid, name);
     if (kill(pid, sig) < 0) {
         fprintf(stderr, "drover: kill(%ld, %s): %s\n", (long)pid, strsignal(sig), strerror(errno));
         return 1;
@@ -109,6 +141,15 @@ int main(int argc, char **argv)
         conf_path = default_config(buf, sizeof(buf));
 
     conf_t *conf = conf_load(conf_path, err);
+    if (conf == NULL && signame != NULL && strcmp(signame, "reload") != 0) {
+        /* Stopping or asking a running master must not depend on the file
+         * on disk still being valid; a reload does, and is refused. */
+        fprintf(stderr, "drover: warning: %s\n", err);
+        char *pid_file = conf_pid_file(conf_path);
+        int rc = send_signal(pid_file, signame);
+        free(pid_file);
+        return rc;
+    }
     if (conf == NULL) {
         fprintf(stderr, "drover: %s\n", err);
         if (test)
@@ -128,7 +169,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (signame != NULL) {
-        int rc = send_signal(conf, signame);
+        int rc = send_signal(conf->pid_file, signame);
         conf_free(conf);
         return rc;
     }

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -29,6 +30,7 @@
 #define TAG_SIGNAL 1ULL
 #define TAG_MQ 2ULL
 #define TAG_WORKER 3ULL
+#define TAG_CONTROL 4ULL
 #define TAG(t, i) (((uint64_t)(t) << 32) | (uint32_t)(i))
 
 /* How long a reload's new generation has to report READY. */
@@ -190,6 +192,10 @@ static int master__spawn(master_t *m, unsigned slot, unsigned generation, const 
         close(m->epfd);
         close(m->sigfd);
         mq_close(m->mq.rd);
+        if (m->ctl_fd >= 0)
+            close(m->ctl_fd);
+        for (size_t i = 0; i < m->num_waiters; i++)
+            close(m->waiters[i]);
         for (size_t i = 0; i < MASTER_MAX_WORKERS; i++) {
             if (m->workers[i].pid != 0) {
                 close(m->workers[i].cmd_fd);
@@ -210,6 +216,7 @@ static int master__spawn(master_t *m, unsigned slot, unsigned generation, const 
             .master_pid = m->pid,
             .uid = m->uid,
             .gid = m->gid,
+            .page = m->page,
         };
         worker_run(&a);
     }
@@ -227,6 +234,7 @@ static int master__spawn(master_t *m, unsigned slot, unsigned generation, const 
     if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, w->msg_fd, &ev) < 0)
         log_error("epoll_ctl(worker pipe): %s", strerror(errno));
     log_info("started worker %ld (slot %u, generation %u)", (long)pid, slot, generation);
+    m->status_dirty = 1;
     return 0;
 
 fail:
@@ -279,8 +287,24 @@ static void master__schedule(master_t *m, unsigned slot, int crashed, double liv
 
 static void master__reload_abort(master_t *m, const char *why);
 
+/* 1 when a live, not draining worker of generation gen holds the slot
+ * (a recycled worker's successor, say). */
+static int master__slot_taken(master_t *m, unsigned slot, unsigned gen)
+{
+    for (size_t i = 0; i < MASTER_MAX_WORKERS; i++) {
+        master_worker_t *w = &m->workers[i];
+        if (w->pid != 0 && w->slot == slot && w->generation == gen && w->state != WORKER_DRAINING)
+            return 1;
+    }
+    return 0;
+}
+
+static void master__reports(master_t *m);
+
 static void master__reap(master_t *m)
 {
+    /* Read what the dying sent first: its final counters join the totals. */
+    master__reports(m);
     for (;;) {
         int status;
         pid_t pid = waitpid(-1, &status, WNOHANG);
@@ -311,13 +335,21 @@ static void master__reap(master_t *m)
             log_error("worker %ld (slot %u, generation %u) %s after %.1fs", (long)pid, w->slot,
                       w->generation, how, lived);
 
+        /* Its last report (sent as it stopped) joins the totals. */
+        m->retired.requests += w->report.requests;
+        m->retired.bytes_sent += w->report.bytes_sent;
+        m->retired.accepted += w->report.accepted;
+        for (int k = 1; k < 6; k++)
+            m->retired.status_class[k] += w->report.status_class[k];
         unsigned slot = w->slot, gen = w->generation;
         int draining = w->state == WORKER_DRAINING;
         master__forget(m, w);
 
+        m->status_dirty = 1;
         if (m->stop != MASTER_RUNNING || draining)
             continue;
-        if (gen == m->generation && slot < (unsigned)m->target_workers) {
+        if (gen == m->generation && slot < (unsigned)m->target_workers &&
+            !master__slot_taken(m, slot, gen)) {
             m->slots[slot].restarts++;
             master__schedule(m, slot, 1, lived);
         } else if (m->pending != NULL && gen == m->pending_generation) {
@@ -332,6 +364,11 @@ static void master__reload_abort(master_t *m, const char *why)
 {
     log_error("reload to generation %u failed: %s; generation %u keeps serving",
               m->pending_generation, why, m->generation);
+    snprintf(m->last_reload, sizeof(m->last_reload),
+             "generation %u failed: %s; generation %u keeps serving", m->pending_generation, why,
+             m->generation);
+    m->reloads_failed++;
+    control_reload_done(m, 0, m->last_reload);
     for (size_t i = 0; i < MASTER_MAX_WORKERS; i++) {
         master_worker_t *w = &m->workers[i];
         if (w->pid != 0 && w->generation == m->pending_generation) {
@@ -363,40 +400,60 @@ static void master__reload_commit(master_t *m)
     log_set_level(m->conf->log_level);
     master__unbind_unused(m);
     log_info("reload done: generation %u is serving, generation %u is draining", m->generation, old);
+    snprintf(m->last_reload, sizeof(m->last_reload),
+             "generation %u is serving, generation %u is draining", m->generation, old);
+    m->reloads_ok++;
+    m->status_dirty = 1;
+    control_reload_done(m, 1, m->last_reload);
+}
+
+/* A reload that cannot happen: log it, tell waiting clients, keep serving. */
+static void master__reload_refuse(master_t *m, const char *why)
+{
+    log_error("reload failed, configuration unchanged (generation %u keeps serving): %s",
+              m->generation, why);
+    snprintf(m->last_reload, sizeof(m->last_reload), "failed, configuration unchanged: %s", why);
+    m->reloads_failed++;
+    control_reload_done(m, 0, m->last_reload);
 }
 
 static void master__reload(master_t *m)
 {
     char err[CONF_ERR_LEN];
-    if (m->pending != NULL) {
-        log_warn("reload requested while generation %u is starting: ignored", m->pending_generation);
+    int most = m->target_workers > m->conf->workers ? m->target_workers : m->conf->workers;
+    if (m->pending != NULL || master__count(m, -1) > (size_t)most) {
+        /* A generation is still starting or draining: starting another now
+         * would pass 2 x workers processes. Do it when they are gone. */
+        if (!m->reload_queued)
+            log_info("reload queued: waiting for generation %u to %s", m->pending ? m->pending_generation : m->generation - 1,
+                     m->pending ? "start" : "finish draining");
+        m->reload_queued = 1;
         return;
     }
+    m->reload_queued = 0;
     log_info("reloading %s", m->conf->file);
     conf_t *c = conf_load_at(m->conf->file, m->conf->base, err);
     if (c == NULL) {
-        log_error("reload failed, configuration unchanged (generation %u keeps serving): %s",
-                  m->generation, err);
+        master__reload_refuse(m, err);
         return;
     }
     uid_t uid;
     gid_t gid;
     if (master_resolve_user(c, &uid, &gid, err, sizeof(err)) < 0) {
-        log_error("reload failed, configuration unchanged (generation %u keeps serving): %s",
-                  m->generation, err);
+        master__reload_refuse(m, err);
         conf_free(c);
         return;
     }
     int fds[CONF_MAX_LISTEN];
     if (master__bind(m, c, fds) < 0) {
-        log_error("reload failed, configuration unchanged (generation %u keeps serving)",
-                  m->generation);
+        master__reload_refuse(m, "cannot listen on a new address (see the error above)");
         conf_free(c);
         return;
     }
     if (strcmp(c->error_log, m->conf->error_log) != 0) {
         if (log_open(c->error_log, c->log_level) < 0) {
-            log_error("reload failed: open(\"%s\"): %s", c->error_log, strerror(errno));
+            snprintf(err, sizeof(err), "open(\"%s\"): %s", c->error_log, strerror(errno));
+            master__reload_refuse(m, err);
             conf_free(c);
             master__unbind_unused(m);
             return;
@@ -408,6 +465,7 @@ static void master__reload(master_t *m)
     m->pending_generation = m->generation + 1;
     m->pending_deadline = master_now() + MASTER_READY_TIMEOUT;
     m->pending_wanted = c->workers;
+    log_info("reload: starting generation %u (%d workers)", m->pending_generation, c->workers);
     for (int s = 0; s < c->workers; s++) {
         if (master__spawn(m, (unsigned)s, m->pending_generation, c) < 0) {
             master__reload_abort(m, "could not start its workers");
@@ -427,6 +485,7 @@ static void master__begin_stop(master_t *m, master_stop_t how)
         conf_free(m->pending);
         m->pending = NULL;
     }
+    control_reload_done(m, 0, "the server is stopping");
     if (how == MASTER_STOP_FAST) {
         log_info("fast stop: stopping every worker");
         m->stop_deadline = master_now() + MASTER_FAST_STOP_LIMIT;
@@ -521,6 +580,17 @@ static void master__signals(master_t *m)
     }
 }
 
+/* A new worker is READY: drain the recycled worker it replaces, if any. */
+static void master__retire_recycled(master_t *m, master_worker_t *ready)
+{
+    for (size_t i = 0; i < MASTER_MAX_WORKERS; i++) {
+        master_worker_t *w = &m->workers[i];
+        if (w->pid != 0 && w != ready && w->recycling && w->slot == ready->slot &&
+            w->generation == ready->generation)
+            master__drain(m, w, "replaced after worker_max_requests");
+    }
+}
+
 static void master__worker_msg(master_t *m, pid_t pid)
 {
     master_worker_t *w = master__find(m, pid);
@@ -535,7 +605,18 @@ static void master__worker_msg(master_t *m, pid_t pid)
             } else if (buf[i] == MSG_READY && w->state == WORKER_STARTING) {
                 w->state = WORKER_READY;
                 w->last_heartbeat = master_now();
+                m->status_dirty = 1;
                 log_debug("worker %ld is ready", (long)w->pid);
+                master__retire_recycled(m, w);
+            } else if (buf[i] == MSG_RECYCLE && w->state == WORKER_READY && !w->recycling &&
+                       m->stop == MASTER_RUNNING && w->generation == m->generation) {
+                /* Start the successor first; the old worker keeps serving
+                 * until the new one is READY, so no capacity is lost. */
+                log_info("worker %ld reached worker_max_requests: replacing it", (long)w->pid);
+                w->recycling = 1;
+                m->status_dirty = 1;
+                if (master__spawn(m, w->slot, w->generation, m->conf) < 0)
+                    w->recycling = 0;
             }
         }
     }
@@ -553,6 +634,7 @@ static void master__reports(master_t *m)
         master_worker_t *w = master__find(m, (pid_t)r.pid);
         if (w != NULL)
             w->report = r;
+        m->status_dirty = 1;
         if (r.type == REPORT_STARTED)
             log_info("worker %ld reports: started (slot %u, generation %u)", (long)r.pid, r.slot,
                      r.generation);
@@ -588,6 +670,9 @@ static void master__timers(master_t *m)
                 master__schedule(m, (unsigned)s, 1, 0);
         }
     }
+
+    if (m->reload_queued && m->pending == NULL)
+        master__reload(m);
 
     if (m->pending != NULL) {
         size_t ready = 0;
@@ -636,9 +721,13 @@ static int master__loop(master_t *m)
                 master__reports(m);
             else if (tag == TAG_WORKER)
                 master__worker_msg(m, (pid_t)(uint32_t)events[i].data.u64);
+            else if (tag == TAG_CONTROL)
+                control_accept(m);
         }
         master__reap(m);
         master__timers(m);
+        if (m->status_dirty)
+            status_publish(m);
     }
     return 0;
 }
@@ -652,7 +741,7 @@ int master_run(conf_t *conf, int foreground)
     sigset_t mask;
 
     memset(m, 0, sizeof(*m));
-    m->epfd = m->sigfd = -1;
+    m->epfd = m->sigfd = m->ctl_fd = -1;
     m->mq.rd = m->mq.wr = (mqd_t)-1;
     for (size_t i = 0; i < MASTER_MAX_WORKERS; i++)
         m->workers[i].cmd_fd = m->workers[i].msg_fd = -1;
@@ -690,6 +779,7 @@ int master_run(conf_t *conf, int foreground)
         }
     }
     m->pid = getpid();
+    m->started = master_now();
 
     if (daemon_write_pid(conf->pid_file, err, sizeof(err)) < 0) {
         log_error("%s", err);
@@ -736,6 +826,20 @@ int master_run(conf_t *conf, int foreground)
         goto fail;
     }
 
+    m->page = mmap(NULL, sizeof(status_page_t), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+                   -1, 0);
+    if (m->page == MAP_FAILED) {
+        log_error("mmap(status page): %s", strerror(errno));
+        m->page = NULL;
+        goto fail;
+    }
+    m->ctl_fd = control_open(m);
+    if (m->ctl_fd >= 0) {
+        struct epoll_event evc = { .events = EPOLLIN, .data.u64 = TAG(TAG_CONTROL, 0) };
+        if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, m->ctl_fd, &evc) < 0)
+            log_error("epoll_ctl(control socket): %s", strerror(errno));
+    }
+
     log_info("drover " PACKAGE_VERSION " master %ld started: %d workers, root %s", (long)m->pid,
              conf->workers, conf->root);
     for (int s = 0; s < m->target_workers; s++)
@@ -751,6 +855,9 @@ fail:
         log_warn("unlink(\"%s\"): %s", m->pid_path, strerror(errno));
     free(m->pid_path);
     mq_destroy(&m->mq);
+    control_reload_done(m, 0, "the master exited");
+    if (m->ctl_fd >= 0)
+        close(m->ctl_fd);
     for (size_t i = 0; i < m->num_listen; i++)
         close(m->listen[i].fd);
     if (m->epfd >= 0)

@@ -17,6 +17,7 @@
 #include "listen.h"
 #include "mq.h"
 #include "report.h"
+#include "status_page.h"
 
 #define MASTER_MAX_WORKERS 1024
 #define MASTER_MAX_LISTEN (CONF_MAX_LISTEN * 2)
@@ -38,6 +39,7 @@ typedef struct {
     double last_heartbeat;
     double kill_at;        /* draining: SIGKILL after this; 0 = none */
     int killed;            /* the master sent it SIGKILL */
+    int recycling;         /* reached worker_max_requests: replaced when its successor is ready */
     report_t report;       /* its latest counters */
 } master_worker_t;
 
@@ -77,6 +79,17 @@ typedef struct {
     char *pid_path;        /* the pid file we wrote, removed at exit */
     master_stop_t stop;
     double stop_deadline;
+
+    double started;        /* monotonic */
+    status_page_t *page;   /* shared with every worker */
+    int status_dirty;      /* something changed since the last publish */
+    int ctl_fd;            /* the control socket, or -1 */
+    int waiters[16];       /* control clients waiting for a reload's outcome */
+    size_t num_waiters;
+    int reload_queued;     /* a reload waits for old workers to leave */
+    unsigned reloads_ok, reloads_failed;
+    report_t retired;      /* counters of workers that have exited */
+    char last_reload[CONF_ERR_LEN + 128]; /* outcome of the last reload, for status */
 } master_t;
 
 /* Runs the master until it stops. conf is taken over. Returns the exit
@@ -87,5 +100,21 @@ int master_run(conf_t *conf, int foreground);
 int master_resolve_user(const conf_t *conf, uid_t *uid, gid_t *gid, char *err, size_t errlen);
 
 double master_now(void);
+
+/* master/status.c: the master's view as text (drover -s status) or JSON
+ * (the status page). Both return the length written (truncated at size). */
+size_t status_render_text(const master_t *m, char *buf, size_t size);
+size_t status_render_json(const master_t *m, char *buf, size_t size);
+void status_publish(master_t *m);
+
+/* master/control.c: the control socket, abstract "drover-ctl.<pid>".
+ * Only root or the master's own user may use it (SO_PEERCRED). */
+int control_open(master_t *m);
+void control_accept(master_t *m);
+void control_reload_done(master_t *m, int ok, const char *msg);
+
+/* Client side, for the command line: sends cmd, reads the reply into out.
+ * Returns 0, or -1 with errno (ECONNREFUSED: no control socket). */
+int control_request(pid_t pid, const char *cmd, double timeout, char *out, size_t size);
 
 #endif

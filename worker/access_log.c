@@ -99,7 +99,7 @@ static char *access_log__escaped(char *o, str_t s)
     return o;
 }
 
-void access_log_write(const conn_t *c, time_t now)
+void access_log_write(conn_t *c, time_t now)
 {
     if (access_log.fd < 0)
         return;
@@ -112,7 +112,7 @@ void access_log_write(const conn_t *c, time_t now)
         access_log.clf_at = now;
     }
     char *o = access_log.buf + access_log.len;
-    o += sprintf(o, "%s - - [%s] \"", c->addr[0] ? c->addr : "-", access_log.clf);
+    o += sprintf(o, "%s - - [%s] \"", conn_addr(c), access_log.clf);
     o = access_log__escaped(o, c->log_request);
     o += sprintf(o, "\" %d %llu \"", c->status, (unsigned long long)c->body_bytes);
     o = access_log__escaped(o, c->log_referer);

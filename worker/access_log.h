@@ -13,7 +13,7 @@
 /* path NULL: logging off. Returns 0 or -1 with errno. */
 int access_log_open(const char *path);
 int access_log_reopen(void);
-void access_log_write(const conn_t *c, time_t now);
+void access_log_write(conn_t *c, time_t now);
 void access_log_flush(void);
 void access_log_close(void);
 

@@ -110,10 +110,11 @@ conn_t *conn_new(worker_t *w, int fd, const struct sockaddr *sa)
     c->w = w;
     c->file_fd = -1;
     c->addr[0] = '\0';
-    if (sa->sa_family == AF_INET)
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, c->addr, sizeof(c->addr));
-    else if (sa->sa_family == AF_INET6)
-        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, c->addr, sizeof(c->addr));
+    /* Kept binary; formatting it costs only when a log line needs it. */
+    if (sa->sa_family == AF_INET6)
+        memcpy(&c->sa.in6, sa, sizeof(c->sa.in6));
+    else
+        memcpy(&c->sa.in4, sa, sizeof(c->sa.in4));
 
     /* Edge-triggered for both directions: registered once, never modified.
      * The state machine reads until EAGAIN whenever it needs bytes and
@@ -131,6 +132,17 @@ conn_t *conn_new(worker_t *w, int fd, const struct sockaddr *sa)
     w->num_conns++;
     conn_list_append(&w->header_list, c, w->now);
     return c;
+}
+
+const char *conn_addr(conn_t *c)
+{
+    if (c->addr[0] == '\0') {
+        const void *a = c->sa.sa_family == AF_INET6 ? (const void *)&c->sa.in6.sin6_addr
+                                                    : (const void *)&c->sa.in4.sin_addr;
+        if (inet_ntop(c->sa.sa_family, a, c->addr, sizeof(c->addr)) == NULL)
+            strcpy(c->addr, "-");
+    }
+    return c->addr;
 }
 
 static void conn__release_file(conn_t *c)
@@ -453,10 +465,10 @@ void conn_expire(worker_t *w)
         for (int n = 0; n < 4096 && lists[i]->head != NULL && lists[i]->head->deadline <= w->now; n++) {
             conn_t *c = lists[i]->head;
             if (lists[i] == &w->header_list && c->rlen > 0)
-                log_info("client %s: no complete request head within %.1fs: closing", c->addr,
+                log_info("client %s: no complete request head within %.1fs: closing", conn_addr(c),
                          lists[i]->timeout);
             else if (lists[i] == &w->send_list)
-                log_info("client %s: no progress for %.1fs: closing", c->addr, lists[i]->timeout);
+                log_info("client %s: no progress for %.1fs: closing", conn_addr(c), lists[i]->timeout);
             conn_close(c);
         }
     }

@@ -68,8 +68,16 @@ struct conn_s {
     str_t log_referer;
     str_t log_agent;
 
-    char addr[INET6_ADDRSTRLEN];
+    union {
+        sa_family_t sa_family;
+        struct sockaddr_in in4;
+        struct sockaddr_in6 in6;
+    } sa;                   /* the client */
+    char addr[INET6_ADDRSTRLEN]; /* the client as text, made on first use */
 };
+
+/* The client's address as text (for logs); formatted once per connection. */
+const char *conn_addr(conn_t *c);
 
 /* Accepted socket fd: a new connection, or NULL (fd closed) when out of memory. */
 conn_t *conn_new(worker_t *w, int fd, const struct sockaddr *sa);

@@ -24,6 +24,7 @@
 
 #include "http_date.h"
 #include "file_cache.h"
+#include "status.h"
 #include "http_range.h"
 #include "log.h"
 #include "path.h"
@@ -493,6 +494,29 @@ static void http__autoindex(conn_t *c, const char *path, size_t plen, int head_o
     c->file_end = head_only ? 0 : (off_t)len;
 }
 
+void http_respond_fd(conn_t *c, int status, const char *type, const char *extra, int fd,
+                     size_t len, int head_only)
+{
+    http_out_t o = http__begin(c, status);
+    OUT_LIT(&o, "Content-Type: ");
+    out_str(&o, type);
+    OUT_LIT(&o, "\r\nContent-Length: ");
+    out_num(&o, (long long)len);
+    OUT_LIT(&o, "\r\n");
+    if (extra != NULL)
+        out_str(&o, extra);
+    http__end(c, &o);
+    c->file_fd = fd;
+    c->file_off = 0;
+    c->file_end = head_only ? 0 : (off_t)len;
+    c->body_bytes = head_only ? 0 : len;
+}
+
+void http_respond_status(conn_t *c, int status, int head_only)
+{
+    http__simple(c, status, head_only, NULL, NULL, 0);
+}
+
 static void http__serve(conn_t *c, const http_request_t *req)
 {
     worker_t *w = c->w;
@@ -584,6 +608,12 @@ void http_respond(conn_t *c, const http_request_t *req)
     }
     if (req->bad_expect) {
         http__simple(c, 417, head_only, NULL, NULL, 0);
+        return;
+    }
+
+    if (conf->status_path != NULL && (req->method == HTTP_METHOD_GET || req->method == HTTP_METHOD_HEAD) &&
+        str_eq(req->path, conf->status_path, strlen(conf->status_path))) {
+        status_respond(c, head_only);
         return;
     }
 

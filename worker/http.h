@@ -13,6 +13,14 @@
 
 void http_respond(conn_t *c, const http_request_t *req);
 
+/* A generated body in fd (a memfd: listings, the status page) of len
+ * bytes; the connection takes fd. extra: more header lines, or NULL. */
+void http_respond_fd(conn_t *c, int status, const char *type, const char *extra, int fd,
+                     size_t len, int head_only);
+
+/* A short HTML response for status (403, 500, ...). */
+void http_respond_status(conn_t *c, int status, int head_only);
+
 /* An error response for a request that could not be parsed (or a timeout):
  * the connection closes after it. */
 void http_respond_error(conn_t *c, int status);

@@ -288,6 +288,13 @@ void worker_run(const worker_args_t *args)
     if (worker__setup(w) < 0)
         _exit(WORKER_EXIT_SETUP);
 
+    if (w->a.conf->worker_max_requests > 0) {
+        /* Jitter of up to 10 %, so workers started together are not all
+         * replaced at the same moment. */
+        unsigned seed = (unsigned)getpid() ^ (unsigned)w->wall;
+        uint64_t max = (uint64_t)w->a.conf->worker_max_requests;
+        w->recycle_at = max + (uint64_t)rand_r(&seed) % (max / 10 + 1);
+    }
     worker__tell_master(w, MSG_READY);
     worker__report(w, REPORT_STARTED);
     w->next_tick = w->now + 1.0;
@@ -319,6 +326,12 @@ void worker_run(const worker_args_t *args)
         }
         if (w->now >= w->next_tick) {
             w->next_tick = w->now + 1.0;
+            if (w->recycle_at != 0 && w->report.requests >= w->recycle_at && !w->draining) {
+                /* Once: the master starts a successor and drains us when it
+                 * is ready. */
+                w->recycle_at = 0;
+                worker__tell_master(w, MSG_RECYCLE);
+            }
             worker__tell_master(w, MSG_HEARTBEAT);
             worker__report(w, REPORT_COUNTERS);
             access_log_flush();
@@ -334,6 +347,7 @@ void worker_run(const worker_args_t *args)
     access_log_flush();
     if (!w->draining)
         worker__report(w, REPORT_STOPPING);
+    worker__report(w, REPORT_EXITED);
     access_log_close();
     _exit(WORKER_EXIT_OK);
 }

@@ -39,6 +39,7 @@ typedef struct {
     pid_t master_pid;
     uid_t uid;             /* (uid_t)-1: do not change */
     gid_t gid;
+    const struct status_page_s *page; /* the master's status, shared; may be NULL */
 } worker_args_t;
 
 typedef struct {
@@ -68,6 +69,7 @@ typedef struct {
 
     report_t report;
     double next_tick;
+    uint64_t recycle_at;   /* requests after which to ask for a successor; 0: no */
 } worker_t;
 
 /* Never returns: the process exits with WORKER_EXIT_*. */

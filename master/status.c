@@ -1,0 +1,147 @@
+/*
+ * status: renders the master's view of its workers (master.h).
+ *
+ * Counters are what the workers last reported over the message queue (at
+ * least once a second); state, uptime and heartbeat age are the master's
+ * own knowledge.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "master.h"
+
+typedef struct {
+    char *p;
+    size_t len, size;
+} status_buf_t;
+
+static void sb_printf(status_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void sb_printf(status_buf_t *b, const char *fmt, ...)
+{
+    if (b->len + 1 >= b->size)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(b->p + b->len, b->size - b->len, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        b->len += (size_t)n < b->size - b->len ? (size_t)n : b->size - b->len - 1;
+}
+
+static const char *status__state(const master_worker_t *w)
+{
+    if (w->state == WORKER_DRAINING)
+        return "draining";
+    if (w->state == WORKER_READY)
+        return w->recycling ? "recycling" : "ready";
+    return "starting";
+}
+
+static void status__totals(const master_t *m, report_t *t, size_t *n)
+{
+    *t = m->retired;
+    t->connections = 0;
+    *n = 0;
+    for (size_t i = 0; i < MASTER_MAX_WORKERS; i++) {
+        const master_worker_t *w = &m->workers[i];
+        if (w->pid == 0)
+            continue;
+        (*n)++;
+        t->requests += w->report.requests;
+        t->bytes_sent += w->report.bytes_sent;
+        t->accepted += w->report.accepted;
+        t->connections += w->report.connections;
+        for (int k = 1; k < 6; k++)
+            t->status_class[k] += w->report.status_class[k];
+    }
+}
+
+size_t status_render_text(const master_t *m, char *buf, size_t size)
+{
+    status_buf_t b = { buf, 0, size };
+    double now = master_now();
+    report_t t;
+    size_t n;
+    status__totals(m, &t, &n);
+    sb_printf(&b, "drover %s, master %ld, up %.0fs, generation %u serving, %zu workers (%d wanted)\n",
+              PACKAGE_VERSION, (long)m->pid, now - m->started, m->generation, n, m->target_workers);
+    if (m->pending != NULL)
+        sb_printf(&b, "reload: generation %u starting\n", m->pending_generation);
+    if (m->last_reload[0])
+        sb_printf(&b, "last reload: %s\n", m->last_reload);
+    sb_printf(&b, "%-8s %4s %4s %-9s %8s %6s %10s %9s %12s %9s %8s\n", "pid", "slot", "gen",
+              "state", "uptime", "conns", "requests", "accepted", "bytes", "heartbeat", "restarts");
+    for (size_t i = 0; i < MASTER_MAX_WORKERS; i++) {
+        const master_worker_t *w = &m->workers[i];
+        if (w->pid == 0)
+            continue;
+        sb_printf(&b, "%-8ld %4u %4u %-9s %7.0fs %6u %10llu %9llu %12llu %8.1fs %8u\n", (long)w->pid,
+                  w->slot, w->generation, status__state(w), now - w->started, w->report.connections,
+                  (unsigned long long)w->report.requests, (unsigned long long)w->report.accepted,
+                  (unsigned long long)w->report.bytes_sent, now - w->last_heartbeat,
+                  w->slot < MASTER_MAX_WORKERS ? m->slots[w->slot].restarts : 0);
+    }
+    sb_printf(&b, "total: %u connections, %llu requests, %llu accepted, %llu bytes; "
+                  "1xx %llu, 2xx %llu, 3xx %llu, 4xx %llu, 5xx %llu\n",
+              t.connections, (unsigned long long)t.requests, (unsigned long long)t.accepted,
+              (unsigned long long)t.bytes_sent, (unsigned long long)t.status_class[1],
+              (unsigned long long)t.status_class[2], (unsigned long long)t.status_class[3],
+              (unsigned long long)t.status_class[4], (unsigned long long)t.status_class[5]);
+    return b.len;
+}
+
+size_t status_render_json(const master_t *m, char *buf, size_t size)
+{
+    status_buf_t b = { buf, 0, size };
+    double now = master_now();
+    report_t t;
+    size_t n;
+    status__totals(m, &t, &n);
+    sb_printf(&b, "{\"version\":\"%s\",\"master_pid\":%ld,\"uptime\":%.3f,\"generation\":%u,"
+                  "\"workers_wanted\":%d,\"reloads\":{\"ok\":%u,\"failed\":%u},\"workers\":[",
+              PACKAGE_VERSION, (long)m->pid, now - m->started, m->generation, m->target_workers,
+              m->reloads_ok, m->reloads_failed);
+    const char *sep = "";
+    for (size_t i = 0; i < MASTER_MAX_WORKERS; i++) {
+        const master_worker_t *w = &m->workers[i];
+        if (w->pid == 0)
+            continue;
+        sb_printf(&b, "%s{\"pid\":%ld,\"slot\":%u,\"generation\":%u,\"state\":\"%s\",\"uptime\":%.3f,"
+                      "\"connections\":%u,\"requests\":%llu,\"accepted\":%llu,\"bytes_sent\":%llu,"
+                      "\"responses\":{\"1xx\":%llu,\"2xx\":%llu,\"3xx\":%llu,\"4xx\":%llu,\"5xx\":%llu},"
+                      "\"heartbeat_age\":%.3f,\"restarts\":%u}",
+                  sep, (long)w->pid, w->slot, w->generation, status__state(w), now - w->started,
+                  w->report.connections, (unsigned long long)w->report.requests,
+                  (unsigned long long)w->report.accepted, (unsigned long long)w->report.bytes_sent,
+                  (unsigned long long)w->report.status_class[1],
+                  (unsigned long long)w->report.status_class[2],
+                  (unsigned long long)w->report.status_class[3],
+                  (unsigned long long)w->report.status_class[4],
+                  (unsigned long long)w->report.status_class[5], now - w->last_heartbeat,
+                  w->slot < MASTER_MAX_WORKERS ? m->slots[w->slot].restarts : 0);
+        sep = ",";
+    }
+    sb_printf(&b, "],\"totals\":{\"workers\":%zu,\"connections\":%u,\"requests\":%llu,\"accepted\":%llu,"
+                  "\"bytes_sent\":%llu,\"responses\":{\"1xx\":%llu,\"2xx\":%llu,\"3xx\":%llu,"
+                  "\"4xx\":%llu,\"5xx\":%llu}}}\n",
+              n, t.connections, (unsigned long long)t.requests, (unsigned long long)t.accepted,
+              (unsigned long long)t.bytes_sent, (unsigned long long)t.status_class[1],
+              (unsigned long long)t.status_class[2], (unsigned long long)t.status_class[3],
+              (unsigned long long)t.status_class[4], (unsigned long long)t.status_class[5]);
+    return b.len;
+}
+
+void status_publish(master_t *m)
+{
+    static char json[STATUS_PAGE_SIZE];
+    if (m->page == NULL)
+        return;
+    size_t n = status_render_json(m, json, sizeof(json));
+    status_page_write(m->page, json, n);
+    m->status_dirty = 0;
+}
