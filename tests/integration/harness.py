@@ -168,6 +168,19 @@ def alive(pid, starttime=None):
     return True
 
 
+def own_lineage():
+    """Our pid and our ancestors': never to be signalled by a cleanup."""
+    out = {0, 1, os.getpid()}
+    pid = os.getpid()
+    for _ in range(64):
+        st = proc_stat(pid)
+        if st is None or st["ppid"] <= 1:
+            break
+        pid = st["ppid"]
+        out.add(pid)
+    return out
+
+
 def exe_of(pid):
     try:
         return os.readlink("/proc/%d/exe" % pid)
@@ -653,7 +666,21 @@ class Server(object):
         pid = pid or self.master
         if pid != self.master and pid not in self.known:
             raise ValueError("pid %d does not belong to this server" % pid)
+        if pid in own_lineage():
+            raise ValueError("refusing to signal %d: the test itself" % pid)
         os.kill(pid, sig)
+
+    def _kill(self, pid, sig):
+        """Cleanup's kill: only a live pid with the start time recorded for
+        it, never the test process or its ancestors."""
+        if pid is None or pid in own_lineage():
+            return
+        if pid in self.known and not alive(pid, self.known[pid]):
+            return
+        try:
+            os.kill(pid, sig)
+        except OSError:
+            pass
 
     def wait_exit(self, timeout=STOP_TIMEOUT):
         """Waits for the master to exit; returns its status (None when it is
@@ -676,17 +703,11 @@ class Server(object):
             if self.master is not None:
                 self.workers()
                 if self.master_alive():
-                    try:
-                        os.kill(self.master, signal.SIGTERM)
-                    except OSError:
-                        pass
+                    self._kill(self.master, signal.SIGTERM)
                     try:
                         self.wait_exit(STOP_TIMEOUT)
                     except AssertionError:
-                        try:
-                            os.kill(self.master, signal.SIGKILL)
-                        except OSError:
-                            pass
+                        self._kill(self.master, signal.SIGKILL)
                 if self.proc is not None:
                     try:
                         self.proc.wait(timeout=STOP_TIMEOUT)
@@ -694,10 +715,7 @@ class Server(object):
                         pass
             for pid, st in list(self.known.items()):
                 if alive(pid, st):
-                    try:
-                        os.kill(pid, signal.SIGKILL)
-                    except OSError:
-                        pass
+                    self._kill(pid, signal.SIGKILL)
         except Exception as e:  # cleanup must never hide the test's result
             sys.stderr.write("harness stop: %r\n" % (e,))
 

@@ -7,6 +7,9 @@ import subprocess
 import time
 import unittest
 
+import sys
+sys.dont_write_bytecode = True  # keep the source tree clean
+
 from harness import (ServerTestCase, port_accepts, run_main, wait_until,
                      yaml_scalar)
 
@@ -105,6 +108,31 @@ class ConfigTest(ServerTestCase):
         p = self.check(path=path)
         self.assertNotEqual(p.returncode, 0)
         self.assertIn(path, p.stderr.decode("utf-8", "replace"))
+
+    def test_shipped_config(self):
+        # The source tree's own config is valid, checked from the source tree.
+        from harness import SRCDIR
+        conf = os.path.join(SRCDIR, "etc", "drover.yaml")
+        if not os.path.exists(conf):
+            self.skipTest("no etc/drover.yaml")
+        p = subprocess.run([self.srv.command()[0], "-t", "-c", "etc/drover.yaml"],
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=10, cwd=SRCDIR)
+        self.assertEqual(p.returncode, 0, p.stderr)
+
+    def test_version_and_help(self):
+        b = self.srv.command()[0]
+        p = subprocess.run([b, "-v"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           stdin=subprocess.DEVNULL, timeout=10)
+        self.assertEqual(p.returncode, 0)
+        self.assertRegex((p.stdout + p.stderr).decode(), r"\d+\.\d+")
+        p = subprocess.run([b, "-h"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           stdin=subprocess.DEVNULL, timeout=10)
+        self.assertEqual(p.returncode, 0)
+        self.assertIn("-c", (p.stdout + p.stderr).decode())
+        p = subprocess.run([b, "-Z"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           stdin=subprocess.DEVNULL, timeout=10)
+        self.assertNotEqual(p.returncode, 0)
 
     def test_start_with_bad_config(self):
         path = self.write("bad.yaml", self.lines("workers: many"))

@@ -8,6 +8,9 @@ import subprocess
 import time
 import unittest
 
+import sys
+sys.dont_write_bytecode = True  # keep the source tree clean
+
 from harness import (INDEX_HTML, ServerTestCase, alive, get, proc_stat,
                      run_main, wait_until)
 

@@ -10,6 +10,9 @@ import socket
 import time
 import unittest
 
+import sys
+sys.dont_write_bytecode = True  # keep the source tree clean
+
 from harness import (INDEX_HTML, Conn, SharedServerTestCase, get, req,
                      run_main, wait_until)
 
@@ -222,6 +225,32 @@ class HttpTest(SharedServerTestCase):
                                       INDEX_HTML])
             self.assertEqual(c.read_until_close(), b"")
 
+    def test_pipelining_mixed(self):
+        # Big (sendfile) and small bodies, a range and a HEAD, in order.
+        with Conn(self.port) as c:
+            c.send(req("GET", "/big.bin") + req("GET", "/notes.txt")
+                   + req("GET", "/big.bin", headers={"Range": "bytes=1000-"})
+                   + req("HEAD", "/big.bin")
+                   + req("GET", "/notes.txt", headers={"Connection": "close"}))
+            r = c.read_response()
+            self.assertTrue(r.body == BIG, "1st: big body differs")
+            self.assertEqual(c.read_response().body, b"notes\n")
+            r = c.read_response()
+            self.assertEqual(r.status, 206)
+            self.assertTrue(r.body == BIG[1000:], "3rd: range body differs")
+            r = c.read_response(head=True)
+            self.assertEqual(int(r.header("Content-Length")), len(BIG))
+            self.assertEqual(c.read_response().body, b"notes\n")
+            self.assertEqual(c.read_until_close(), b"")
+
+    def test_pipelining_many(self):
+        with Conn(self.port) as c:
+            c.send(req("GET", "/notes.txt") * 60
+                   + req("GET", "/notes.txt", headers={"Connection": "close"}))
+            for i in range(61):
+                self.assertEqual(c.read_response().body, b"notes\n", "response %d" % i)
+            self.assertEqual(c.read_until_close(), b"")
+
     def test_byte_at_a_time(self):
         data = req("GET", "/notes.txt", headers={"User-Agent": "slow"})
         with Conn(self.port) as c:
@@ -263,6 +292,14 @@ class HttpTest(SharedServerTestCase):
         self.assertEqual(r.body, b"")
         older = email.utils.formatdate(FIXED_MTIME - 3600, usegmt=True)
         r = get(self.port, "/fixed.txt", headers={"If-Modified-Since": older})
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.body, FIXED)
+
+    def test_if_none_match_beats_if_modified_since(self):
+        # RFC 9110 13.2.2: with If-None-Match, If-Modified-Since is ignored.
+        lm = get(self.port, "/fixed.txt").header("Last-Modified")
+        r = get(self.port, "/fixed.txt",
+                headers={"If-None-Match": '"stale"', "If-Modified-Since": lm})
         self.assertEqual(r.status, 200)
         self.assertEqual(r.body, FIXED)
 
@@ -334,6 +371,21 @@ class HttpTest(SharedServerTestCase):
         self.assertEqual(len(r.body), len(BIG))
         self.assertTrue(r.body == BIG, "100 KiB body differs")
 
+    def test_changed_file_served_fresh(self):
+        # A file that is replaced or deleted is served fresh soon after
+        # (worker/file_cache.h promises within a second; allow 3 s).
+        name = "/fresh-%d.txt" % os.getpid()
+        self.srv.write_file(name, "old\n")
+        self.assertEqual(get(self.port, name).body, b"old\n")
+        self.srv.write_file(name, "new and longer\n")
+        self.assertTrue(wait_until(lambda: get(self.port, name).body
+                                   == b"new and longer\n", timeout=3, interval=0.1),
+                        "changed file still served stale after 3 s")
+        os.unlink(self.srv.path(name))
+        self.assertTrue(wait_until(lambda: get(self.port, name).status == 404,
+                                   timeout=3, interval=0.1),
+                        "deleted file still served after 3 s")
+
     # ---- access log
 
     def test_access_log(self):
@@ -351,6 +403,56 @@ class HttpTest(SharedServerTestCase):
         self.assertTrue(wait_until(found, timeout=3),
                         "no combined-format line for /%s in:\n%s"
                         % (name, self.srv.read(self.srv.access_log)[-2000:]))
+
+
+class HttpOptionsTest(SharedServerTestCase):
+    """The other side of the file-serving settings: autoindex on, gzip_static
+    off, a custom index list, access_log off."""
+
+    server_kwargs = {"workers": 1, "autoindex": True, "gzip_static": False,
+                     "index": ["index.htm", "index.html"], "access_log": "off"}
+
+    @classmethod
+    def populate(cls, srv):
+        srv.write_file("list/visible.txt", "v\n")
+        srv.write_file("list/.hidden.txt", "h\n")
+        srv.write_file("list/inner/deep.txt", "d\n")
+        srv.write_file("htm/index.htm", "<p>htm index</p>\n")
+        srv.write_file("htm/index.html", "<p>html index</p>\n")
+        srv.write_file("a.txt", PLAIN)
+        srv.write_file("a.txt.gz", gzip.compress(PLAIN))
+        # "off" is written unquoted, the way a user writes it.
+        text = open(srv.conf_path).read()
+        text = text.replace('access_log: "off"', "access_log: off")
+        srv.write_config(text)
+
+    def test_autoindex(self):
+        r = get(self.port, "/list/")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(media_type(r), "text/html")
+        self.assertIn(b"visible.txt", r.body)
+        self.assertIn(b"inner", r.body)
+        self.assertNotIn(b".hidden", r.body, "autoindex lists a dotfile")
+
+    def test_index_order(self):
+        r = get(self.port, "/htm/")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.body, b"<p>htm index</p>\n")
+        r = get(self.port, "/")
+        self.assertEqual(r.body, INDEX_HTML)
+
+    def test_gzip_static_off(self):
+        r = get(self.port, "/a.txt", headers={"Accept-Encoding": "gzip"})
+        self.assertEqual(r.status, 200)
+        self.assertIsNone(r.header("Content-Encoding"))
+        self.assertEqual(r.body, PLAIN)
+
+    def test_access_log_off(self):
+        self.assertEqual(get(self.port, "/a.txt").status, 200)
+        time.sleep(1.2)
+        names = os.listdir(self.srv.dir)
+        self.assertNotIn("off", names, "access_log: off wrote a file named off")
+        self.assertNotIn("access.log", names)
 
 
 if __name__ == "__main__":

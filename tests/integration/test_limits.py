@@ -5,6 +5,9 @@ import socket
 import time
 import unittest
 
+import sys
+sys.dont_write_bytecode = True  # keep the source tree clean
+
 from harness import (INDEX_HTML, Conn, SharedServerTestCase, get, parse_head,
                      raw_exchange, req, run_main)
 
@@ -33,6 +36,10 @@ class MalformedTest(SharedServerTestCase):
         st = parse_head(out)[1]
         want = status if isinstance(status, tuple) else (status,)
         self.assertIn(st, want, "%s: got %r" % (what, out[:200]))
+        # RFC 9110 6.6.1: an origin server with a clock sends Date in 4xx.
+        if 400 <= st < 500:
+            self.assertIn(b"\r\nDate: ", out.split(b"\r\n\r\n")[0],
+                          "%s: no Date in the %d" % (what, st))
         self.assertTrue(closed, "%s: connection left open after %d" % (what, st))
         self.assertServes(what)
         return out
@@ -190,6 +197,41 @@ class MalformedTest(SharedServerTestCase):
                 self.assertEqual(c.read_response().status, 200)
             self.assertEqual(c.read_until_close(3), b"",
                              "a 4th response past keepalive_requests")
+
+
+class SendTimeoutTest(SharedServerTestCase):
+    """A client that stops reading is dropped after send_timeout."""
+
+    SIZE = 16 * 1024 * 1024
+    server_kwargs = {"workers": 1, "send_timeout": "1s"}
+
+    @classmethod
+    def populate(cls, srv):
+        srv.write_file("big.bin", b"z" * cls.SIZE)
+
+    def test_send_timeout(self):
+        with Conn(self.port, timeout=10, rcvbuf=8192) as c:
+            c.send(req("GET", "/big.bin"))
+            time.sleep(3.5)
+            try:
+                got = len(c.read_until_close(timeout=10))
+            except socket.timeout:
+                self.fail("stalled connection not closed")
+            self.assertLess(got, self.SIZE, "the whole body went to a client "
+                            "that stopped reading for 3.5 s (send_timeout 1s)")
+        self.assertServes("send timeout")
+
+    def test_stalled_client_does_not_block(self):
+        # One worker; a client that does not read a 16 MiB response must
+        # not hold up the others (non-blocking sends).
+        with Conn(self.port, timeout=10, rcvbuf=4096) as c:
+            c.send(req("GET", "/big.bin"))
+            time.sleep(0.2)
+            for _ in range(5):
+                t0 = time.monotonic()
+                r = get(self.port, "/index.html")
+                self.assertEqual(r.status, 200)
+                self.assertLess(time.monotonic() - t0, 0.5)
 
 
 class TrickleLoadTest(SharedServerTestCase):

@@ -9,6 +9,9 @@ import subprocess
 import time
 import unittest
 
+import sys
+sys.dont_write_bytecode = True  # keep the source tree clean
+
 from harness import (INDEX_HTML, ServerTestCase, alive, exe_of, get,
                      port_accepts, proc_stat, run_main, wait_until,
                      zombie_children)

@@ -4,6 +4,9 @@ served; the server keeps serving after every hostile request."""
 
 import os
 
+import sys
+sys.dont_write_bytecode = True  # keep the source tree clean
+
 from harness import (INDEX_HTML, SharedServerTestCase, raw_exchange, get,
                      req, run_main, parse_head)
 
