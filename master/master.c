@@ -217,6 +217,8 @@ static int master__spawn(master_t *m, unsigned slot, unsigned generation, const 
             .uid = m->uid,
             .gid = m->gid,
             .page = m->page,
+            .balance = m->balance,
+            .cell = (unsigned)(w - m->workers),
         };
         worker_run(&a);
     }
@@ -702,6 +704,23 @@ static void master__timers(master_t *m)
     }
 }
 
+/* Which workers accept: ready and not draining. A cell whose worker is
+ * gone is zeroed so its count does not linger in the mean. */
+static void master__publish_balance(master_t *m)
+{
+    if (m->balance == NULL)
+        return;
+    uint32_t n = 0;
+    for (size_t i = 0; i < MASTER_MAX_WORKERS && i < BALANCE_CELLS; i++) {
+        master_worker_t *w = &m->workers[i];
+        if (w->pid == 0)
+            __atomic_store_n(&m->balance->conns[i], 0, __ATOMIC_RELAXED);
+        else if (w->state == WORKER_READY)
+            __atomic_store_n(&m->balance->active[n++], (uint16_t)i, __ATOMIC_RELAXED);
+    }
+    __atomic_store_n(&m->balance->nactive, n, __ATOMIC_RELAXED);
+}
+
 static int master__loop(master_t *m)
 {
     struct epoll_event events[64];
@@ -726,8 +745,10 @@ static int master__loop(master_t *m)
         }
         master__reap(m);
         master__timers(m);
-        if (m->status_dirty)
+        if (m->status_dirty) {
+            master__publish_balance(m);
             status_publish(m);
+        }
     }
     return 0;
 }
@@ -831,6 +852,13 @@ int master_run(conf_t *conf, int foreground)
     if (m->page == MAP_FAILED) {
         log_error("mmap(status page): %s", strerror(errno));
         m->page = NULL;
+        goto fail;
+    }
+    m->balance = mmap(NULL, sizeof(balance_t), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+                      -1, 0);
+    if (m->balance == MAP_FAILED) {
+        log_error("mmap(balance): %s", strerror(errno));
+        m->balance = NULL;
         goto fail;
     }
     m->ctl_fd = control_open(m);

@@ -82,6 +82,7 @@ typedef struct {
 
     double started;        /* monotonic */
     status_page_t *page;   /* shared with every worker */
+    balance_t *balance;    /* accept balance, shared with every worker */
     int status_dirty;      /* something changed since the last publish */
     int ctl_fd;            /* the control socket, or -1 */
     int waiters[16];       /* control clients waiting for a reload's outcome */

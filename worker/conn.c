@@ -166,6 +166,7 @@ void conn_close(conn_t *c)
     c->rbuf = c->wbuf = NULL;
     close(c->fd); /* also removes it from the epoll set */
     w->num_conns--;
+    worker_publish_conns(w);
     if (conn_free_n < CONN_FREE_MAX) {
         c->next = conn_free_list;
         conn_free_list = c;
@@ -252,11 +253,12 @@ static int conn__write(conn_t *c)
 {
     worker_t *w = c->w;
     int progress = 0;
+next_piece:
     while (c->woff < c->wlen) {
         /* MSG_MORE when a file follows keeps headers and the first bytes of
          * the body in one segment. */
         ssize_t n = send(c->fd, c->wbuf + c->woff, c->wlen - c->woff,
-                         MSG_NOSIGNAL | (c->file_fd >= 0 ? MSG_MORE : 0));
+                         MSG_NOSIGNAL | (c->file_fd >= 0 && c->file_off < c->file_end ? MSG_MORE : 0));
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -291,6 +293,15 @@ static int conn__write(conn_t *c)
         w->report.bytes_sent += (uint64_t)n;
         progress = 1;
     }
+    if (c->piece < c->npieces) {
+        /* Multipart: the next part's header, then its bytes. Each pass
+         * takes one piece, so this ends after npieces. */
+        const conn_piece_t *p = &c->pieces[c->piece++];
+        c->wlen = p->wend;
+        c->file_off = p->off;
+        c->file_end = p->end;
+        goto next_piece;
+    }
     return 1;
 
 again:
@@ -308,6 +319,8 @@ static void conn__finish(conn_t *c)
     conn_buf_put(w, c->wbuf, 1);
     c->wbuf = NULL;
     c->wlen = c->woff = 0;
+    c->pieces = NULL; /* it pointed into wbuf */
+    c->npieces = c->piece = 0;
 
     if (!c->keep_alive) {
         if (c->rlen > c->head_len || c->body_left > 0)

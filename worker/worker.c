@@ -24,13 +24,16 @@
 #include "conn.h"
 #include "file_cache.h"
 #include "log.h"
+#include "status_page.h"
 
 /* epoll data for what is not a connection (a conn_t pointer is even). */
 #define WORKER_EV_CMD ((uint64_t)1)
 #define WORKER_EV_LISTEN(i) ((uint64_t)3 + 2 * (uint64_t)(i))
-#define WORKER_ACCEPT_BATCH 64
+#define WORKER_ACCEPT_BATCH 16
 /* After EMFILE/ENFILE or at worker_connections, accept pauses this long. */
 #define WORKER_ACCEPT_PAUSE 0.1
+/* An overloaded worker looks again after this long. */
+#define WORKER_BALANCE_PAUSE 0.005
 /* On drain, idle keep-alive connections get this long to send a request
  * that may already be on its way; it is answered with Connection: close. */
 #define WORKER_DRAIN_GRACE 1.0
@@ -90,8 +93,34 @@ static void worker__listen(worker_t *w, int on)
     w->listening = on;
 }
 
+/* 1 when this worker holds clearly more connections than the mean of the
+ * accepting workers: it should leave new ones to the others for a moment. */
+static int worker__overloaded(worker_t *w)
+{
+    balance_t *b = w->a.balance;
+    if (b == NULL)
+        return 0;
+    uint32_t n = __atomic_load_n(&b->nactive, __ATOMIC_RELAXED);
+    if (n < 2 || n > BALANCE_CELLS)
+        return 0;
+    uint64_t sum = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        uint16_t cell = __atomic_load_n(&b->active[i], __ATOMIC_RELAXED);
+        if (cell < BALANCE_CELLS)
+            sum += __atomic_load_n(&b->conns[cell], __ATOMIC_RELAXED);
+    }
+    double mean = (double)sum / n;
+    double slack = mean / 8 > 2 ? mean / 8 : 2;
+    return (double)w->num_conns > mean + slack;
+}
+
 static void worker__accept(worker_t *w, int lfd)
 {
+    if (worker__overloaded(w)) {
+        worker__listen(w, 0);
+        w->accept_resume = w->now + WORKER_BALANCE_PAUSE;
+        return;
+    }
     for (int i = 0; i < WORKER_ACCEPT_BATCH; i++) {
         if (w->num_conns >= (size_t)w->a.conf->worker_connections) {
             worker__listen(w, 0);
@@ -118,9 +147,16 @@ static void worker__accept(worker_t *w, int lfd)
         }
         w->report.accepted++;
         conn_t *c = conn_new(w, fd, (struct sockaddr *)&ss);
+        worker_publish_conns(w);
         if (c != NULL)
             conn_process(c, EPOLLIN);
     }
+}
+
+void worker_publish_conns(worker_t *w)
+{
+    if (w->a.balance != NULL && w->a.cell < BALANCE_CELLS)
+        __atomic_store_n(&w->a.balance->conns[w->a.cell], (uint32_t)w->num_conns, __ATOMIC_RELAXED);
 }
 
 static void worker__drain(worker_t *w)
@@ -245,8 +281,7 @@ static int worker__setup(worker_t *w)
         size_t max = 1024;
         if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur / 4 < max)
             max = rl.rlim_cur / 4 < 8 ? 8 : rl.rlim_cur / 4;
-        w->fc = file_cache_new(w->root_fd, (const char *const *)w->a.conf->index,
-                               w->a.conf->num_index, w->a.conf->gzip_static, w->a.conf->autoindex, max);
+        w->fc = file_cache_new(w->root_fd, w->a.conf, max);
         if (w->fc == NULL) {
             log_error("file_cache_new(): out of memory");
             return -1;
@@ -321,8 +356,12 @@ void worker_run(const worker_args_t *args)
         conn_expire(w);
         if (!w->listening && !w->draining && w->accept_resume != 0 && w->now >= w->accept_resume &&
             w->num_conns < (size_t)w->a.conf->worker_connections) {
-            w->accept_resume = 0;
-            worker__listen(w, 1);
+            if (worker__overloaded(w)) {
+                w->accept_resume = w->now + WORKER_BALANCE_PAUSE;
+            } else {
+                w->accept_resume = 0;
+                worker__listen(w, 1);
+            }
         }
         if (w->now >= w->next_tick) {
             w->next_tick = w->now + 1.0;

@@ -40,6 +40,8 @@ typedef struct {
     uid_t uid;             /* (uid_t)-1: do not change */
     gid_t gid;
     const struct status_page_s *page; /* the master's status, shared; may be NULL */
+    struct balance_s *balance;        /* accept balance, shared; may be NULL */
+    unsigned cell;                    /* this worker's cell in balance */
 } worker_args_t;
 
 typedef struct {
@@ -71,6 +73,10 @@ typedef struct {
     double next_tick;
     uint64_t recycle_at;   /* requests after which to ask for a successor; 0: no */
 } worker_t;
+
+/* Publishes num_conns in the accept balance (after a connection opens or
+ * closes). */
+void worker_publish_conns(worker_t *w);
 
 /* Never returns: the process exits with WORKER_EXIT_*. */
 void worker_run(const worker_args_t *args) __attribute__((noreturn));
