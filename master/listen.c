@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -50,6 +51,12 @@ int listen_open(const conf_listen_t *addr, char *err, size_t errlen)
         if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
             goto fail;
     }
+    /* Set here, inherited by every accepted socket: a response written in
+     * pieces (or pipelined responses) is not held back by Nagle waiting for
+     * the client's delayed ACK, and no setsockopt per connection is paid. */
+    call = "setsockopt(TCP_NODELAY)";
+    if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
+        goto fail;
     call = "bind";
     if (bind(fd, (struct sockaddr *)&ss, sslen) < 0)
         goto fail;
