@@ -509,6 +509,11 @@ static void master__reopen(master_t *m)
     log_info("reopening log files");
     if (log_reopen() < 0)
         log_error("reopening the error log: %s", strerror(errno));
+    /* The workers reopen the error log after the master, as their own
+     * user: the file the master just created must be theirs too. */
+    if (geteuid() == 0 && m->uid != (uid_t)-1 && log_fd() != STDERR_FILENO &&
+        fchown(log_fd(), m->uid, m->gid) < 0)
+        log_warn("fchown(error log): %s", strerror(errno));
     /* Create the access log here, owned by the workers' user, so a worker
      * that dropped its privileges can open it again. */
     if (m->conf->access_log != NULL) {
