@@ -474,13 +474,23 @@ def yaml_scalar(v):
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def yaml_flow(v):
+    """A value in YAML flow style: mappings and lists nest."""
+    if isinstance(v, dict):
+        return "{%s}" % ", ".join("%s: %s" % (k, yaml_flow(x)) for k, x in v.items()
+                                  if x is not None)
+    if isinstance(v, (list, tuple)):
+        return "[%s]" % ", ".join(yaml_flow(x) for x in v)
+    return yaml_scalar(v)
+
+
 def yaml_dump(conf):
     lines = []
     for k, v in conf.items():
         if v is None:
             continue
-        if isinstance(v, (list, tuple)):
-            lines.append("%s: [%s]" % (k, ", ".join(yaml_scalar(x) for x in v)))
+        if isinstance(v, (list, tuple, dict)):
+            lines.append("%s: %s" % (k, yaml_flow(v)))
         else:
             lines.append("%s: %s" % (k, yaml_scalar(v)))
     return "\n".join(lines) + "\n"
