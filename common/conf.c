@@ -9,6 +9,7 @@
 #include "conf.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -20,6 +21,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <yaml.h>
+
+#include "mime.h"
+#include "path.h"
 
 typedef struct {
     const char *file;
@@ -298,6 +302,25 @@ char *conf_pid_file(const char *path)
     return out != NULL ? out : conf__abspath(NULL, "drover.pid");
 }
 
+static void conf__map_free(conf_map_t *m)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        free(m->items[i].key);
+        free(m->items[i].value);
+    }
+    free(m->items);
+    m->items = NULL;
+    m->n = 0;
+}
+
+const char *conf_map_get(const conf_map_t *m, const char *key, size_t len)
+{
+    for (size_t i = 0; i < m->n; i++)
+        if (strncasecmp(m->items[i].key, key, len) == 0 && m->items[i].key[len] == '\0')
+            return m->items[i].value;
+    return NULL;
+}
+
 void conf_free(conf_t *c)
 {
     if (c == NULL)
@@ -315,6 +338,9 @@ void conf_free(conf_t *c)
     free(c->user);
     free(c->group);
     free(c->status_path);
+    conf__map_free(&c->cache_control);
+    conf__map_free(&c->error_pages);
+    conf__map_free(&c->mime_types);
     free(c);
 }
 
@@ -548,6 +574,141 @@ static int conf__status(conf_ctx_t *ctx, yaml_node_t *v, conf_t *c)
     return 0;
 }
 
+/* --- mappings: cache_control, error_pages, mime_types --------------------- */
+
+/* A file extension, as mime_extension() finds it: 1 to MIME_EXT_MAX
+ * letters, digits, '_', '+' or '-'. */
+static int conf__is_extension(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > MIME_EXT_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '+' && s[i] != '-')
+            return 0;
+    return 1;
+}
+
+/* What may go into a response header line as a whole value: visible
+ * ASCII and inner spaces only, so no value can end the line early. */
+static int conf__is_header_value(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > max || s[0] == ' ' || s[n - 1] == ' ')
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < 0x20 || s[i] > 0x7e)
+            return 0;
+    return 1;
+}
+
+static int conf__is_cache_control(const char *s)
+{
+    return conf__is_header_value(s, 256);
+}
+
+/* type "/" subtype [ parameters ], tokens around the slash. */
+static int conf__is_media_type(const char *s)
+{
+    static const char tspecial[] = "()<>@,;:\\\"/[]?={} \t";
+    if (!conf__is_header_value(s, 127))
+        return 0;
+    size_t i = 0;
+    while (s[i] != '\0' && strchr(tspecial, s[i]) == NULL)
+        i++;
+    if (i == 0 || s[i] != '/')
+        return 0;
+    size_t j = ++i;
+    while (s[i] != '\0' && strchr(tspecial, s[i]) == NULL)
+        i++;
+    return i > j && (s[i] == '\0' || s[i] == ';' || s[i] == ' ');
+}
+
+static int conf__is_error_status(const char *s)
+{
+    return strlen(s) == 3 && s[0] >= '4' && s[0] <= '5' && isdigit((unsigned char)s[1]) &&
+           isdigit((unsigned char)s[2]);
+}
+
+/* A path under root, already in the form path_normalize() gives (the file
+ * cache is keyed by it), not a directory, no dotfile. */
+static int conf__is_page_path(const char *s)
+{
+    char norm[1024];
+    size_t n = strlen(s);
+    if (n < 2 || n >= sizeof(norm) || s[0] != '/' || s[n - 1] == '/')
+        return 0;
+    ssize_t r = path_normalize(s, n, norm, sizeof(norm));
+    return r == (ssize_t)n && memcmp(norm, s, n) == 0 && !path_has_dotfile(s, n);
+}
+
+typedef struct {
+    int (*key_ok)(const char *);
+    const char *key_what;
+    int (*value_ok)(const char *);
+    const char *value_what;
+    const char *example;
+} conf__map_kind_t;
+
+static int conf__map(conf_ctx_t *ctx, yaml_node_t *v, const char *key, const conf__map_kind_t *kind,
+                     conf_map_t *m)
+{
+    if (v->type != YAML_MAPPING_NODE)
+        return conf__error(ctx, v, key, "expected a mapping such as %s", kind->example);
+    conf__map_free(m);
+    size_t n = (size_t)(v->data.mapping.pairs.top - v->data.mapping.pairs.start);
+    if (n > CONF_MAX_MAP)
+        return conf__error(ctx, v, key, "more than %d entries", CONF_MAX_MAP);
+    m->items = calloc(n ? n : 1, sizeof(*m->items));
+    if (m->items == NULL)
+        return conf__error(ctx, v, key, "out of memory");
+    for (yaml_node_pair_t *pair = v->data.mapping.pairs.start; pair < v->data.mapping.pairs.top;
+         pair++) {
+        yaml_node_t *k = yaml_document_get_node(ctx->doc, pair->key);
+        yaml_node_t *val = yaml_document_get_node(ctx->doc, pair->value);
+        if (k->type != YAML_SCALAR_NODE)
+            return conf__error(ctx, k, key, "keys must be plain names");
+        const char *ks = (const char *)k->data.scalar.value;
+        if (!kind->key_ok(ks))
+            return conf__error(ctx, k, key, "\"%s\" is not %s", ks, kind->key_what);
+        if (conf_map_get(m, ks, strlen(ks)) != NULL)
+            return conf__error(ctx, k, key, "\"%s\" is set twice", ks);
+        const char *vs;
+        if (conf__scalar(ctx, val, key, &vs) < 0)
+            return -1;
+        if (!kind->value_ok(vs))
+            return conf__error(ctx, val, key, "%s: \"%s\" is not %s", ks, vs, kind->value_what);
+        conf_pair_t *p = &m->items[m->n];
+        p->key = strdup(ks);
+        p->value = strdup(vs);
+        if (p->key == NULL || p->value == NULL) {
+            free(p->key);
+            free(p->value);
+            return conf__error(ctx, v, key, "out of memory");
+        }
+        for (char *q = p->key; *q; q++)
+            *q = (char)tolower((unsigned char)*q);
+        m->n++;
+    }
+    return 0;
+}
+
+static const conf__map_kind_t conf__cache_control_kind = {
+    conf__is_extension, "a file extension (or default)",
+    conf__is_cache_control, "a Cache-Control value (printable ASCII, up to 256 bytes)",
+    "{default: \"max-age=60\", html: no-cache}",
+};
+static const conf__map_kind_t conf__error_pages_kind = {
+    conf__is_error_status, "a status from 400 to 599",
+    conf__is_page_path, "a normalised path under root such as /404.html (no dotfiles)",
+    "{404: /404.html, 500: /50x.html}",
+};
+static const conf__map_kind_t conf__mime_types_kind = {
+    conf__is_extension, "a file extension",
+    conf__is_media_type, "a media type such as text/markdown (printable ASCII, up to 127 bytes)",
+    "{md: text/markdown}",
+};
+
 static int conf__key(conf_ctx_t *ctx, const char *k, yaml_node_t *v, conf_t *c)
 {
     const char *s;
@@ -638,6 +799,12 @@ static int conf__key(conf_ctx_t *ctx, const char *k, yaml_node_t *v, conf_t *c)
         return conf__bool(ctx, v, k, &c->gzip_static);
     if (!strcmp(k, "autoindex"))
         return conf__bool(ctx, v, k, &c->autoindex);
+    if (!strcmp(k, "cache_control"))
+        return conf__map(ctx, v, k, &conf__cache_control_kind, &c->cache_control);
+    if (!strcmp(k, "error_pages"))
+        return conf__map(ctx, v, k, &conf__error_pages_kind, &c->error_pages);
+    if (!strcmp(k, "mime_types"))
+        return conf__map(ctx, v, k, &conf__mime_types_kind, &c->mime_types);
     return conf__error(ctx, v, k, "unknown key");
 }
 

@@ -39,6 +39,20 @@ typedef struct {
 
 #define CONF_MAX_ALLOW 32
 
+/* A mapping of names to strings (cache_control, error_pages, mime_types),
+ * in file order; keys are stored lower-case and are unique. */
+typedef struct {
+    char *key;
+    char *value;
+} conf_pair_t;
+
+typedef struct {
+    conf_pair_t *items;
+    size_t n;
+} conf_map_t;
+
+#define CONF_MAX_MAP 256
+
 typedef struct {
     char *file;        /* absolute path of the config file */
     char *base;        /* the directory relative paths were resolved in */
@@ -66,8 +80,11 @@ typedef struct {
     double worker_timeout;         /* heartbeat limit */
     size_t max_header_size;
     size_t max_body_size;          /* a request body above this is a 413 */
-    int gzip_static;
+    int gzip_static;               /* also file.br, when br is accepted */
     int autoindex;
+    conf_map_t cache_control;      /* extension (or "default") -> Cache-Control value */
+    conf_map_t error_pages;        /* "404" -> "/404.html", a path under root */
+    conf_map_t mime_types;         /* extension -> Content-Type, over the built-in table */
     int worker_max_requests;       /* 0: off; else recycle after ~this many */
     char *status_path;             /* NULL: no status page */
     conf_cidr_t status_allow[CONF_MAX_ALLOW];
@@ -99,5 +116,8 @@ int conf_parse_cidr(const char *s, conf_cidr_t *c);
 
 /* 1 when the address (family, 4 or 16 bytes) is inside one of the list. */
 int conf_cidr_match(const conf_cidr_t *list, size_t n, int family, const void *addr);
+
+/* The value of key[0..len) in m, compared case-insensitively, or NULL. */
+const char *conf_map_get(const conf_map_t *m, const char *key, size_t len);
 
 #endif

@@ -58,26 +58,26 @@ static const mime_entry_t mime_table[] = {
     { "zip", "application/zip" },
 };
 
-#define MIME_DEFAULT "application/octet-stream"
-
-const char *mime_type(const char *path, size_t len)
+str_t mime_extension(const char *path, size_t len)
 {
     size_t i = len;
     while (i > 0 && path[i - 1] != '.' && path[i - 1] != '/')
         i--;
     if (i == 0 || path[i - 1] != '.')
-        return MIME_DEFAULT;
-    const char *ext = path + i;
-    size_t elen = len - i;
-    if (elen == 0 || elen > 15)
-        return MIME_DEFAULT;
+        return str_make(path + len, 0);
+    return str_make(path + i, len - i);
+}
 
+const char *mime_type_of_extension(str_t ext)
+{
+    if (ext.len == 0 || ext.len > MIME_EXT_MAX)
+        return NULL;
     size_t lo = 0, hi = sizeof(mime_table) / sizeof(mime_table[0]);
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
         const char *e = mime_table[mid].ext;
-        int c = strncasecmp(ext, e, elen);
-        if (c == 0 && e[elen] != '\0')
+        int c = strncasecmp(ext.p, e, ext.len);
+        if (c == 0 && e[ext.len] != '\0')
             c = -1; /* ext is a proper prefix of e: ext sorts first */
         if (c == 0)
             return mime_table[mid].type;
@@ -86,5 +86,11 @@ const char *mime_type(const char *path, size_t len)
         else
             lo = mid + 1;
     }
-    return MIME_DEFAULT;
+    return NULL;
+}
+
+const char *mime_type(const char *path, size_t len)
+{
+    const char *t = mime_type_of_extension(mime_extension(path, len));
+    return t != NULL ? t : MIME_DEFAULT;
 }

@@ -25,6 +25,17 @@
 
 #define CONN_WBUF_SIZE 16384
 
+/*
+ * A response in several pieces (multipart/byteranges): after the first
+ * piece (wbuf up to wlen, then file_off..file_end), each piece is more of
+ * wbuf (up to wend) and then the file range [off, end). The file is
+ * file_fd; a range may be empty (the closing boundary).
+ */
+typedef struct {
+    size_t wend;
+    off_t off, end;
+} conn_piece_t;
+
 typedef enum {
     CONN_READ_HEAD = 0,
     CONN_WRITE,
@@ -51,6 +62,8 @@ struct conn_s {
     int file_fd;            /* body sent with sendfile, or -1 */
     struct file_cache_entry_s *file_ref; /* owns file_fd when set */
     off_t file_off, file_end;
+    const conn_piece_t *pieces; /* the pieces after the first, in wbuf's tail */
+    unsigned npieces, piece;    /* how many; the next to send */
 
     int64_t body_left;      /* request body still to discard */
     unsigned requests;      /* served on this connection */

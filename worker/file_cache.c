@@ -19,10 +19,7 @@
 
 struct file_cache_s {
     int root_fd;
-    const char *const *index;
-    size_t num_index;
-    int gzip_static;
-    int autoindex;
+    const conf_t *conf;
     size_t max_entries;
     size_t count;
     size_t nbuckets;
@@ -32,34 +29,32 @@ struct file_cache_s {
 
 /* openat2(RESOLVE_BENEATH): the kernel refuses any way out of dirfd, a
  * symlink that points outside included; path_normalize() has already
- * refused the spellings, this is the second lock on the same door. */
+ * refused the spellings, this is the second lock on the same door.
+ * O_NONBLOCK: opening a FIFO in the root must not wait for a writer (it
+ * would stall the whole worker); it changes nothing for regular files. */
 int file_cache_openat(int dirfd, const char *rel)
 {
     static int no_openat2;
     if (!no_openat2) {
         struct open_how how;
         memset(&how, 0, sizeof(how));
-        how.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY;
+        how.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
         how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
         int fd = (int)syscall(SYS_openat2, dirfd, rel, &how, sizeof(how));
         if (fd >= 0 || errno != ENOSYS)
             return fd;
         no_openat2 = 1;
     }
-    return openat(dirfd, rel, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    return openat(dirfd, rel, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 }
 
-file_cache_t *file_cache_new(int root_fd, const char *const *index, size_t num_index,
-                             int gzip_static, int autoindex, size_t max_entries)
+file_cache_t *file_cache_new(int root_fd, const conf_t *conf, size_t max_entries)
 {
     file_cache_t *fc = calloc(1, sizeof(*fc));
     if (fc == NULL)
         return NULL;
     fc->root_fd = root_fd;
-    fc->index = index;
-    fc->num_index = num_index;
-    fc->gzip_static = gzip_static;
-    fc->autoindex = autoindex;
+    fc->conf = conf;
     fc->max_entries = max_entries;
     fc->nbuckets = 64;
     while (fc->nbuckets < max_entries)
@@ -90,7 +85,8 @@ static void file_cache__destroy(file_cache_entry_t *e)
         close(e->fd);
     free(e->body);
     free(e->headers);
-    file_cache__destroy(e->gz);
+    for (int i = 0; i < HTTP_CODING_COUNT; i++)
+        file_cache__destroy(e->variant[i]);
     free(e);
 }
 
@@ -139,26 +135,61 @@ static void file_cache__lru_front(file_cache_t *fc, file_cache_entry_t *e)
         fc->lru_tail = e;
 }
 
-/* Fills validators, header lines and (small files) the bytes. fd is taken. */
+/* The file name's extension decides its Content-Type (mime_types first)
+ * and its Cache-Control (cache_control, else its default). */
+static const char *file_cache__type(const file_cache_t *fc, str_t ext)
+{
+    const char *t = ext.len > 0 ? conf_map_get(&fc->conf->mime_types, ext.p, ext.len) : NULL;
+    if (t == NULL)
+        t = mime_type_of_extension(ext);
+    return t != NULL ? t : MIME_DEFAULT;
+}
+
+static const char *file_cache__cache_control(const file_cache_t *fc, str_t ext)
+{
+    const conf_map_t *m = &fc->conf->cache_control;
+    if (m->n == 0)
+        return NULL;
+    const char *v = ext.len > 0 ? conf_map_get(m, ext.p, ext.len) : NULL;
+    return v != NULL ? v : conf_map_get(m, "default", 7);
+}
+
+/* Fills validators, header lines and (small files) the bytes. fd is taken.
+ * coding: what this copy is encoded with (a variant), or identity. */
 static int file_cache__load(file_cache_entry_t *e, int fd, const struct stat *st, const char *type,
-                            int gz, int vary)
+                            http_coding_t coding, int vary, const char *cache_control)
 {
     e->kind = FC_FILE;
     e->st = *st;
     e->type = type;
     e->fd = -1;
     e->vary = vary;
-    e->etag_len = (size_t)snprintf(e->etag, sizeof(e->etag), "\"%llx-%llx\"",
+    /* Strong, from size and mtime; a variant's tag is marked with its
+     * coding, so it never equals the identity's even when the two files
+     * share a size and a second (each is a different representation). */
+    const char *cname = http_coding_name(coding);
+    e->etag_len = (size_t)snprintf(e->etag, sizeof(e->etag), "\"%llx-%llx%s%s\"",
                                    (unsigned long long)st->st_mtime,
-                                   (unsigned long long)st->st_size);
+                                   (unsigned long long)st->st_size, cname ? "-" : "",
+                                   cname ? cname : "");
     http_date_format(st->st_mtime, e->last_modified);
 
-    char h[512];
-    int n = snprintf(h, sizeof(h),
-                     "Content-Type: %s\r\nContent-Length: %lld\r\nLast-Modified: %s\r\n"
-                     "ETag: %s\r\nAccept-Ranges: bytes\r\n%s%s",
-                     type, (long long)st->st_size, e->last_modified, e->etag,
-                     gz ? "Content-Encoding: gzip\r\n" : "", vary ? "Vary: Accept-Encoding\r\n" : "");
+    char h[1024];
+    int n = snprintf(h, sizeof(h), "Content-Type: %s\r\nContent-Length: %lld\r\n", type,
+                     (long long)st->st_size);
+    e->meta_off = (size_t)n;
+    n += snprintf(h + n, sizeof(h) - (size_t)n,
+                  "Last-Modified: %s\r\nETag: %s\r\nAccept-Ranges: bytes\r\n%s%s%s%s%s%s",
+                  e->last_modified, e->etag, cname ? "Content-Encoding: " : "", cname ? cname : "",
+                  cname ? "\r\n" : "", vary ? "Vary: Accept-Encoding\r\n" : "",
+                  cache_control ? "Cache-Control: " : "", cache_control ? cache_control : "");
+    if (cache_control != NULL)
+        n += snprintf(h + n, sizeof(h) - (size_t)n, "\r\n");
+    if (n < 0 || (size_t)n >= sizeof(h)) {
+        /* conf bounds the type and Cache-Control values well below this */
+        log_error("header lines of a file too long");
+        goto fail;
+    }
     e->headers = malloc((size_t)n + 1);
     if (e->headers == NULL)
         goto fail;
@@ -187,6 +218,42 @@ fail:
     e->body = e->headers = NULL;
     e->kind = FC_ERROR;
     return -1;
+}
+
+/* file.gz, file.br beside the file whose root-relative name is in rel (a
+ * buffer with room for 4 more bytes): loaded into e->variant[]. */
+static void file_cache__variants(file_cache_t *fc, file_cache_entry_t *e, char *rel,
+                                 const char *type, const char *cache_control)
+{
+    static const struct {
+        http_coding_t coding;
+        const char *suffix;
+    } kinds[] = { { HTTP_CODING_GZIP, ".gz" }, { HTTP_CODING_BR, ".br" } };
+    size_t rl = strlen(rel);
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+        memcpy(rel + rl, kinds[i].suffix, 4);
+        int vfd = file_cache_openat(fc->root_fd, rel);
+        rel[rl] = '\0';
+        struct stat vst;
+        if (vfd < 0)
+            continue;
+        if (fstat(vfd, &vst) < 0 || !S_ISREG(vst.st_mode)) {
+            close(vfd);
+            continue;
+        }
+        file_cache_entry_t *v = calloc(1, sizeof(*v) + 1);
+        if (v == NULL) {
+            close(vfd);
+            continue;
+        }
+        v->refs = 1;
+        if (file_cache__load(v, vfd, &vst, type, kinds[i].coding, 1, cache_control) < 0) {
+            file_cache__destroy(v);
+            continue;
+        }
+        e->variant[kinds[i].coding] = v;
+        e->codings |= HTTP_CODING_MASK(kinds[i].coding);
+    }
 }
 
 static file_cache_entry_t *file_cache__build(file_cache_t *fc, const char *path, size_t len,
@@ -223,7 +290,8 @@ static file_cache_entry_t *file_cache__build(file_cache_t *fc, const char *path,
             e->kind = FC_FORBIDDEN;
             break;
         default:
-            log_error("openat2(\"%s\"): %s", path, strerror(errno));
+            e->err = errno;
+            log_error("openat2(\"%s\"): %s", path, strerror(e->err));
             e->kind = FC_ERROR;
         }
         if (fd >= 0)
@@ -241,13 +309,13 @@ static file_cache_entry_t *file_cache__build(file_cache_t *fc, const char *path,
         }
         int dirfd = fd;
         fd = -1;
-        for (size_t i = 0; i < fc->num_index; i++) {
-            int f = file_cache_openat(dirfd, fc->index[i]);
+        for (size_t i = 0; i < fc->conf->num_index; i++) {
+            int f = file_cache_openat(dirfd, fc->conf->index[i]);
             if (f < 0)
                 continue;
             if (fstat(f, &st) == 0 && S_ISREG(st.st_mode)) {
                 fd = f;
-                type_name = fc->index[i];
+                type_name = fc->conf->index[i];
                 type_len = strlen(type_name);
                 size_t rl = strlen(rel);
                 snprintf(rel + rl, sizeof(rel) - rl, "%s%s", rl == 1 && rel[0] == '.' ? "/" : "",
@@ -258,7 +326,7 @@ static file_cache_entry_t *file_cache__build(file_cache_t *fc, const char *path,
         }
         close(dirfd);
         if (fd < 0) {
-            e->kind = fc->autoindex ? FC_LISTING : FC_FORBIDDEN;
+            e->kind = fc->conf->autoindex ? FC_LISTING : FC_FORBIDDEN;
             return e;
         }
     } else if (!S_ISREG(st.st_mode)) {
@@ -267,34 +335,12 @@ static file_cache_entry_t *file_cache__build(file_cache_t *fc, const char *path,
         return e;
     }
 
-    const char *type = mime_type(type_name, type_len);
-    int vary = 0;
-    if (fc->gzip_static) {
-        /* file.gz beside file: served to clients that accept gzip; its
-         * existence alone makes the response vary by Accept-Encoding. */
-        size_t rl = strlen(rel);
-        memcpy(rel + rl, ".gz", 4);
-        int gfd = file_cache_openat(fc->root_fd, rel);
-        rel[rl] = '\0';
-        struct stat gst;
-        if (gfd >= 0 && fstat(gfd, &gst) == 0 && S_ISREG(gst.st_mode)) {
-            e->gz = calloc(1, sizeof(*e->gz) + 1);
-            if (e->gz != NULL) {
-                e->gz->refs = 1;
-                if (file_cache__load(e->gz, gfd, &gst, type, 1, 1) == 0)
-                    vary = 1;
-                else {
-                    file_cache__destroy(e->gz);
-                    e->gz = NULL;
-                }
-            } else {
-                close(gfd);
-            }
-        } else if (gfd >= 0) {
-            close(gfd);
-        }
-    }
-    file_cache__load(e, fd, &st, type, 0, vary);
+    str_t ext = mime_extension(type_name, type_len);
+    const char *type = file_cache__type(fc, ext);
+    const char *cache_control = file_cache__cache_control(fc, ext);
+    if (fc->conf->gzip_static)
+        file_cache__variants(fc, e, rel, type, cache_control);
+    file_cache__load(e, fd, &st, type, HTTP_CODING_IDENTITY, e->codings != 0, cache_control);
     return e;
 }
 

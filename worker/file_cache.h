@@ -1,11 +1,20 @@
 /*
  * file_cache: what a request path resolves to, cached per worker.
  *
- * Resolving a path costs openat2 + fstat (+ the index file, + the .gz
- * beside it) + a read + close; under keep-alive load that is most of a
+ * Resolving a path costs openat2 + fstat (+ the index file, + the .gz and
+ * .br beside it) + a read + close; under keep-alive load that is most of a
  * worker's time. An entry keeps the result: the kind of answer, and for a
  * file its stat, validators, prebuilt header lines and, for a small file,
  * its bytes (else an open descriptor for sendfile).
+ *
+ * Everything a 200 response says about a file is decided here, once per
+ * build, never per request: Content-Type (the config's mime_types, then
+ * the built-in table), Cache-Control (the config's cache_control for the
+ * extension, else its default), the precompressed variants and their
+ * Content-Encoding, and Vary. The header lines are prebuilt in that order:
+ *   Content-Type, Content-Length | Last-Modified, ETag, Accept-Ranges,
+ *   [Content-Encoding], [Vary], [Cache-Control]
+ * where the part after "|" (meta) is what 206 and 304 responses reuse.
  *
  * Freshness: an entry is used for at most FILE_CACHE_VALID seconds after it
  * was built, then built again from disk, so a file that is changed,
@@ -20,6 +29,9 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
+
+#include "conf.h"
+#include "http_accept.h"
 
 #define FILE_CACHE_VALID 1          /* seconds */
 #define FILE_CACHE_SMALL 12288      /* bodies up to this are kept in memory */
@@ -43,17 +55,23 @@ struct file_cache_entry_s {
     time_t built;                         /* wall second it was built */
 
     file_cache_kind_t kind;
+    int err;                              /* FC_ERROR: the errno (EMFILE: 503) */
     int fd;                               /* FC_FILE without body: for sendfile */
     struct stat st;
     const char *type;                     /* Content-Type */
-    char etag[48];
+    char etag[56];                        /* strong; a variant's ends in -gzip or -br */
     size_t etag_len;
     char last_modified[32];
     char *body;                           /* FC_FILE, small: the bytes */
-    char *headers;                        /* "Content-Type: ...\r\n...Accept-Ranges: bytes\r\n" */
+    char *headers;                        /* every header line of a 200, see above */
     size_t headers_len;
-    file_cache_entry_t *gz;               /* the .gz beside it, when gzip_static */
-    int vary;                             /* a .gz exists: Vary: Accept-Encoding */
+    size_t meta_off;                      /* headers + meta_off: from Last-Modified on */
+    /* The precompressed copies beside a file (gzip_static): variant[c] for
+     * c in codings (HTTP_CODING_MASK bits); any of them makes every answer
+     * for the file vary by Accept-Encoding. */
+    file_cache_entry_t *variant[HTTP_CODING_COUNT];
+    unsigned codings;
+    int vary;
 
     size_t path_len;
     char path[];                          /* the normalised request path (key) */
@@ -61,9 +79,10 @@ struct file_cache_entry_s {
 
 typedef struct file_cache_s file_cache_t;
 
-/* max_entries bounds the table; root_fd is the document root. */
-file_cache_t *file_cache_new(int root_fd, const char *const *index, size_t num_index,
-                             int gzip_static, int autoindex, size_t max_entries);
+/* max_entries bounds the table; root_fd is the document root. conf (index,
+ * gzip_static, autoindex, mime_types, cache_control) must outlive the
+ * cache. */
+file_cache_t *file_cache_new(int root_fd, const conf_t *conf, size_t max_entries);
 void file_cache_free(file_cache_t *fc);
 
 /* Resolves a normalised path (NUL-terminated, starting with "/"). Returns a
@@ -73,7 +92,8 @@ file_cache_entry_t *file_cache_get(file_cache_t *fc, const char *path, size_t le
 
 void file_cache_unref(file_cache_t *fc, file_cache_entry_t *e);
 
-/* openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS), O_RDONLY: -1 with errno
+/* openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS), O_RDONLY | O_NONBLOCK
+ * (a FIFO must not block the worker): -1 with errno
  * (EXDEV for a path that leads outside dirfd). */
 int file_cache_openat(int dirfd, const char *rel);
 

@@ -110,18 +110,20 @@ static int worker__overloaded(worker_t *w)
             sum += __atomic_load_n(&b->conns[cell], __ATOMIC_RELAXED);
     }
     double mean = (double)sum / n;
-    double slack = mean / 8 > 2 ? mean / 8 : 2;
+    double slack = mean / 16 > 2 ? mean / 16 : 2;
     return (double)w->num_conns > mean + slack;
 }
 
 static void worker__accept(worker_t *w, int lfd)
 {
-    if (worker__overloaded(w)) {
-        worker__listen(w, 0);
-        w->accept_resume = w->now + WORKER_BALANCE_PAUSE;
-        return;
-    }
     for (int i = 0; i < WORKER_ACCEPT_BATCH; i++) {
+        /* Checked before every accept: in a burst of connections, one
+         * check per batch would let this worker run ahead by a batch. */
+        if (worker__overloaded(w)) {
+            worker__listen(w, 0);
+            w->accept_resume = w->now + WORKER_BALANCE_PAUSE;
+            return;
+        }
         if (w->num_conns >= (size_t)w->a.conf->worker_connections) {
             worker__listen(w, 0);
             w->accept_resume = w->now + WORKER_ACCEPT_PAUSE;
@@ -301,7 +303,11 @@ static int worker__timeout(worker_t *w)
     for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
         if (lists[i]->head != NULL && lists[i]->head->deadline < next)
             next = lists[i]->head->deadline;
-    if (!w->listening && w->accept_resume != 0 && w->accept_resume < next)
+    /* Only a resume time still ahead: one that passed while the worker is
+     * at worker_connections (or draining) would make epoll_wait return at
+     * once, again and again. A closing connection re-enables accepting in
+     * the loop itself. */
+    if (!w->listening && w->accept_resume > w->now && w->accept_resume < next)
         next = w->accept_resume;
     double ms = (next - w->now) * 1000.0;
     return ms <= 0 ? 0 : (int)ms + 1;

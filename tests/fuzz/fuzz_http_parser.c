@@ -3,7 +3,9 @@
  * of a page followed by a PROT_NONE guard page (picohttpparser's trick), so
  * a read one byte past the buffer faults even without ASan's redzones. Every
  * prefix is also fed, as bytes arriving one read at a time, and must agree
- * with the whole-buffer result.
+ * with the whole-buffer result. A request that parses is then put through
+ * what the server does with its fields: the preconditions, If-Range and
+ * Accept-Encoding negotiation, which must answer within their ranges.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -11,6 +13,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "http_accept.h"
+#include "http_conditional.h"
 #include "http_parser.h"
 
 static char *guarded(const uint8_t *data, size_t size, char **map, size_t *maplen)
@@ -39,6 +43,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     if (r == -1 && (whole.status < 400 || whole.status > 505))
         abort();
+    if (r > 0) {
+        str_t etag = STR_LIT("\"5f-1a\"");
+        int st = http_conditional_check(&whole, etag, 1000000000, 1000003600);
+        if (st != 200 && st != 304 && st != 412)
+            abort();
+        int ir = http_conditional_if_range(&whole, etag, 1000000000, 1000003600);
+        if (ir != 0 && ir != 1)
+            abort();
+        unsigned avail = size & 7 ? (unsigned)(size & 6) : 6;
+        http_coding_t c = http_accept_encoding_select(whole.accept_encoding, avail);
+        if (c != HTTP_CODING_IDENTITY && !(avail & HTTP_CODING_MASK(c)))
+            abort();
+    }
 
     /* Incremental: grow the length in steps; the first complete or failed
      * answer must equal the whole-buffer answer. */

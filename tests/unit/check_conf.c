@@ -437,6 +437,42 @@ static const bad_conf_t bad[] = {
     { PRELUDE "workers: 2\nlog_level: warn\n", 4, "log_level" },
     /* the line of the bad item of a block list */
     { PRELUDE "listen:\n  - 127.0.0.1:8080\n  - nohost\n", 5, "listen" },
+    /* cache_control: extension -> a header value that cannot break the line */
+    { PRELUDE "cache_control: \"max-age=60\"\n", 3, "cache_control" },
+    { PRELUDE "cache_control: [max-age=60]\n", 3, "cache_control" },
+    { PRELUDE "cache_control: {html: [no-cache]}\n", 3, "cache_control" },
+    { PRELUDE "cache_control: {html: ~}\n", 3, "cache_control" },
+    { PRELUDE "cache_control: {\"h.tml\": no-cache}\n", 3, "cache_control" },
+    { PRELUDE "cache_control: {\".html\": no-cache}\n", 3, "cache_control" },
+    { PRELUDE "cache_control: {averyveryverylongextension: no-cache}\n", 3, "cache_control" },
+    { PRELUDE "cache_control: {html: \"no-cache\\r\\nX-Evil: 1\"}\n", 3, "cache_control" },
+    { PRELUDE "cache_control: {html: \"no-cache\\x01\"}\n", 3, "cache_control" },
+    { PRELUDE "cache_control: {html: \"\"}\n", 3, "cache_control" },
+    { PRELUDE "cache_control: {html: \" no-cache\"}\n", 3, "cache_control" },
+    { PRELUDE "cache_control: {html: a, HTML: b}\n", 3, "cache_control" },
+    { PRELUDE "cache_control:\n  html: no-cache\n  css: \"max-age=1\\n\"\n", 5, "cache_control" },
+    /* error_pages: status -> a normalised path under root */
+    { PRELUDE "error_pages: [/404.html]\n", 3, "error_pages" },
+    { PRELUDE "error_pages: {404: 404.html}\n", 3, "error_pages" },
+    { PRELUDE "error_pages: {200: /ok.html}\n", 3, "error_pages" },
+    { PRELUDE "error_pages: {600: /x.html}\n", 3, "error_pages" },
+    { PRELUDE "error_pages: {4040: /x.html}\n", 3, "error_pages" },
+    { PRELUDE "error_pages: {not_found: /x.html}\n", 3, "error_pages" },
+    { PRELUDE "error_pages: {404: /../etc/passwd}\n", 3, "error_pages" },
+    { PRELUDE "error_pages: {404: /a/./b.html}\n", 3, "error_pages" },
+    { PRELUDE "error_pages: {404: //b.html}\n", 3, "error_pages" },
+    { PRELUDE "error_pages: {404: /.hidden.html}\n", 3, "error_pages" },
+    { PRELUDE "error_pages: {404: /errors/}\n", 3, "error_pages" },
+    { PRELUDE "error_pages: {404: /}\n", 3, "error_pages" },
+    { PRELUDE "error_pages: {404: /a%2e.html}\n", 3, "error_pages" },
+    { PRELUDE "error_pages: {404: /a.html, 404: /b.html}\n", 3, "error_pages" },
+    /* mime_types: extension -> media type */
+    { PRELUDE "mime_types: {md: markdown}\n", 3, "mime_types" },
+    { PRELUDE "mime_types: {md: /markdown}\n", 3, "mime_types" },
+    { PRELUDE "mime_types: {md: text/}\n", 3, "mime_types" },
+    { PRELUDE "mime_types: {md: \"text/markdown\\r\\nX-Evil: 1\"}\n", 3, "mime_types" },
+    { PRELUDE "mime_types: {\"m/d\": text/markdown}\n", 3, "mime_types" },
+    { PRELUDE "mime_types: text/markdown\n", 3, "mime_types" },
 };
 
 #define NUM_BAD (int)(sizeof(bad) / sizeof(bad[0]))
@@ -649,6 +685,47 @@ START_TEST(test_parse_listen_bad)
 }
 END_TEST
 
+/* cache_control, error_pages and mime_types: mappings, keys lower-cased. */
+START_TEST(test_maps)
+{
+    conf_t *c = load_ok("cache_control: {default: \"max-age=60\", HTML: no-cache, css: "
+                        "\"public, max-age=86400\"}\n"
+                        "error_pages:\n"
+                        "  404: /errors/404.html\n"
+                        "  500: /50x.html\n"
+                        "  403: \"/errors/forbidden page.html\"\n"
+                        "mime_types: {md: text/markdown, Log: \"text/plain; charset=utf-8\"}\n");
+
+    ck_assert_uint_eq(c->cache_control.n, 3);
+    ck_assert_str_eq(conf_map_get(&c->cache_control, "default", 7), "max-age=60");
+    ck_assert_str_eq(conf_map_get(&c->cache_control, "html", 4), "no-cache");
+    ck_assert_str_eq(conf_map_get(&c->cache_control, "HTML", 4), "no-cache");
+    ck_assert_str_eq(conf_map_get(&c->cache_control, "cssx", 3), "public, max-age=86400");
+    ck_assert_ptr_null(conf_map_get(&c->cache_control, "js", 2));
+    ck_assert_ptr_null(conf_map_get(&c->cache_control, "htm", 3));
+    ck_assert_uint_eq(c->error_pages.n, 3);
+    ck_assert_str_eq(conf_map_get(&c->error_pages, "404", 3), "/errors/404.html");
+    ck_assert_str_eq(conf_map_get(&c->error_pages, "500", 3), "/50x.html");
+    ck_assert_str_eq(conf_map_get(&c->error_pages, "403", 3), "/errors/forbidden page.html");
+    ck_assert_ptr_null(conf_map_get(&c->error_pages, "502", 3));
+    ck_assert_uint_eq(c->mime_types.n, 2);
+    ck_assert_str_eq(conf_map_get(&c->mime_types, "md", 2), "text/markdown");
+    ck_assert_str_eq(conf_map_get(&c->mime_types, "log", 3), "text/plain; charset=utf-8");
+    conf_free(c);
+
+    /* empty mappings are allowed, and are the default */
+    c = load_ok("cache_control: {}\nerror_pages: {}\nmime_types: {}\n");
+    ck_assert_uint_eq(c->cache_control.n, 0);
+    ck_assert_uint_eq(c->error_pages.n, 0);
+    ck_assert_uint_eq(c->mime_types.n, 0);
+    ck_assert_ptr_null(conf_map_get(&c->cache_control, "default", 7));
+    conf_free(c);
+    c = conf_defaults();
+    ck_assert_uint_eq(c->cache_control.n + c->error_pages.n + c->mime_types.n, 0);
+    conf_free(c);
+}
+END_TEST
+
 static Suite *conf_suite(void)
 {
     Suite *s = suite_create("conf");
@@ -669,6 +746,7 @@ static Suite *conf_suite(void)
     tcase_add_test(tc, test_log_levels);
     tcase_add_test(tc, test_plain_numbers);
     tcase_add_test(tc, test_block_lists);
+    tcase_add_test(tc, test_maps);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("errors");

@@ -774,6 +774,8 @@ static const bad_case_t bad_cases[] = {
     BAD("bare CR after request line", "GET / HTTP/1.1\rHost: h\r\n\r\n", 400),
     BAD("bare CR in a field value", RL "Host: h\rX: y\r\n\r\n", 400),
     BAD("bare CR in a field value 2", RL "Host: h\r\nX: a\rb\r\n\r\n", 400),
+    BAD("bare CR in the target", "GET /a\rb HTTP/1.1\r\nHost: h\r\n\r\n", 400),
+    BAD("bare CR after the version", "GET / HTTP/1.1\r\rHost: h\r\n\r\n", 400),
     BAD("CR CR LF", RL "Host: h\r\r\n\r\n", 400),
     /* obs-fold */
     BAD("obs-fold with SP", RL "Host: h\r\nX-A: a\r\n  b\r\n\r\n", 400),
@@ -789,6 +791,8 @@ static const bad_case_t bad_cases[] = {
     BAD("NUL in field name", RL "Host: h\r\nX\0Y: 1\r\n\r\n", 400),
     BAD("empty field name", RL "Host: h\r\n: 1\r\n\r\n", 400),
     BAD("field without colon", RL "Host: h\r\nNoColonHere\r\n\r\n", 400),
+    BAD("high byte in field name", RL "Host: h\r\nX\xe9: 1\r\n\r\n", 400),
+    BAD("quote in field name", RL "Host: h\r\nX\"Y: 1\r\n\r\n", 400),
     /* field values */
     BAD("NUL in field value", RL "Host: h\r\nX: a\0b\r\n\r\n", 400),
     BAD("SOH in field value", RL "Host: h\r\nX: a\x01" "b\r\n\r\n", 400),
@@ -806,6 +810,9 @@ static const bad_case_t bad_cases[] = {
     BAD("method with paren", "GE(T / HTTP/1.1\r\nHost: h\r\n\r\n", 400),
     BAD("CTL in method", "GE\x01T / HTTP/1.1\r\nHost: h\r\n\r\n", 400),
     BAD("empty method", " / HTTP/1.1\r\nHost: h\r\n\r\n", 400),
+    BAD("two spaces after the method", "GET  / HTTP/1.1\r\nHost: h\r\n\r\n", 400),
+    BAD("space after the version", "GET / HTTP/1.1 \r\nHost: h\r\n\r\n", 400),
+    BAD("slash in method", "GE/T / HTTP/1.1\r\nHost: h\r\n\r\n", 400),
     BAD("no version (HTTP/0.9)", "GET /\r\n\r\n", 400),
     BAD("no version, with field", "GET /\r\nHost: h\r\n\r\n", 400),
     BAD("only a method", "GET\r\nHost: h\r\n\r\n", 400),

@@ -141,6 +141,43 @@ START_TEST(test_length_respected)
 }
 END_TEST
 
+/* The extension as the file cache looks it up in the config's mime_types
+ * and cache_control. */
+START_TEST(test_extension)
+{
+    static const struct {
+        const char *path;
+        const char *ext;
+    } cases[] = {
+        { "/a.html", "html" }, { "/a.b.CSS", "CSS" }, { "/dir.d/file", "" }, { "/file", "" },
+        { "/file.", "" },      { "/", "" },           { "", "" },           { "/.profile", "profile" },
+        { "a.md", "md" },      { "/x/y.tar.gz", "gz" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        str_t e = mime_extension(cases[i].path, strlen(cases[i].path));
+        ck_assert_msg(e.len == strlen(cases[i].ext) && memcmp(e.p, cases[i].ext, e.len) == 0,
+                      "\"%s\": extension \"%.*s\", expected \"%s\"", cases[i].path, (int)e.len,
+                      e.p, cases[i].ext);
+    }
+}
+END_TEST
+
+START_TEST(test_type_of_extension)
+{
+    ck_assert_str_eq(mime_type_of_extension(STR_LIT("png")), "image/png");
+    ck_assert_str_eq(mime_type_of_extension(STR_LIT("PNG")), "image/png");
+    ck_assert_str_eq(mime_type_of_extension(str_make("pngx", 3)), "image/png");
+    ck_assert_ptr_null(mime_type_of_extension(STR_LIT("xyz")));
+    ck_assert_ptr_null(mime_type_of_extension(STR_LIT("")));
+    ck_assert_ptr_null(mime_type_of_extension(STR_NULL));
+    ck_assert_ptr_null(mime_type_of_extension(STR_LIT("webmanifestwebmanifest")));
+    /* every built-in extension is found through both entry points */
+    ck_assert_str_eq(mime_type_of_extension(STR_LIT("webmanifest")), "application/manifest+json");
+    ck_assert_str_eq(mime_type_of_extension(STR_LIT("7z")), "application/x-7z-compressed");
+    ck_assert_str_eq(mime_type_of_extension(STR_LIT("zip")), "application/zip");
+}
+END_TEST
+
 static Suite *mime_suite(void)
 {
     Suite *s = suite_create("mime");
@@ -153,6 +190,8 @@ static Suite *mime_suite(void)
     tcase_add_test(tc, test_unknown);
     tcase_add_test(tc, test_last_extension);
     tcase_add_test(tc, test_length_respected);
+    tcase_add_test(tc, test_extension);
+    tcase_add_test(tc, test_type_of_extension);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,0 +1,196 @@
+#!/usr/bin/env python3
+"""Resource limits over real sockets (issue 4): client_header_timeout
+counts from the first byte of a request, however slowly the rest comes;
+a worker out of descriptors (EMFILE, under a low RLIMIT_NOFILE) or at
+worker_connections does not spin: it pauses accepting, stays cheap in CPU,
+and serves again once clients leave."""
+
+import os
+import resource
+import socket
+import subprocess
+import time
+import unittest
+
+import harness
+from harness import Conn, get, req
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid):
+    """utime + stime of a process, in seconds (fields 14 and 15 of stat)."""
+    with open("/proc/%d/stat" % pid, "rb") as f:
+        data = f.read().decode("latin-1")
+    rest = data[data.rfind(")") + 2:].split()
+    return (int(rest[11]) + int(rest[12])) / CLK_TCK
+
+
+def open_idle(port, n, timeout=2.0):
+    """n connections that send nothing; refused ones are skipped."""
+    out = []
+    for _ in range(n):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.settimeout(timeout)
+        try:
+            s.connect(("127.0.0.1", port))
+        except OSError:
+            s.close()
+            continue
+        out.append(s)
+    return out
+
+
+def close_all(socks):
+    for s in socks:
+        try:
+            s.close()
+        except OSError:
+            pass
+
+
+class LimitedServer(harness.Server):
+    """A server started with RLIMIT_NOFILE lowered to nofile (soft and hard),
+    as `prlimit --nofile=N` would; the workers inherit it."""
+
+    def __init__(self, nofile, **kw):
+        self.nofile = nofile
+        super().__init__(**kw)
+
+    def spawn(self, *args, cwd=None, conf=None):
+        out = open(self.stdout_path, "ab")
+        err = open(self.stderr_path, "ab")
+        n = self.nofile
+
+        def limit():
+            resource.setrlimit(resource.RLIMIT_NOFILE, (n, n))
+
+        try:
+            return subprocess.Popen(self.command(*args, conf=conf), stdin=subprocess.DEVNULL,
+                                    stdout=out, stderr=err, cwd=cwd or self.dir,
+                                    preexec_fn=limit, close_fds=True)
+        finally:
+            out.close()
+            err.close()
+
+
+class HeaderTimeoutTest(harness.ServerTestCase):
+    server_kwargs = {"workers": 1, "client_header_timeout": "1500ms", "keepalive_timeout": "10s"}
+
+    def trickle_until_closed(self, c, limit=6.0):
+        """Sends one byte every 0.25 s until the server closes; returns the
+        seconds from the first byte to the close."""
+        t0 = time.monotonic()
+        c.sock.settimeout(0.25)
+        for _ in range(int(limit / 0.25) + 1):
+            try:
+                c.sock.sendall(b"X")
+            except OSError:
+                break
+            try:
+                d = c.sock.recv(4096)
+                if not d:
+                    break
+                c.buf += d
+            except socket.timeout:
+                pass
+            except OSError:
+                break
+            if time.monotonic() - t0 > limit:
+                self.fail("still open after %.1f s of trickling" % limit)
+        return time.monotonic() - t0
+
+    def test_trickle_on_a_new_connection(self):
+        with Conn(self.port) as c:
+            c.send(b"GET /index.html HTTP/1.1\r\nHost: h\r\nX-Slow: ")
+            took = self.trickle_until_closed(c)
+            self.assertLess(took, 2.8, "a byte a quarter-second kept the head open")
+            self.assertGreater(took, 1.0)
+
+    def test_trickle_after_keepalive_idle(self):
+        with Conn(self.port) as c:
+            c.send(req("GET", "/index.html"))
+            self.assertEqual(c.read_response().status, 200)
+            time.sleep(1.0)  # idle: this is keepalive_timeout's time, not the head's
+            c.send(b"GET /index.html HTTP/1.1\r\nHost: h\r\nX-Slow: ")
+            took = self.trickle_until_closed(c)
+            # counted from the first byte of this request, not from the end
+            # of the previous response, and not re-armed by later bytes
+            self.assertGreater(took, 1.2)
+            self.assertLess(took, 2.8)
+        r = get(self.port, "/index.html")
+        self.assertEqual(r.status, 200)
+
+
+class NoFileTest(unittest.TestCase):
+    """EMFILE: RLIMIT_NOFILE of 40 leaves the worker room for about twenty
+    connections; sixty clients hold theirs open."""
+
+    def setUp(self):
+        if not harness.binary_ok():
+            self.skipTest("no drover binary")
+        self.srv = LimitedServer(40, workers=1, client_header_timeout="20s",
+                                 keepalive_timeout="20s")
+        self.addCleanup(self.srv.cleanup)
+        self.srv.start()
+        self.port = self.srv.port
+
+    def test_out_of_descriptors(self):
+        worker = self.srv.workers()[0]
+        socks = open_idle(self.port, 60)
+        self.addCleanup(close_all, socks)
+        self.assertGreater(len(socks), 30)  # the rest wait in the backlog
+        time.sleep(0.5)
+        self.assertTrue(harness.wait_until(lambda: "accept4()" in self.srv.log_text(), timeout=3),
+                        "the worker never ran out of descriptors" + self.srv.diag())
+        cpu0, t0 = cpu_seconds(worker), time.monotonic()
+        time.sleep(2.0)
+        used = cpu_seconds(worker) - cpu0
+        wall = time.monotonic() - t0
+        self.assertLess(used, 0.25 * wall, "worker spun: %.2f s CPU in %.2f s" % (used, wall))
+        # the first connections are answered even now: 200 when the file
+        # is in the open-file cache, 503 when it must be opened again
+        socks[0].sendall(req("GET", "/index.html"))
+        socks[0].settimeout(5)
+        first = socks[0].recv(4096)
+        self.assertRegex(first[:13], rb"^HTTP/1.1 (200|503) ", first[:200])
+        close_all(socks)
+        # ... and once the clients are gone, everyone is served again
+        ok = harness.wait_until(lambda: self.try_get(), timeout=8.0, interval=0.2)
+        self.assertTrue(ok, "not serving after the clients left" + self.srv.diag())
+        self.assertEqual(self.srv.workers(), [worker])  # the same worker, alive
+
+    def try_get(self):
+        try:
+            return get(self.port, "/index.html", timeout=1.0).status == 200
+        except (OSError, ValueError, EOFError):
+            return False
+
+
+class WorkerConnectionsTest(harness.ServerTestCase):
+    server_kwargs = {"workers": 1, "worker_connections": 5, "client_header_timeout": "20s",
+                     "keepalive_timeout": "20s"}
+
+    def test_at_worker_connections(self):
+        worker = self.srv.workers()[0]
+        socks = open_idle(self.port, 30)
+        self.addCleanup(close_all, socks)
+        self.assertGreater(len(socks), 10)
+        time.sleep(0.5)
+        cpu0, t0 = cpu_seconds(worker), time.monotonic()
+        time.sleep(2.0)
+        used = cpu_seconds(worker) - cpu0
+        wall = time.monotonic() - t0
+        self.assertLess(used, 0.25 * wall, "worker spun: %.2f s CPU in %.2f s" % (used, wall))
+        # one of the five accepted ones is served; a new client waits
+        socks[0].sendall(req("GET", "/index.html"))
+        socks[0].settimeout(5)
+        self.assertTrue(socks[0].recv(4096).startswith(b"HTTP/1.1 200 "))
+        self.assertRaises((socket.timeout, OSError), get, self.port, "/index.html", timeout=0.5)
+        close_all(socks)
+        ok = harness.wait_until(lambda: NoFileTest.try_get(self), timeout=8.0, interval=0.2)
+        self.assertTrue(ok, "not serving after the clients left" + self.srv.diag())
+
+
+if __name__ == "__main__":
+    harness.run_main()
