@@ -121,6 +121,7 @@ static void worker__accept(worker_t *w, int lfd)
          * check per batch would let this worker run ahead by a batch. */
         if (worker__overloaded(w)) {
             worker__listen(w, 0);
+            w->balance_paused = 1;
             w->accept_resume = w->now + WORKER_BALANCE_PAUSE;
             return;
         }
@@ -353,21 +354,33 @@ void worker_run(const worker_args_t *args)
             uint64_t d = events[i].data.u64;
             if (d == WORKER_EV_CMD)
                 worker__command(w);
-            else if (d & 1)
-                worker__accept(w, w->a.listen_fds[(d - 3) / 2]);
+            else if (d & 1) {
+                /* An event from before a drain or a pause in this batch:
+                 * the socket may be closed or no longer ours to take. */
+                if (w->listening)
+                    worker__accept(w, w->a.listen_fds[(d - 3) / 2]);
+            }
             else
                 conn_process((conn_t *)(uintptr_t)d, events[i].events);
         }
         conn_run_ready(w);
         conn_expire(w);
-        if (!w->listening && !w->draining && w->accept_resume != 0 && w->now >= w->accept_resume &&
-            w->num_conns < (size_t)w->a.conf->worker_connections) {
-            if (worker__overloaded(w)) {
-                w->accept_resume = w->now + WORKER_BALANCE_PAUSE;
-            } else {
+        if (!w->listening && !w->draining && w->balance_paused) {
+            /* Looked at on every turn, not only when the pause ends: with
+             * short connections the counts move fast, and two workers that
+             * each waited out a pause could both stand aside at once. */
+            if (!worker__overloaded(w)) {
+                w->balance_paused = 0;
                 w->accept_resume = 0;
                 worker__listen(w, 1);
+            } else if (w->now >= w->accept_resume) {
+                w->accept_resume = w->now + WORKER_BALANCE_PAUSE;
             }
+        } else if (!w->listening && !w->draining && w->accept_resume != 0 &&
+                   w->now >= w->accept_resume &&
+                   w->num_conns < (size_t)w->a.conf->worker_connections) {
+            w->accept_resume = 0;
+            worker__listen(w, 1);
         }
         if (w->now >= w->next_tick) {
             w->next_tick = w->now + 1.0;

@@ -53,6 +53,7 @@ typedef struct {
     int draining;
     double drain_started;
     double accept_resume;  /* when accept was paused (EMFILE): retry at */
+    int balance_paused;    /* stood aside for a less loaded worker */
 
     double now;            /* monotonic seconds, updated once per turn */
     time_t wall;           /* time(NULL), for Date and logs */
