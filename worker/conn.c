@@ -89,6 +89,38 @@ void conn_list_append(conn_list_t *l, conn_t *c, double now)
     l->tail = c;
 }
 
+static void conn__ready_push(conn_t *c)
+{
+    worker_t *w = c->w;
+    if (c->in_ready)
+        return;
+    c->in_ready = 1;
+    c->ready_next = NULL;
+    c->ready_prev = w->ready_tail;
+    if (w->ready_tail)
+        w->ready_tail->ready_next = c;
+    else
+        w->ready_head = c;
+    w->ready_tail = c;
+}
+
+static void conn__ready_remove(conn_t *c)
+{
+    worker_t *w = c->w;
+    if (!c->in_ready)
+        return;
+    if (c->ready_prev)
+        c->ready_prev->ready_next = c->ready_next;
+    else
+        w->ready_head = c->ready_next;
+    if (c->ready_next)
+        c->ready_next->ready_prev = c->ready_prev;
+    else
+        w->ready_tail = c->ready_prev;
+    c->ready_prev = c->ready_next = NULL;
+    c->in_ready = 0;
+}
+
 /* --- life cycle --------------------------------------------------------- */
 
 conn_t *conn_new(worker_t *w, int fd, const struct sockaddr *sa)
@@ -160,6 +192,7 @@ void conn_close(conn_t *c)
 {
     worker_t *w = c->w;
     conn_list_remove(c);
+    conn__ready_remove(c);
     conn__release_file(c);
     conn_buf_put(w, c->rbuf, 0);
     conn_buf_put(w, c->wbuf, 1);
@@ -200,9 +233,13 @@ static void conn__linger(conn_t *c)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
             return;
-        break;
+        conn_close(c); /* end of file or an error: the client is done */
+        return;
     }
-    conn_close(c);
+    /* Still sending (a large refused body): come back next turn rather
+     * than close on unread bytes, which is the RST lingering avoids. The
+     * linger timer still bounds it. */
+    conn__ready_push(c);
 }
 
 /* --- reading ------------------------------------------------------------ */
@@ -228,7 +265,7 @@ static ssize_t conn__read(conn_t *c)
             /* Edge-triggered: a short read emptied the socket, and bytes
              * that arrive later raise a new event. Not reading again until
              * then saves the read() that would only say EAGAIN. */
-            if ((size_t)n < room)
+            if ((size_t)n < room && !c->rdhup)
                 c->drained = 1;
             return n;
         }
@@ -274,7 +311,7 @@ next_piece:
     while (c->file_fd >= 0 && c->file_off < c->file_end) {
         size_t chunk = (size_t)(c->file_end - c->file_off);
         if (chunk > (1 << 20))
-            chunk = 1 << 20; /* let other connections have a turn */
+            chunk = 1 << 20; /* bounds one call; the loop goes on to EAGAIN */
         ssize_t n = sendfile(c->fd, c->file_fd, &c->file_off, chunk);
         if (n < 0) {
             if (errno == EINTR)
@@ -371,6 +408,10 @@ void conn_process(conn_t *c, uint32_t events)
 
     if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
         c->drained = 0;
+    /* After the peer's FIN no further edge comes: the next read must be
+     * tried, and will see the end of file. */
+    if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+        c->rdhup = 1;
 
     for (int turn = 0; turn < 64; turn++) {
         switch (c->state) {
@@ -467,8 +508,9 @@ void conn_process(conn_t *c, uint32_t events)
         }
     }
     /* Many pipelined requests in a row: let other connections run first.
-     * No edge will come for bytes already read, so queue it to run again. */
-    conn_list_append(&w->ready_list, c, w->now);
+     * No edge will come for bytes already read, so queue it to run again;
+     * it stays on its timer list meanwhile. */
+    conn__ready_push(c);
 }
 
 void conn_expire(worker_t *w)
@@ -491,9 +533,9 @@ void conn_run_ready(worker_t *w)
 {
     /* Bounded: a connection put back by conn_process waits for the next
      * turn of the loop, after the others' events. */
-    for (int n = 0; n < 1024 && w->ready_list.head != NULL; n++) {
-        conn_t *c = w->ready_list.head;
-        conn_list_remove(c);
+    for (int n = 0; n < 1024 && w->ready_head != NULL; n++) {
+        conn_t *c = w->ready_head;
+        conn__ready_remove(c);
         conn_process(c, 0);
     }
 }

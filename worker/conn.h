@@ -51,6 +51,9 @@ struct conn_s {
     conn_list_t *list;      /* the timer list it is on, or NULL */
     conn_t *prev, *next;
     double deadline;
+    /* The ready queue (work left without an event) has links of its own, so
+     * being queued never takes a connection off its timer list. */
+    conn_t *ready_prev, *ready_next;
 
     char *rbuf;             /* pool buffer of w->rbuf_size bytes, or NULL */
     size_t rlen;            /* bytes in rbuf */
@@ -71,6 +74,8 @@ struct conn_s {
     unsigned linger : 1;    /* on close, read what the client still sends */
     unsigned eof : 1;       /* the client closed its side */
     unsigned drained : 1;   /* a read came back short: wait for an event */
+    unsigned rdhup : 1;     /* the peer shut its side: a read will say so */
+    unsigned in_ready : 1;  /* on the worker's ready queue */
     unsigned requests_http10 : 1; /* answer keep-alive explicitly */
 
     /* The exchange, for the access log. */

@@ -297,7 +297,7 @@ static int worker__setup(worker_t *w)
 /* Milliseconds until the next timer, at most a second. */
 static int worker__timeout(worker_t *w)
 {
-    if (w->ready_list.head != NULL)
+    if (w->ready_head != NULL)
         return 0;
     double next = w->next_tick;
     conn_list_t *lists[] = { &w->header_list, &w->keepalive_list, &w->send_list, &w->linger_list };

@@ -63,7 +63,7 @@ typedef struct {
     conn_list_t keepalive_list; /* idle between requests */
     conn_list_t send_list;      /* writing a response or discarding a body */
     conn_list_t linger_list;    /* closing: reading what the client still sends */
-    conn_list_t ready_list;     /* work left without an event: run next turn */
+    conn_t *ready_head, *ready_tail; /* work left without an event: run next turn */
 
     void *rbuf_free;       /* pools of fixed-size buffers */
     void *wbuf_free;
