@@ -202,6 +202,18 @@ static int master__spawn(master_t *m, unsigned slot, unsigned generation, const 
                 close(m->workers[i].msg_fd);
             }
         }
+        /* And every listening socket its config does not list: a socket
+         * kept here would stay in LISTEN after the master closes its own
+         * copy (an address a reload removed), taking connections nobody
+         * accepts. */
+        for (size_t j = 0; j < m->num_listen; j++) {
+            int used = 0;
+            for (size_t k = 0; k < conf->num_listen; k++)
+                if (fds[k] == m->listen[j].fd)
+                    used = 1;
+            if (!used)
+                close(m->listen[j].fd);
+        }
         close(down[1]);
         close(up[0]);
         worker_args_t a = {

@@ -561,20 +561,33 @@ fail:
     return -1;
 }
 
-static void http__redirect(conn_t *c, const http_request_t *req, int head_only)
+static void http__redirect(conn_t *c, const http_request_t *req, const char *path, size_t plen,
+                           int head_only)
 {
     /* "/dir" -> "/dir/": relative links in its index need the slash. The
-     * raw path is echoed; the parser let no CR, LF or space into it. */
-    char loc[HTTP_PATH_MAX * 2];
-    if (req->path.len + req->query.len + 16 > sizeof(loc)) {
+     * Location is built from the normalised path, percent-encoded again,
+     * never from the raw one: "//evil.example/../dir" normalises to "/dir",
+     * and echoing it raw would send a browser to another host. */
+    static const char hex[] = "0123456789ABCDEF";
+    char loc[HTTP_PATH_MAX * 3 + 32];
+    if (plen * 3 + req->query.len + 16 > sizeof(loc)) {
         http__simple(c, 414, head_only);
         return;
     }
     size_t n = 0;
     memcpy(loc, "Location: ", 10);
     n += 10;
-    memcpy(loc + n, req->path.p, req->path.len);
-    n += req->path.len;
+    for (size_t i = 0; i < plen; i++) {
+        unsigned char ch = (unsigned char)path[i];
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+            strchr("/-._~!$&'()*+,;=:@", ch) != NULL) {
+            loc[n++] = (char)ch;
+        } else {
+            loc[n++] = '%';
+            loc[n++] = hex[ch >> 4];
+            loc[n++] = hex[ch & 15];
+        }
+    }
     loc[n++] = '/';
     if (req->query.len > 0) {
         loc[n++] = '?';
@@ -666,7 +679,7 @@ static void http__serve(conn_t *c, const http_request_t *req)
     file_cache_unref(w->fc, e);
     switch (kind) {
     case FC_REDIRECT:
-        http__redirect(c, req, head_only);
+        http__redirect(c, req, path, (size_t)plen, head_only);
         break;
     case FC_LISTING:
         http__autoindex(c, path, (size_t)plen, head_only);

@@ -152,5 +152,28 @@ class SecurityTest(SharedServerTestCase):
         self.assertEqual(r.body, b"page\n")
 
 
+class RedirectTest(SharedServerTestCase):
+    """The 301 to a directory's slash form never points at another host."""
+
+    @classmethod
+    def populate(cls, srv):
+        srv.write_file("images/", None)
+        srv.write_file("images/index.html", b"images\n")
+
+    def test_location_is_built_from_the_normalised_path(self):
+        for target in ("//evil.example/../images", "///evil.example/../images",
+                       "/%2fevil.example/../images", "/./images"):
+            r = get(self.port, target)
+            self.assertEqual(r.status, 301, target)
+            loc = r.header("Location")
+            self.assertEqual(loc, "/images/", "%s redirected to %r" % (target, loc))
+
+    def test_location_keeps_the_query_and_encodes_the_path(self):
+        self.srv.write_file("a b/", None)
+        r = get(self.port, "/a%20b?x=1")
+        self.assertEqual(r.status, 301)
+        self.assertEqual(r.header("Location"), "/a%20b/?x=1")
+
+
 if __name__ == "__main__":
     run_main()

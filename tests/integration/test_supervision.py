@@ -19,7 +19,7 @@ import unittest
 import sys
 sys.dont_write_bytecode = True  # keep the source tree clean
 
-from harness import (INDEX_HTML, Conn, Server, ServerTestCase, alive, get, req,
+from harness import (INDEX_HTML, Conn, Server, ServerTestCase, alive, free_port, get, req,
                      run_main, wait_until, yaml_dump, zombie_children)
 
 
@@ -646,6 +646,40 @@ class MessageQueueTest(unittest.TestCase):
         srv.signal(signal.SIGTERM)
         self.assertEqual(srv.wait_exit(5), 0)
         self.assertFalse(os.path.exists(q2))
+
+
+class RemovedListenTest(ServerTestCase):
+    """An address a reload removes is closed for good: no worker of the new
+    generation may keep it in LISTEN, taking connections nobody accepts."""
+    server_kwargs = {"workers": 2, "shutdown_timeout": "2s"}
+
+    def test_removed_address_refuses(self):
+        extra = free_port()
+        self.srv.conf["listen"] = ["127.0.0.1:%d" % self.port, "127.0.0.1:%d" % extra]
+        self.srv.write_config()
+        p = self.srv.run("-s", "reload", timeout=30)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(get(extra, "/").status, 200)
+        self.srv.conf["listen"] = ["127.0.0.1:%d" % self.port]
+        self.srv.write_config()
+        p = self.srv.run("-s", "reload", timeout=30)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        # Old generations drain and leave; then nothing may listen there.
+        def refused():
+            s = socket.socket()
+            s.settimeout(1.0)
+            try:
+                s.connect(("127.0.0.1", extra))
+                return False
+            except ConnectionRefusedError:
+                return True
+            except OSError:
+                return False
+            finally:
+                s.close()
+        self.assertTrue(wait_until(refused, timeout=6),
+                        "port %d still accepts connections after its removal%s" % (extra, self.srv.diag()))
+        self.assertEqual(get(self.port, "/").status, 200)
 
 
 if __name__ == "__main__":
