@@ -55,7 +55,7 @@ int control_open(master_t *m)
 static void control__send(int fd, const char *p, size_t len)
 {
     while (len > 0) {
-        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+        ssize_t n = send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
@@ -80,9 +80,12 @@ static void control__client(master_t *m, int fd)
     char cmd[64];
     size_t len = 0;
     struct pollfd pfd = { fd, POLLIN, 0 };
-    while (len < sizeof(cmd) - 1 && memchr(cmd, '\n', len) == NULL) {
-        if (poll(&pfd, 1, 200) <= 0)
-            break;
+    /* At most a few short waits: the master must not stall on a client
+     * that dribbles (its workers' heartbeats wait meanwhile). */
+    for (int tries = 0; tries < 5 && len < sizeof(cmd) - 1 && memchr(cmd, '\n', len) == NULL;
+         tries++) {
+        if (poll(&pfd, 1, 50) <= 0)
+            continue;
         ssize_t n = read(fd, cmd + len, sizeof(cmd) - 1 - len);
         if (n <= 0)
             break;
@@ -117,11 +120,24 @@ static void control__client(master_t *m, int fd)
 void control_accept(master_t *m)
 {
     for (int i = 0; i < 16; i++) {
-        int fd = accept4(m->ctl_fd, NULL, NULL, SOCK_CLOEXEC);
+        int fd = accept4(m->ctl_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
         if (fd < 0)
             return;
         control__client(m, fd);
     }
+}
+
+void control_reload_start(master_t *m)
+{
+    /* The clients that asked before this reload began get its outcome; one
+     * that asks later waits for the next reload, which reads the file again. */
+    for (size_t i = 0; i < m->num_waiters; i++) {
+        if (m->num_inflight < sizeof(m->inflight) / sizeof(m->inflight[0]))
+            m->inflight[m->num_inflight++] = m->waiters[i];
+        else
+            close(m->waiters[i]);
+    }
+    m->num_waiters = 0;
 }
 
 void control_reload_done(master_t *m, int ok, const char *msg)
@@ -130,11 +146,11 @@ void control_reload_done(master_t *m, int ok, const char *msg)
     int n = snprintf(line, sizeof(line), "%s: %s\n", ok ? "ok" : "error", msg);
     if (n >= (int)sizeof(line))
         n = (int)sizeof(line) - 1;
-    for (size_t i = 0; i < m->num_waiters; i++) {
-        control__send(m->waiters[i], line, (size_t)n);
-        close(m->waiters[i]);
+    for (size_t i = 0; i < m->num_inflight; i++) {
+        control__send(m->inflight[i], line, (size_t)n);
+        close(m->inflight[i]);
     }
-    m->num_waiters = 0;
+    m->num_inflight = 0;
 }
 
 int control_request(pid_t pid, const char *cmd, double timeout, char *out, size_t size)

@@ -176,6 +176,7 @@ static int master__spawn(master_t *m, unsigned slot, unsigned generation, const 
     }
     if (master__bind(m, conf, fds) < 0)
         return -1;
+    int pending_gen = m->pending != NULL && generation == m->pending_generation;
     if (pipe2(down, O_CLOEXEC) < 0 || pipe2(up, O_CLOEXEC | O_NONBLOCK) < 0) {
         log_error("pipe2(): %s", strerror(errno));
         goto fail;
@@ -196,6 +197,8 @@ static int master__spawn(master_t *m, unsigned slot, unsigned generation, const 
             close(m->ctl_fd);
         for (size_t i = 0; i < m->num_waiters; i++)
             close(m->waiters[i]);
+        for (size_t i = 0; i < m->num_inflight; i++)
+            close(m->inflight[i]);
         for (size_t i = 0; i < MASTER_MAX_WORKERS; i++) {
             if (m->workers[i].pid != 0) {
                 close(m->workers[i].cmd_fd);
@@ -226,8 +229,8 @@ static int master__spawn(master_t *m, unsigned slot, unsigned generation, const 
             .slot = slot,
             .generation = generation,
             .master_pid = m->pid,
-            .uid = m->uid,
-            .gid = m->gid,
+            .uid = pending_gen ? m->pending_uid : m->uid,
+            .gid = pending_gen ? m->pending_gid : m->gid,
             .page = m->page,
             .balance = m->balance,
             .cell = (unsigned)(w - m->workers),
@@ -362,6 +365,16 @@ static void master__reap(master_t *m)
         m->status_dirty = 1;
         if (m->stop != MASTER_RUNNING || draining)
             continue;
+        if (gen == m->generation && !expected) {
+            /* A successor that died before READY: its predecessor stays,
+             * and may ask to be recycled again. */
+            for (size_t i = 0; i < MASTER_MAX_WORKERS; i++) {
+                master_worker_t *o = &m->workers[i];
+                if (o->pid != 0 && o->slot == slot && o->generation == gen && o->recycling &&
+                    o->state != WORKER_DRAINING)
+                    o->recycling = 0;
+            }
+        }
         if (gen == m->generation && slot < (unsigned)m->target_workers &&
             !master__slot_taken(m, slot, gen)) {
             m->slots[slot].restarts++;
@@ -404,10 +417,16 @@ static void master__reload_commit(master_t *m)
         if (w->pid != 0 && w->generation != m->pending_generation)
             master__drain(m, w, "reloaded");
     }
+    if (strcmp(m->pending->error_log, m->conf->error_log) != 0 &&
+        log_open(m->pending->error_log, m->pending->log_level) < 0)
+        log_error("error_log: open(\"%s\"): %s; logging stays where it was",
+                  m->pending->error_log, strerror(errno));
     conf_free(m->conf);
     m->conf = m->pending;
     m->pending = NULL;
     m->generation = m->pending_generation;
+    m->uid = m->pending_uid;
+    m->gid = m->pending_gid;
     m->target_workers = m->conf->workers;
     for (int s = 0; s < MASTER_MAX_WORKERS; s++)
         m->slots[s].spawn_at = 0;
@@ -445,6 +464,7 @@ static void master__reload(master_t *m)
         return;
     }
     m->reload_queued = 0;
+    control_reload_start(m);
     log_info("reloading %s", m->conf->file);
     conf_t *c = conf_load_at(m->conf->file, m->conf->base, err);
     if (c == NULL) {
@@ -464,19 +484,27 @@ static void master__reload(master_t *m)
         conf_free(c);
         return;
     }
-    if (strcmp(c->error_log, m->conf->error_log) != 0) {
-        if (log_open(c->error_log, c->log_level) < 0) {
-            snprintf(err, sizeof(err), "open(\"%s\"): %s", c->error_log, strerror(errno));
+    if (strcmp(c->error_log, "stderr") != 0 && strcmp(c->error_log, m->conf->error_log) != 0) {
+        /* Only checked here: the master switches logs when the reload
+         * commits, so an aborted reload leaves it where it was. */
+        int fd = open(c->error_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0) {
+            snprintf(err, sizeof(err), "error_log: open(\"%s\"): %s", c->error_log, strerror(errno));
             master__reload_refuse(m, err);
             conf_free(c);
             master__unbind_unused(m);
             return;
         }
+        close(fd);
     }
-    m->uid = uid;
-    m->gid = gid;
+    if (geteuid() != 0) {
+        uid = (uid_t)-1;
+        gid = (gid_t)-1;
+    }
+    m->pending_uid = uid;
+    m->pending_gid = gid;
     m->pending = c;
-    m->pending_generation = m->generation + 1;
+    m->pending_generation = m->next_generation++;
     m->pending_deadline = master_now() + MASTER_READY_TIMEOUT;
     m->pending_wanted = c->workers;
     log_info("reload: starting generation %u (%d workers)", m->pending_generation, c->workers);
@@ -499,6 +527,7 @@ static void master__begin_stop(master_t *m, master_stop_t how)
         conf_free(m->pending);
         m->pending = NULL;
     }
+    control_reload_start(m);
     control_reload_done(m, 0, "the server is stopping");
     if (how == MASTER_STOP_FAST) {
         log_info("fast stop: stopping every worker");
@@ -785,6 +814,7 @@ int master_run(conf_t *conf, int foreground)
         m->workers[i].cmd_fd = m->workers[i].msg_fd = -1;
     m->conf = conf;
     m->generation = 1;
+    m->next_generation = 2;
     m->target_workers = conf->workers;
 
     if (master_resolve_user(conf, &m->uid, &m->gid, err, sizeof(err)) < 0) {
@@ -900,6 +930,7 @@ fail:
         log_warn("unlink(\"%s\"): %s", m->pid_path, strerror(errno));
     free(m->pid_path);
     mq_destroy(&m->mq);
+    control_reload_start(m);
     control_reload_done(m, 0, "the master exited");
     if (m->ctl_fd >= 0)
         close(m->ctl_fd);

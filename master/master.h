@@ -60,6 +60,9 @@ typedef struct {
     conf_t *pending;       /* a reload's config, until its workers are ready */
     unsigned generation;
     unsigned pending_generation;
+    unsigned next_generation; /* never reused, even after an aborted reload */
+    uid_t pending_uid;     /* the pending generation's credentials: */
+    gid_t pending_gid;     /* uid/gid change only when it commits */
     double pending_deadline;
     int pending_wanted;
     uid_t uid;             /* workers drop to these when root; -1: keep */
@@ -85,8 +88,10 @@ typedef struct {
     balance_t *balance;    /* accept balance, shared with every worker */
     int status_dirty;      /* something changed since the last publish */
     int ctl_fd;            /* the control socket, or -1 */
-    int waiters[16];       /* control clients waiting for a reload's outcome */
+    int waiters[16];       /* control clients waiting for a reload to start */
     size_t num_waiters;
+    int inflight[16];      /* ... and for the outcome of the one under way */
+    size_t num_inflight;
     int reload_queued;     /* a reload waits for old workers to leave */
     unsigned reloads_ok, reloads_failed;
     report_t retired;      /* counters of workers that have exited */
@@ -112,6 +117,7 @@ void status_publish(master_t *m);
  * Only root or the master's own user may use it (SO_PEERCRED). */
 int control_open(master_t *m);
 void control_accept(master_t *m);
+void control_reload_start(master_t *m);
 void control_reload_done(master_t *m, int ok, const char *msg);
 
 /* Client side, for the command line: sends cmd, reads the reply into out.

@@ -385,9 +385,9 @@ void worker_run(const worker_args_t *args)
         if (w->now >= w->next_tick) {
             w->next_tick = w->now + 1.0;
             if (w->recycle_at != 0 && w->report.requests >= w->recycle_at && !w->draining) {
-                /* Once: the master starts a successor and drains us when it
-                 * is ready. */
-                w->recycle_at = 0;
+                /* Every second until drained: the master starts a successor
+                 * and drains us when it is ready, and ignores the repeats
+                 * meanwhile (a successor that dies lets it ask again). */
                 worker__tell_master(w, MSG_RECYCLE);
             }
             worker__tell_master(w, MSG_HEARTBEAT);

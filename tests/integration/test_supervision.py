@@ -682,5 +682,25 @@ class RemovedListenTest(ServerTestCase):
         self.assertEqual(get(self.port, "/").status, 200)
 
 
+class RefusedReloadKeepsLoggingTest(ServerTestCase):
+    """A reload refused because its error_log cannot be opened changes
+    nothing about logging either: not the file, not the level."""
+    server_kwargs = {"workers": 1}
+
+    def test_level_and_file_unchanged(self):
+        conf = dict(self.srv.conf)
+        conf["error_log"] = os.path.join(self.srv.dir, "no-such-dir", "error.log")
+        conf["log_level"] = "error"
+        self.srv.write_config(yaml_dump(conf))
+        p = self.srv.run("-s", "reload", timeout=30)
+        self.assertNotEqual(p.returncode, 0, "reload with an unopenable error_log accepted")
+        self.assertIn("error_log", p.stderr.decode("utf-8", "replace"))
+        # An info line must still reach the old file: TTIN logs one.
+        before = len(self.srv.log_text())
+        self.srv.signal(signal.SIGTTIN)
+        self.assertTrue(wait_until(lambda: "workers: 2" in self.srv.log_text()[before:], timeout=5),
+                        "info lines stopped after a refused reload%s" % self.srv.diag())
+
+
 if __name__ == "__main__":
     run_main()
