@@ -313,7 +313,9 @@ ssize_t http_parse_request(const char *buf, size_t len, size_t last_len, size_t 
          * with no version, or garbage, gets its 400 without waiting for a
          * head that will never end. */
         const char *nl = memchr(buf + skip, '\n', limit - skip);
-        if (nl != NULL) {
+        /* Only once: when the line ended before last_len, the previous
+         * call judged it already (keeps a trickled head linear). */
+        if (nl != NULL && (size_t)(nl - buf) + 3 >= last_len) {
             const char *rl = buf + skip;
             int st = http__request_line(&rl, nl + 1, req);
             if (st != 0)

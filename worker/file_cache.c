@@ -4,6 +4,7 @@
 #include "file_cache.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <stdint.h>
@@ -32,20 +33,45 @@ struct file_cache_s {
  * refused the spellings, this is the second lock on the same door.
  * O_NONBLOCK: opening a FIFO in the root must not wait for a writer (it
  * would stall the whole worker); it changes nothing for regular files. */
+/* Per process: whether openat2 works here, and the real path of the root
+ * for the check that replaces it where it does not. */
+static int file_cache__no_openat2;
+static char file_cache__root_real[PATH_MAX];
+
+static int file_cache__openat2(int dirfd, const char *rel)
+{
+    struct open_how how;
+    memset(&how, 0, sizeof(how));
+    how.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+    return (int)syscall(SYS_openat2, dirfd, rel, &how, sizeof(how));
+}
+
 int file_cache_openat(int dirfd, const char *rel)
 {
-    static int no_openat2;
-    if (!no_openat2) {
-        struct open_how how;
-        memset(&how, 0, sizeof(how));
-        how.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
-        how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
-        int fd = (int)syscall(SYS_openat2, dirfd, rel, &how, sizeof(how));
+    if (!file_cache__no_openat2) {
+        int fd = file_cache__openat2(dirfd, rel);
         if (fd >= 0 || errno != ENOSYS)
             return fd;
-        no_openat2 = 1;
+        file_cache__no_openat2 = 1;
     }
-    return openat(dirfd, rel, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    /* Without openat2 (kernels before 5.6, some seccomp filters): open,
+     * then ask the kernel where the file really is, and refuse it unless
+     * it lies under the root, so a symlink cannot lead out. */
+    int fd = openat(dirfd, rel, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0 || file_cache__root_real[0] == '\0')
+        return fd;
+    char link[64], real[PATH_MAX];
+    snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, real, sizeof(real) - 1);
+    size_t rl = strlen(file_cache__root_real);
+    if (n < 0 || (size_t)n < rl || memcmp(real, file_cache__root_real, rl) != 0 ||
+        ((size_t)n > rl && real[rl] != '/' && rl > 1)) {
+        close(fd);
+        errno = EXDEV; /* as RESOLVE_BENEATH says it */
+        return -1;
+    }
+    return fd;
 }
 
 file_cache_t *file_cache_new(int root_fd, const conf_t *conf, size_t max_entries)
@@ -55,6 +81,19 @@ file_cache_t *file_cache_new(int root_fd, const conf_t *conf, size_t max_entries
         return NULL;
     fc->root_fd = root_fd;
     fc->conf = conf;
+    if (realpath(conf->root, file_cache__root_real) == NULL)
+        file_cache__root_real[0] = '\0';
+    /* Probe once: a seccomp filter may answer EPERM rather than ENOSYS.
+     * DROVER_NO_OPENAT2 forces the fallback, so the tests can check it on a
+     * kernel that has openat2. */
+    int probe = getenv("DROVER_NO_OPENAT2") ? (errno = ENOSYS, -1) : file_cache__openat2(root_fd, ".");
+    if (probe >= 0) {
+        close(probe);
+    } else if (errno == ENOSYS || errno == EPERM) {
+        log_warn("openat2() is not available (%s): files are checked against the root "
+                 "after opening instead", strerror(errno));
+        file_cache__no_openat2 = 1;
+    }
     fc->max_entries = max_entries;
     fc->nbuckets = 64;
     while (fc->nbuckets < max_entries)

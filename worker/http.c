@@ -196,9 +196,16 @@ static void http__simple_lines(conn_t *c, int status, int head_only, const char 
         c->body_bytes = (uint64_t)blen;
     }
     if (o.overflow) {
-        /* Only a huge Location can overflow: answer without it. */
         c->keep_alive = 0;
-        http__simple_lines(c, 500, head_only, NULL, 0);
+        if (c->wbuf == NULL) {
+            /* Out of memory for a write buffer: nothing can be sent. */
+            c->wlen = 0;
+            return;
+        }
+        /* Only a huge Location can overflow: answer without it (a 500
+         * without extra lines always fits, so this recurses once). */
+        if (status != 500 || lines != NULL)
+            http__simple_lines(c, 500, head_only, NULL, 0);
     }
 }
 
@@ -626,6 +633,13 @@ void http_respond_fd(conn_t *c, int status, const char *type, const char *extra,
     if (extra != NULL)
         out_str(&o, extra);
     http__end(c, &o);
+    if (o.overflow) {
+        /* No write buffer (out of memory): never a body without a head. */
+        close(fd);
+        c->wlen = 0;
+        c->keep_alive = 0;
+        return;
+    }
     c->file_fd = fd;
     c->file_off = 0;
     c->file_end = head_only ? 0 : (off_t)len;

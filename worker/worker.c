@@ -281,9 +281,11 @@ static int worker__setup(worker_t *w)
     if (w->root_fd >= 0) {
         /* A quarter of the descriptors at most go to cached open files. */
         struct rlimit rl;
+        /* An entry may hold three descriptors (the file, .gz, .br): a
+         * twelfth of the limit in entries is a quarter in descriptors. */
         size_t max = 1024;
-        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur / 4 < max)
-            max = rl.rlim_cur / 4 < 8 ? 8 : rl.rlim_cur / 4;
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur / 12 < max)
+            max = rl.rlim_cur / 12 < 8 ? 8 : rl.rlim_cur / 12;
         w->fc = file_cache_new(w->root_fd, w->a.conf, max);
         if (w->fc == NULL) {
             log_error("file_cache_new(): out of memory");

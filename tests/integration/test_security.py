@@ -7,7 +7,9 @@ import os
 import sys
 sys.dont_write_bytecode = True  # keep the source tree clean
 
-from harness import (INDEX_HTML, SharedServerTestCase, raw_exchange, get,
+import unittest
+
+from harness import (INDEX_HTML, Server, SharedServerTestCase, raw_exchange, get,
                      req, run_main, parse_head)
 
 SECRET = b"TOP-SECRET-7f3a9c-do-not-serve"
@@ -173,6 +175,51 @@ class RedirectTest(SharedServerTestCase):
         r = get(self.port, "/a%20b?x=1")
         self.assertEqual(r.status, 301)
         self.assertEqual(r.header("Location"), "/a%20b/?x=1")
+
+
+class SymlinkTest(unittest.TestCase):
+    """A symlink under root that points outside it is never followed out,
+    with openat2(RESOLVE_BENEATH) and with the check that replaces it on
+    kernels without openat2 (forced with DROVER_NO_OPENAT2)."""
+
+    def check(self, env):
+        srv = Server(workers=1)
+        self.addCleanup(srv.cleanup)
+        outside = os.path.join(srv.dir, "outside.txt")
+        with open(outside, "wb") as f:
+            f.write(SECRET)
+        os.makedirs(os.path.join(srv.dir, "outdir"))
+        with open(os.path.join(srv.dir, "outdir", "s.txt"), "wb") as f:
+            f.write(SECRET2)
+        os.symlink(outside, srv.path("link.txt"))
+        os.symlink(os.path.join(srv.dir, "outdir"), srv.path("linkdir"))
+        srv.write_file("inside.txt", b"inside\n")
+        os.symlink("inside.txt", srv.path("ok.txt"))  # relative: stays inside
+        old = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
+        try:
+            srv.start()
+        finally:
+            for k, v in old.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+        for path in ("/link.txt", "/linkdir/s.txt"):
+            r = get(srv.port, path)
+            self.assertNotEqual(r.status, 200, "%s served through a symlink (%r)" % (path, env))
+            self.assertNotIn(SECRET, r.body)
+            self.assertNotIn(SECRET2, r.body)
+        # A relative symlink that stays inside the root is fine. (Absolute
+        # ones are refused by RESOLVE_BENEATH even when they point inside.)
+        r = get(srv.port, "/ok.txt")
+        self.assertEqual((r.status, r.body), (200, b"inside\n"))
+
+    def test_openat2(self):
+        self.check({})
+
+    def test_fallback_without_openat2(self):
+        self.check({"DROVER_NO_OPENAT2": "1"})
 
 
 if __name__ == "__main__":
