@@ -261,6 +261,7 @@ static conf_t *conf__defaults(const char *base)
     c->max_header_size = 8192;
     c->max_body_size = 1024 * 1024;
     c->gzip_static = 1;
+    c->defer_accept = 1;
     if (c->listen[0].spec == NULL || c->base == NULL || c->root == NULL || c->index[0] == NULL ||
         c->pid_file == NULL || c->error_log == NULL) {
         conf_free(c);
@@ -791,6 +792,8 @@ static int conf__key(conf_ctx_t *ctx, const char *k, yaml_node_t *v, conf_t *c)
         return conf__size(ctx, v, k, 1024, 1024 * 1024, &c->max_header_size);
     if (!strcmp(k, "max_body_size"))
         return conf__size(ctx, v, k, 0, (size_t)1 << 40, &c->max_body_size);
+    if (!strcmp(k, "defer_accept"))
+        return conf__bool(ctx, v, k, &c->defer_accept);
     if (!strcmp(k, "worker_max_requests"))
         return conf__int(ctx, v, k, 0, INT_MAX, &c->worker_max_requests);
     if (!strcmp(k, "status"))

@@ -86,6 +86,7 @@ typedef struct {
     conf_map_t error_pages;        /* "404" -> "/404.html", a path under root */
     conf_map_t mime_types;         /* extension -> Content-Type, over the built-in table */
     int worker_max_requests;       /* 0: off; else recycle after ~this many */
+    int defer_accept;              /* TCP_DEFER_ACCEPT on the listen sockets */
     char *status_path;             /* NULL: no status page */
     conf_cidr_t status_allow[CONF_MAX_ALLOW];
     size_t num_status_allow;

@@ -17,6 +17,12 @@ int listen_same(const conf_listen_t *a, const conf_listen_t *b)
     return a->family == b->family && a->port == b->port && strcmp(a->host, b->host) == 0;
 }
 
+int listen_set_defer(int fd, int on)
+{
+    int secs = on ? 1 : 0;
+    return setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &secs, sizeof(secs));
+}
+
 int listen_open(const conf_listen_t *addr, char *err, size_t errlen)
 {
     struct sockaddr_storage ss;

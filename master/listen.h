@@ -23,6 +23,13 @@ typedef struct {
  * Returns the fd, or -1 with a message in err naming the address and errno. */
 int listen_open(const conf_listen_t *addr, char *err, size_t errlen);
 
+/* TCP_DEFER_ACCEPT on or off: with it, the kernel hands a connection over
+ * only once its first bytes arrive (a client that sends nothing is handed
+ * over after about a second), so idle connects hold no worker slot and a
+ * worker wakes once per connection, not twice. Set on every bind and again
+ * on reload, since sockets are kept across reloads. 0, or -1 with errno. */
+int listen_set_defer(int fd, int on);
+
 int listen_same(const conf_listen_t *a, const conf_listen_t *b);
 
 #endif

@@ -131,6 +131,8 @@ static int master__bind(master_t *m, const conf_t *conf, int *fds)
             log_info("listening on %s", conf->listen[i].spec);
         }
         fds[i] = m->listen[j].fd;
+        if (listen_set_defer(fds[i], conf->defer_accept) < 0)
+            log_warn("setsockopt(TCP_DEFER_ACCEPT) on %s: %s", conf->listen[i].spec, strerror(errno));
     }
     return 0;
 

@@ -129,8 +129,10 @@ class NoFileTest(unittest.TestCase):
     def setUp(self):
         if not harness.binary_ok():
             self.skipTest("no drover binary")
+        # defer_accept off: the idle clients must reach the worker at once
+        # for it to run out of descriptors.
         self.srv = LimitedServer(40, workers=1, client_header_timeout="20s",
-                                 keepalive_timeout="20s")
+                                 keepalive_timeout="20s", defer_accept=False)
         self.addCleanup(self.srv.cleanup)
         self.srv.start()
         self.port = self.srv.port
@@ -169,7 +171,7 @@ class NoFileTest(unittest.TestCase):
 
 class WorkerConnectionsTest(harness.ServerTestCase):
     server_kwargs = {"workers": 1, "worker_connections": 5, "client_header_timeout": "20s",
-                     "keepalive_timeout": "20s"}
+                     "keepalive_timeout": "20s", "defer_accept": False}
 
     def test_at_worker_connections(self):
         worker = self.srv.workers()[0]
@@ -190,6 +192,22 @@ class WorkerConnectionsTest(harness.ServerTestCase):
         close_all(socks)
         ok = harness.wait_until(lambda: NoFileTest.try_get(self), timeout=8.0, interval=0.2)
         self.assertTrue(ok, "not serving after the clients left" + self.srv.diag())
+
+
+class DeferAcceptTest(harness.ServerTestCase):
+    """With defer_accept (the default), clients that connect and send
+    nothing are not handed to the worker, so they cannot use up
+    worker_connections: a real request is served at once beside them."""
+    server_kwargs = {"workers": 1, "worker_connections": 5, "client_header_timeout": "20s"}
+
+    def test_idle_connects_hold_no_slot(self):
+        socks = open_idle(self.port, 20)
+        self.addCleanup(close_all, socks)
+        time.sleep(0.3)
+        start = time.monotonic()
+        r = get(self.port, "/index.html", timeout=2.0)
+        self.assertEqual(r.status, 200)
+        self.assertLess(time.monotonic() - start, 0.5)
 
 
 if __name__ == "__main__":
