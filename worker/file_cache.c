@@ -155,6 +155,18 @@ static void file_cache__remove(file_cache_t *fc, file_cache_entry_t *e)
     file_cache_unref(fc, e);
 }
 
+/* Puts e, on no LRU list, at the most recent end. */
+static void file_cache__lru_push(file_cache_t *fc, file_cache_entry_t *e)
+{
+    e->lprev = NULL;
+    e->lnext = fc->lru_head;
+    if (fc->lru_head)
+        fc->lru_head->lprev = e;
+    fc->lru_head = e;
+    if (fc->lru_tail == NULL)
+        fc->lru_tail = e;
+}
+
 static void file_cache__lru_front(file_cache_t *fc, file_cache_entry_t *e)
 {
     if (fc->lru_head == e)
@@ -165,13 +177,7 @@ static void file_cache__lru_front(file_cache_t *fc, file_cache_entry_t *e)
         e->lnext->lprev = e->lprev;
     else if (fc->lru_tail == e)
         fc->lru_tail = e->lprev;
-    e->lprev = NULL;
-    e->lnext = fc->lru_head;
-    if (fc->lru_head)
-        fc->lru_head->lprev = e;
-    fc->lru_head = e;
-    if (fc->lru_tail == NULL)
-        fc->lru_tail = e;
+    file_cache__lru_push(fc, e);
 }
 
 /* The file name's extension decides its Content-Type (mime_types first)
@@ -410,13 +416,7 @@ file_cache_entry_t *file_cache_get(file_cache_t *fc, const char *path, size_t le
     e->refs++; /* the table's reference */
     e->hnext = fc->buckets[b];
     fc->buckets[b] = e;
-    e->lprev = NULL;
-    e->lnext = fc->lru_head;
-    if (fc->lru_head)
-        fc->lru_head->lprev = e;
-    fc->lru_head = e;
-    if (fc->lru_tail == NULL)
-        fc->lru_tail = e;
+    file_cache__lru_push(fc, e);
     fc->count++;
     return e;
 }

@@ -82,5 +82,21 @@ class CacheFreshnessTest(ServerTestCase):
         self.assertLess(took, FRESH_WITHIN)
 
 
+    def test_more_paths_than_entries(self):
+        # The cache holds at most a twelfth of RLIMIT_NOFILE entries (85 at
+        # the usual 1024): 300 paths, twice over, go through eviction, and
+        # every answer must still be the right file.
+        n = 300
+        for i in range(n):
+            self.srv.write_file("many/f%d.txt" % i, ("file %d\n" % i).encode())
+        with Conn(self.port) as c:
+            for _ in range(2):
+                for i in range(n):
+                    c.send(req(path="/many/f%d.txt" % i))
+                    r = c.read_response()
+                    self.assertEqual((r.status, r.body), (200, ("file %d\n" % i).encode()))
+        self.assertTrue(self.srv.master_alive())
+
+
 if __name__ == "__main__":
     run_main()
