@@ -15,6 +15,18 @@ typedef struct {
     size_t order; /* position in the request */
 } http_range__item_t;
 
+/* Insertion sort (n <= HTTP_RANGE_MAX): by start, or by request order. */
+static void http_range__sort(http_range__item_t *item, size_t n, int by_order)
+{
+    for (size_t a = 1; a < n; a++) {
+        http_range__item_t t = item[a];
+        size_t b = a;
+        for (; b > 0 && (by_order ? item[b - 1].order > t.order : item[b - 1].start > t.start); b--)
+            item[b] = item[b - 1];
+        item[b] = t;
+    }
+}
+
 /* Reads digits at v.p[*i..]; returns -1 when there are none or on overflow. */
 static int64_t http_range__num(str_t v, size_t *i)
 {
@@ -125,13 +137,7 @@ http_range_result_t http_range_parse(str_t v, int64_t size, http_range_t *ranges
         return HTTP_RANGE_UNSATISFIABLE;
 
     /* Coalesce: by start, then merge what overlaps or nearly touches. */
-    for (size_t a = 1; a < k; a++) {
-        http_range__item_t t = item[a];
-        size_t b = a;
-        for (; b > 0 && item[b - 1].start > t.start; b--)
-            item[b] = item[b - 1];
-        item[b] = t;
-    }
+    http_range__sort(item, k, 0);
     size_t m = 0;
     for (size_t a = 0; a < k; a++) {
         if (m > 0 && item[a].start - item[m - 1].end <= 1 + HTTP_RANGE_GAP) {
@@ -144,13 +150,7 @@ http_range_result_t http_range_parse(str_t v, int64_t size, http_range_t *ranges
         item[m++] = item[a];
     }
     /* Back in request order. */
-    for (size_t a = 1; a < m; a++) {
-        http_range__item_t t = item[a];
-        size_t b = a;
-        for (; b > 0 && item[b - 1].order > t.order; b--)
-            item[b] = item[b - 1];
-        item[b] = t;
-    }
+    http_range__sort(item, m, 1);
     for (size_t a = 0; a < m; a++) {
         ranges[a].start = item[a].start;
         ranges[a].end = item[a].end;

@@ -37,6 +37,16 @@ typedef struct {
     uint32_t pad;
 } report_t;
 
+/* Adds b's totals (not its connections, a present count) into a. */
+static inline void report_add(report_t *a, const report_t *b)
+{
+    a->requests += b->requests;
+    a->bytes_sent += b->bytes_sent;
+    a->accepted += b->accepted;
+    for (int k = 1; k < 6; k++)
+        a->status_class[k] += b->status_class[k];
+}
+
 /* Pipe messages, master to worker. */
 #define CMD_DRAIN  'Q'  /* stop accepting, finish in-flight work, exit */
 #define CMD_REOPEN 'O'  /* reopen log files */

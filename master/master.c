@@ -355,11 +355,7 @@ static void master__reap(master_t *m)
                       w->generation, how, lived);
 
         /* Its last report (sent as it stopped) joins the totals. */
-        m->retired.requests += w->report.requests;
-        m->retired.bytes_sent += w->report.bytes_sent;
-        m->retired.accepted += w->report.accepted;
-        for (int k = 1; k < 6; k++)
-            m->retired.status_class[k] += w->report.status_class[k];
+        report_add(&m->retired, &w->report);
         unsigned slot = w->slot, gen = w->generation;
         int draining = w->state == WORKER_DRAINING;
         master__forget(m, w);

@@ -52,12 +52,8 @@ static void status__totals(const master_t *m, report_t *t, size_t *n)
         if (w->pid == 0)
             continue;
         (*n)++;
-        t->requests += w->report.requests;
-        t->bytes_sent += w->report.bytes_sent;
-        t->accepted += w->report.accepted;
+        report_add(t, &w->report);
         t->connections += w->report.connections;
-        for (int k = 1; k < 6; k++)
-            t->status_class[k] += w->report.status_class[k];
     }
 }
 

@@ -26,6 +26,19 @@ def big_data(size):
     return b"".join(blocks)[:size]
 
 
+
+def read_some_slowly(c):
+    """Reads a response's head and a little of its body, slowly, so the
+    rest of a large body is still in flight (bounded: 200 turns)."""
+    for _ in range(200):
+        try:
+            c._recv(time.monotonic() + 5)
+        except socket.timeout:
+            break
+        if b"\r\n\r\n" in c.buf and len(c.buf) > 65536:
+            break
+        time.sleep(0.005)
+
 class StopTest(ServerTestCase):
     server_kwargs = {"workers": 2}
 
@@ -67,15 +80,7 @@ class QuitTest(ServerTestCase):
         with Conn(self.port, timeout=10, rcvbuf=16384) as c:
             c.send(req("GET", "/big.bin"))
             # Read the head and a little of the body, slowly.
-            got = 0
-            for _ in range(200):
-                try:
-                    c._recv(time.monotonic() + 5)
-                except socket.timeout:
-                    break
-                if b"\r\n\r\n" in c.buf and len(c.buf) > 65536:
-                    break
-                time.sleep(0.005)
+            read_some_slowly(c)
             self.assertTrue(c.buf.startswith(b"HTTP/1.1 200"), c.buf[:100])
             self.srv.signal(signal.SIGQUIT)
             time.sleep(0.5)
@@ -152,14 +157,7 @@ class ReloadTest(ServerTestCase):
         old = self.srv.workers()
         with Conn(self.port, timeout=10, rcvbuf=16384) as c:
             c.send(req("GET", "/big.bin", headers={"Connection": "close"}))
-            for _ in range(200):
-                try:
-                    c._recv(time.monotonic() + 5)
-                except socket.timeout:
-                    break
-                if b"\r\n\r\n" in c.buf and len(c.buf) > 65536:
-                    break
-                time.sleep(0.005)
+            read_some_slowly(c)
             self.srv.signal(signal.SIGHUP)
             self.assertTrue(wait_until(lambda: len(set(self.srv.workers()) - set(old)) == 2,
                                        timeout=5), "no new generation")
