@@ -12,9 +12,11 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "control.h"
 #include "daemon.h"
 #include "log.h"
 #include "master.h"
+#include "user.h"
 
 static void usage(FILE *out)
 {
@@ -158,7 +160,7 @@ int main(int argc, char **argv)
     }
     uid_t uid;
     gid_t gid;
-    if (master_resolve_user(conf, &uid, &gid, err, sizeof(err)) < 0) {
+    if (user_resolve(conf, &uid, &gid, err, sizeof(err)) < 0) {
         fprintf(stderr, "drover: %s\n", err);
         conf_free(conf);
         return 1;
