@@ -40,6 +40,8 @@ typedef struct {
     int msg_fd;            /* worker -> master */
     double started;        /* monotonic seconds */
     double last_heartbeat;
+    double ready_at;       /* when it reported READY; 0: not yet */
+    int hung;              /* killed for missing heartbeats (logged once) */
     double kill_at;        /* draining: SIGKILL after this; 0 = none */
     int killed;            /* the master sent it SIGKILL */
     int recycling;         /* reached worker_max_requests: replaced when its successor is ready */

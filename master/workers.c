@@ -24,8 +24,10 @@
 #include "log.h"
 #include "worker.h"
 
-/* A worker that dies sooner than this after its start counts as crashing. */
-#define WORKERS_STABLE_AFTER 10.0
+/* A worker that dies before READY, or sooner than this after READY without
+ * having served a request, counts as crashing: its slot backs off. One that
+ * served is replaced at once, however it died (a kill -9, the OOM killer). */
+#define WORKERS_STABLE_AFTER_READY 1.0
 #define WORKERS_BACKOFF_MIN 0.1
 #define WORKERS_BACKOFF_MAX 30.0
 
@@ -189,12 +191,21 @@ void workers_drain_all(master_t *m, const char *why)
             workers_drain(m, &m->workers[i], why);
 }
 
-/* The slot is empty in the serving generation: start one now or later. */
-static void workers__schedule(master_t *m, unsigned slot, int crashed, double lived)
+/* 1 when w had settled in: READY and then served, or READY for a while. */
+static int workers__was_serving(const master_worker_t *w, double now)
+{
+    if (w->ready_at == 0)
+        return 0;
+    return w->report.requests > 0 || now - w->ready_at >= WORKERS_STABLE_AFTER_READY;
+}
+
+/* The slot is empty in the serving generation: start one now (the worker
+ * was serving) or later (it keeps dying young: the delay doubles). */
+static void workers__schedule(master_t *m, unsigned slot, int crashed)
 {
     master_slot_t *s = &m->slots[slot];
     double now = master__now();
-    if (!crashed || lived >= WORKERS_STABLE_AFTER) {
+    if (!crashed) {
         s->backoff = 0;
         s->spawn_at = now;
         return;
@@ -256,6 +267,7 @@ void workers_reap(master_t *m)
         report_add(&m->retired, &w->report);
         unsigned slot = w->slot, gen = w->generation;
         int draining = w->state == WORKER_DRAINING;
+        int was_serving = workers__was_serving(w, master__now());
         workers__forget(m, w);
 
         m->status_dirty = 1;
@@ -274,7 +286,7 @@ void workers_reap(master_t *m)
         if (gen == m->generation && slot < (unsigned)m->target_workers &&
             !workers__slot_taken(m, slot, gen)) {
             m->slots[slot].restarts++;
-            workers__schedule(m, slot, 1, lived);
+            workers__schedule(m, slot, !was_serving);
         } else if (m->pending != NULL && gen == m->pending_generation) {
             /* A worker of a reload died before the reload committed: the new
              * configuration does not work, so the old generation stays.
@@ -308,7 +320,7 @@ void workers_message(master_t *m, pid_t pid)
                 w->last_heartbeat = master__now();
             } else if (buf[i] == MSG_READY && w->state == WORKER_STARTING) {
                 w->state = WORKER_READY;
-                w->last_heartbeat = master__now();
+                w->last_heartbeat = w->ready_at = master__now();
                 m->status_dirty = 1;
                 log_debug("worker %ld is ready", (long)w->pid);
                 workers__retire_recycled(m, w);
@@ -377,7 +389,7 @@ void workers_respawn(master_t *m)
         if (m->slots[s].spawn_at != 0 && now >= m->slots[s].spawn_at) {
             m->slots[s].spawn_at = 0;
             if (workers_spawn(m, (unsigned)s, m->generation, m->conf) < 0)
-                workers__schedule(m, (unsigned)s, 1, 0);
+                workers__schedule(m, (unsigned)s, 1);
         }
     }
 }
@@ -387,7 +399,7 @@ void workers_watch(master_t *m)
     double now = master__now();
     for (size_t i = 0; i < MASTER_MAX_WORKERS; i++) {
         master_worker_t *w = &m->workers[i];
-        if (w->pid == 0 || w->killed)
+        if (w->pid == 0 || w->killed || w->hung)
             continue;
         if (w->state == WORKER_DRAINING && w->kill_at != 0 && now >= w->kill_at) {
             log_warn("worker %ld still draining after shutdown_timeout: killing it", (long)w->pid);
@@ -396,6 +408,10 @@ void workers_watch(master_t *m)
         } else if (w->state != WORKER_DRAINING && now - w->last_heartbeat > m->conf->worker_timeout) {
             log_error("worker %ld (slot %u) sent no heartbeat for %.1fs: killing it", (long)w->pid,
                       w->slot, now - w->last_heartbeat);
+            /* Once: the kill takes a moment to be reaped, and the timers
+             * run again meanwhile. Not w->killed: a hung worker is still an
+             * unexpected death, logged and replaced as one. */
+            w->hung = 1;
             kill(w->pid, SIGKILL);
         }
     }
