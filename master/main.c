@@ -75,8 +75,14 @@ static int control(pid_t pid, const char *cmd)
         return 1;
     }
     if (strcmp(cmd, "reload") == 0) {
-        fprintf(strncmp(out, "ok", 2) == 0 ? stdout : stderr, "drover: reload %s", out);
-        return strncmp(out, "ok", 2) == 0 ? 0 : 1;
+        int ok = strncmp(out, "ok", 2) == 0;
+        fprintf(ok ? stdout : stderr, "drover: reload %s", out);
+        /* Say what a refusal means for the server, unless it is going away. */
+        if (!ok && strstr(out, "stopping") == NULL && strstr(out, "exited") == NULL &&
+            kill(pid, 0) == 0)
+            fprintf(stderr, "drover: the running configuration is unchanged: master %ld is still "
+                            "serving with it\n", (long)pid);
+        return ok ? 0 : 1;
     }
     fputs(out, stdout);
     return strncmp(out, "error", 5) == 0 ? 1 : 0;
