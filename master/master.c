@@ -46,6 +46,15 @@ static void master__begin_stop(master_t *m, master_stop_t how)
     }
     control_reload_start(m);
     control_reload_done(m, 0, "the server is stopping");
+    /* Refuse new clients at once: a connection the kernel accepted into a
+     * backlog nobody will take waits, then is reset when the master exits;
+     * a refused one goes to another server (a load balancer retries it).
+     * The workers close their copies on CMD_DRAIN (or exit on SIGTERM).
+     * Only a stop does this: a reload keeps the sockets for the new
+     * generation and only its old workers stop accepting. */
+    if (m->num_listen > 0)
+        log_info("closing %zu listening socket%s", m->num_listen, m->num_listen == 1 ? "" : "s");
+    listen_close_all(m->listen, &m->num_listen);
     if (how == MASTER_STOP_FAST) {
         log_info("fast stop: stopping every worker");
         m->stop_deadline = master__now() + MASTER_FAST_STOP_LIMIT;
@@ -283,10 +292,13 @@ int master_run(conf_t *conf, int foreground)
 
     log_info("drover " PACKAGE_VERSION " master %ld started: %d workers, root %s", (long)m->pid,
              conf->workers, conf->root);
+    /* From here on the error log alone: decided before the first fork, so
+     * that the first generation's workers do not copy every warning to
+     * stderr (under systemd, a second copy in the journal). */
+    log_also_stderr(0);
     for (int s = 0; s < m->target_workers; s++)
         m->slots[s].spawn_at = master__now();
     master__timers(m);
-    log_also_stderr(0);
 
     status = master__loop(m);
     log_info("master %ld exiting", (long)m->pid);
