@@ -1,6 +1,6 @@
 /*
- * report: what workers tell the master over the POSIX message queue, and
- * the one-byte messages of the per-worker pipes.
+ * report: what workers tell the master over the POSIX message queue (the
+ * one-byte messages of the per-worker pipes are in channel.h).
  *
  * The queue is named "/drover.<master pid>" so that a stale one can be told
  * from a live one by the pid in its name. Workers open it O_NONBLOCK: a full
@@ -46,19 +46,5 @@ static inline void report_add(report_t *a, const report_t *b)
     for (int k = 1; k < 6; k++)
         a->status_class[k] += b->status_class[k];
 }
-
-/* Pipe messages, master to worker. */
-#define CMD_DRAIN  'Q'  /* stop accepting, finish in-flight work, exit */
-#define CMD_REOPEN 'O'  /* reopen log files */
-#define CMD_STOP   'T'  /* exit now */
-
-/* Pipe messages, worker to master. */
-#define MSG_READY     'R' /* able to serve: sockets, logs, privileges done */
-#define MSG_HEARTBEAT 'H' /* the event loop is turning */
-#define MSG_RECYCLE   'M' /* reached worker_max_requests: please replace me */
-
-/* Exit statuses a worker uses for failures the master understands. */
-#define WORKER_EXIT_OK      0
-#define WORKER_EXIT_SETUP   2  /* cannot open a log, cannot drop privileges */
 
 #endif

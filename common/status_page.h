@@ -50,19 +50,4 @@ static inline long status_page_read(const status_page_t *pg, char *out, size_t s
     return -1;
 }
 
-/*
- * The accept balance: each worker's open connections, so that a worker far
- * above the mean can step back from the shared listening sockets and let
- * EPOLLEXCLUSIVE wake a less loaded one. The master writes the list of
- * accepting cells; each worker writes only its own cell. Values may be a
- * moment stale: the result is a heuristic, never a correctness question.
- */
-#define BALANCE_CELLS 1024
-
-typedef struct balance_s {
-    uint32_t nactive;
-    uint16_t active[BALANCE_CELLS];
-    uint32_t conns[BALANCE_CELLS];
-} balance_t;
-
 #endif

@@ -1,5 +1,5 @@
 /*
- * control: the master's control socket (master.h).
+ * control: the master's control socket (control.h).
  *
  * A signal cannot carry an answer back, so "drover -s reload" could not say
  * whether the reload worked, and "drover -s status" could not ask at all.
@@ -23,8 +23,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "control.h"
 #include "log.h"
-#include "master.h"
+#include "status.h"
 
 static socklen_t control__addr(pid_t pid, struct sockaddr_un *sun)
 {

@@ -12,6 +12,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "log.h"
+
 int listen_same(const conf_listen_t *a, const conf_listen_t *b)
 {
     return a->family == b->family && a->port == b->port && strcmp(a->host, b->host) == 0;
@@ -81,4 +83,70 @@ fail:;
         close(fd);
     errno = saved;
     return -1;
+}
+
+int listen_bind(listen_sock_t *set, size_t *num, size_t max, const conf_t *conf, int *fds)
+{
+    size_t opened_from = *num;
+    for (size_t i = 0; i < conf->num_listen; i++) {
+        size_t j;
+        for (j = 0; j < *num; j++)
+            if (listen_same(&set[j].addr, &conf->listen[i]))
+                break;
+        if (j == *num) {
+            char err[256];
+            if (*num == max) {
+                log_error("too many listen addresses");
+                goto fail;
+            }
+            int fd = listen_open(&conf->listen[i], err, sizeof(err));
+            if (fd < 0) {
+                log_error("%s", err);
+                goto fail;
+            }
+            set[j].addr = conf->listen[i];
+            set[j].addr.spec = NULL;
+            set[j].fd = fd;
+            (*num)++;
+            log_info("listening on %s", conf->listen[i].spec);
+        }
+        fds[i] = set[j].fd;
+        if (listen_set_defer(fds[i], conf->defer_accept) < 0)
+            log_warn("setsockopt(TCP_DEFER_ACCEPT) on %s: %s", conf->listen[i].spec, strerror(errno));
+    }
+    return 0;
+
+fail:
+    /* Close what this call opened: a failed reload leaves the set as it was. */
+    while (*num > opened_from) {
+        (*num)--;
+        close(set[*num].fd);
+    }
+    return -1;
+}
+
+void listen_unbind_unused(listen_sock_t *set, size_t *num, const conf_t *const *confs, size_t nconfs)
+{
+    size_t out = 0;
+    for (size_t i = 0; i < *num; i++) {
+        int used = 0;
+        for (size_t c = 0; c < nconfs && !used; c++)
+            for (size_t k = 0; confs[c] && k < confs[c]->num_listen; k++)
+                if (listen_same(&set[i].addr, &confs[c]->listen[k]))
+                    used = 1;
+        if (used) {
+            set[out++] = set[i];
+        } else {
+            log_info("closing listen address :%d, no longer in the configuration", set[i].addr.port);
+            close(set[i].fd);
+        }
+    }
+    *num = out;
+}
+
+void listen_close_all(listen_sock_t *set, size_t *num)
+{
+    for (size_t i = 0; i < *num; i++)
+        close(set[i].fd);
+    *num = 0;
 }

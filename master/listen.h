@@ -32,4 +32,21 @@ int listen_set_defer(int fd, int on);
 
 int listen_same(const conf_listen_t *a, const conf_listen_t *b);
 
+/*
+ * The master's set of sockets: set[0 .. *num) with room for max. Every
+ * address that a configuration in use lists is in the set exactly once.
+ */
+
+/* Finds or opens a socket for every listen entry of conf and fills fds in
+ * conf's order (TCP_DEFER_ACCEPT set again as conf says). 0, or -1 with the
+ * error logged and the set as it was: what this call opened is closed. */
+int listen_bind(listen_sock_t *set, size_t *num, size_t max, const conf_t *conf, int *fds);
+
+/* Closes the sockets that none of confs[0 .. nconfs) lists (NULL entries
+ * are skipped) and compacts the set. */
+void listen_unbind_unused(listen_sock_t *set, size_t *num, const conf_t *const *confs, size_t nconfs);
+
+/* Closes every socket of the set: no new connection can be made. */
+void listen_close_all(listen_sock_t *set, size_t *num);
+
 #endif

@@ -12,9 +12,11 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "control.h"
 #include "daemon.h"
 #include "log.h"
 #include "master.h"
+#include "user.h"
 
 static void usage(FILE *out)
 {
@@ -73,8 +75,14 @@ static int control(pid_t pid, const char *cmd)
         return 1;
     }
     if (strcmp(cmd, "reload") == 0) {
-        fprintf(strncmp(out, "ok", 2) == 0 ? stdout : stderr, "drover: reload %s", out);
-        return strncmp(out, "ok", 2) == 0 ? 0 : 1;
+        int ok = strncmp(out, "ok", 2) == 0;
+        fprintf(ok ? stdout : stderr, "drover: reload %s", out);
+        /* Say what a refusal means for the server, unless it is going away. */
+        if (!ok && strstr(out, "stopping") == NULL && strstr(out, "exited") == NULL &&
+            kill(pid, 0) == 0)
+            fprintf(stderr, "drover: the running configuration is unchanged: master %ld is still "
+                            "serving with it\n", (long)pid);
+        return ok ? 0 : 1;
     }
     fputs(out, stdout);
     return strncmp(out, "error", 5) == 0 ? 1 : 0;
@@ -158,7 +166,7 @@ int main(int argc, char **argv)
     }
     uid_t uid;
     gid_t gid;
-    if (master_resolve_user(conf, &uid, &gid, err, sizeof(err)) < 0) {
+    if (user_resolve(conf, &uid, &gid, err, sizeof(err)) < 0) {
         fprintf(stderr, "drover: %s\n", err);
         conf_free(conf);
         return 1;

@@ -1,5 +1,5 @@
 /*
- * status: renders the master's view of its workers (master.h).
+ * status: renders the master's view of its workers (status.h).
  *
  * Counters are what the workers last reported over the message queue (at
  * least once a second); state, uptime and heartbeat age are the master's
@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "master.h"
+#include "status.h"
 
 typedef struct {
     char *p;
@@ -60,7 +60,7 @@ static void status__totals(const master_t *m, report_t *t, size_t *n)
 size_t status_render_text(const master_t *m, char *buf, size_t size)
 {
     status_buf_t b = { buf, 0, size };
-    double now = master_now();
+    double now = master__now();
     report_t t;
     size_t n;
     status__totals(m, &t, &n);
@@ -94,7 +94,7 @@ size_t status_render_text(const master_t *m, char *buf, size_t size)
 size_t status_render_json(const master_t *m, char *buf, size_t size)
 {
     status_buf_t b = { buf, 0, size };
-    double now = master_now();
+    double now = master__now();
     report_t t;
     size_t n;
     status__totals(m, &t, &n);

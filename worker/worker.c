@@ -21,10 +21,11 @@
 #include <unistd.h>
 
 #include "access_log.h"
+#include "balance.h"
+#include "channel.h"
 #include "conn.h"
 #include "file_cache.h"
 #include "log.h"
-#include "status_page.h"
 
 /* epoll data for what is not a connection (a conn_t pointer is even). */
 #define WORKER_EV_CMD ((uint64_t)1)

@@ -218,7 +218,9 @@ class InstallTreeTest(InstallBase):
         exe = P["sbindir"] + "/drover"
         self.assertRegex(unit, r"(?m)^ExecStart=%s -f -c %s$" % (re.escape(exe), re.escape(conf_path)))
         self.assertRegex(unit, r"(?m)^ExecReload=%s -t -c %s$" % (re.escape(exe), re.escape(conf_path)))
-        self.assertRegex(unit, r"(?m)^ExecReload=/bin/kill -HUP \$MAINPID$")
+        # -s reload waits for the outcome: a refused reload fails systemctl reload.
+        self.assertRegex(unit, r"(?m)^ExecReload=%s -c %s -s reload$" % (re.escape(exe), re.escape(conf_path)))
+        self.assertNotIn("kill -HUP", unit)
         for line in ("KillSignal=SIGQUIT", "KillMode=mixed", "Restart=on-failure",
                      "NoNewPrivileges=yes", "ProtectSystem=strict", "WantedBy=multi-user.target"):
             self.assertRegex(unit, r"(?m)^%s$" % re.escape(line))

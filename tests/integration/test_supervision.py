@@ -204,6 +204,10 @@ class HealingTest(ServerTestCase):
     server_kwargs = {"workers": 2}
 
     def test_repeated_kills_back_off(self):
+        # The first victim has been READY for over a second: it is replaced
+        # at once (issue 15 item 7). Its successors die young, so the slot
+        # backs off from the second kill on.
+        time.sleep(1.3)
         before = len(self.srv.log_text())
         workers = self.srv.workers()
         other = workers[1]
@@ -231,7 +235,7 @@ class HealingTest(ServerTestCase):
             delays.setdefault(int(slot), []).append(float(d))
         self.assertEqual(len(delays), 1, "backoff lines: %r%s" % (delays, self.srv.diag()))
         ds = list(delays.values())[0]
-        self.assertEqual(len(ds), 3, "backoff lines: %r" % ds)
+        self.assertEqual(len(ds), 2, "backoff lines: %r" % ds)
         self.assertTrue(all(a < b for a, b in zip(ds, ds[1:])), "delays do not grow: %r" % ds)
         for pid in killed:
             self.assertRegex(log, r"worker %d \(slot \d+, generation 1\) was killed by signal 9"

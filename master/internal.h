@@ -1,0 +1,141 @@
+/*
+ * internal: what the files of master/ share and nothing outside uses.
+ *
+ * One master_t per process (master.c owns it); every master/ file works on
+ * it. The files call one way: master.c (loop, signals) -> reload.c (the
+ * reload transaction) -> workers.c (spawn, reap, backoff, drain) -> listen.c;
+ * control.c (the control socket) -> status.c (a pure formatter). None of
+ * them calls back up: workers.c tells reload.c that a new generation's
+ * worker died through a flag (pending_died) that reload_tick() reads.
+ */
+#ifndef DROVER_MASTER_INTERNAL_H
+#define DROVER_MASTER_INTERNAL_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "balance.h"
+#include "conf.h"
+#include "listen.h"
+#include "mq.h"
+#include "report.h"
+#include "status_page.h"
+
+#define MASTER_MAX_WORKERS 1024
+#define MASTER_MAX_LISTEN (CONF_MAX_LISTEN * 2)
+
+typedef enum {
+    WORKER_STARTING = 0,
+    WORKER_READY,
+    WORKER_DRAINING,
+} worker_state_t;
+
+typedef struct {
+    pid_t pid;             /* 0: the entry is free */
+    unsigned slot;
+    unsigned generation;
+    worker_state_t state;
+    int cmd_fd;            /* master -> worker */
+    int msg_fd;            /* worker -> master */
+    double started;        /* monotonic seconds */
+    double last_heartbeat;
+    double ready_at;       /* when it reported READY; 0: not yet */
+    int hung;              /* killed for missing heartbeats (logged once) */
+    double kill_at;        /* draining: SIGKILL after this; 0 = none */
+    int killed;            /* the master sent it SIGKILL */
+    int recycling;         /* reached worker_max_requests: replaced when its successor is ready */
+    report_t report;       /* its latest counters */
+} master_worker_t;
+
+typedef struct {
+    unsigned restarts;     /* unexpected deaths */
+    double backoff;        /* seconds before the next respawn */
+    double spawn_at;       /* 0: nothing pending */
+} master_slot_t;
+
+typedef enum {
+    MASTER_RUNNING = 0,
+    MASTER_STOP_FAST,
+    MASTER_STOP_GRACEFUL,
+} master_stop_t;
+
+typedef struct {
+    conf_t *conf;          /* the generation that serves */
+    conf_t *pending;       /* a reload's config, until its workers are ready */
+    unsigned generation;
+    unsigned pending_generation;
+    unsigned next_generation; /* never reused, even after an aborted reload */
+    uid_t pending_uid;     /* the pending generation's credentials: */
+    gid_t pending_gid;     /* uid/gid change only when it commits */
+    double pending_deadline;
+    int pending_wanted;
+    uid_t uid;             /* workers drop to these when root; -1: keep */
+    gid_t gid;
+
+    listen_sock_t listen[MASTER_MAX_LISTEN];
+    size_t num_listen;
+
+    master_worker_t workers[MASTER_MAX_WORKERS];
+    master_slot_t slots[MASTER_MAX_WORKERS];
+    int target_workers;    /* conf->workers, moved by TTIN/TTOU */
+
+    int epfd;
+    int sigfd;
+    mq_t mq;
+    pid_t pid;
+    char *pid_path;        /* the pid file we wrote, removed at exit */
+    master_stop_t stop;
+    double stop_deadline;
+
+    double started;        /* monotonic */
+    status_page_t *page;   /* shared with every worker */
+    balance_t *balance;    /* accept balance, shared with every worker */
+    int status_dirty;      /* something changed since the last publish */
+    int ctl_fd;            /* the control socket, or -1 */
+    int waiters[16];       /* control clients waiting for a reload to start */
+    size_t num_waiters;
+    int inflight[16];      /* ... and for the outcome of the one under way */
+    size_t num_inflight;
+    int reload_queued;     /* a reload waits for old workers to leave */
+    int pending_died;      /* a worker of the pending generation died (set by workers.c) */
+    unsigned reloads_ok, reloads_failed;
+    report_t retired;      /* counters of workers that have exited */
+    char last_reload[CONF_ERR_LEN + 128]; /* outcome of the last reload, for status */
+} master_t;
+
+/* epoll tags of the master's loop: what an event's fd is. */
+#define MASTER_TAG_SIGNAL 1ULL
+#define MASTER_TAG_MQ 2ULL
+#define MASTER_TAG_WORKER 3ULL
+#define MASTER_TAG_CONTROL 4ULL
+#define MASTER_TAG(t, i) (((uint64_t)(t) << 32) | (uint32_t)(i))
+
+static inline double master__now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* master/workers.c: the workers' lives. */
+master_worker_t *workers_find(master_t *m, pid_t pid);          /* pid 0: a free entry */
+size_t workers_count(const master_t *m, int generation);        /* -1: every generation */
+void workers_send(master_worker_t *w, char cmd);                /* a CMD_* of channel.h */
+int workers_spawn(master_t *m, unsigned slot, unsigned generation, const conf_t *conf);
+void workers_drain(master_t *m, master_worker_t *w, const char *why);
+void workers_drain_all(master_t *m, const char *why);
+void workers_reap(master_t *m);
+void workers_message(master_t *m, pid_t pid);                   /* its pipe is readable */
+void workers_reports(master_t *m);                              /* the queue is readable */
+void workers_change(master_t *m, int delta);                    /* TTIN/TTOU */
+void workers_respawn(master_t *m);                              /* slots whose time has come */
+void workers_watch(master_t *m);                                /* heartbeats, drain limits */
+void workers_kill_late(master_t *m);                            /* stopping, past the deadline */
+void workers_publish_balance(master_t *m);
+
+/* master/reload.c: the reload transaction. */
+void reload_begin(master_t *m);                                 /* SIGHUP */
+void reload_tick(master_t *m);                                  /* commit, abort or start a queued one */
+
+#endif
