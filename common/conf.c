@@ -563,8 +563,13 @@ conf_t *conf_load_at(const char *path, const char *base, char *err)
     /* SPEC: an empty document is an error. Accepting it would mean "every
      * default", which is never what an empty or truncated file was for. */
     yaml_node_t *root = yaml_document_get_root_node(&doc);
-    if (root == NULL || (root->type == YAML_MAPPING_NODE &&
-                         root->data.mapping.pairs.top == root->data.mapping.pairs.start)) {
+    const char *s;
+    if (root == NULL ||
+        (root->type == YAML_MAPPING_NODE &&
+         root->data.mapping.pairs.top == root->data.mapping.pairs.start) ||
+        (root->type == YAML_SCALAR_NODE && root->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+         ((s = (const char *)root->data.scalar.value)[0] == '\0' || !strcmp(s, "~") ||
+          !strcmp(s, "null")))) {
         snprintf(err, CONF_ERR_LEN, "%s: the config is empty (no keys); an empty file is "
                  "refused rather than read as every default: write at least listen", path);
         goto fail;
