@@ -3,6 +3,10 @@
  * error (each must name the file, the line and the key), and the value
  * parsers. Each test gets its own throwaway directory, which is also its
  * working directory, so relative paths resolve somewhere known.
+ *
+ * Longer than ~600 lines because of its tables (bad configs, messages) and
+ * because every test shares the directory fixture above; the value parsers
+ * have their own suite, check_conf_value.c.
  */
 #include "config.h"
 
