@@ -1,7 +1,7 @@
 /*
  * Unit tests for common/conf: defaults of SPEC.md, every key, every kind of
- * error (each must name the file, the line and the key), and the value
- * parsers. Each test gets its own throwaway directory, which is also its
+ * error (each must name the file, the line and the key), scopes, and the
+ * printer of drover -T. Each test gets its own throwaway directory, which is also its
  * working directory, so relative paths resolve somewhere known.
  *
  * Longer than ~600 lines because of its tables (bad configs, messages) and
