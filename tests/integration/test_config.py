@@ -126,7 +126,7 @@ class ConfigTest(ServerTestCase):
         # "listen on 0.0.0.0:8080 with every default").
         for i, text in enumerate(("", "# only a comment\n\n", "---\n...\n", "{}\n")):
             with self.subTest(text=text):
-                self.assertRefused(self.write("empty%d.yaml" % i, text), "empty")
+                self.assertRefused(self.write("blank%d.yaml" % i, text), "config is empty")
 
     def test_fifo_config(self):
         # A FIFO hung drover -t; now it is refused at once.

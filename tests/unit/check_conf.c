@@ -151,7 +151,7 @@ static void assert_empty_refused(const char *yaml)
     snprintf(path, sizeof(path), "%s", write_file("drover.yaml", yaml));
     ck_assert_msg(conf_load(path, err) == NULL, "accepted:\n%s", yaml);
     ck_assert_msg(strstr(err, path) != NULL, "error \"%s\" does not name the file", err);
-    ck_assert_msg(strstr(err, "empty") != NULL, "error \"%s\" does not say empty", err);
+    ck_assert_msg(strstr(err, "config is empty") != NULL, "error \"%s\" does not say empty", err);
 }
 
 START_TEST(test_empty_file)
