@@ -1,6 +1,11 @@
 /*
  * conf: the YAML configuration (libyaml), with every key of SPEC.md.
  *
+ * The keys are data: one row per key in common/conf_keys.c (name, kind,
+ * where it is stored, limits, default, scope) drives the defaults, the
+ * parsing, the error messages, the freeing and `drover -T`. Adding a key
+ * is a field here, a row there, and its documentation.
+ *
  * conf_load() reads a whole file into a fresh conf_t or fails without side
  * effects, which is what makes a reload transactional: the master keeps the
  * old conf_t until the new one has loaded. Errors name the file, line and
@@ -15,27 +20,15 @@
 #define DROVER_CONF_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 
+#include "conf_value.h"
 #include "log.h"
 
 #define CONF_MAX_LISTEN 32
 #define CONF_MAX_INDEX 16
 #define CONF_ERR_LEN 512
-
-typedef struct {
-    char *spec;        /* as written: "127.0.0.1:8080", "[::1]:80", ":80" */
-    char host[64];     /* "" for any address */
-    int port;
-    int family;        /* AF_INET or AF_INET6 */
-} conf_listen_t;
-
-/* An address or network that may see the status page. */
-typedef struct {
-    int family;        /* AF_INET or AF_INET6 */
-    unsigned char addr[16];
-    int bits;          /* prefix length */
-} conf_cidr_t;
 
 #define CONF_MAX_ALLOW 32
 
@@ -90,6 +83,8 @@ typedef struct {
     char *status_path;             /* NULL: no status page */
     conf_cidr_t status_allow[CONF_MAX_ALLOW];
     size_t num_status_allow;
+    int server_tokens;             /* Server: drover/VERSION instead of drover */
+    double client_body_timeout;    /* longest gap between reads of a body */
 } conf_t;
 
 /* Returns a new conf_t, or NULL with a message in err (CONF_ERR_LEN bytes).
@@ -109,14 +104,33 @@ char *conf_pid_file(const char *path);
 /* A conf_t with every default, for tests and for conf_load itself. */
 conf_t *conf_defaults(void);
 
-/* Value parsers, exposed for the unit tests. 0 ok, -1 bad value. */
-int conf_parse_duration(const char *s, double *seconds);
-int conf_parse_size(const char *s, size_t *bytes);
-int conf_parse_listen(const char *s, conf_listen_t *l);
-int conf_parse_cidr(const char *s, conf_cidr_t *c);
+/* Writes the configuration as YAML, every key with its effective value (a
+ * default when the file did not set it), in a form conf_load() reads back
+ * to the same conf_t: `drover -T`. 0 ok, -1 on a write error (errno). */
+int conf_print(const conf_t *conf, FILE *out);
 
+/* The value parsers live in conf_value.h; these names stay for callers. */
+static inline int conf_parse_duration(const char *s, double *seconds)
+{
+    return conf_value_duration(s, seconds);
+}
+static inline int conf_parse_size(const char *s, size_t *bytes)
+{
+    return conf_value_size(s, bytes);
+}
+static inline int conf_parse_listen(const char *s, conf_listen_t *l)
+{
+    return conf_value_listen(s, l);
+}
+static inline int conf_parse_cidr(const char *s, conf_cidr_t *c)
+{
+    return conf_value_cidr(s, c);
+}
 /* 1 when the address (family, 4 or 16 bytes) is inside one of the list. */
-int conf_cidr_match(const conf_cidr_t *list, size_t n, int family, const void *addr);
+static inline int conf_cidr_match(const conf_cidr_t *list, size_t n, int family, const void *addr)
+{
+    return conf_value_cidr_match(list, n, family, addr);
+}
 
 /* The value of key[0..len) in m, compared case-insensitively, or NULL. */
 const char *conf_map_get(const conf_map_t *m, const char *key, size_t len);

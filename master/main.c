@@ -21,10 +21,11 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: drover [-c FILE] [-t] [-s stop|quit|reload|reopen|status] [-f] [-v] [-h]\n"
+            "usage: drover [-c FILE] [-t | -T] [-s stop|quit|reload|reopen|status] [-f] [-v] [-h]\n"
             "  -c FILE   configuration file (default: %s/drover/drover.yaml,\n"
             "            or etc/drover.yaml beside the binary in a source tree)\n"
             "  -t        check the configuration and exit\n"
+            "  -T        check it and print it with every default filled in\n"
             "  -s SIGNAL send a signal to the running master: stop (TERM), quit (QUIT),\n"
             "            reload (HUP, and wait for its outcome), reopen (USR1);\n"
             "            status prints the master's view of its workers\n"
@@ -129,10 +130,11 @@ int main(int argc, char **argv)
     int test = 0, foreground = 0, opt;
     char buf[PATH_MAX], err[CONF_ERR_LEN];
 
-    while ((opt = getopt(argc, argv, "c:ts:fvh")) != -1) {
+    while ((opt = getopt(argc, argv, "c:tTs:fvh")) != -1) {
         switch (opt) {
         case 'c': conf_path = optarg; break;
         case 't': test = 1; break;
+        case 'T': test = 2; break;
         case 's': signame = optarg; break;
         case 'f': foreground = 1; break;
         case 'v': printf("drover %s\n", PACKAGE_VERSION); return 0;
@@ -173,8 +175,9 @@ int main(int argc, char **argv)
     }
     if (test) {
         fprintf(stderr, "drover: configuration file %s test is successful\n", conf->file);
+        int rc = test == 2 && conf_print(conf, stdout) < 0 ? 1 : 0;
         conf_free(conf);
-        return 0;
+        return rc;
     }
     if (signame != NULL) {
         int rc = send_signal(conf->pid_file, signame);

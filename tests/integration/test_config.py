@@ -109,6 +109,101 @@ class ConfigTest(ServerTestCase):
         self.assertNotEqual(p.returncode, 0)
         self.assertIn(path, p.stderr.decode("utf-8", "replace"))
 
+    # Issue 15, item 8: config corners.
+
+    def assertRefused(self, path, *wants):
+        p = self.check(path=path)
+        err = p.stderr.decode("utf-8", "replace")
+        self.assertNotEqual(p.returncode, 0, "accepted: %r" % err)
+        self.assertIn(path, err)
+        for w in wants:
+            self.assertIn(w, err)
+        self.assertIn("test failed", err)
+        return err
+
+    def test_empty_config(self):
+        # SPEC: an empty config document is an error (it used to mean
+        # "listen on 0.0.0.0:8080 with every default").
+        for i, text in enumerate(("", "# only a comment\n\n", "---\n...\n", "{}\n")):
+            with self.subTest(text=text):
+                self.assertRefused(self.write("blank%d.yaml" % i, text), "config is empty")
+
+    def test_fifo_config(self):
+        # A FIFO hung drover -t; now it is refused at once.
+        path = os.path.join(self.srv.dir, "fifo.yaml")
+        os.mkfifo(path)
+        t0 = time.monotonic()
+        self.assertRefused(path, "FIFO", "regular file")
+        self.assertLess(time.monotonic() - t0, 5)
+
+    def test_directory_config(self):
+        path = os.path.join(self.srv.dir, "confdir")
+        os.mkdir(path)
+        err = self.assertRefused(path, "is a directory")
+        self.assertNotIn("input error", err)
+
+    def test_quoted_number(self):
+        err = self.assertBad("quoted.yaml", 'workers: "2"', "workers")
+        self.assertIn('got the string "2" (quotes make a string)', err)
+        err = self.assertBad("quoted-bool.yaml", 'gzip_static: "true"', "gzip_static")
+        self.assertIn('got the string "true" (quotes make a string)', err)
+
+    def test_out_of_range_names_range(self):
+        err = self.assertBad("range.yaml", "workers: 0", "workers")
+        self.assertIn("workers: 0 is out of range 1..512", err)
+        err = self.assertBad("range2.yaml", "max_header_size: 2m", "max_header_size")
+        self.assertIn("out of range 1k..1m", err)
+
+    def test_new_keys(self):
+        path = self.write("new.yaml", self.lines(
+            "server_tokens: true\nclient_body_timeout: 5s"))
+        p = self.check(path=path)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertBad("tokens.yaml", "server_tokens: sometimes", "server_tokens")
+        self.assertBad("cbt.yaml", "client_body_timeout: 0", "client_body_timeout")
+
+    # drover -T: the effective config, every default filled in.
+
+    def dump(self, path):
+        return subprocess.run(
+            [self.srv.command()[0], "-T", "-c", path],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, timeout=10, cwd=self.srv.dir)
+
+    def test_dump(self):
+        path = self.write("full.yaml", self.lines(
+            'status: {path: /status, allow: [10.0.0.0/8]}\n'
+            'cache_control: {html: no-cache}\nkeepalive_timeout: "1500ms"'))
+        p = self.dump(path)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        out = p.stdout.decode()
+        self.assertIn("test is successful", p.stderr.decode())
+        # every default filled in
+        for line in ("listen: [\"127.0.0.1:%d\"]" % self.srv.port,
+                     "workers: 1", "keepalive_timeout: 1500ms", "send_timeout: 30s",
+                     "max_body_size: 1m", "server_tokens: false",
+                     "client_body_timeout: 10s", "gzip_static: true", "access_log: off",
+                     "log_level: info", "status:", "  path: \"/status\"",
+                     '  allow: ["10.0.0.0/8"]', "mime_types: {}"):
+            self.assertIn("\n" + line + "\n", out)
+        # the output is itself a config that -t accepts, and dumps the same
+        again = self.write("dumped.yaml", out)
+        p2 = self.check(path=again)
+        self.assertEqual(p2.returncode, 0, p2.stderr)
+        p3 = self.dump(again)
+        self.assertEqual(p3.returncode, 0, p3.stderr)
+        self.assertEqual(out.split("\n", 1)[1], p3.stdout.decode().split("\n", 1)[1])
+
+    def test_dump_bad(self):
+        # An invalid config: the same message and exit status as -t, nothing on stdout.
+        path = self.write("bad-dump.yaml", self.lines("workers: many"))
+        p = self.dump(path)
+        t = self.check(path=path)
+        self.assertEqual(p.returncode, t.returncode)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertEqual(p.stderr, t.stderr)
+        self.assertEqual(p.stdout, b"")
+
     def test_shipped_config(self):
         # The source tree's own config is valid, checked from the source tree.
         from harness import SRCDIR

@@ -239,7 +239,7 @@ class InstallTreeTest(InstallBase):
         for section in ("NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "SIGNALS", "FILES",
                         "EXIT STATUS", "EXAMPLES", "SEE ALSO"):
             self.assertRegex(man, r"(?m)^\.SH \"?%s\"?$" % section)
-        for opt in ("c", "t", "s", "f", "v", "h"):
+        for opt in ("c", "t", "T", "s", "f", "v", "h"):
             self.assertRegex(man, r"(?m)^\.B[IR]? \\-%s\b" % opt)
         for key in self.config_keys():
             self.assertRegex(man, r"(?m)^\.BR? .*\b%s\b" % re.escape(key),
@@ -258,10 +258,11 @@ class InstallTreeTest(InstallBase):
         self.assertEqual(files_under(self.destdir), [])
 
     def config_keys(self):
-        """Every key the parser accepts (common/conf.c) and every key of the
-        config table in README."""
-        keys = set(re.findall(r'strcmp\(k, "([a-z_]+)"\)',
-                              read(os.path.join(SRCDIR, "common", "conf.c"))))
+        """Every top-level key of the parser's table (common/conf_keys.c) and
+        every key of the config table in README."""
+        keys = set(re.findall(r'\{ "([a-z_]+)", CONF_KIND_[A-Z]+, TOP\b',
+                              read(os.path.join(SRCDIR, "common", "conf_keys.c"))))
+        self.assertIn("server_tokens", keys)
         for line in read(os.path.join(SRCDIR, "README")).splitlines():
             m = re.match(r"^\| `([a-z_]+)`(?:, `([a-z_]+)`)? \| ", line)
             if m:

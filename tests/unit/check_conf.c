@@ -1,8 +1,12 @@
 /*
  * Unit tests for common/conf: defaults of SPEC.md, every key, every kind of
- * error (each must name the file, the line and the key), and the value
- * parsers. Each test gets its own throwaway directory, which is also its
+ * error (each must name the file, the line and the key), scopes, and the
+ * printer of drover -T. Each test gets its own throwaway directory, which is also its
  * working directory, so relative paths resolve somewhere known.
+ *
+ * Longer than ~600 lines because of its tables (bad configs, messages) and
+ * because every test shares the directory fixture above; the value parsers
+ * have their own suite, check_conf_value.c.
  */
 #include "config.h"
 
@@ -18,6 +22,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "conf_keys.h"
 
 static char basedir[256];       /* made by main(), removed by main() */
 static char tmpdir[PATH_MAX];   /* one per test, under basedir */
@@ -120,6 +125,8 @@ static void assert_defaults(const conf_t *c)
     ck_assert_uint_eq(c->max_header_size, 8192);
     ck_assert_int_eq(c->gzip_static, 1);
     ck_assert_int_eq(c->autoindex, 0);
+    ck_assert_int_eq(c->server_tokens, 0);
+    ck_assert_double_eq_tol(c->client_body_timeout, 10, 1e-9);
 }
 
 /* ---- loading valid files ----------------------------------------------- */
@@ -134,25 +141,31 @@ START_TEST(test_defaults)
 }
 END_TEST
 
+/* SPEC: an empty config document is an error (issue 15). Before, an empty
+ * or comment-only file was every default, listening on 0.0.0.0:8080. */
+static void assert_empty_refused(const char *yaml)
+{
+    char err[CONF_ERR_LEN] = "";
+    char path[PATH_MAX + 64];
+
+    snprintf(path, sizeof(path), "%s", write_file("drover.yaml", yaml));
+    ck_assert_msg(conf_load(path, err) == NULL, "accepted:\n%s", yaml);
+    ck_assert_msg(strstr(err, path) != NULL, "error \"%s\" does not name the file", err);
+    ck_assert_msg(strstr(err, "config is empty") != NULL, "error \"%s\" does not say empty", err);
+}
+
 START_TEST(test_empty_file)
 {
-    conf_t *c = load_ok("");
-    char want[PATH_MAX + 64];
-
-    assert_defaults(c);
-    in_tmp(want, sizeof(want), "drover.yaml");
-    ck_assert_ptr_nonnull(c->file);
-    ck_assert_str_eq(c->file, want);
-    conf_free(c);
+    assert_empty_refused("");
+    assert_empty_refused("\n\n");
+    assert_empty_refused("---\n...\n");
+    assert_empty_refused("{}\n");
 }
 END_TEST
 
 START_TEST(test_comment_only_file)
 {
-    conf_t *c = load_ok("# nothing but a comment\n\n# and another\n");
-
-    assert_defaults(c);
-    conf_free(c);
+    assert_empty_refused("# nothing but a comment\n\n# and another\n");
 }
 END_TEST
 
@@ -197,7 +210,9 @@ START_TEST(test_every_key)
              "worker_timeout: 20\n"
              "max_header_size: 16k\n"
              "gzip_static: false\n"
-             "autoindex: true\n",
+             "autoindex: true\n"
+             "server_tokens: true\n"
+             "client_body_timeout: 2500ms\n",
              tmpdir, tmpdir, tmpdir, tmpdir);
     c = load_ok(yaml);
 
@@ -242,6 +257,8 @@ START_TEST(test_every_key)
     ck_assert_uint_eq(c->max_header_size, 16384);
     ck_assert_int_eq(c->gzip_static, 0);
     ck_assert_int_eq(c->autoindex, 1);
+    ck_assert_int_eq(c->server_tokens, 1);
+    ck_assert_double_eq_tol(c->client_body_timeout, 2.5, 1e-9);
     conf_free(c);
 }
 END_TEST
@@ -473,6 +490,19 @@ static const bad_conf_t bad[] = {
     { PRELUDE "mime_types: {md: \"text/markdown\\r\\nX-Evil: 1\"}\n", 3, "mime_types" },
     { PRELUDE "mime_types: {\"m/d\": text/markdown}\n", 3, "mime_types" },
     { PRELUDE "mime_types: text/markdown\n", 3, "mime_types" },
+    /* the keys added as table rows */
+    { PRELUDE "server_tokens: maybe\n", 3, "server_tokens" },
+    { PRELUDE "server_tokens: \"true\"\n", 3, "server_tokens" },
+    { PRELUDE "client_body_timeout: 0\n", 3, "client_body_timeout" },
+    { PRELUDE "client_body_timeout: fast\n", 3, "client_body_timeout" },
+    /* scopes: status's keys only inside status, top-level keys not inside it */
+    { PRELUDE "path: /status\n", 3, "path" },
+    { PRELUDE "allow: [127.0.0.1]\n", 3, "allow" },
+    { PRELUDE "status: {path: /s, workers: 2}\n", 3, "workers" },
+    { PRELUDE "status: {allow: [127.0.0.1]}\n", 3, "status" },
+    { PRELUDE "status: {path: status}\n", 3, "status.path" },
+    { PRELUDE "status: {path: /s, allow: [10.0.0.0/33]}\n", 3, "status.allow" },
+    { PRELUDE "status: /status\n", 3, "status" },
 };
 
 #define NUM_BAD (int)(sizeof(bad) / sizeof(bad[0]))
@@ -565,123 +595,176 @@ START_TEST(test_missing_file)
 }
 END_TEST
 
-/* ---- value parsers ------------------------------------------------------- */
-
-START_TEST(test_parse_duration)
-{
-    static const struct {
-        const char *s;
-        double v;
-    } ok[] = {
-        { "500ms", 0.5 }, { "15s", 15 }, { "2m", 120 }, { "1h", 3600 },
-        { "3", 3 },       { "0", 0 },    { "30s", 30 }, { "1500ms", 1.5 },
-    };
-    static const char *const bad_d[] = { "-1", "", "15x", "s", "ms", "-5s", "5 s", "1sm", "abc",
-                                         "inf", "nan" };
-    size_t i;
-
-    for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
-        double d = -1;
-        int r = conf_parse_duration(ok[i].s, &d);
-
-        ck_assert_msg(r == 0, "\"%s\": returned %d", ok[i].s, r);
-        ck_assert_msg(d > ok[i].v - 1e-9 && d < ok[i].v + 1e-9, "\"%s\": %g, expected %g", ok[i].s,
-                      d, ok[i].v);
-    }
-    for (i = 0; i < sizeof(bad_d) / sizeof(bad_d[0]); i++) {
-        double d = -1;
-        int r = conf_parse_duration(bad_d[i], &d);
-
-        ck_assert_msg(r == -1, "\"%s\": returned %d (%g), expected -1", bad_d[i], r, d);
-    }
-}
-END_TEST
-
-START_TEST(test_parse_size)
-{
-    static const struct {
-        const char *s;
-        size_t v;
-    } ok[] = {
-        { "8k", 8192 }, { "1m", 1048576 }, { "100", 100 }, { "0", 0 }, { "16k", 16384 },
-    };
-    static const char *const bad_s[] = { "x", "", "8q", "-1", "k", "8kb", "1.5k", "99999999999999999999k" };
-    size_t i;
-
-    for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
-        size_t n = 12345;
-        int r = conf_parse_size(ok[i].s, &n);
-
-        ck_assert_msg(r == 0, "\"%s\": returned %d", ok[i].s, r);
-        ck_assert_msg(n == ok[i].v, "\"%s\": %zu, expected %zu", ok[i].s, n, ok[i].v);
-    }
-    for (i = 0; i < sizeof(bad_s) / sizeof(bad_s[0]); i++) {
-        size_t n = 12345;
-        int r = conf_parse_size(bad_s[i], &n);
-
-        ck_assert_msg(r == -1, "\"%s\": returned %d (%zu), expected -1", bad_s[i], r, n);
-    }
-}
-END_TEST
-
-START_TEST(test_parse_listen)
-{
-    conf_listen_t l;
-
-    memset(&l, 0, sizeof(l));
-    ck_assert_int_eq(conf_parse_listen("127.0.0.1:8080", &l), 0);
-    ck_assert_str_eq(l.host, "127.0.0.1");
-    ck_assert_int_eq(l.port, 8080);
-    ck_assert_int_eq(l.family, AF_INET);
-    free(l.spec);
-
-    memset(&l, 0, sizeof(l));
-    ck_assert_int_eq(conf_parse_listen("[::1]:80", &l), 0);
-    ck_assert_str_eq(l.host, "::1");
-    ck_assert_int_eq(l.port, 80);
-    ck_assert_int_eq(l.family, AF_INET6);
-    free(l.spec);
-
-    memset(&l, 0, sizeof(l));
-    ck_assert_int_eq(conf_parse_listen("[::]:8080", &l), 0);
-    ck_assert_str_eq(l.host, "::");
-    ck_assert_int_eq(l.family, AF_INET6);
-    free(l.spec);
-
-    memset(&l, 0, sizeof(l));
-    ck_assert_int_eq(conf_parse_listen(":80", &l), 0);
-    ck_assert_str_eq(l.host, "");
-    ck_assert_int_eq(l.port, 80);
-    free(l.spec);
-
-    memset(&l, 0, sizeof(l));
-    ck_assert_int_eq(conf_parse_listen("10.1.2.3:65535", &l), 0);
-    ck_assert_str_eq(l.host, "10.1.2.3");
-    ck_assert_int_eq(l.port, 65535);
-    free(l.spec);
-
-    memset(&l, 0, sizeof(l));
-    ck_assert_int_eq(conf_parse_listen(":1", &l), 0);
-    ck_assert_int_eq(l.port, 1);
-    free(l.spec);
-}
-END_TEST
-
-static const char *const bad_listen[] = {
-    "0.0.0.0:0", "host:", "127.0.0.1:", "nohost", ":99999", ":65536", "[::1", "[::1]",
-    "[::1]80", "[::1]:", "[]:80", ":", "", ":-1", ":8o", ":80x", "256.1.1.1:80",
-    "1.2.3:80", "[127.0.0.1]:80", "[::g]:80", ":+80", ": 80",
+/* Issue 15: what a message says, beyond file, line and key. */
+static const struct {
+    const char *yaml;
+    const char *want;
+} messages[] = {
+    /* quotes make a string: said, not guessed at */
+    { "workers: \"2\"\n",
+      "workers: expected a number or \"auto\", got the string \"2\" (quotes make a string)" },
+    { "worker_connections: '10'\n",
+      "worker_connections: expected a number, got the string \"10\" (quotes make a string)" },
+    { "gzip_static: \"true\"\n",
+      "gzip_static: expected true or false, got the string \"true\" (quotes make a string)" },
+    /* an out-of-range value names the range */
+    { "workers: 0\n", "workers: 0 is out of range 1..512" },
+    { "worker_connections: 2000000\n", "worker_connections: 2000000 is out of range 1..1048576" },
+    { "max_header_size: 2m\n", "max_header_size: 2m is out of range 1k..1m bytes" },
+    { "client_header_timeout: 0\n", "client_header_timeout: \"0\" is out of range 1ms..365d" },
+    { "worker_timeout: 500ms\n", "worker_timeout: \"500ms\" is out of range 1s..365d" },
+    { "keepalive_timeout: 400d\n", "keepalive_timeout: \"400d\" is out of range 0s..365d" },
+    /* scopes */
+    { "path: /status\n", ":1: path: unknown key" },
+    { "status: {path: /s, colour: red}\n",
+      "status.colour: unknown key in status (expected path or allow)" },
+    { "status: {allow: [127.0.0.1]}\n", "status: path is missing" },
 };
 
-START_TEST(test_parse_listen_bad)
+START_TEST(test_messages)
 {
-    conf_listen_t l;
-    int r;
+    char err[CONF_ERR_LEN] = "";
+    const char *path = write_file("drover.yaml", messages[_i].yaml);
 
-    memset(&l, 0, sizeof(l));
-    r = conf_parse_listen(bad_listen[_i], &l);
-    ck_assert_msg(r == -1, "\"%s\": returned %d (host \"%s\", port %d)", bad_listen[_i], r,
-                  l.host, l.port);
+    ck_assert_msg(conf_load(path, err) == NULL, "accepted:\n%s", messages[_i].yaml);
+    ck_assert_msg(strstr(err, messages[_i].want) != NULL, "error \"%s\" does not say \"%s\"", err,
+                  messages[_i].want);
+}
+END_TEST
+
+/* Only a regular file is a config: a directory says so (it was "input
+ * error"), and a FIFO is refused at once (it hung drover -t: the tcase's
+ * timeout catches that). */
+START_TEST(test_not_a_regular_file)
+{
+    char err[CONF_ERR_LEN] = "", path[PATH_MAX + 64];
+
+    in_tmp(path, sizeof(path), "dir.yaml");
+    ck_assert_int_eq(mkdir(path, 0755), 0);
+    ck_assert_ptr_null(conf_load(path, err));
+    ck_assert_msg(strstr(err, path) != NULL && strstr(err, "is a directory") != NULL, "%s", err);
+
+    in_tmp(path, sizeof(path), "fifo.yaml");
+    ck_assert_int_eq(mkfifo(path, 0644), 0);
+    ck_assert_ptr_null(conf_load(path, err));
+    ck_assert_msg(strstr(err, path) != NULL && strstr(err, "is a FIFO") != NULL, "%s", err);
+    /* and -s stop's lenient reader does not hang on it either */
+    char *pid = conf_pid_file(path);
+    ck_assert_ptr_nonnull(pid);
+    free(pid);
+}
+END_TEST
+
+START_TEST(test_status_section)
+{
+    conf_t *c = load_ok("status: {path: /st}\n");
+
+    ck_assert_str_eq(c->status_path, "/st");
+    ck_assert_uint_eq(c->num_status_allow, 2); /* loopback by default */
+    ck_assert_int_eq(c->status_allow[0].family, AF_INET);
+    ck_assert_int_eq(c->status_allow[1].family, AF_INET6);
+    conf_free(c);
+    c = load_ok("status:\n  allow: [10.0.0.0/8]\n  path: /status\n");
+    ck_assert_str_eq(c->status_path, "/status");
+    ck_assert_uint_eq(c->num_status_allow, 1);
+    ck_assert_int_eq(c->status_allow[0].bits, 8);
+    conf_free(c);
+    c = load_ok("workers: 1\n");
+    ck_assert_ptr_null(c->status_path);
+    ck_assert_uint_eq(c->num_status_allow, 0);
+    conf_free(c);
+}
+END_TEST
+
+/* conf_print() into a file of the test directory; returns its contents. */
+static char *print_to(const conf_t *c, const char *name)
+{
+    char path[PATH_MAX + 64];
+    static char bufs[2][16384];
+    static int which;
+    char *buf = bufs[which++ % 2];
+
+    in_tmp(path, sizeof(path), name);
+    FILE *f = fopen(path, "w+");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(conf_print(c, f), 0);
+    rewind(f);
+    size_t n = fread(buf, 1, sizeof(bufs[0]) - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+/* drover -T prints a config that loads back to the same configuration:
+ * printing the reloaded one gives the same text. */
+START_TEST(test_print_round_trip)
+{
+    char err[CONF_ERR_LEN] = "", path[PATH_MAX + 64];
+    conf_t *c = load_ok("listen: [\"127.0.0.1:8081\", \"[::1]:8082\", \":8083\"]\n"
+                        "workers: 3\n"
+                        "root: \"site with \\\"quotes\\\" and \\\\\"\n"
+                        "index: [index.html, \"odd name.htm\"]\n"
+                        "access_log: logs/access.log\n"
+                        "user: nobody\n"
+                        "shutdown_timeout: 1.5m\n"
+                        "keepalive_timeout: 0.0005\n"
+                        "max_body_size: 1536\n"
+                        "log_level: warn\n"
+                        "server_tokens: yes\n"
+                        "status: {path: /st, allow: [10.0.0.0/8, \"::1\", 192.168.0.1]}\n"
+                        "cache_control: {default: \"max-age=60\", HTML: no-cache}\n"
+                        "error_pages: {404: /404.html}\n"
+                        "mime_types: {md: \"text/markdown; charset=utf-8\"}\n");
+    char *first = print_to(c, "printed.yaml");
+
+    in_tmp(path, sizeof(path), "printed.yaml");
+    conf_t *again = conf_load(path, err);
+    ck_assert_msg(again != NULL, "%s\n--- printed:\n%s", err, first);
+    char *second = print_to(again, "printed2.yaml");
+    /* the first line names the file, which differs */
+    ck_assert_str_eq(strchr(first, '\n'), strchr(second, '\n'));
+    ck_assert_str_eq(again->root, c->root);
+    ck_assert_uint_eq(again->num_listen, 3);
+    ck_assert_str_eq(again->index[1], "odd name.htm");
+    ck_assert_int_eq(again->workers, 3);
+    ck_assert_double_eq_tol(again->shutdown_timeout, 90, 1e-9);
+    ck_assert_double_eq_tol(again->keepalive_timeout, 0.0005, 1e-12);
+    ck_assert_uint_eq(again->max_body_size, 1536);
+    ck_assert_int_eq(again->server_tokens, 1);
+    ck_assert_uint_eq(again->num_status_allow, 3);
+    ck_assert_str_eq(conf_map_get(&again->cache_control, "html", 4), "no-cache");
+    ck_assert_ptr_nonnull(strstr(first, "workers: 3\n"));
+    ck_assert_ptr_nonnull(strstr(first, "shutdown_timeout: 90s\n"));
+    ck_assert_ptr_nonnull(strstr(first, "user: \"nobody\"\n"));
+    ck_assert_ptr_nonnull(strstr(first, "# group: not set\n"));
+    ck_assert_ptr_nonnull(strstr(first, "  allow: [\"10.0.0.0/8\", \"::1\", \"192.168.0.1\"]\n"));
+    conf_free(again);
+    conf_free(c);
+}
+END_TEST
+
+/* Every key of the table is printed with its default: a new row needs no
+ * printer code. */
+START_TEST(test_print_defaults)
+{
+    conf_t *c = conf_defaults();
+    char *out = print_to(c, "defaults.yaml");
+
+    for (size_t i = 0; i < conf__num_keys; i++) {
+        char want[128];
+        if (!(conf__keys[i].scope & CONF_SCOPE_TOP))
+            continue;
+        snprintf(want, sizeof(want), "\n%s:", conf__keys[i].name);
+        if (strstr(out, want) == NULL)
+            snprintf(want, sizeof(want), "\n# %s: not set", conf__keys[i].name);
+        ck_assert_msg(strstr(out, want) != NULL, "%s missing from\n%s", conf__keys[i].name, out);
+    }
+    ck_assert_ptr_nonnull(strstr(out, "\nserver_tokens: false\n"));
+    ck_assert_ptr_nonnull(strstr(out, "\nclient_body_timeout: 10s\n"));
+    ck_assert_ptr_nonnull(strstr(out, "\nlisten: [\"0.0.0.0:8080\"]\n"));
+    ck_assert_ptr_nonnull(strstr(out, "\naccess_log: off\n"));
+    ck_assert_ptr_nonnull(strstr(out, "\nmax_header_size: 8k\n"));
+    conf_free(c);
 }
 END_TEST
 
@@ -747,6 +830,9 @@ static Suite *conf_suite(void)
     tcase_add_test(tc, test_plain_numbers);
     tcase_add_test(tc, test_block_lists);
     tcase_add_test(tc, test_maps);
+    tcase_add_test(tc, test_status_section);
+    tcase_add_test(tc, test_print_round_trip);
+    tcase_add_test(tc, test_print_defaults);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("errors");
@@ -757,15 +843,10 @@ static Suite *conf_suite(void)
     tcase_add_test(tc, test_bad_yaml_unclosed);
     tcase_add_test(tc, test_not_a_mapping);
     tcase_add_test(tc, test_missing_file);
+    tcase_add_loop_test(tc, test_messages, 0, (int)(sizeof(messages) / sizeof(messages[0])));
+    tcase_add_test(tc, test_not_a_regular_file);
     suite_add_tcase(s, tc);
 
-    tc = tcase_create("values");
-    tcase_add_test(tc, test_parse_duration);
-    tcase_add_test(tc, test_parse_size);
-    tcase_add_test(tc, test_parse_listen);
-    tcase_add_loop_test(tc, test_parse_listen_bad, 0,
-                        (int)(sizeof(bad_listen) / sizeof(bad_listen[0])));
-    suite_add_tcase(s, tc);
     return s;
 }
 

@@ -1,0 +1,285 @@
+/*
+ * conf_keys: the table of every configuration key (see conf_keys.h).
+ *
+ * Adding a key is a row here, a field in conf_t (conf.h) and its
+ * documentation (README, etc/drover.8, etc/drover.yaml); the loader, the
+ * defaults, the freeing and `drover -T` need nothing else.
+ */
+#include "conf_keys.h"
+
+#include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf_value.h"
+
+/* --- list items ------------------------------------------------------------ */
+
+static int conf__listen_parse(const char *s, void *item)
+{
+    return conf_value_listen(s, item);
+}
+
+static int conf__listen_keep(void *item, const char *s)
+{
+    conf_listen_t *l = item;
+    return (l->spec = strdup(s)) != NULL ? 0 : -1;
+}
+
+static int conf__listen_same(const void *a, const void *b)
+{
+    const conf_listen_t *x = a, *y = b;
+    return x->port == y->port && x->family == y->family && strcmp(x->host, y->host) == 0;
+}
+
+static void conf__quoted(FILE *out, const char *s);
+
+static void conf__listen_print(FILE *out, const void *item)
+{
+    conf__quoted(out, ((const conf_listen_t *)item)->spec);
+}
+
+static void conf__listen_free(void *item)
+{
+    conf_listen_t *l = item;
+    free(l->spec);
+    l->spec = NULL;
+}
+
+static const conf_list_kind_t conf__listen_items = {
+    sizeof(conf_listen_t), conf__listen_parse, "\"host:port\", \"[v6]:port\" or \":port\"",
+    conf__listen_keep, conf__listen_same, conf__listen_print, conf__listen_free,
+};
+
+static int conf__name_parse(const char *s, void *item)
+{
+    return conf_value_is_file_name(s) ? 0 : -1;
+}
+
+static int conf__name_keep(void *item, const char *s)
+{
+    return (*(char **)item = strdup(s)) != NULL ? 0 : -1;
+}
+
+static void conf__name_print(FILE *out, const void *item)
+{
+    conf__quoted(out, *(char *const *)item);
+}
+
+static void conf__name_free(void *item)
+{
+    free(*(char **)item);
+    *(char **)item = NULL;
+}
+
+static const conf_list_kind_t conf__index_items = {
+    sizeof(char *), conf__name_parse, "a plain file name (no '/', no leading dot)",
+    conf__name_keep, NULL, conf__name_print, conf__name_free,
+};
+
+static int conf__cidr_parse(const char *s, void *item)
+{
+    return conf_value_cidr(s, item);
+}
+
+static void conf__cidr_print(FILE *out, const void *item)
+{
+    char buf[64];
+    conf__quoted(out, conf_value_cidr_str(item, buf, sizeof(buf)));
+}
+
+static const conf_list_kind_t conf__cidr_items = {
+    sizeof(conf_cidr_t), conf__cidr_parse,
+    "an address or network such as 127.0.0.1 or 10.0.0.0/8",
+    NULL, NULL, conf__cidr_print, NULL,
+};
+
+/* --- mappings ---------------------------------------------------------------- */
+
+static int conf__is_cache_control(const char *s)
+{
+    return conf_value_is_header_value(s, 256);
+}
+
+static const conf_map_kind_t conf__cache_control_map = {
+    conf_value_is_extension, "a file extension (or default)",
+    conf__is_cache_control, "a Cache-Control value (printable ASCII, up to 256 bytes)",
+    "{default: \"max-age=60\", html: no-cache}",
+};
+static const conf_map_kind_t conf__error_pages_map = {
+    conf_value_is_error_status, "a status from 400 to 599",
+    conf_value_is_page_path, "a normalised path under root such as /404.html (no dotfiles)",
+    "{404: /404.html, 500: /50x.html}",
+};
+static const conf_map_kind_t conf__mime_types_map = {
+    conf_value_is_extension, "a file extension",
+    conf_value_is_media_type, "a media type such as text/markdown (printable ASCII, up to 127 bytes)",
+    "{md: text/markdown}",
+};
+
+static const char *const conf__log_levels[] = { "debug", "info", "warn", "error", NULL };
+
+/* --- the table ---------------------------------------------------------------- */
+
+#define TOP CONF_SCOPE_TOP
+#define AT(field) offsetof(conf_t, field)
+#define YEAR (86400.0 * 365)
+
+const conf_key_t conf__keys[] = {
+    { "listen", CONF_KIND_LIST, TOP, AT(listen), "0.0.0.0:8080", .list = &conf__listen_items,
+      .max_items = CONF_MAX_LISTEN, .count_offset = AT(num_listen),
+      .doc = "addresses to listen on: host:port, [v6]:port or :port" },
+    { "workers", CONF_KIND_INT, TOP, AT(workers), "auto", 1, 512, CONF_F_AUTO,
+      .doc = "worker processes (auto: one per CPU)" },
+    { "root", CONF_KIND_PATH, TOP, AT(root), "www", .doc = "document root" },
+    { "index", CONF_KIND_LIST, TOP, AT(index), "index.html", .list = &conf__index_items,
+      .max_items = CONF_MAX_INDEX, .count_offset = AT(num_index),
+      .doc = "index files tried for a directory" },
+    { "daemon", CONF_KIND_BOOL, TOP, AT(daemon), "false", .doc = "detach from the terminal" },
+    { "pid_file", CONF_KIND_PATH, TOP, AT(pid_file), "drover.pid", .doc = "the master's pid" },
+    { "error_log", CONF_KIND_PATH, TOP, AT(error_log), "stderr", .flags = CONF_F_STDERR,
+      .doc = "stderr or a path" },
+    { "log_level", CONF_KIND_ENUM, TOP, AT(log_level), "info", .names = conf__log_levels,
+      .doc = "debug, info, warn or error" },
+    { "access_log", CONF_KIND_PATH, TOP, AT(access_log), "off", .flags = CONF_F_OFF,
+      .doc = "a path, or off" },
+    { "user", CONF_KIND_STRING, TOP, AT(user), NULL, .line_offset = AT(user_line),
+      .doc = "drop privileges to this user when started as root" },
+    { "group", CONF_KIND_STRING, TOP, AT(group), NULL, .line_offset = AT(group_line),
+      .doc = "and to this group" },
+    { "worker_connections", CONF_KIND_INT, TOP, AT(worker_connections), "4096", 1, 1048576,
+      .doc = "open connections per worker" },
+    { "keepalive_timeout", CONF_KIND_DURATION, TOP, AT(keepalive_timeout), "15s", 0, YEAR,
+      .doc = "idle keep-alive lifetime" },
+    { "keepalive_requests", CONF_KIND_INT, TOP, AT(keepalive_requests), "10000", 1, INT_MAX,
+      .doc = "requests per connection" },
+    { "client_header_timeout", CONF_KIND_DURATION, TOP, AT(client_header_timeout), "10s",
+      0.001, YEAR, .doc = "time to receive a whole request head" },
+    { "client_body_timeout", CONF_KIND_DURATION, TOP, AT(client_body_timeout), "10s", 0.001,
+      YEAR, .doc = "longest gap between two reads of a request body" },
+    { "send_timeout", CONF_KIND_DURATION, TOP, AT(send_timeout), "30s", 0.001, YEAR,
+      .doc = "a response may stall this long" },
+    { "shutdown_timeout", CONF_KIND_DURATION, TOP, AT(shutdown_timeout), "30s", 0, YEAR,
+      .doc = "drain limit for stop and reload" },
+    { "worker_timeout", CONF_KIND_DURATION, TOP, AT(worker_timeout), "30s", 1, YEAR,
+      .doc = "heartbeat limit of a worker" },
+    { "max_header_size", CONF_KIND_SIZE, TOP, AT(max_header_size), "8k", 1024, 1024 * 1024,
+      .doc = "largest request head" },
+    { "max_body_size", CONF_KIND_SIZE, TOP, AT(max_body_size), "1m", 0, (double)((size_t)1 << 40),
+      .doc = "largest request body (413 above)" },
+    { "gzip_static", CONF_KIND_BOOL, TOP, AT(gzip_static), "true",
+      .doc = "serve file.gz (and file.br) to clients that accept it" },
+    { "autoindex", CONF_KIND_BOOL, TOP, AT(autoindex), "false",
+      .doc = "list directories without an index file" },
+    { "worker_max_requests", CONF_KIND_INT, TOP, AT(worker_max_requests), "0", 0, INT_MAX,
+      .doc = "recycle a worker after about this many requests (0: never)" },
+    { "defer_accept", CONF_KIND_BOOL, TOP, AT(defer_accept), "true",
+      .doc = "TCP_DEFER_ACCEPT on the listeners" },
+    { "server_tokens", CONF_KIND_BOOL, TOP, AT(server_tokens), "false",
+      .doc = "Server: drover/VERSION instead of Server: drover" },
+    { "status", CONF_KIND_SECTION, TOP, AT(status_path), NULL, .inner = CONF_SCOPE_STATUS,
+      .doc = "the master's status as JSON: {path, allow}" },
+    { "path", CONF_KIND_STRING, CONF_SCOPE_STATUS, AT(status_path), NULL,
+      .flags = CONF_F_REQUIRED, .check = conf_value_is_url_path,
+      .expected = "an absolute URL path such as /status" },
+    /* Loopback only unless told otherwise: the page shows pids and load. */
+    { "allow", CONF_KIND_LIST, CONF_SCOPE_STATUS, AT(status_allow), "127.0.0.1 ::1",
+      .list = &conf__cidr_items, .max_items = CONF_MAX_ALLOW,
+      .count_offset = AT(num_status_allow) },
+    { "cache_control", CONF_KIND_MAP, TOP, AT(cache_control), .map = &conf__cache_control_map,
+      .doc = "Cache-Control by extension, default for the rest" },
+    { "error_pages", CONF_KIND_MAP, TOP, AT(error_pages), .map = &conf__error_pages_map,
+      .doc = "status -> page under root" },
+    { "mime_types", CONF_KIND_MAP, TOP, AT(mime_types), .map = &conf__mime_types_map,
+      .doc = "extension -> Content-Type, over the built-in table" },
+};
+
+const size_t conf__num_keys = sizeof(conf__keys) / sizeof(conf__keys[0]);
+
+/* log_level is stored through an int. */
+_Static_assert(sizeof(log_level_t) == sizeof(int), "log_level_t is not an int");
+
+const conf_key_t *conf__key_find(const char *name, unsigned scope)
+{
+    for (size_t i = 0; i < conf__num_keys; i++)
+        if ((conf__keys[i].scope & scope) && strcmp(conf__keys[i].name, name) == 0)
+            return &conf__keys[i];
+    return NULL;
+}
+
+void conf__keys_list(unsigned scope, char *out, size_t size)
+{
+    size_t n = 0, total = 0, seen = 0;
+    for (size_t i = 0; i < conf__num_keys; i++)
+        total += (conf__keys[i].scope & scope) != 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < conf__num_keys && n < size; i++) {
+        if (!(conf__keys[i].scope & scope))
+            continue;
+        seen++;
+        const char *sep = seen == 1 ? "" : seen == total ? " or " : ", ";
+        int w = snprintf(out + n, size - n, "%s%s", sep, conf__keys[i].name);
+        if (w < 0)
+            break;
+        n += (size_t)w;
+    }
+}
+
+void conf__map_free(conf_map_t *m)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        free(m->items[i].key);
+        free(m->items[i].value);
+    }
+    free(m->items);
+    m->items = NULL;
+    m->n = 0;
+}
+
+void conf__free_scope(void *base, unsigned scope)
+{
+    for (size_t i = 0; i < conf__num_keys; i++) {
+        const conf_key_t *k = &conf__keys[i];
+        char *at = (char *)base + k->offset;
+        if (!(k->scope & scope))
+            continue;
+        switch (k->kind) {
+        case CONF_KIND_PATH:
+        case CONF_KIND_STRING:
+            free(*(char **)at);
+            *(char **)at = NULL;
+            break;
+        case CONF_KIND_LIST:
+            for (size_t j = 0; k->list->free != NULL && j < k->max_items; j++)
+                k->list->free(at + j * k->list->size);
+            *(size_t *)((char *)base + k->count_offset) = 0;
+            break;
+        case CONF_KIND_MAP:
+            conf__map_free((conf_map_t *)(void *)at);
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+/* A YAML double-quoted scalar: any string reads back as itself. */
+static void conf__quoted(FILE *out, const char *s)
+{
+    fputc('"', out);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(out, "\\%c", *p);
+        else if (*p < 0x20 || *p == 0x7f)
+            fprintf(out, "\\x%02x", *p);
+        else
+            fputc(*p, out);
+    }
+    fputc('"', out);
+}
+
+void conf__print_quoted(FILE *out, const char *s)
+{
+    conf__quoted(out, s);
+}
