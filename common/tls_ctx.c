@@ -188,6 +188,24 @@ static int tls_ctx__names(tls_ctx_cert_t *c, X509 *x)
     return rc;
 }
 
+static const char *tls_ctx__key_type(const EVP_PKEY *key)
+{
+    int id = EVP_PKEY_get_base_id(key);
+    const char *sn;
+
+    switch (id) {
+    case EVP_PKEY_RSA:
+        return "RSA";
+    case EVP_PKEY_RSA_PSS:
+        return "RSA-PSS";
+    case EVP_PKEY_EC:
+        return "ECDSA";
+    default:
+        sn = OBJ_nid2sn(id);
+        return sn != NULL ? sn : "unknown";
+    }
+}
+
 static time_t tls_ctx__time(const ASN1_TIME *t)
 {
     struct tm tm;
@@ -423,9 +441,7 @@ tls_ctx_t *tls_ctx_new(const tls_conf_t *tc, const tls_ticket_ring_t *ring, unsi
             goto fail;
         if (tls_ctx__names(c, pem.x509) < 0)
             goto oom;
-        c->key_type = OBJ_nid2sn(EVP_PKEY_get_base_id(pem.key));
-        if (c->key_type == NULL)
-            c->key_type = "unknown";
+        c->key_type = tls_ctx__key_type(pem.key);
         tls_ctx__check_dates(tls, c, pem.x509);
 
         ssize_t s = tls_ctx__set_for(tls, i);

@@ -51,7 +51,7 @@ typedef struct {
     size_t nnames;
     time_t not_before;
     time_t not_after; /* for status: names and expiry of each certificate */
-    const char *key_type; /* "RSA", "EC", "ED25519", ... (static string) */
+    const char *key_type; /* "RSA", "ECDSA", "ED25519", ... (static string) */
     size_t set;       /* index in sets[] */
 } tls_ctx_cert_t;
 
