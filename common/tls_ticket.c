@@ -240,7 +240,7 @@ static int tls_ticket__cb(SSL *ssl, unsigned char key_name[16], unsigned char *i
     int rc = 0;
 
     if (ring == NULL || tls_ticket__snapshot(ring, &snap) < 0 || snap.nkeys == 0)
-        return enc ? 0 : 0;
+        return 0; /* no ticket issued / not decrypted: a full handshake */
     if (enc) {
         if (RAND_bytes(iv, EVP_CIPHER_get_iv_length(EVP_aes_256_cbc())) != 1)
             goto done;
