@@ -73,6 +73,26 @@ static int http__list_has(str_t v, const char *token, size_t tlen)
     return 0;
 }
 
+/* How many elements of the comma-separated list `v` equal `token`. */
+static unsigned http__list_count(str_t v, const char *token, size_t tlen)
+{
+    unsigned n = 0;
+    size_t i = 0;
+    while (i < v.len) {
+        while (i < v.len && (v.p[i] == ' ' || v.p[i] == '\t' || v.p[i] == ','))
+            i++;
+        size_t s = i;
+        while (i < v.len && v.p[i] != ',')
+            i++;
+        size_t e = i;
+        while (e > s && (v.p[e - 1] == ' ' || v.p[e - 1] == '\t'))
+            e--;
+        if (e > s && e - s == tlen && strncasecmp(v.p + s, token, tlen) == 0)
+            n++;
+    }
+    return n;
+}
+
 /* The last element of a comma-separated list, trimmed. */
 static str_t http__list_last(str_t v)
 {
@@ -221,6 +241,19 @@ static int http__parse_target(http_request_t *req)
         req->query = STR_NULL;
         return 0;
     }
+    if (req->method == HTTP_METHOD_CONNECT) {
+        /* authority-form, and only for CONNECT (RFC 9112 3.2.3):
+         * uri-host ":" port, which replaces Host. The server answers 405,
+         * but a well-formed CONNECT deserves that rather than a 400. */
+        str_t h;
+        int port;
+        if (http_host_parse(t, &h, &port) < 0 || h.len == 0 || port < 0)
+            return -1;
+        req->host = t;
+        req->path = STR_NULL;
+        req->query = STR_NULL;
+        return 0;
+    }
     size_t i = 0;
     if (t.p[0] != '/') {
         /* absolute-form: "http://host[:port]/path?query" (RFC 9112 3.2.2). */
@@ -279,7 +312,7 @@ static int http__content_length(str_t v, int64_t *out)
 /* Acts on the fields the server cares about (Host is the caller's).
  * Returns 0 or an HTTP status. */
 static int http__header(http_request_t *req, str_t name, str_t value, int *seen_te,
-                        unsigned *connection)
+                        unsigned *te_chunked, unsigned *connection)
 {
     switch (name.len) {
     case 5:
@@ -341,7 +374,14 @@ static int http__header(http_request_t *req, str_t name, str_t value, int *seen_
                 return 400;
             str_t last = http__list_last(value);
             req->chunked = STR_CASEEQ(last, "chunked");
+            /* RFC 9112 6.1: chunked is applied at most once, in one line
+             * ("chunked, chunked") or across two. A second one is a 400
+             * here, or the request would reach the method check and get
+             * a 405 for a message whose framing is already wrong. */
             *seen_te = 1;
+            *te_chunked += http__list_count(value, "chunked", 7);
+            if (*te_chunked > 1)
+                return 400;
         }
         break;
     case 19:
@@ -471,6 +511,7 @@ ssize_t http_parse_request(const char *buf, size_t len, size_t last_len, size_t 
     str_t abs_host = req->host;
 
     int seen_te = 0, seen_host = 0;
+    unsigned te_chunked = 0;
     unsigned connection = 0; /* 1: close, 2: keep-alive */
     while (p < head_end) {
         if (p[0] == '\r') /* the empty line: find_end guarantees "\r\n" */
@@ -517,7 +558,7 @@ ssize_t http_parse_request(const char *buf, size_t len, size_t last_len, size_t 
                 req->host = value;
             continue;
         }
-        int hst = http__header(req, name, value, &seen_te, &connection);
+        int hst = http__header(req, name, value, &seen_te, &te_chunked, &connection);
         if (hst > 0)
             return http__fail(req, hst);
     }

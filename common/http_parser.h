@@ -15,9 +15,12 @@
  *   - Content-Length must be digits and appear once; with Transfer-Encoding
  *     it is a 400, and a Transfer-Encoding whose last coding is not chunked
  *     is a 400;
+ *   - Transfer-Encoding applies chunked at most once;
  *   - HTTP/1.1 needs exactly one Host, and a Host must be uri-host
  *     [":" port] (see http_host_parse); an absolute-form target's authority
  *     is held to the same grammar;
+ *   - the authority-form target ("host:port") is accepted for CONNECT only,
+ *     and CONNECT takes no other form;
  *   - a request line without a version (HTTP/0.9) is a 400.
  *
  * Return: bytes of the head consumed (> 0) when complete; -2 when more bytes

@@ -427,6 +427,27 @@ START_TEST(test_host_normalize_refuses)
 }
 END_TEST
 
+/* RFC 9112 3.2.3: authority-form, for CONNECT only. The server answers
+ * CONNECT with 405; the parser must let it through to be answered. */
+START_TEST(test_connect_authority_form)
+{
+    static const char s[] = "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n";
+    static const char s6[] = "CONNECT [::1]:8443 HTTP/1.1\r\nHost: [::1]:8443\r\n\r\n";
+    http_request_t req;
+    ssize_t r = parse(s, &req);
+
+    ck_assert_parsed(r, s, req);
+    ck_assert_int_eq(req.method, HTTP_METHOD_CONNECT);
+    ck_assert_slice(req.target, "example.com:443");
+    ck_assert_slice(req.host, "example.com:443");
+    ck_assert_uint_eq(req.path.len, 0);
+
+    r = parse(s6, &req);
+    ck_assert_parsed(r, s6, req);
+    ck_assert_slice(req.host, "[::1]:8443");
+}
+END_TEST
+
 START_TEST(test_query_split)
 {
     static const struct {
@@ -949,6 +970,13 @@ static const bad_case_t bad_cases[] = {
     BAD("absolute-form with userinfo", "GET http://u@h/ HTTP/1.1\r\nHost: h\r\n\r\n", 400),
     BAD("absolute-form bad port", "GET http://h:99999/ HTTP/1.1\r\nHost: h\r\n\r\n", 400),
     BAD("absolute-form only a port", "GET http://:80/ HTTP/1.1\r\nHost: h\r\n\r\n", 400),
+    /* authority-form: CONNECT only, and CONNECT only with it */
+    BAD("authority-form for GET", "GET example.com:443 HTTP/1.1\r\nHost: h\r\n\r\n", 400),
+    BAD("CONNECT without a port", "CONNECT example.com HTTP/1.1\r\nHost: h\r\n\r\n", 400),
+    BAD("CONNECT empty port", "CONNECT example.com: HTTP/1.1\r\nHost: h\r\n\r\n", 400),
+    BAD("CONNECT origin-form", "CONNECT / HTTP/1.1\r\nHost: h\r\n\r\n", 400),
+    BAD("CONNECT absolute-form", "CONNECT http://h:443/ HTTP/1.1\r\nHost: h\r\n\r\n", 400),
+    BAD("CONNECT bad host", "CONNECT a/b:443 HTTP/1.1\r\nHost: h\r\n\r\n", 400),
     /* message framing */
     BAD("Content-Length letters", RL "Host: h\r\nContent-Length: abc\r\n\r\n", 400),
     BAD("Content-Length empty", RL "Host: h\r\nContent-Length:\r\n\r\n", 400),
@@ -974,6 +1002,14 @@ static const bad_case_t bad_cases[] = {
         RL "Host: h\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", 400),
     BAD("Transfer-Encoding chunked then gzip (two fields)",
         RL "Host: h\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n", 400),
+    /* RFC 9112 6.1: chunked at most once */
+    BAD("Transfer-Encoding chunked, chunked",
+        "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, chunked\r\n\r\n", 400),
+    BAD("Transfer-Encoding chunked twice (two fields)",
+        "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n", 400),
+    BAD("Transfer-Encoding chunked, gzip, chunked",
+        RL "Host: h\r\nTransfer-Encoding: chunked, gzip, chunked\r\n\r\n", 400),
     BAD("Transfer-Encoding empty", RL "Host: h\r\nTransfer-Encoding:\r\n\r\n", 400),
     BAD("Transfer-Encoding chunkedx", RL "Host: h\r\nTransfer-Encoding: chunkedx\r\n\r\n", 400),
     /* RFC 9112 section 6.1: Transfer-Encoding in HTTP/1.0 is faulty framing */
@@ -1217,6 +1253,7 @@ static Suite *http_parser_suite(void)
     tcase_add_test(tc, test_host_parse_parts);
     tcase_add_test(tc, test_host_normalize);
     tcase_add_test(tc, test_host_normalize_refuses);
+    tcase_add_test(tc, test_connect_authority_form);
     tcase_add_test(tc, test_query_split);
     tcase_add_test(tc, test_options_star);
     tcase_add_test(tc, test_absolute_form);
