@@ -92,7 +92,14 @@ class ReconfigureTest(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.out[-3000:])
 
     def test_reconfigure_rebuilds(self):
-        self.configure("--prefix=/opt/drover-a", "--sysconfdir=/opt/drover-a/etc")
+        out = self.configure("--prefix=/opt/drover-a", "--sysconfdir=/opt/drover-a/etc")
+        # configure ends with its summary (item 11)
+        self.assertIn("drover ", out)
+        summary = out[out.rindex("\ndrover "):]
+        self.assertIn("prefix:       /opt/drover-a\n", summary)
+        self.assertIn("config file:  /opt/drover-a/etc/drover/drover.yaml\n", summary)
+        for feature in ("OpenSSL:", "nghttp2:", "libsystemd:"):
+            self.assertRegex(summary, r"%s +(found|not found)" % feature)
         self.make_main_o()
         self.assertIn(b"/opt/drover-a/etc", self.main_o())
         # up to date, until the paths change
@@ -114,6 +121,9 @@ class ReconfigureTest(unittest.TestCase):
         self.assertIn('#define SYSCONFDIR "/etc"', h)
         self.assertIn('#define RUNSTATEDIR "/var/run"', h)
         self.assertIn('#define DROVER_CONF_FILE "/etc/drover/drover.yaml"', h)
+        # what the probes found is in config.h too (defined, or a comment)
+        for macro in ("HAVE_OPENSSL", "HAVE_NGHTTP2", "HAVE_LIBSYSTEMD"):
+            self.assertIn(macro, h)
 
 
 if __name__ == "__main__":
