@@ -10,10 +10,8 @@
 
 #include "access_log.h"
 #include "error_page.h"
-#include "file_cache.h"
 #include "handler.h"
 #include "http_parser.h"
-#include "log.h"
 #include "response.h"
 
 /* The request line and log fields, for the access log. */

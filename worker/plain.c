@@ -6,6 +6,7 @@
 #include "plain.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -28,6 +29,21 @@ static ssize_t plain__send(transport_io_t *io, const void *buf, size_t len, int 
 {
     for (;;) {
         ssize_t n = send(io->fd, buf, len, MSG_NOSIGNAL | (more ? MSG_MORE : 0));
+        if (n >= 0)
+            return n;
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN)
+            io->want = TRANSPORT_WANT_WRITE;
+        return -1;
+    }
+}
+
+static ssize_t plain__writev(transport_io_t *io, const struct iovec *iov, int iovcnt, int more)
+{
+    struct msghdr msg = { .msg_iov = (struct iovec *)(uintptr_t)iov, .msg_iovlen = (size_t)iovcnt };
+    for (;;) {
+        ssize_t n = sendmsg(io->fd, &msg, MSG_NOSIGNAL | (more ? MSG_MORE : 0));
         if (n >= 0)
             return n;
         if (errno == EINTR)
@@ -68,6 +84,7 @@ const transport_t plain_transport = {
     .short_read_drains = 1,
     .recv = plain__recv,
     .send = plain__send,
+    .writev = plain__writev,
     .sendfile = plain__sendfile,
     .shutdown = plain__shutdown,
     .close = plain__close,

@@ -1,6 +1,6 @@
 /*
- * plain: the transport for plain TCP sockets (see transport.h): recv, send
- * with MSG_MORE, sendfile, shutdown(SHUT_WR), close.
+ * plain: the transport for plain TCP sockets (see transport.h): recv, send and
+ * writev with MSG_MORE, sendfile, shutdown(SHUT_WR), close.
  */
 #ifndef DROVER_PLAIN_H
 #define DROVER_PLAIN_H

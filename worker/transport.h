@@ -19,6 +19,7 @@
 
 #include <stddef.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #define TRANSPORT_WANT_READ 1u
 #define TRANSPORT_WANT_WRITE 2u
@@ -40,6 +41,9 @@ typedef struct transport_s {
     /* more: further bytes follow at once (plain: MSG_MORE), so headers and
      * the start of a body can share a segment. */
     ssize_t (*send)(transport_io_t *io, const void *buf, size_t len, int more);
+    /* The same for several buffers in one call (HTTP/2 frames); HTTP/1
+     * keeps its head and small body in one buffer and uses send. */
+    ssize_t (*writev)(transport_io_t *io, const struct iovec *iov, int iovcnt, int more);
     /* Bytes [*off, *off + len) of file fd (at most len), advancing *off. */
     ssize_t (*sendfile)(transport_io_t *io, int fd, off_t *off, size_t len);
     /* Stops sending (the write side only: lingering close reads on). */
