@@ -85,6 +85,9 @@ typedef struct {
     size_t num_status_allow;
     int server_tokens;             /* Server: drover/VERSION instead of drover */
     double client_body_timeout;    /* longest gap between reads of a body */
+    char *metrics_path;            /* NULL: no /metrics */
+    conf_cidr_t metrics_allow[CONF_MAX_ALLOW];
+    size_t num_metrics_allow;
 } conf_t;
 
 /* Returns a new conf_t, or NULL with a message in err (CONF_ERR_LEN bytes).

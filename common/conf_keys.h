@@ -40,6 +40,7 @@ typedef enum {
 /* Where a key may appear. Per-host and per-listener scopes come next. */
 #define CONF_SCOPE_TOP 0x1u
 #define CONF_SCOPE_STATUS 0x2u /* inside status: {path, allow} */
+#define CONF_SCOPE_METRICS 0x100u /* inside metrics: {path, allow} */
 #define CONF_SCOPE_ALL 0xffffffffu
 
 #define CONF_F_AUTO 0x1u     /* int: "auto" is the number of CPUs */

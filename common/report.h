@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "metrics_counts.h"
+
 #define REPORT_QUEUE_PREFIX "drover."
 #define REPORT_QUEUE_MAXMSG 10
 
@@ -34,7 +36,8 @@ typedef struct {
     uint64_t accepted;
     uint64_t status_class[6]; /* [1]..[5]: 1xx..5xx */
     uint32_t connections;     /* open now */
-    uint32_t pad;
+    uint32_t conn_state[METRICS_CONN_STATES]; /* of those, by metrics_conn_t (a present count) */
+    metrics_counts_t m;       /* by label, for /metrics (metrics_counts.h) */
 } report_t;
 
 /* Adds b's totals (not its connections, a present count) into a. */
@@ -45,6 +48,7 @@ static inline void report_add(report_t *a, const report_t *b)
     a->accepted += b->accepted;
     for (int k = 1; k < 6; k++)
         a->status_class[k] += b->status_class[k];
+    metrics_counts_add(&a->m, &b->m);
 }
 
 #endif

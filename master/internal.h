@@ -18,6 +18,7 @@
 #include "balance.h"
 #include "conf.h"
 #include "listen.h"
+#include "metrics_page.h"
 #include "mq.h"
 #include "report.h"
 #include "status_page.h"
@@ -102,6 +103,11 @@ typedef struct {
     unsigned reloads_ok, reloads_failed;
     report_t retired;      /* counters of workers that have exited */
     char last_reload[CONF_ERR_LEN + 128]; /* outcome of the last reload, for status */
+    metrics_page_t *metrics;  /* shared with every worker (metrics.c) */
+    double started_wall;      /* Unix seconds */
+    uint64_t restarts_by[METRICS_RESTART_REASONS];
+    uint64_t reloads_by[METRICS_RELOAD_RESULTS];
+    double last_reload_ok;    /* Unix seconds; 0: none yet */
 } master_t;
 
 /* epoll tags of the master's loop: what an event's fd is. */
@@ -133,6 +139,10 @@ void workers_respawn(master_t *m);                              /* slots whose t
 void workers_watch(master_t *m);                                /* heartbeats, drain limits */
 void workers_kill_late(master_t *m);                            /* stopping, past the deadline */
 void workers_publish_balance(master_t *m);
+
+/* master/metrics.c: the metrics page (metrics_page.h). */
+void metrics_publish(master_t *m);
+double metrics_wall(void);                                      /* Unix seconds */
 
 /* master/reload.c: the reload transaction. */
 void reload_begin(master_t *m);                                 /* SIGHUP */

@@ -41,6 +41,8 @@ static void reload__abort(master_t *m, const char *why)
              "generation %u failed: %s; generation %u keeps serving", m->pending_generation, why,
              m->generation);
     m->reloads_failed++;
+    m->reloads_by[METRICS_RELOAD_ABORTED]++;
+    m->status_dirty = 1;
     control_reload_done(m, 0, m->last_reload);
     for (size_t i = 0; i < MASTER_MAX_WORKERS; i++) {
         master_worker_t *w = &m->workers[i];
@@ -83,6 +85,8 @@ static void reload__commit(master_t *m)
     snprintf(m->last_reload, sizeof(m->last_reload),
              "generation %u is serving, generation %u is draining", m->generation, old);
     m->reloads_ok++;
+    m->reloads_by[METRICS_RELOAD_OK]++;
+    m->last_reload_ok = metrics_wall();
     m->status_dirty = 1;
     control_reload_done(m, 1, m->last_reload);
 }
@@ -94,6 +98,8 @@ static void reload__refuse(master_t *m, const char *why)
               m->generation, why);
     snprintf(m->last_reload, sizeof(m->last_reload), "failed, configuration unchanged: %s", why);
     m->reloads_failed++;
+    m->reloads_by[METRICS_RELOAD_REFUSED]++;
+    m->status_dirty = 1;
     control_reload_done(m, 0, m->last_reload);
 }
 

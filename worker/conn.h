@@ -100,6 +100,8 @@ struct conn_s {
     str_t log_request;      /* the request line, into rbuf */
     str_t log_referer;
     str_t log_agent;
+    unsigned method;        /* HTTP_METHOD_* of the request (0: other), for metrics */
+    double started;         /* the turn its head was read in (w->now), for metrics */
 
     union {
         sa_family_t sa_family;

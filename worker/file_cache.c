@@ -30,6 +30,7 @@ struct file_cache_s {
      * check that replaces it where it does not. */
     int no_openat2;
     char root_real[PATH_MAX];
+    uint64_t hits, misses; /* lookups, for /metrics */
 };
 
 /* openat2(RESOLVE_BENEATH): the kernel refuses any way out of dirfd, a
@@ -380,6 +381,7 @@ file_cache_entry_t *file_cache_get(file_cache_t *fc, const char *path, size_t le
                 list_remove(&e->lru);
                 list_insert_head(&fc->lru, &e->lru);
                 e->refs++;
+                fc->hits++;
                 return e;
             }
             file_cache__remove(fc, e); /* stale: build it again */
@@ -387,6 +389,7 @@ file_cache_entry_t *file_cache_get(file_cache_t *fc, const char *path, size_t le
         }
     }
 
+    fc->misses++;
     file_cache_entry_t *e = file_cache__build(fc, path, len, now);
     if (e == NULL)
         return NULL;
@@ -403,6 +406,12 @@ file_cache_entry_t *file_cache_get(file_cache_t *fc, const char *path, size_t le
     list_insert_head(&fc->lru, &e->lru);
     fc->count++;
     return e;
+}
+
+void file_cache_stats(const file_cache_t *fc, uint64_t *hits, uint64_t *misses)
+{
+    *hits = fc->hits;
+    *misses = fc->misses;
 }
 
 void file_cache_free(file_cache_t *fc)

@@ -26,6 +26,7 @@
 #define DROVER_FILE_CACHE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
@@ -101,5 +102,8 @@ int file_cache_openat(file_cache_t *fc, int dirfd, const char *rel);
 
 /* The document root's descriptor (owned by the caller of file_cache_new). */
 int file_cache_root_fd(const file_cache_t *fc);
+
+/* Lookups so far: answered from the cache, and built from disk. */
+void file_cache_stats(const file_cache_t *fc, uint64_t *hits, uint64_t *misses);
 
 #endif

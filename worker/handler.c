@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "error_page.h"
+#include "metrics.h"
 #include "static.h"
 #include "status.h"
 
@@ -17,6 +18,11 @@ void handler_respond(const handler_req_t *h, response_t *r)
     if (conf->status_path != NULL && (req->method == HTTP_METHOD_GET || req->method == HTTP_METHOD_HEAD) &&
         str_eq(req->path, conf->status_path, strlen(conf->status_path))) {
         status_respond(h, r);
+        return;
+    }
+    if (conf->metrics_path != NULL && (req->method == HTTP_METHOD_GET || req->method == HTTP_METHOD_HEAD) &&
+        str_eq(req->path, conf->metrics_path, strlen(conf->metrics_path))) {
+        metrics_respond(h, r);
         return;
     }
 

@@ -12,6 +12,7 @@
 #include "error_page.h"
 #include "handler.h"
 #include "http_parser.h"
+#include "metrics.h"
 #include "response.h"
 
 /* The request line and log fields, for the access log. */
@@ -178,6 +179,7 @@ static void http1__error(conn_t *c, int status)
     c->keep_alive = 0;
     c->body_left = 0;
     c->requests_http10 = 0;
+    c->method = 0;
     http1__log_fields(c, NULL);
     error_page_status(c->w, &r, status);
     http1__frame(c, &r, 0);
@@ -192,6 +194,7 @@ static void http1__request(conn_t *c, const http_request_t *req)
     response_t r;
 
     http1__log_fields(c, req);
+    c->method = req->method;
     c->requests_http10 = req->version_minor == 0;
     c->keep_alive = req->keep_alive && !w->draining && conf->keepalive_timeout > 0 &&
                     c->requests + 1 < (unsigned)conf->keepalive_requests;
@@ -236,6 +239,7 @@ static void http1__request(conn_t *c, const http_request_t *req)
 static void http1__finish(conn_t *c)
 {
     worker_t *w = c->w;
+    metrics_time(&w->report, c->started);
     if (access_log_on(&w->access_log)) {
         access_log_record_t rec = {
             .addr = conn_addr(c), .request = c->log_request, .status = c->status,
@@ -277,6 +281,8 @@ static void http1__prepare(conn_t *c, int parsed)
     w->report.requests++;
     if (c->status >= 100 && c->status < 600)
         w->report.status_class[c->status / 100]++;
+    metrics_count(&w->report, c->method, c->status, c->head_len);
+    c->started = w->now;
     c->state = CONN_WRITE;
     c->woff = 0;
     c->sent_bytes = 0;
@@ -319,6 +325,7 @@ void http1_process(conn_t *c, uint32_t events)
                 memmove(c->rbuf, c->rbuf + n, c->rlen - n);
                 c->rlen -= n;
                 c->body_left -= (int64_t)n;
+                w->report.m.request_bytes += n;
             }
             if (c->body_left == 0) {
                 c->state = CONN_READ_HEAD;

@@ -27,6 +27,7 @@
 #include "file_cache.h"
 #include "http1.h"
 #include "log.h"
+#include "metrics.h"
 #include "plain.h"
 
 /* epoll data for what is not a connection (a conn_t pointer is even). */
@@ -72,6 +73,7 @@ static void worker__report(worker_t *w, report_type_t type)
     w->report.generation = w->a.generation;
     w->report.slot = w->a.slot;
     w->report.connections = (uint32_t)w->num_conns;
+    metrics_report(w);
     /* O_NONBLOCK queue: when full, this report is dropped; the next one
      * carries the same totals. */
     mq_send(w->a.mq, (const char *)&w->report, sizeof(w->report), 0);
