@@ -97,3 +97,22 @@ int path_has_dotfile(const char *path, size_t len)
     }
     return 0;
 }
+
+size_t path_encode(const char *in, size_t len, path_encode_t kind, char *out)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)in[i];
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+            (ch != '\0' && strchr("-._~", ch) != NULL) ||
+            (kind == PATH_ENCODE_PATH && ch != '\0' && strchr("/!$&'()*+,;=:@", ch) != NULL)) {
+            out[n++] = (char)ch;
+        } else {
+            out[n++] = '%';
+            out[n++] = hex[ch >> 4];
+            out[n++] = hex[ch & 15];
+        }
+    }
+    return n;
+}

@@ -22,4 +22,14 @@ ssize_t path_normalize(const char *in, size_t len, char *out, size_t outsize);
  * ".htpasswd"); "/.well-known/" is allowed, as ACME clients need it. */
 int path_has_dotfile(const char *path, size_t len);
 
+/* What path_encode() leaves as it is, besides letters, digits and "-._~". */
+typedef enum {
+    PATH_ENCODE_NAME = 0, /* one file name (a link in a listing): nothing else */
+    PATH_ENCODE_PATH,     /* a whole path (a Location): "/" and "!$&'()*+,;=:@" */
+} path_encode_t;
+
+/* Percent-encodes len bytes of in into out (uppercase hex), which needs
+ * room for 3 * len bytes; no NUL is added. Returns the bytes written. */
+size_t path_encode(const char *in, size_t len, path_encode_t kind, char *out);
+
 #endif

@@ -12,67 +12,62 @@
 
 #include "http_date.h"
 
-#define ACCESS_LOG_BUF (64 * 1024)
 /* The longest line we write: fields are cut to these lengths. */
 #define ACCESS_LOG_FIELD_MAX 2048
 
-static struct {
-    int fd;
-    char *path;
-    char buf[ACCESS_LOG_BUF];
-    size_t len;
-    time_t clf_at;
-    char clf[HTTP_DATE_CLF_LEN + 1];
-} access_log = { .fd = -1 };
+_Static_assert(sizeof(((access_log_t *)0)->clf) > HTTP_DATE_CLF_LEN, "room for a CLF date");
 
-int access_log_open(const char *path)
+int access_log_open(access_log_t *l, const char *path)
 {
+    l->fd = -1;
+    l->path = NULL;
+    l->len = 0;
     if (path == NULL)
         return 0;
-    access_log.fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    if (access_log.fd < 0)
+    l->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (l->fd < 0)
         return -1;
-    access_log.path = strdup(path);
-    access_log.clf_at = -1;
-    return access_log.path ? 0 : -1;
+    l->path = strdup(path);
+    l->clf_at = -1;
+    return l->path ? 0 : -1;
 }
 
-int access_log_reopen(void)
+int access_log_reopen(access_log_t *l)
 {
-    if (access_log.fd < 0)
+    if (l->fd < 0)
         return 0;
-    access_log_flush();
-    int fd = open(access_log.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    access_log_flush(l);
+    int fd = open(l->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0)
         return -1;
-    close(access_log.fd);
-    access_log.fd = fd;
+    close(l->fd);
+    l->fd = fd;
     return 0;
 }
 
-void access_log_flush(void)
+void access_log_flush(access_log_t *l)
 {
     size_t off = 0;
-    while (off < access_log.len) {
-        ssize_t n = write(access_log.fd, access_log.buf + off, access_log.len - off);
+    while (off < l->len) {
+        ssize_t n = write(l->fd, l->buf + off, l->len - off);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
             break; /* disk full or the like: drop rather than block serving */
         off += (size_t)n;
     }
-    access_log.len = 0;
+    l->len = 0;
 }
 
-void access_log_close(void)
+void access_log_close(access_log_t *l)
 {
-    if (access_log.fd >= 0) {
-        access_log_flush();
-        close(access_log.fd);
-        access_log.fd = -1;
+    if (l->fd >= 0) {
+        access_log_flush(l);
+        close(l->fd);
+        l->fd = -1;
     }
-    free(access_log.path);
-    access_log.path = NULL;
+    free(l->path);
+    l->path = NULL;
 }
 
 /* Appends s, escaping what would break the line or its quoting, as nginx
@@ -99,28 +94,28 @@ static char *access_log__escaped(char *o, str_t s)
     return o;
 }
 
-void access_log_write(conn_t *c, time_t now)
+void access_log_write(access_log_t *l, const access_log_record_t *r, time_t now)
 {
-    if (access_log.fd < 0)
+    if (l->fd < 0)
         return;
     /* Worst case: three escaped fields at 4 bytes per byte, plus the rest. */
     size_t worst = 3 * 4 * ACCESS_LOG_FIELD_MAX + 256;
-    if (access_log.len + worst > sizeof(access_log.buf))
-        access_log_flush();
-    if (now != access_log.clf_at) {
-        http_date_clf(now, access_log.clf);
-        access_log.clf_at = now;
+    if (l->len + worst > sizeof(l->buf))
+        access_log_flush(l);
+    if (now != l->clf_at) {
+        http_date_clf(now, l->clf);
+        l->clf_at = now;
     }
-    char *o = access_log.buf + access_log.len;
-    o += sprintf(o, "%s - - [%s] \"", conn_addr(c), access_log.clf);
-    o = access_log__escaped(o, c->log_request);
-    o += sprintf(o, "\" %d %llu \"", c->status, (unsigned long long)c->body_bytes);
-    o = access_log__escaped(o, c->log_referer);
+    char *o = l->buf + l->len;
+    o += sprintf(o, "%s - - [%s] \"", r->addr, l->clf);
+    o = access_log__escaped(o, r->request);
+    o += sprintf(o, "\" %d %llu \"", r->status, (unsigned long long)r->body_bytes);
+    o = access_log__escaped(o, r->referer);
     *o++ = '"';
     *o++ = ' ';
     *o++ = '"';
-    o = access_log__escaped(o, c->log_agent);
+    o = access_log__escaped(o, r->agent);
     *o++ = '"';
     *o++ = '\n';
-    access_log.len = (size_t)(o - access_log.buf);
+    l->len = (size_t)(o - l->buf);
 }

@@ -3,18 +3,52 @@
  *
  * Lines are appended to a 64 KiB buffer and written when it fills, at least
  * once a second, and at exit, with O_APPEND writes of whole lines so the
- * workers' lines never interleave.
+ * workers' lines never interleave. It knows nothing of connections: the
+ * caller hands it a plain record, and builds one only when the log is on
+ * (access_log_on), so a worker without an access log pays nothing.
+ *
+ * Functions return 0, or -1 with errno.
  */
 #ifndef DROVER_ACCESS_LOG_H
 #define DROVER_ACCESS_LOG_H
 
-#include "conn.h"
+#include <stdint.h>
+#include <time.h>
 
-/* path NULL: logging off. Returns 0 or -1 with errno. */
-int access_log_open(const char *path);
-int access_log_reopen(void);
-void access_log_write(conn_t *c, time_t now);
-void access_log_flush(void);
-void access_log_close(void);
+#include "str.h"
+
+#define ACCESS_LOG_BUF (64 * 1024)
+
+typedef struct {
+    int fd;                 /* -1: logging off */
+    char *path;             /* owned */
+    size_t len;
+    time_t clf_at;          /* the second clf was formatted for */
+    char clf[32];
+    char buf[ACCESS_LOG_BUF];
+} access_log_t;
+
+/* One exchange. The slices are borrowed for the call only. */
+typedef struct {
+    const char *addr;       /* the client as text */
+    str_t request;          /* the request line, without CRLF */
+    int status;
+    uint64_t body_bytes;
+    str_t referer;
+    str_t agent;
+} access_log_record_t;
+
+/* Starts l; path NULL: logging off. */
+int access_log_open(access_log_t *l, const char *path);
+int access_log_reopen(access_log_t *l);
+
+static inline int access_log_on(const access_log_t *l)
+{
+    return l->fd >= 0;
+}
+
+void access_log_write(access_log_t *l, const access_log_record_t *r, time_t now);
+void access_log_flush(access_log_t *l);
+void access_log_close(access_log_t *l);
 
 #endif

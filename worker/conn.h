@@ -1,17 +1,28 @@
 /*
- * conn: one client connection in a worker.
+ * conn: one client connection in a worker, below any protocol.
  *
- * A connection cycles READ_HEAD -> WRITE -> (DISCARD_BODY) -> READ_HEAD,
- * and leaves through LINGER or a plain close. It sits on exactly one of the
- * worker's timer lists at a time (header, keep-alive, send, linger); each
- * list has one duration, so appending at the tail keeps it sorted and expiry
- * only ever looks at the head.
+ * A connection owns its socket (through a transport: plain.c today, tls.c
+ * next), its read and write buffers, the file it is sending from, and its
+ * place on the worker's timer lists and ready queue. It moves bytes and
+ * keeps time; what the bytes mean belongs to the protocol above (http1.c),
+ * which the connection calls back through c->process when there is
+ * something to do. Calls go one way: the protocol calls conn_*, conn never
+ * calls the protocol by name.
+ *
+ * A connection sits on exactly one of the worker's timer lists at a time
+ * (header, keep-alive, send, linger); each list has one duration, so
+ * appending at the tail keeps it sorted and expiry only ever looks at the
+ * head.
  *
  * Buffers come from the worker's pools and go back when the connection is
  * idle, so a thousand idle keep-alive connections hold no buffer at all.
  * The read buffer holds the current request head (and any pipelined bytes
  * after it) until its response is written: the request's slices point into
  * it, which is what the access log line is built from.
+ *
+ * Output: wbuf[woff, wlen), then the file range [file_off, file_end) of
+ * file_fd, then each of the pieces (multipart): more of wbuf up to its
+ * wend, then its own file range. conn_write() sends all of it.
  */
 #ifndef DROVER_CONN_H
 #define DROVER_CONN_H
@@ -20,22 +31,23 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "list.h"
 #include "str.h"
+#include "transport.h"
 #include "worker.h"
 
 #define CONN_WBUF_SIZE 16384
 
-/*
- * A response in several pieces (multipart/byteranges): after the first
- * piece (wbuf up to wlen, then file_off..file_end), each piece is more of
- * wbuf (up to wend) and then the file range [off, end). The file is
- * file_fd; a range may be empty (the closing boundary).
- */
+/* A piece of a response after the first: wbuf up to wend, then the file
+ * range [off, end) (empty for the closing boundary). */
 typedef struct {
     size_t wend;
     off_t off, end;
 } conn_piece_t;
 
+/* Where the protocol is with the connection (HTTP/1: a request head being
+ * read, a response being written, a request body being discarded); LINGER
+ * is the connection's own closing state. */
 typedef enum {
     CONN_READ_HEAD = 0,
     CONN_WRITE,
@@ -43,17 +55,21 @@ typedef enum {
     CONN_LINGER,
 } conn_state_t;
 
+typedef void (*conn_process_fn)(conn_t *c, uint32_t events);
+
 struct conn_s {
-    int fd;
+    transport_io_t io;      /* io.fd: the socket */
+    const transport_t *tr;
+    conn_process_fn process; /* the protocol: runs the connection as far as it can */
     conn_state_t state;
     worker_t *w;
 
     conn_list_t *list;      /* the timer list it is on, or NULL */
-    conn_t *prev, *next;
+    list_t timer;           /* link on list (or on the worker's free list) */
     double deadline;
-    /* The ready queue (work left without an event) has links of its own, so
-     * being queued never takes a connection off its timer list. */
-    conn_t *ready_prev, *ready_next;
+    /* The ready queue (work left without an event) has a link of its own,
+     * so being queued never takes a connection off its timer list. */
+    list_t ready;
 
     char *rbuf;             /* pool buffer of w->rbuf_size bytes, or NULL */
     size_t rlen;            /* bytes in rbuf */
@@ -62,8 +78,8 @@ struct conn_s {
 
     char *wbuf;             /* pool buffer of CONN_WBUF_SIZE bytes, or NULL */
     size_t wlen, woff;
-    int file_fd;            /* body sent with sendfile, or -1 */
-    struct file_cache_entry_s *file_ref; /* owns file_fd when set */
+    int file_fd;            /* body sent with the transport's sendfile, or -1 */
+    struct file_cache_entry_s *file_ref; /* owns file_fd when set; else file_fd is ours */
     off_t file_off, file_end;
     const conn_piece_t *pieces; /* the pieces after the first, in wbuf's tail */
     unsigned npieces, piece;    /* how many; the next to send */
@@ -75,7 +91,6 @@ struct conn_s {
     unsigned eof : 1;       /* the client closed its side */
     unsigned drained : 1;   /* a read came back short: wait for an event */
     unsigned rdhup : 1;     /* the peer shut its side: a read will say so */
-    unsigned in_ready : 1;  /* on the worker's ready queue */
     unsigned requests_http10 : 1; /* answer keep-alive explicitly */
 
     /* The exchange, for the access log. */
@@ -97,21 +112,60 @@ struct conn_s {
 /* The client's address as text (for logs); formatted once per connection. */
 const char *conn_addr(conn_t *c);
 
-/* Accepted socket fd: a new connection, or NULL (fd closed) when out of memory. */
-conn_t *conn_new(worker_t *w, int fd, const struct sockaddr *sa);
+/* The client's address in binary: its family, and a pointer to the
+ * in_addr or in6_addr. */
+const void *conn_peer(const conn_t *c, int *family);
 
-/* Runs the state machine as far as the socket allows; events are the
- * epoll events that woke it (0 when it was not woken by one). */
-void conn_process(conn_t *c, uint32_t events);
+/* Accepted socket fd, to be spoken to through tr by process: a new
+ * connection, or NULL (fd closed) when out of memory. */
+conn_t *conn_new(worker_t *w, int fd, const struct sockaddr *sa, const transport_t *tr,
+                 conn_process_fn process);
+
+/* Runs the connection's protocol; events are the epoll events that woke it
+ * (0 when it was not woken by one). */
+static inline void conn_process(conn_t *c, uint32_t events)
+{
+    c->process(c, events);
+}
+
+/* Notes what the events that woke c say about its socket: whether a read
+ * may find bytes, and whether the peer has shut its side. */
+void conn_note_events(conn_t *c, uint32_t events);
 
 void conn_close(conn_t *c);
+
+/* Reads into rbuf (taking one from the pool when it has none). Returns >0
+ * bytes read, 0 for "nothing now" (EAGAIN, or rbuf full), -1 closed or
+ * error. */
+ssize_t conn_read(conn_t *c);
+
+/* Sends the output (see above). Returns 1 when everything is written, 0 on
+ * EAGAIN (on the send list then), -1 on error. */
+int conn_write(conn_t *c);
+
+/* The output is written: releases the file and the write buffer. */
+void conn_output_done(conn_t *c);
+
+/* Closes c, after lingering when c->linger says the client may still be
+ * sending (so unread bytes do not turn into a RST that destroys the
+ * response). */
+void conn_start_linger(conn_t *c);
+
+/* In CONN_LINGER: reads and drops what the client still sends. */
+void conn_linger(conn_t *c);
 
 /* Timer lists. */
 void conn_list_append(conn_list_t *l, conn_t *c, double now);
 void conn_list_remove(conn_t *c);
 
+/* Puts c on the ready queue: it runs again next turn without an event. */
+void conn_ready_push(conn_t *c);
+
 /* Closes connections whose deadline has passed. */
 void conn_expire(worker_t *w);
+
+/* The earliest deadline of the timer lists, or later when it is later. */
+double conn_next_deadline(worker_t *w, double later);
 
 /* Runs connections that have work left without waiting for an event. */
 void conn_run_ready(worker_t *w);

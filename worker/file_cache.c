@@ -25,7 +25,11 @@ struct file_cache_s {
     size_t count;
     size_t nbuckets;
     file_cache_entry_t **buckets;
-    file_cache_entry_t *lru_head, *lru_tail; /* head: most recent */
+    list_t lru;            /* first: most recently used */
+    /* Whether openat2 works here, and the real path of the root for the
+     * check that replaces it where it does not. */
+    int no_openat2;
+    char root_real[PATH_MAX];
 };
 
 /* openat2(RESOLVE_BENEATH): the kernel refuses any way out of dirfd, a
@@ -33,11 +37,6 @@ struct file_cache_s {
  * refused the spellings, this is the second lock on the same door.
  * O_NONBLOCK: opening a FIFO in the root must not wait for a writer (it
  * would stall the whole worker); it changes nothing for regular files. */
-/* Per process: whether openat2 works here, and the real path of the root
- * for the check that replaces it where it does not. */
-static int file_cache__no_openat2;
-static char file_cache__root_real[PATH_MAX];
-
 static int file_cache__openat2(int dirfd, const char *rel)
 {
     struct open_how how;
@@ -47,25 +46,30 @@ static int file_cache__openat2(int dirfd, const char *rel)
     return (int)syscall(SYS_openat2, dirfd, rel, &how, sizeof(how));
 }
 
-int file_cache_openat(int dirfd, const char *rel)
+int file_cache_root_fd(const file_cache_t *fc)
 {
-    if (!file_cache__no_openat2) {
+    return fc->root_fd;
+}
+
+int file_cache_openat(file_cache_t *fc, int dirfd, const char *rel)
+{
+    if (!fc->no_openat2) {
         int fd = file_cache__openat2(dirfd, rel);
         if (fd >= 0 || errno != ENOSYS)
             return fd;
-        file_cache__no_openat2 = 1;
+        fc->no_openat2 = 1;
     }
     /* Without openat2 (kernels before 5.6, some seccomp filters): open,
      * then ask the kernel where the file really is, and refuse it unless
      * it lies under the root, so a symlink cannot lead out. */
     int fd = openat(dirfd, rel, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (fd < 0 || file_cache__root_real[0] == '\0')
+    if (fd < 0 || fc->root_real[0] == '\0')
         return fd;
     char link[64], real[PATH_MAX];
     snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
     ssize_t n = readlink(link, real, sizeof(real) - 1);
-    size_t rl = strlen(file_cache__root_real);
-    if (n < 0 || (size_t)n < rl || memcmp(real, file_cache__root_real, rl) != 0 ||
+    size_t rl = strlen(fc->root_real);
+    if (n < 0 || (size_t)n < rl || memcmp(real, fc->root_real, rl) != 0 ||
         ((size_t)n > rl && real[rl] != '/' && rl > 1)) {
         close(fd);
         errno = EXDEV; /* as RESOLVE_BENEATH says it */
@@ -81,8 +85,9 @@ file_cache_t *file_cache_new(int root_fd, const conf_t *conf, size_t max_entries
         return NULL;
     fc->root_fd = root_fd;
     fc->conf = conf;
-    if (realpath(conf->root, file_cache__root_real) == NULL)
-        file_cache__root_real[0] = '\0';
+    list_init(&fc->lru);
+    if (realpath(conf->root, fc->root_real) == NULL)
+        fc->root_real[0] = '\0';
     /* Probe once: a seccomp filter may answer EPERM rather than ENOSYS.
      * DROVER_NO_OPENAT2 forces the fallback, so the tests can check it on a
      * kernel that has openat2. */
@@ -92,7 +97,7 @@ file_cache_t *file_cache_new(int root_fd, const conf_t *conf, size_t max_entries
     } else if (errno == ENOSYS || errno == EPERM) {
         log_warn("openat2() is not available (%s): files are checked against the root "
                  "after opening instead", strerror(errno));
-        file_cache__no_openat2 = 1;
+        fc->no_openat2 = 1;
     }
     fc->max_entries = max_entries;
     fc->nbuckets = 64;
@@ -142,42 +147,17 @@ static void file_cache__remove(file_cache_t *fc, file_cache_entry_t *e)
     while (*pp != e)
         pp = &(*pp)->hnext;
     *pp = e->hnext;
-    if (e->lprev)
-        e->lprev->lnext = e->lnext;
-    else
-        fc->lru_head = e->lnext;
-    if (e->lnext)
-        e->lnext->lprev = e->lprev;
-    else
-        fc->lru_tail = e->lprev;
+    list_remove(&e->lru);
     fc->count--;
     e->cached = 0;
     file_cache_unref(fc, e);
 }
 
-/* Puts e, on no LRU list, at the most recent end. */
-static void file_cache__lru_push(file_cache_t *fc, file_cache_entry_t *e)
+/* The least recently used cached entry, or NULL. */
+static file_cache_entry_t *file_cache__lru_oldest(const file_cache_t *fc)
 {
-    e->lprev = NULL;
-    e->lnext = fc->lru_head;
-    if (fc->lru_head)
-        fc->lru_head->lprev = e;
-    fc->lru_head = e;
-    if (fc->lru_tail == NULL)
-        fc->lru_tail = e;
-}
-
-static void file_cache__lru_front(file_cache_t *fc, file_cache_entry_t *e)
-{
-    if (fc->lru_head == e)
-        return;
-    if (e->lprev)
-        e->lprev->lnext = e->lnext;
-    if (e->lnext)
-        e->lnext->lprev = e->lprev;
-    else if (fc->lru_tail == e)
-        fc->lru_tail = e->lprev;
-    file_cache__lru_push(fc, e);
+    list_t *l = list_last(&fc->lru);
+    return l ? list_entry(l, file_cache_entry_t, lru) : NULL;
 }
 
 /* The file name's extension decides its Content-Type (mime_types first)
@@ -277,7 +257,7 @@ static void file_cache__variants(file_cache_t *fc, file_cache_entry_t *e, char *
     size_t rl = strlen(rel);
     for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
         memcpy(rel + rl, kinds[i].suffix, 4);
-        int vfd = file_cache_openat(fc->root_fd, rel);
+        int vfd = file_cache_openat(fc, fc->root_fd, rel);
         rel[rl] = '\0';
         struct stat vst;
         if (vfd < 0)
@@ -292,6 +272,7 @@ static void file_cache__variants(file_cache_t *fc, file_cache_entry_t *e, char *
             continue;
         }
         v->refs = 1;
+        list_init(&v->lru);
         if (file_cache__load(v, vfd, &vst, type, kinds[i].coding, 1, cache_control) < 0) {
             file_cache__destroy(v);
             continue;
@@ -309,6 +290,7 @@ static file_cache_entry_t *file_cache__build(file_cache_t *fc, const char *path,
         return NULL;
     memcpy(e->path, path, len);
     e->path_len = len;
+    list_init(&e->lru);
     e->fd = -1;
     e->built = now;
     e->refs = 1;
@@ -319,7 +301,7 @@ static file_cache_entry_t *file_cache__build(file_cache_t *fc, const char *path,
         return e;
     }
     snprintf(rel, sizeof(rel), "%s", len > 1 ? path + 1 : ".");
-    int fd = file_cache_openat(fc->root_fd, rel);
+    int fd = file_cache_openat(fc, fc->root_fd, rel);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) < 0) {
         switch (errno) {
@@ -355,7 +337,7 @@ static file_cache_entry_t *file_cache__build(file_cache_t *fc, const char *path,
         int dirfd = fd;
         fd = -1;
         for (size_t i = 0; i < fc->conf->num_index; i++) {
-            int f = file_cache_openat(dirfd, fc->conf->index[i]);
+            int f = file_cache_openat(fc, dirfd, fc->conf->index[i]);
             if (f < 0)
                 continue;
             if (fstat(f, &st) == 0 && S_ISREG(st.st_mode)) {
@@ -395,7 +377,8 @@ file_cache_entry_t *file_cache_get(file_cache_t *fc, const char *path, size_t le
     for (file_cache_entry_t *e = fc->buckets[b]; e != NULL; e = e->hnext) {
         if (e->path_len == len && memcmp(e->path, path, len) == 0) {
             if (now >= e->built && now < e->built + FILE_CACHE_VALID && e->kind != FC_ERROR) {
-                file_cache__lru_front(fc, e);
+                list_remove(&e->lru);
+                list_insert_head(&fc->lru, &e->lru);
                 e->refs++;
                 return e;
             }
@@ -410,13 +393,14 @@ file_cache_entry_t *file_cache_get(file_cache_t *fc, const char *path, size_t le
     if (e->kind == FC_LISTING || e->kind == FC_ERROR)
         return e; /* not cached: the caller's reference is the only one */
 
-    while (fc->count >= fc->max_entries && fc->lru_tail != NULL)
-        file_cache__remove(fc, fc->lru_tail);
+    file_cache_entry_t *old;
+    while (fc->count >= fc->max_entries && (old = file_cache__lru_oldest(fc)) != NULL)
+        file_cache__remove(fc, old);
     e->cached = 1;
     e->refs++; /* the table's reference */
     e->hnext = fc->buckets[b];
     fc->buckets[b] = e;
-    file_cache__lru_push(fc, e);
+    list_insert_head(&fc->lru, &e->lru);
     fc->count++;
     return e;
 }
@@ -425,8 +409,9 @@ void file_cache_free(file_cache_t *fc)
 {
     if (fc == NULL)
         return;
-    while (fc->lru_tail != NULL)
-        file_cache__remove(fc, fc->lru_tail);
+    file_cache_entry_t *old;
+    while ((old = file_cache__lru_oldest(fc)) != NULL)
+        file_cache__remove(fc, old);
     free(fc->buckets);
     free(fc);
 }

@@ -32,6 +32,7 @@
 
 #include "conf.h"
 #include "http_accept.h"
+#include "list.h"
 
 #define FILE_CACHE_VALID 1          /* seconds */
 #define FILE_CACHE_SMALL 12288      /* bodies up to this are kept in memory */
@@ -49,7 +50,7 @@ typedef struct file_cache_entry_s file_cache_entry_t;
 
 struct file_cache_entry_s {
     file_cache_entry_t *hnext;            /* hash chain */
-    file_cache_entry_t *lprev, *lnext;    /* LRU list */
+    list_t lru;                           /* on the cache's LRU list while cached */
     unsigned refs;                        /* the cache's own + connections' */
     unsigned cached : 1;                  /* still in the table */
     time_t built;                         /* wall second it was built */
@@ -93,8 +94,12 @@ file_cache_entry_t *file_cache_get(file_cache_t *fc, const char *path, size_t le
 void file_cache_unref(file_cache_t *fc, file_cache_entry_t *e);
 
 /* openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS), O_RDONLY | O_NONBLOCK
- * (a FIFO must not block the worker): -1 with errno
- * (EXDEV for a path that leads outside dirfd). */
-int file_cache_openat(int dirfd, const char *rel);
+ * (a FIFO must not block the worker) of rel under dirfd, a directory at or
+ * under fc's root: -1 with errno (EXDEV for a path that leads outside
+ * dirfd, or outside the root where openat2 is missing). */
+int file_cache_openat(file_cache_t *fc, int dirfd, const char *rel);
+
+/* The document root's descriptor (owned by the caller of file_cache_new). */
+int file_cache_root_fd(const file_cache_t *fc);
 
 #endif

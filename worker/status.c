@@ -11,27 +11,30 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "http.h"
+#include "error_page.h"
 #include "log.h"
 #include "status_page.h"
 
-void status_respond(conn_t *c, int head_only)
+void status_respond(const handler_req_t *h, response_t *r)
 {
-    const conf_t *conf = c->w->a.conf;
-    const void *addr = c->sa.sa_family == AF_INET6 ? (const void *)&c->sa.in6.sin6_addr
-                                                   : (const void *)&c->sa.in4.sin_addr;
-    if (!conf_cidr_match(conf->status_allow, conf->num_status_allow, c->sa.sa_family, addr)) {
-        http_respond_status(c, 403, head_only);
+    worker_t *w = h->w;
+    const conf_t *conf = w->a.conf;
+    if (!conf_cidr_match(conf->status_allow, conf->num_status_allow, h->family, h->addr)) {
+        error_page_status(w, r, 403);
         return;
     }
-    if (c->w->a.page == NULL) {
-        http_respond_status(c, 503, head_only);
+    if (w->a.page == NULL) {
+        error_page_status(w, r, 503);
         return;
     }
-    static char json[STATUS_PAGE_SIZE];
-    long n = status_page_read(c->w->a.page, json, sizeof(json));
+    /* Status requests are rare: a buffer for each is cheaper than one
+     * kept for the worker's life. */
+    char *json = malloc(STATUS_PAGE_SIZE);
+    long n = json != NULL ? status_page_read(w->a.page, json, STATUS_PAGE_SIZE) : -1;
     if (n <= 0) {
-        http_respond_status(c, 503, head_only);
+        int status = json == NULL ? 500 : 503;
+        free(json);
+        error_page_status(w, r, status);
         return;
     }
     /* Up to 256 KiB: more than the write buffer, so it goes out like a
@@ -41,9 +44,13 @@ void status_respond(conn_t *c, int head_only)
         log_error("memfd_create/write(status): %s", strerror(errno));
         if (fd >= 0)
             close(fd);
-        http_respond_status(c, 500, head_only);
+        free(json);
+        error_page_status(w, r, 500);
         return;
     }
-    http_respond_fd(c, 200, "application/json", "Cache-Control: no-store\r\n", fd, (size_t)n,
-                    head_only);
+    free(json);
+    response_init(r, 200);
+    response_addf(r, "Content-Type: application/json\r\nContent-Length: %ld\r\n"
+                     "Cache-Control: no-store\r\n", n);
+    response_file(r, fd, 0, (uint64_t)n, NULL);
 }

@@ -5,8 +5,9 @@
 #ifndef DROVER_STATUS_H
 #define DROVER_STATUS_H
 
-#include "conn.h"
+#include "handler.h"
+#include "response.h"
 
-void status_respond(conn_t *c, int head_only);
+void status_respond(const handler_req_t *h, response_t *r);
 
 #endif

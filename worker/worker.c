@@ -25,7 +25,9 @@
 #include "channel.h"
 #include "conn.h"
 #include "file_cache.h"
+#include "http1.h"
 #include "log.h"
+#include "plain.h"
 
 /* epoll data for what is not a connection (a conn_t pointer is even). */
 #define WORKER_EV_CMD ((uint64_t)1)
@@ -39,6 +41,7 @@
  * that may already be on its way; it is answered with Connection: close. */
 #define WORKER_DRAIN_GRACE 1.0
 
+/* The one variable at file scope: a signal handler can only set a flag. */
 static volatile sig_atomic_t worker_stop_flag;
 
 static void worker__on_term(int sig)
@@ -150,17 +153,12 @@ static void worker__accept(worker_t *w, int lfd)
             return;
         }
         w->report.accepted++;
-        conn_t *c = conn_new(w, fd, (struct sockaddr *)&ss);
-        worker_publish_conns(w);
+        /* Every listener speaks plain HTTP/1 today; a TLS listener will
+         * pass its transport here, and HTTP/2 its process function. */
+        conn_t *c = conn_new(w, fd, (struct sockaddr *)&ss, &plain_transport, http1_process);
         if (c != NULL)
             conn_process(c, EPOLLIN);
     }
-}
-
-void worker_publish_conns(worker_t *w)
-{
-    if (w->a.balance != NULL && w->a.cell < BALANCE_CELLS)
-        __atomic_store_n(&w->a.balance->conns[w->a.cell], (uint32_t)w->num_conns, __ATOMIC_RELAXED);
 }
 
 static void worker__drain(worker_t *w)
@@ -200,7 +198,7 @@ static void worker__command(worker_t *w)
         case CMD_REOPEN:
             if (log_reopen() < 0)
                 log_error("reopening the error log: %s", strerror(errno));
-            if (access_log_reopen() < 0)
+            if (access_log_reopen(&w->access_log) < 0)
                 log_error("reopening the access log %s: %s", w->a.conf->access_log, strerror(errno));
             break;
         }
@@ -249,7 +247,7 @@ static int worker__setup(worker_t *w)
     w->root_fd = open(w->a.conf->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (w->root_fd < 0)
         log_error("open(\"%s\"): %s: every request will get 404", w->a.conf->root, strerror(errno));
-    if (access_log_open(w->a.conf->access_log) < 0) {
+    if (access_log_open(&w->access_log, w->a.conf->access_log) < 0) {
         log_error("open(\"%s\"): %s", w->a.conf->access_log, strerror(errno));
         return -1;
     }
@@ -300,13 +298,9 @@ static int worker__setup(worker_t *w)
 /* Milliseconds until the next timer, at most a second. */
 static int worker__timeout(worker_t *w)
 {
-    if (w->ready_head != NULL)
+    if (!list_empty(&w->ready))
         return 0;
-    double next = w->next_tick;
-    conn_list_t *lists[] = { &w->header_list, &w->keepalive_list, &w->send_list, &w->linger_list };
-    for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
-        if (lists[i]->head != NULL && lists[i]->head->deadline < next)
-            next = lists[i]->head->deadline;
+    double next = conn_next_deadline(w, w->next_tick);
     /* Only a resume time still ahead: one that passed while the worker is
      * at worker_connections (or draining) would make epoll_wait return at
      * once, again and again. A closing connection re-enables accepting in
@@ -319,14 +313,21 @@ static int worker__timeout(worker_t *w)
 
 void worker_run(const worker_args_t *args)
 {
-    static worker_t worker;
+    /* On this frame, which never returns. */
+    worker_t worker;
     worker_t *w = &worker;
     memset(w, 0, sizeof(*w));
     w->a = *args;
     /* The caller's fd array lives on the master's stack frame: copy it. */
-    static int fds[CONF_MAX_LISTEN];
-    memcpy(fds, args->listen_fds, args->num_listen * sizeof(int));
-    w->a.listen_fds = fds;
+    memcpy(w->listen_fds, args->listen_fds, args->num_listen * sizeof(int));
+    w->a.listen_fds = w->listen_fds;
+    w->access_log.fd = -1;
+    list_init(&w->ready);
+    list_init(&w->conn_free);
+    list_init(&w->header_list.head);
+    list_init(&w->keepalive_list.head);
+    list_init(&w->send_list.head);
+    list_init(&w->linger_list.head);
     w->now = worker__clock();
     w->wall = time(NULL);
 
@@ -395,7 +396,7 @@ void worker_run(const worker_args_t *args)
             }
             worker__tell_master(w, MSG_HEARTBEAT);
             worker__report(w, REPORT_COUNTERS);
-            access_log_flush();
+            access_log_flush(&w->access_log);
         }
         if (w->draining) {
             if (w->now - w->drain_started >= WORKER_DRAIN_GRACE)
@@ -405,10 +406,10 @@ void worker_run(const worker_args_t *args)
         }
     }
 
-    access_log_flush();
+    access_log_flush(&w->access_log);
     if (!w->draining)
         worker__report(w, REPORT_STOPPING);
     worker__report(w, REPORT_EXITED);
-    access_log_close();
+    access_log_close(&w->access_log);
     _exit(WORKER_EXIT_OK);
 }

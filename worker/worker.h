@@ -16,14 +16,16 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "access_log.h"
 #include "conf.h"
+#include "list.h"
 #include "report.h"
 
 typedef struct conn_s conn_t;
 
+/* A timer list of connections (conn.h). */
 typedef struct {
-    conn_t *head;
-    conn_t *tail;
+    list_t head;
     double timeout; /* every entry has the same duration: append keeps order */
 } conn_list_t;
 
@@ -44,8 +46,11 @@ typedef struct {
     unsigned cell;                    /* this worker's cell in balance */
 } worker_args_t;
 
+/* The worker's whole state: there is no other (worker/ has no file-scope
+ * variables), so a test can build one, and two could live side by side. */
 typedef struct {
     worker_args_t a;
+    int listen_fds[CONF_MAX_LISTEN]; /* a.listen_fds points here */
     int epfd;
     int root_fd;
     struct file_cache_s *fc;   /* what paths resolve to; NULL without a root */
@@ -63,21 +68,20 @@ typedef struct {
     conn_list_t keepalive_list; /* idle between requests */
     conn_list_t send_list;      /* writing a response or discarding a body */
     conn_list_t linger_list;    /* closing: reading what the client still sends */
-    conn_t *ready_head, *ready_tail; /* work left without an event: run next turn */
+    list_t ready;               /* work left without an event: run next turn */
+    list_t conn_free;           /* conn_t structures kept for reuse */
+    size_t conn_free_n;
 
     void *rbuf_free;       /* pools of fixed-size buffers */
     void *wbuf_free;
     size_t rbuf_free_n, wbuf_free_n;
     size_t rbuf_size;
 
+    access_log_t access_log;
     report_t report;
     double next_tick;
     uint64_t recycle_at;   /* requests after which to ask for a successor; 0: no */
 } worker_t;
-
-/* Publishes num_conns in the accept balance (after a connection opens or
- * closes). */
-void worker_publish_conns(worker_t *w);
 
 /* Never returns: the process exits with WORKER_EXIT_*. */
 void worker_run(const worker_args_t *args) __attribute__((noreturn));

@@ -5,7 +5,8 @@
  * prefix is also fed, as bytes arriving one read at a time, and must agree
  * with the whole-buffer result. A request that parses is then put through
  * what the server does with its fields: the preconditions, If-Range and
- * Accept-Encoding negotiation, which must answer within their ranges.
+ * Accept-Encoding negotiation, which must answer within their ranges, and
+ * Host normalisation.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -55,6 +56,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         http_coding_t c = http_accept_encoding_select(whole.accept_encoding, avail);
         if (c != HTTP_CODING_IDENTITY && !(avail & HTTP_CODING_MASK(c)))
             abort();
+        /* A Host the parser let through normalises, within the caller's
+         * buffer, to lower case and no longer than it was sent. */
+        char norm[64];
+        ssize_t n = http_host_normalize(whole.host, norm, sizeof(norm));
+        if (n > (ssize_t)whole.host.len || (n < 0 && whole.host.len <= sizeof(norm)))
+            abort();
+        for (ssize_t i = 0; i < n; i++) {
+            if (norm[i] >= 'A' && norm[i] <= 'Z')
+                abort();
+        }
     }
 
     /* Incremental: grow the length in steps; the first complete or failed

@@ -350,6 +350,104 @@ START_TEST(test_empty_host)
 }
 END_TEST
 
+/* RFC 9112 3.2 and RFC 3986 3.2.2: the forms of Host that are accepted. */
+START_TEST(test_host_valid)
+{
+    static const char *const ok[] = {
+        "example.com", "EXAMPLE.com:8080", "example.com.", "example.com.:80", "h:0",
+        "h:65535", "h:00080", "127.0.0.1", "127.0.0.1:8080", "999.1.1.1",
+        "a_b-c~d.example", "xn--bcher-kva.example", "[::1]", "[::1]:8080",
+        "[2001:DB8::1]", "[::ffff:192.0.2.1]:443", "[v1.fe:x]", "[vF.a!b$c]",
+    };
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        char s[256];
+        http_request_t req;
+        snprintf(s, sizeof(s), "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", ok[i]);
+        ssize_t r = parse(s, &req);
+        ck_assert_msg(r == (ssize_t)strlen(s), "Host: %s: returned %zd (status %d)", ok[i], r,
+                      req.status);
+        ck_assert_slice(req.host, ok[i]);
+    }
+}
+END_TEST
+
+START_TEST(test_host_parse_parts)
+{
+    static const struct {
+        const char *value, *host;
+        int port;
+    } c[] = {
+        { "example.com", "example.com", -1 },  { "Example.COM.:8080", "Example.COM.", 8080 },
+        { "h:0", "h", 0 },                     { "h:65535", "h", 65535 },
+        { "[::1]", "[::1]", -1 },              { "[::1]:443", "[::1]", 443 },
+        { "", "", -1 },
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        str_t h;
+        int port = 7;
+        ck_assert_int_eq(http_host_parse(str_make(c[i].value, strlen(c[i].value)), &h, &port), 0);
+        ck_assert_slice(h, c[i].host);
+        ck_assert_int_eq(port, c[i].port);
+    }
+}
+END_TEST
+
+/* The form virtual hosts will compare: lower case, no port, no trailing dot,
+ * an IPv6 literal whole. */
+START_TEST(test_host_normalize)
+{
+    static const struct {
+        const char *value, *norm;
+    } c[] = {
+        { "Example.COM", "example.com" },     { "example.com.:8080", "example.com" },
+        { "EXAMPLE.com.", "example.com" },    { "127.0.0.1:80", "127.0.0.1" },
+        { "[2001:DB8::1]:443", "[2001:db8::1]" }, { "[::1]", "[::1]" },
+        { "", "" },                           { "a", "a" },
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        char buf[64];
+        str_t v = str_make(c[i].value, strlen(c[i].value));
+        ssize_t n = http_host_normalize(v, buf, sizeof(buf));
+        ck_assert_msg(n == (ssize_t)strlen(c[i].norm) && memcmp(buf, c[i].norm, (size_t)n) == 0,
+                      "%s: got %zd \"%.*s\", expected \"%s\"", c[i].value, n,
+                      n > 0 ? (int)n : 0, buf, c[i].norm);
+    }
+}
+END_TEST
+
+START_TEST(test_host_normalize_refuses)
+{
+    char buf[8];
+    /* invalid, or longer than the caller's buffer: -1, buffer bounds kept */
+    ck_assert_int_eq(http_host_normalize(STR_LIT("bad host"), buf, sizeof(buf)), -1);
+    ck_assert_int_eq(http_host_normalize(STR_LIT("a/b"), buf, sizeof(buf)), -1);
+    ck_assert_int_eq(http_host_normalize(STR_LIT("abcdefghi"), buf, sizeof(buf)), -1);
+    ck_assert_int_eq(http_host_normalize(STR_LIT("abcdefgh.:80"), buf, sizeof(buf)), 8);
+    ck_assert_int_eq(memcmp(buf, "abcdefgh", 8), 0);
+}
+END_TEST
+
+/* RFC 9112 3.2.3: authority-form, for CONNECT only. The server answers
+ * CONNECT with 405; the parser must let it through to be answered. */
+START_TEST(test_connect_authority_form)
+{
+    static const char s[] = "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n";
+    static const char s6[] = "CONNECT [::1]:8443 HTTP/1.1\r\nHost: [::1]:8443\r\n\r\n";
+    http_request_t req;
+    ssize_t r = parse(s, &req);
+
+    ck_assert_parsed(r, s, req);
+    ck_assert_int_eq(req.method, HTTP_METHOD_CONNECT);
+    ck_assert_slice(req.target, "example.com:443");
+    ck_assert_slice(req.host, "example.com:443");
+    ck_assert_uint_eq(req.path.len, 0);
+
+    r = parse(s6, &req);
+    ck_assert_parsed(r, s6, req);
+    ck_assert_slice(req.host, "[::1]:8443");
+}
+END_TEST
+
 START_TEST(test_query_split)
 {
     static const struct {
@@ -833,6 +931,52 @@ static const bad_case_t bad_cases[] = {
     BAD("two Host", RL "Host: a\r\nHost: b\r\n\r\n", 400),
     BAD("two Host, same value", RL "Host: a\r\nhost: a\r\n\r\n", 400),
     BAD("two Host in 1.0", "GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n", 400),
+    /* Host grammar (RFC 9112 3.2, RFC 3986 3.2.2) */
+    BAD("Host with a space", RL "Host: bad host\r\n\r\n", 400),
+    BAD("Host with a slash", RL "Host: a/b\r\n\r\n", 400),
+    BAD("Host with a space and port", RL "Host: exa mple.com:80\r\n\r\n", 400),
+    BAD("Host with a backslash", RL "Host: a\\b\r\n\r\n", 400),
+    BAD("Host with userinfo", RL "Host: user@h\r\n\r\n", 400),
+    BAD("Host wildcard", RL "Host: *.example.com\r\n\r\n", 400),
+    BAD("Host percent-encoded", RL "Host: a%41\r\n\r\n", 400),
+    BAD("Host with a comma", RL "Host: a,b\r\n\r\n", 400),
+    BAD("Host high byte", RL "Host: caf\xc3\xa9\r\n\r\n", 400),
+    BAD("Host leading dot", RL "Host: .example.com\r\n\r\n", 400),
+    BAD("Host only a dot", RL "Host: .\r\n\r\n", 400),
+    BAD("Host empty label", RL "Host: a..b\r\n\r\n", 400),
+    BAD("Host two trailing dots", RL "Host: a..\r\n\r\n", 400),
+    BAD("Host only a port", RL "Host: :80\r\n\r\n", 400),
+    BAD("Host empty port", RL "Host: h:\r\n\r\n", 400),
+    BAD("Host port too big", RL "Host: h:65536\r\n\r\n", 400),
+    BAD("Host port six digits", RL "Host: h:000080\r\n\r\n", 400),
+    BAD("Host port letters", RL "Host: h:8o\r\n\r\n", 400),
+    BAD("Host port negative", RL "Host: h:-1\r\n\r\n", 400),
+    BAD("Host two ports", RL "Host: h:80:80\r\n\r\n", 400),
+    BAD("Host unclosed IPv6", RL "Host: [::1\r\n\r\n", 400),
+    BAD("Host empty IP-literal", RL "Host: []\r\n\r\n", 400),
+    BAD("Host IPv6 junk after", RL "Host: [::1]x\r\n\r\n", 400),
+    BAD("Host IPv6 empty port", RL "Host: [::1]:\r\n\r\n", 400),
+    BAD("Host IPv6 zone", RL "Host: [fe80::1%eth0]\r\n\r\n", 400),
+    BAD("Host IPv6 bad", RL "Host: [:::1:]\r\n\r\n", 400),
+    BAD("Host IPv4 in brackets", RL "Host: [192.0.2.1]\r\n\r\n", 400),
+    BAD("Host IPv6 unbracketed", RL "Host: ::1\r\n\r\n", 400),
+    BAD("Host IPvFuture no dot", RL "Host: [v1]\r\n\r\n", 400),
+    BAD("Host IPvFuture no hex", RL "Host: [v.x]\r\n\r\n", 400),
+    BAD("Host IPvFuture empty", RL "Host: [v1.]\r\n\r\n", 400),
+    BAD("Host IPv6 too long", RL "Host: [0000:0000:0000:0000:0000:0000:0000:0000:0000]\r\n\r\n",
+        400),
+    BAD("Host bad in HTTP/1.0", "GET / HTTP/1.0\r\nHost: a b\r\n\r\n", 400),
+    BAD("Host bad behind absolute-form", "GET http://h/ HTTP/1.1\r\nHost: a/b\r\n\r\n", 400),
+    BAD("absolute-form with userinfo", "GET http://u@h/ HTTP/1.1\r\nHost: h\r\n\r\n", 400),
+    BAD("absolute-form bad port", "GET http://h:99999/ HTTP/1.1\r\nHost: h\r\n\r\n", 400),
+    BAD("absolute-form only a port", "GET http://:80/ HTTP/1.1\r\nHost: h\r\n\r\n", 400),
+    /* authority-form: CONNECT only, and CONNECT only with it */
+    BAD("authority-form for GET", "GET example.com:443 HTTP/1.1\r\nHost: h\r\n\r\n", 400),
+    BAD("CONNECT without a port", "CONNECT example.com HTTP/1.1\r\nHost: h\r\n\r\n", 400),
+    BAD("CONNECT empty port", "CONNECT example.com: HTTP/1.1\r\nHost: h\r\n\r\n", 400),
+    BAD("CONNECT origin-form", "CONNECT / HTTP/1.1\r\nHost: h\r\n\r\n", 400),
+    BAD("CONNECT absolute-form", "CONNECT http://h:443/ HTTP/1.1\r\nHost: h\r\n\r\n", 400),
+    BAD("CONNECT bad host", "CONNECT a/b:443 HTTP/1.1\r\nHost: h\r\n\r\n", 400),
     /* message framing */
     BAD("Content-Length letters", RL "Host: h\r\nContent-Length: abc\r\n\r\n", 400),
     BAD("Content-Length empty", RL "Host: h\r\nContent-Length:\r\n\r\n", 400),
@@ -858,6 +1002,14 @@ static const bad_case_t bad_cases[] = {
         RL "Host: h\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", 400),
     BAD("Transfer-Encoding chunked then gzip (two fields)",
         RL "Host: h\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n", 400),
+    /* RFC 9112 6.1: chunked at most once */
+    BAD("Transfer-Encoding chunked, chunked",
+        "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, chunked\r\n\r\n", 400),
+    BAD("Transfer-Encoding chunked twice (two fields)",
+        "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n", 400),
+    BAD("Transfer-Encoding chunked, gzip, chunked",
+        RL "Host: h\r\nTransfer-Encoding: chunked, gzip, chunked\r\n\r\n", 400),
     BAD("Transfer-Encoding empty", RL "Host: h\r\nTransfer-Encoding:\r\n\r\n", 400),
     BAD("Transfer-Encoding chunkedx", RL "Host: h\r\nTransfer-Encoding: chunkedx\r\n\r\n", 400),
     /* RFC 9112 section 6.1: Transfer-Encoding in HTTP/1.0 is faulty framing */
@@ -1097,6 +1249,11 @@ static Suite *http_parser_suite(void)
     tcase_add_test(tc, test_keep_alive);
     tcase_add_test(tc, test_value_whitespace);
     tcase_add_test(tc, test_empty_host);
+    tcase_add_test(tc, test_host_valid);
+    tcase_add_test(tc, test_host_parse_parts);
+    tcase_add_test(tc, test_host_normalize);
+    tcase_add_test(tc, test_host_normalize_refuses);
+    tcase_add_test(tc, test_connect_authority_form);
     tcase_add_test(tc, test_query_split);
     tcase_add_test(tc, test_options_star);
     tcase_add_test(tc, test_absolute_form);

@@ -389,6 +389,52 @@ START_TEST(test_against_model)
 }
 END_TEST
 
+/* path_encode: a file name keeps only the unreserved bytes; a path also
+ * keeps "/" and the sub-delimiters, ":" and "@". */
+static const struct {
+    path_encode_t kind;
+    const char *in, *want;
+} encoded[] = {
+    { PATH_ENCODE_NAME, "plain-name_1.~txt", "plain-name_1.~txt" },
+    { PATH_ENCODE_NAME, "a b&c", "a%20b%26c" },
+    { PATH_ENCODE_NAME, "dir/x?y#z", "dir%2Fx%3Fy%23z" },
+    { PATH_ENCODE_NAME, "\"<>'%", "%22%3C%3E%27%25" },
+    { PATH_ENCODE_NAME, "\xc3\xa9\x7f\x01", "%C3%A9%7F%01" },
+    { PATH_ENCODE_PATH, "/dir/sub", "/dir/sub" },
+    { PATH_ENCODE_PATH, "/a b/c&d=e;f:g@h!$'()*+,", "/a%20b/c&d=e;f:g@h!$'()*+,"},
+    { PATH_ENCODE_PATH, "/q?x#y%", "/q%3Fx%23y%25" },
+    { PATH_ENCODE_PATH, "//evil.example", "//evil.example" },
+    { PATH_ENCODE_PATH, "", "" },
+};
+
+START_TEST(test_encode)
+{
+    char out[128];
+    size_t n = path_encode(encoded[_i].in, strlen(encoded[_i].in), encoded[_i].kind, out);
+    ck_assert_msg(n == strlen(encoded[_i].want) && memcmp(out, encoded[_i].want, n) == 0,
+                  "\"%s\": \"%.*s\", expected \"%s\"", encoded[_i].in, (int)n, out,
+                  encoded[_i].want);
+    ck_assert_uint_le(n, 3 * strlen(encoded[_i].in));
+}
+END_TEST
+
+/* Every byte: encoded or not, and decoded back by path_normalize. */
+START_TEST(test_encode_round_trip)
+{
+    for (int ch = 1; ch < 256; ch++) {
+        char in[2] = { '/', (char)ch }, enc[8], back[8];
+        size_t n = path_encode(in + 1, 1, PATH_ENCODE_NAME, enc + 1);
+        enc[0] = '/';
+        ck_assert(n == 1 || n == 3);
+        if (ch == '/' || ch == '.' || ch == '\\' || ch < 0x20 || ch == 0x7f)
+            continue; /* refused or a segment of its own: not a name */
+        ssize_t r = path_normalize(enc, n + 1, back, sizeof(back));
+        ck_assert_int_eq(r, 2);
+        ck_assert_mem_eq(back, in, 2);
+    }
+}
+END_TEST
+
 static Suite *path_suite(void)
 {
     Suite *s = suite_create("path");
@@ -407,6 +453,11 @@ static Suite *path_suite(void)
 
     tc = tcase_create("dotfile");
     tcase_add_test(tc, test_dotfile);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("encode");
+    tcase_add_loop_test(tc, test_encode, 0, (int)(sizeof(encoded) / sizeof(encoded[0])));
+    tcase_add_test(tc, test_encode_round_trip);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -72,6 +72,24 @@ BAD = [
     ("no Host in 1.1", RL + b"User-Agent: x\r\n\r\n", 400),
     ("two Host", RL + b"Host: a\r\nHost: b\r\n\r\n", 400),
     ("two Host, same value", RL + b"Host: a\r\nhost: a\r\n\r\n", 400),
+    # Host grammar (RFC 9112 3.2, issue 15): uri-host [":" port]
+    ("Host with a space", RL + b"Host: bad host\r\n\r\n", 400),
+    ("Host with a slash", RL + b"Host: a/b\r\n\r\n", 400),
+    ("Host with a space and port", RL + b"Host: exa mple.com:80\r\n\r\n", 400),
+    ("Host with userinfo", RL + b"Host: user@example.com\r\n\r\n", 400),
+    ("Host port out of range", RL + b"Host: example.com:65536\r\n\r\n", 400),
+    ("Host empty port", RL + b"Host: example.com:\r\n\r\n", 400),
+    ("Host bad IPv6", RL + b"Host: [::1\r\n\r\n", 400),
+    ("Host empty label", RL + b"Host: a..b\r\n\r\n", 400),
+    ("absolute-form with userinfo", b"GET http://u@h/ HTTP/1.1\r\n" + H + b"\r\n", 400),
+    # chunked at most once (RFC 9112 6.1): a 400 before the method's 405
+    ("TE chunked, chunked", b"POST / HTTP/1.1\r\n" + H +
+     b"Transfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n", 400),
+    ("TE chunked twice", b"POST / HTTP/1.1\r\n" + H +
+     b"Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
+    # authority-form is for CONNECT only, and CONNECT takes only it
+    ("authority-form GET", b"GET example.com:443 HTTP/1.1\r\n" + H + b"\r\n", 400),
+    ("CONNECT without a port", b"CONNECT example.com HTTP/1.1\r\n" + H + b"\r\n", 400),
     # absurd sizes and counts
     ("101 fields", RL + H + b"".join(b"X-%d: 1\r\n" % i for i in range(100)) + b"\r\n", 431),
     ("thousands of tiny fields", RL + H + b"a:\r\n" * 3000 + b"\r\n", 431),
@@ -138,6 +156,25 @@ class HostileTest(harness.SharedServerTestCase):
         with Conn(self.port) as c:
             c.send(data)
             self.assertEqual(c.read_response().status, 200)
+
+    def test_valid_hosts(self):
+        for host in (b"EXAMPLE.com.", b"example.com:8080", b"127.0.0.1:80", b"[::1]",
+                     b"[2001:db8::1]:443", b""):
+            with self.subTest(host):
+                with Conn(self.port) as c:
+                    c.send(b"GET /index.html HTTP/1.1\r\nHost: " + host + b"\r\n\r\n")
+                    r = c.read_response()
+                self.assertEqual((r.status, r.body), (200, harness.INDEX_HTML))
+
+    def test_connect_authority_form(self):
+        # RFC 9112 3.2.3: a well-formed CONNECT is a method drover does not
+        # offer (405 with Allow), not a malformed request (400).
+        with Conn(self.port) as c:
+            c.send(b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n")
+            r = c.read_response()
+            self.assertEqual(r.status, 405)
+            self.assertEqual(r.header("Allow"), "GET, HEAD, OPTIONS")
+        self.assertServes("CONNECT")
 
     def test_options_star(self):
         with Conn(self.port) as c:

@@ -9,7 +9,7 @@ import unittest
 
 import harness
 from harness import Conn, get, req
-from test_http4_cond import conf_text, multipart
+from test_conditional import conf_text, multipart
 
 TEXT = b"".join(b"line %05d of a text that compresses well\n" % i for i in range(400))
 GZ = gzip.compress(TEXT, mtime=0)

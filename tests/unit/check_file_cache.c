@@ -1,0 +1,304 @@
+/*
+ * Unit tests for worker/file_cache: what request paths resolve to, against
+ * real files in a temporary directory: hits, misses, freshness (an entry
+ * lives FILE_CACHE_VALID seconds), LRU eviction, reference counting across
+ * a rebuild, directories, variants and the root's boundary.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "file_cache.h"
+
+#define T0 ((time_t)1000000)
+
+static char root[64];
+static char outside[64];
+static conf_t conf;
+static int root_fd = -1;
+static file_cache_t *fc;
+
+static void put(const char *rel, const char *content)
+{
+    char p[256];
+    snprintf(p, sizeof(p), "%s/%s", root, rel);
+    FILE *f = fopen(p, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(content, f);
+    fclose(f);
+}
+
+static void put_size(const char *rel, size_t size)
+{
+    char p[256];
+    snprintf(p, sizeof(p), "%s/%s", root, rel);
+    int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(ftruncate(fd, (off_t)size), 0);
+    close(fd);
+}
+
+static void sub(const char *rel)
+{
+    char p[256];
+    snprintf(p, sizeof(p), "%s/%s", root, rel);
+    ck_assert_int_eq(mkdir(p, 0755), 0);
+}
+
+static void make_cache(size_t max_entries)
+{
+    fc = file_cache_new(root_fd, &conf, max_entries);
+    ck_assert_ptr_nonnull(fc);
+}
+
+static void setup(void)
+{
+    strcpy(root, "/tmp/drover-fc-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(root));
+    strcpy(outside, "/tmp/drover-fc-out-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(outside));
+    memset(&conf, 0, sizeof(conf));
+    conf.root = root;
+    static char index_html[] = "index.html";
+    conf.index[0] = index_html;
+    conf.num_index = 1;
+    conf.gzip_static = 1;
+    root_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    ck_assert_int_ge(root_fd, 0);
+    fc = NULL;
+}
+
+static void teardown(void)
+{
+    file_cache_free(fc);
+    fc = NULL;
+    close(root_fd);
+    char cmd[200];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s'", root, outside);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+/* The entry for path at now, checked to be of kind, and released. */
+static void expect_kind(const char *path, time_t now, file_cache_kind_t kind)
+{
+    file_cache_entry_t *e = file_cache_get(fc, path, strlen(path), now);
+    ck_assert_ptr_nonnull(e);
+    ck_assert_msg(e->kind == kind, "%s: kind %d, expected %d", path, e->kind, kind);
+    file_cache_unref(fc, e);
+}
+
+/* 1 when path's cached body at now starts with want. */
+static int body_is(const char *path, time_t now, const char *want)
+{
+    file_cache_entry_t *e = file_cache_get(fc, path, strlen(path), now);
+    ck_assert_ptr_nonnull(e);
+    ck_assert_int_eq(e->kind, FC_FILE);
+    ck_assert_ptr_nonnull(e->body);
+    int same = (size_t)e->st.st_size == strlen(want) && memcmp(e->body, want, strlen(want)) == 0;
+    file_cache_unref(fc, e);
+    return same;
+}
+
+START_TEST(test_hit_is_the_same_entry)
+{
+    put("a.txt", "hello");
+    make_cache(16);
+    file_cache_entry_t *e1 = file_cache_get(fc, "/a.txt", 6, T0);
+    file_cache_entry_t *e2 = file_cache_get(fc, "/a.txt", 6, T0);
+    ck_assert_ptr_nonnull(e1);
+    ck_assert_ptr_eq(e1, e2);
+    ck_assert_int_eq(e1->kind, FC_FILE);
+    ck_assert_int_eq((int)e1->st.st_size, 5);
+    ck_assert_mem_eq(e1->body, "hello", 5);
+    ck_assert_int_eq(e1->fd, -1);
+    ck_assert_str_eq(e1->type, "text/plain; charset=utf-8");
+    ck_assert_ptr_nonnull(strstr(e1->headers, "Content-Length: 5\r\n"));
+    ck_assert_ptr_nonnull(strstr(e1->headers + e1->meta_off, "ETag: \""));
+    ck_assert_int_eq(strncmp(e1->headers + e1->meta_off, "Last-Modified: ", 15), 0);
+    file_cache_unref(fc, e1);
+    file_cache_unref(fc, e2);
+}
+END_TEST
+
+START_TEST(test_miss_enoent)
+{
+    make_cache(16);
+    expect_kind("/missing.txt", T0, FC_NOTFOUND);
+    expect_kind("/no/such/dir/file", T0, FC_NOTFOUND);
+    /* A file that appears later is found once the entry is stale. */
+    put("missing.txt", "now here");
+    expect_kind("/missing.txt", T0, FC_NOTFOUND);
+    ck_assert(body_is("/missing.txt", T0 + FILE_CACHE_VALID, "now here"));
+}
+END_TEST
+
+START_TEST(test_freshness)
+{
+    put("f.txt", "one");
+    make_cache(16);
+    file_cache_entry_t *old = file_cache_get(fc, "/f.txt", 6, T0);
+    ck_assert_ptr_nonnull(old);
+    put("f.txt", "two!");
+    /* Within FILE_CACHE_VALID: the entry that was built. */
+    ck_assert(body_is("/f.txt", T0, "one"));
+    /* After it: built again from disk. */
+    ck_assert(body_is("/f.txt", T0 + FILE_CACHE_VALID, "two!"));
+    /* A clock that went back does not keep a stale entry either. */
+    put("f.txt", "three");
+    ck_assert(body_is("/f.txt", T0 - 5, "three"));
+    /* The reference taken before the rebuilds still reads the old bytes. */
+    ck_assert_mem_eq(old->body, "one", 3);
+    ck_assert_int_eq(old->cached, 0);
+    file_cache_unref(fc, old);
+}
+END_TEST
+
+START_TEST(test_eviction_lru)
+{
+    put("a", "a1");
+    put("b", "b1");
+    put("c", "c1");
+    make_cache(2);
+    ck_assert(body_is("/a", T0, "a1"));
+    ck_assert(body_is("/b", T0, "b1"));
+    ck_assert(body_is("/a", T0, "a1")); /* /a is now the most recent */
+    ck_assert(body_is("/c", T0, "c1")); /* evicts /b, the least recent */
+    put("a", "a2");
+    put("b", "b2");
+    /* /a is still the cached copy; /b was evicted, so it is read again. */
+    ck_assert(body_is("/a", T0, "a1"));
+    ck_assert(body_is("/b", T0, "b2"));
+    /* ... which evicted /c, the least recent now. */
+    put("c", "c2");
+    ck_assert(body_is("/c", T0, "c2"));
+}
+END_TEST
+
+START_TEST(test_eviction_keeps_referenced_entries_alive)
+{
+    put("a", "aaaa");
+    put("b", "bbbb");
+    make_cache(1);
+    file_cache_entry_t *a = file_cache_get(fc, "/a", 2, T0);
+    ck_assert(body_is("/b", T0, "bbbb")); /* evicts /a from the table */
+    ck_assert_int_eq(a->cached, 0);
+    ck_assert_mem_eq(a->body, "aaaa", 4);
+    file_cache_unref(fc, a);
+}
+END_TEST
+
+START_TEST(test_large_file_keeps_a_descriptor)
+{
+    put_size("big.bin", FILE_CACHE_SMALL + 1);
+    make_cache(16);
+    file_cache_entry_t *e = file_cache_get(fc, "/big.bin", 8, T0);
+    ck_assert_int_eq(e->kind, FC_FILE);
+    ck_assert_ptr_null(e->body);
+    ck_assert_int_ge(e->fd, 0);
+    ck_assert_int_eq((long)e->st.st_size, FILE_CACHE_SMALL + 1);
+    file_cache_unref(fc, e);
+}
+END_TEST
+
+START_TEST(test_directories)
+{
+    sub("site");
+    put("site/index.html", "<p>hi</p>");
+    sub("empty");
+    make_cache(16);
+    expect_kind("/site", T0, FC_REDIRECT);
+    ck_assert(body_is("/site/", T0, "<p>hi</p>"));
+    file_cache_entry_t *e = file_cache_get(fc, "/site/", 6, T0);
+    ck_assert_str_eq(e->type, "text/html; charset=utf-8");
+    file_cache_unref(fc, e);
+    expect_kind("/empty/", T0, FC_FORBIDDEN);
+    file_cache_free(fc);
+    conf.autoindex = 1;
+    make_cache(16);
+    expect_kind("/empty/", T0, FC_LISTING);
+}
+END_TEST
+
+START_TEST(test_gzip_variant)
+{
+    put("s.css", "body{}");
+    put("s.css.gz", "GZ");
+    make_cache(16);
+    file_cache_entry_t *e = file_cache_get(fc, "/s.css", 6, T0);
+    ck_assert_int_eq(e->kind, FC_FILE);
+    ck_assert(e->codings & HTTP_CODING_MASK(HTTP_CODING_GZIP));
+    ck_assert_int_eq(e->vary, 1);
+    file_cache_entry_t *v = e->variant[HTTP_CODING_GZIP];
+    ck_assert_ptr_nonnull(v);
+    ck_assert_mem_eq(v->body, "GZ", 2);
+    ck_assert_ptr_nonnull(strstr(v->headers, "Content-Encoding: gzip\r\n"));
+    ck_assert_ptr_nonnull(strstr(e->headers, "Vary: Accept-Encoding\r\n"));
+    ck_assert_str_ne(e->etag, v->etag);
+    file_cache_unref(fc, e);
+}
+END_TEST
+
+START_TEST(test_symlink_out_of_root)
+{
+    char target[128], link[256];
+    snprintf(target, sizeof(target), "%s/secret", outside);
+    FILE *f = fopen(target, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("secret", f);
+    fclose(f);
+    snprintf(link, sizeof(link), "%s/leak", root);
+    ck_assert_int_eq(symlink(target, link), 0);
+    make_cache(16);
+    expect_kind("/leak", T0, FC_NOTFOUND);
+}
+END_TEST
+
+START_TEST(test_not_a_regular_file)
+{
+    char p[256];
+    snprintf(p, sizeof(p), "%s/fifo", root);
+    ck_assert_int_eq(mkfifo(p, 0644), 0);
+    make_cache(16);
+    expect_kind("/fifo", T0, FC_FORBIDDEN);
+}
+END_TEST
+
+static Suite *file_cache_suite(void)
+{
+    Suite *s = suite_create("file_cache");
+    TCase *tc = tcase_create("cache");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_hit_is_the_same_entry);
+    tcase_add_test(tc, test_miss_enoent);
+    tcase_add_test(tc, test_freshness);
+    tcase_add_test(tc, test_eviction_lru);
+    tcase_add_test(tc, test_eviction_keeps_referenced_entries_alive);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("resolve");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_large_file_keeps_a_descriptor);
+    tcase_add_test(tc, test_directories);
+    tcase_add_test(tc, test_gzip_variant);
+    tcase_add_test(tc, test_symlink_out_of_root);
+    tcase_add_test(tc, test_not_a_regular_file);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(file_cache_suite());
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,91 @@
+/*
+ * plain: see plain.h.
+ *
+ * EINTR is retried here, so callers only ever see EAGAIN or a real error.
+ */
+#include "plain.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static ssize_t plain__recv(transport_io_t *io, void *buf, size_t len)
+{
+    for (;;) {
+        ssize_t n = read(io->fd, buf, len);
+        if (n >= 0)
+            return n;
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN)
+            io->want = TRANSPORT_WANT_READ;
+        return -1;
+    }
+}
+
+static ssize_t plain__send(transport_io_t *io, const void *buf, size_t len, int more)
+{
+    for (;;) {
+        ssize_t n = send(io->fd, buf, len, MSG_NOSIGNAL | (more ? MSG_MORE : 0));
+        if (n >= 0)
+            return n;
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN)
+            io->want = TRANSPORT_WANT_WRITE;
+        return -1;
+    }
+}
+
+static ssize_t plain__writev(transport_io_t *io, const struct iovec *iov, int iovcnt, int more)
+{
+    struct msghdr msg = { .msg_iov = (struct iovec *)(uintptr_t)iov, .msg_iovlen = (size_t)iovcnt };
+    for (;;) {
+        ssize_t n = sendmsg(io->fd, &msg, MSG_NOSIGNAL | (more ? MSG_MORE : 0));
+        if (n >= 0)
+            return n;
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN)
+            io->want = TRANSPORT_WANT_WRITE;
+        return -1;
+    }
+}
+
+static ssize_t plain__sendfile(transport_io_t *io, int fd, off_t *off, size_t len)
+{
+    for (;;) {
+        ssize_t n = sendfile(io->fd, fd, off, len);
+        if (n >= 0)
+            return n;
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN)
+            io->want = TRANSPORT_WANT_WRITE;
+        return -1;
+    }
+}
+
+static void plain__shutdown(transport_io_t *io)
+{
+    shutdown(io->fd, SHUT_WR);
+}
+
+static void plain__close(transport_io_t *io)
+{
+    close(io->fd); /* also removes it from the epoll set */
+    io->fd = -1;
+}
+
+const transport_t plain_transport = {
+    .name = "plain",
+    .short_read_drains = 1,
+    .recv = plain__recv,
+    .send = plain__send,
+    .writev = plain__writev,
+    .sendfile = plain__sendfile,
+    .shutdown = plain__shutdown,
+    .close = plain__close,
+};

@@ -1,0 +1,124 @@
+/*
+ * response: see response.h.
+ */
+#include "response.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "file_cache.h"
+#include "http_date.h"
+#include "http_parser.h"
+
+void response_init(response_t *r, int status)
+{
+    r->status = status;
+    r->close = 0;
+    r->overflow = 0;
+    r->nlines = 0;
+    r->body = RESPONSE_BODY_NONE;
+    r->length = 0;
+    r->bytes = NULL;
+    r->fd = -1;
+    r->off = 0;
+    r->ref = NULL;
+    r->parts = NULL;
+    r->nparts = 0;
+    r->used = 0;
+}
+
+void response_add(response_t *r, const char *lines, size_t len)
+{
+    if (r->nlines == RESPONSE_MAX_LINES) {
+        r->overflow = 1;
+        return;
+    }
+    r->lines[r->nlines++] = str_make(lines, len);
+}
+
+char *response_alloc(response_t *r, size_t n)
+{
+    if (n > sizeof(r->scratch) - r->used) {
+        r->overflow = 1;
+        return NULL;
+    }
+    char *p = r->scratch + r->used;
+    r->used += n;
+    return p;
+}
+
+void response_addf(response_t *r, const char *fmt, ...)
+{
+    size_t room = sizeof(r->scratch) - r->used;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(r->scratch + r->used, room, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= room) {
+        r->overflow = 1;
+        return;
+    }
+    response_add(r, r->scratch + r->used, (size_t)n);
+    r->used += (size_t)n;
+}
+
+void response_bytes(response_t *r, const char *p, size_t len, struct file_cache_entry_s *ref)
+{
+    r->body = RESPONSE_BODY_BYTES;
+    r->bytes = p;
+    r->length = len;
+    r->ref = ref;
+}
+
+void response_file(response_t *r, int fd, off_t off, uint64_t len, struct file_cache_entry_s *ref)
+{
+    r->body = RESPONSE_BODY_FILE;
+    r->fd = fd;
+    r->off = off;
+    r->length = len;
+    r->ref = ref;
+}
+
+void response_release(response_t *r, struct file_cache_s *fc)
+{
+    if (r->ref != NULL)
+        file_cache_unref(fc, r->ref);
+    else if (r->fd >= 0)
+        close(r->fd);
+    r->ref = NULL;
+    r->fd = -1;
+    r->body = RESPONSE_BODY_NONE;
+    r->bytes = NULL;
+    r->length = 0;
+}
+
+#define RESPONSE_PUT(p, lit) (memcpy((p), (lit), sizeof(lit) - 1), (p) + sizeof(lit) - 1)
+
+ssize_t response_head(const response_t *r, time_t wall, char *out, size_t cap)
+{
+    const char *reason = http_status_reason(r->status);
+    size_t rlen = strlen(reason);
+    size_t need = sizeof("HTTP/1.1 000 \r\nServer: drover\r\nDate: \r\n") - 1 + rlen + HTTP_DATE_LEN;
+    for (unsigned i = 0; i < r->nlines; i++)
+        need += r->lines[i].len;
+    if (need > cap || r->status < 100 || r->status > 999)
+        return -1;
+    char *p = RESPONSE_PUT(out, "HTTP/1.1 ");
+    *p++ = (char)('0' + r->status / 100);
+    *p++ = (char)('0' + r->status / 10 % 10);
+    *p++ = (char)('0' + r->status % 10);
+    *p++ = ' ';
+    memcpy(p, reason, rlen);
+    p += rlen;
+    p = RESPONSE_PUT(p, "\r\nServer: drover\r\nDate: ");
+    memcpy(p, http_date_now(wall), HTTP_DATE_LEN);
+    p += HTTP_DATE_LEN;
+    p = RESPONSE_PUT(p, "\r\n");
+    for (unsigned i = 0; i < r->nlines; i++) {
+        memcpy(p, r->lines[i].p, r->lines[i].len);
+        p += r->lines[i].len;
+    }
+    return p - out;
+}

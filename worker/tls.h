@@ -1,0 +1,130 @@
+/*
+ * tls: one server-side TLS connection over a non-blocking socket, for the
+ * worker's transport layer. It knows SSL* and a file descriptor, nothing of
+ * conn_t or HTTP, so the transport table wraps it in a few lines.
+ *
+ * How it plugs into the transport ops table of issue 9
+ * ({recv, writev, sendfile-range, shutdown, wants-read/wants-write}):
+ *
+ *   accept on a `tls: true` listener:
+ *       tls_peek_plain_http(fd) == 1  -> write tls_plain_http_response(),
+ *                                        close (no TLS at all);
+ *       c->tls = tls_new(tls_ctx_default(generation's tls_ctx), fd,
+ *                        &worker->tls_stats);
+ *       the connection starts in a "handshake" state under
+ *       client_header_timeout;
+ *   readable/writable while handshaking:
+ *       tls_handshake(c->tls): TLS_OK -> HTTP/1 framing (tls_alpn() says
+ *       "h2" once HTTP/2 lands); TLS_WANT_READ / TLS_WANT_WRITE -> re-arm
+ *       epoll for that; TLS_ERROR -> close (already logged at info);
+ *   ops->recv      = tls_recv(c->tls, buf, len)
+ *   ops->writev    = tls_writev(c->tls, iov, iovcnt, pool, pool_len)
+ *   ops->sendfile  = tls_send_file_range(c->tls, file_fd, off, count,
+ *                                        pool, pool_len)
+ *   ops->shutdown  = tls_shutdown(c->tls), then close(fd), tls_free(c->tls)
+ *   ops->wants     = tls_wants(c->tls): TLS_WANTS_READ / TLS_WANTS_WRITE,
+ *                    what the last TLS_WANT_* waits for (a write may need
+ *                    the socket readable, and a read writable, in TLS).
+ *   The SNI choice for virtual hosts: tls_ctx_selected(tls_ctx, c->tls->ssl).
+ *   Access log: tls_version(c->tls).
+ *
+ * Edge-triggered epoll: OpenSSL reads whole records, so bytes may wait in
+ * SSL after the socket is drained. When tls_recv fills the buffer, or
+ * tls_pending() > 0, read again without waiting for EPOLLIN.
+ *
+ * Buffers: `pool` is a worker-wide scratch buffer (64 KiB is good). No state
+ * is kept in it between calls, so every connection may share the one pool:
+ * after TLS_WANT_WRITE, OpenSSL keeps its encrypted record itself, and the
+ * retry only has to offer at least as many bytes again from the same place
+ * (SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER), which re-reading the same iovecs
+ * or file range does. So: after a short count or TLS_WANT_*, call again
+ * with the data that was not yet counted as sent, unchanged.
+ *
+ * Return convention: I/O functions return a count >= 0 (tls_recv: 0 = the
+ * peer closed), or TLS_WANT_READ / TLS_WANT_WRITE (nothing done, wait), or
+ * TLS_ERROR (close the connection). A short count from a write means the
+ * socket is full: wait for tls_wants().
+ */
+#ifndef DROVER_TLS_H
+#define DROVER_TLS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include <openssl/ssl.h>
+
+#define TLS_OK 0
+#define TLS_ERROR (-1)
+#define TLS_WANT_READ (-2)
+#define TLS_WANT_WRITE (-3)
+
+#define TLS_WANTS_READ 0x1
+#define TLS_WANTS_WRITE 0x2
+
+#define TLS_POOL_SIZE (64 * 1024) /* a good size for the caller's pool */
+
+/* Per worker; shown in status. */
+typedef struct {
+    uint64_t handshakes;          /* completed */
+    uint64_t handshake_failures;
+    uint64_t resumed;             /* completed handshakes that resumed a session */
+    uint64_t sendfile_ktls;       /* connections that sent a file with SSL_sendfile */
+    uint64_t sendfile_fallback;   /* ... with pread + SSL_write */
+} tls_stats_t;
+
+typedef struct {
+    SSL *ssl;               /* owned */
+    int fd;                 /* not owned: the caller closes it */
+    unsigned want;          /* TLS_WANTS_* of the last TLS_WANT_* */
+    size_t write_pending;   /* bytes the retried SSL_write must offer again */
+    unsigned handshake_done : 1;
+    unsigned path_counted : 1;
+    tls_stats_t *stats;     /* not owned; may be NULL */
+} tls_conn_t;
+
+/* A connection in server (accept) state on fd, or NULL (errno ENOMEM). */
+tls_conn_t *tls_new(SSL_CTX *ctx, int fd, tls_stats_t *stats);
+void tls_free(tls_conn_t *c);
+
+/* One step of the handshake: TLS_OK, TLS_WANT_READ, TLS_WANT_WRITE or
+ * TLS_ERROR (logged at info with the client address and OpenSSL's reason). */
+int tls_handshake(tls_conn_t *c);
+
+ssize_t tls_recv(tls_conn_t *c, void *buf, size_t len);
+
+/* Writes the iovecs in as few, as full records as it can: pieces shorter
+ * than 16 KiB are copied together into pool (up to pool_len) first. */
+ssize_t tls_writev(tls_conn_t *c, const struct iovec *iov, int iovcnt, char *pool,
+                   size_t pool_len);
+
+/* Sends count bytes of file_fd from offset: SSL_sendfile when the kernel
+ * took the keys (kTLS), else pread into pool and SSL_write. Returns the
+ * bytes sent by this call; a file that shrank is TLS_ERROR (errno EIO). */
+ssize_t tls_send_file_range(tls_conn_t *c, int file_fd, off_t offset, size_t count, char *pool,
+                            size_t pool_len);
+
+/* Sends close_notify, without waiting for the peer's: TLS_OK (close now),
+ * TLS_WANT_WRITE (try once more when writable, or just close), TLS_ERROR. */
+int tls_shutdown(tls_conn_t *c);
+
+unsigned tls_wants(const tls_conn_t *c);
+size_t tls_pending(const tls_conn_t *c);
+int tls_ktls_send(const tls_conn_t *c);          /* 1 if the kernel encrypts */
+const char *tls_version(const tls_conn_t *c);    /* "TLSv1.3", for the access log */
+void tls_alpn(const tls_conn_t *c, const unsigned char **proto, unsigned *len);
+
+/* Plain HTTP on a TLS port: a TLS connection starts with a handshake record
+ * (0x16); an HTTP request starts with an upper-case method and a space.
+ * 1 if p looks like the start of an HTTP request. */
+int tls_looks_like_plain_http(const char *p, size_t len);
+
+/* Peeks (MSG_PEEK) at fd's first bytes: 1 plain HTTP, 0 not (go on with the
+ * handshake), TLS_WANT_READ nothing arrived yet, TLS_ERROR closed/error. */
+int tls_peek_plain_http(int fd);
+
+/* The whole 400 response (with Connection: close) to write before closing. */
+const char *tls_plain_http_response(size_t *len);
+
+#endif
