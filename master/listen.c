@@ -221,9 +221,14 @@ int listen_adopt(listen_sock_t *set, size_t *num, size_t max, const conf_t *conf
             close(fd);
             continue;
         }
-        /* Our backlog, whatever the passer chose. */
+        /* Our backlog and TCP_NODELAY (see listen_open()), whatever the
+         * passer chose: a socket unit may set neither. */
+        int one = 1;
         if (listen(fd, LISTEN_BACKLOG) < 0)
             log_warn("listen(inherited %s): %s", conf->listen[i].spec, strerror(errno));
+        if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
+            log_warn("setsockopt(TCP_NODELAY) on inherited %s: %s", conf->listen[i].spec,
+                     strerror(errno));
         set[*num].addr = conf->listen[i];
         set[*num].addr.spec = NULL;
         set[*num].fd = fd;
