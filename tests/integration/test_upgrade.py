@@ -19,8 +19,8 @@ import unittest
 import sys
 sys.dont_write_bytecode = True  # keep the source tree clean
 
-from harness import (BIN, ServerTestCase, alive, get, proc_stat, run_main,
-                     wait_until)
+from harness import (BIN, ServerTestCase, alive, children, get, proc_stat,
+                     run_main, wait_until)
 
 NEXT_BIN = os.path.join(os.path.dirname(BIN), "drover-next")
 VERSION_RE = re.compile(r"^drover (\S+), master (\d+),")
@@ -33,6 +33,21 @@ def install(src, dst):
     shutil.copyfile(src, tmp)
     os.chmod(tmp, 0o755)
     os.rename(tmp, dst)
+
+
+# A stand-in for a broken new binary: records what it was given, exits 1.
+RECORDER = r"""
+import os
+env = os.environ.get
+fds = " ".join(sorted(os.listdir("/proc/self/fd"), key=int))
+with open("/proc/self/status") as f:
+    sig = [ln.strip() for ln in f if ln.startswith(("SigBlk", "SigIgn"))]
+with open(%r, "w") as f:
+    f.write("pid=%%d LISTEN_PID=%%s LISTEN_FDS=%%s\n" %% (os.getpid(), env("LISTEN_PID"), env("LISTEN_FDS")))
+    f.write("names=%%s from=%%s fd=%%s\n" %% (env("LISTEN_FDNAMES"), env("DROVER_UPGRADE_FROM"), env("DROVER_UPGRADE_FD")))
+    f.write("\n".join(sig) + "\n" + fds + "\n")
+raise SystemExit(1)
+"""
 
 
 def version_of(path):
@@ -162,14 +177,31 @@ class UpgradeTest(UpgradeCase):
         srv = self.srv
         old = srv.master
         script = self.exe + ".new"
+        seen = os.path.join(srv.dir, "seen")
+        # It records what it was given, then fails.
         with open(script, "w") as f:
-            f.write("#!/bin/sh\nexit 1\n")
+            f.write("#!%s\n" % sys.executable + RECORDER % seen)
         os.chmod(script, 0o755)
         os.rename(script, self.exe)
         p = self.upgrade()
         err = p.stderr.decode()
         self.assertEqual(p.returncode, 1, err + srv.diag())
         self.assertIn("exited with status 1 before it was ready", err)
+        with open(seen) as f:
+            lines = f.read().splitlines()
+        m = re.match(r"pid=(\d+) LISTEN_PID=(\d+) LISTEN_FDS=1$", lines[0])
+        self.assertTrue(m and m.group(1) == m.group(2), lines[0])
+        self.assertEqual(lines[1], "names=127.0.0.1_%d from=%d fd=4" % (srv.port, old))
+        # No signal the old master blocked for its signalfd stays blocked in
+        # the new program. (SigIgn is not checked: Python ignores SIGPIPE
+        # itself.)
+        self.assertTrue(lines[2].startswith("SigBlk"), lines[2])
+        self.assertEqual(lines[2].split()[1], "0" * 16, lines[2])
+        # Only stdio, the socket at 3 and the report pipe at 4 (and the
+        # directory the recorder lists).
+        fds = sorted(int(x) for x in lines[4].split())
+        self.assertEqual(fds[:5], [0, 1, 2, 3, 4], lines[4])
+        self.assertLessEqual(len(fds), 6, "the old master's descriptors leaked: %s" % lines[4])
         self.assertEqual(self.pid_file(), old)
         self.assertServes()
         # Reaped: no zombie left behind.
@@ -182,6 +214,47 @@ class UpgradeTest(UpgradeCase):
         self.assertEqual(p.returncode, 1)
         self.assertIn("No such file or directory", p.stderr.decode())
         self.assertServes()
+
+    def hang_binary(self):
+        """The binary is replaced by one that never gets ready."""
+        script = self.exe + ".new"
+        with open(script, "w") as f:
+            f.write("#!/bin/sh\nexec sleep 40\n")
+        os.chmod(script, 0o755)
+        os.rename(script, self.exe)
+
+    def new_master_pid(self):
+        kids = [c for c in children(self.srv.master) if proc_stat(c)["comm"] == "sleep"]
+        return kids[0] if kids else None
+
+    def test_late_new_master_killed(self):
+        srv = self.srv
+        old = srv.master
+        self.hang_binary()
+        t0 = time.monotonic()
+        p = self.upgrade(timeout=60)
+        took = time.monotonic() - t0
+        err = p.stderr.decode()
+        self.assertEqual(p.returncode, 1, err + srv.diag())
+        self.assertIn("not ready within 20s", err)
+        self.assertGreater(took, 15)
+        self.assertIsNone(self.new_master_pid(), "the late new master is still there")
+        self.assertEqual(self.pid_file(), old)
+        self.assertServes()
+
+    def test_stop_during_upgrade(self):
+        # A stop while the new master starts: it must not take over a server
+        # that was told to stop.
+        srv = self.srv
+        self.hang_binary()
+        srv.signal(signal.SIGUSR2)
+        new = wait_until(self.new_master_pid, timeout=5)
+        self.assertTrue(new, srv.diag())
+        srv.remember(new)
+        srv.signal(signal.SIGQUIT)
+        self.assertEqual(srv.proc.wait(timeout=10), 0)
+        self.assertTrue(wait_until(lambda: not alive(new, srv.known[new]), timeout=5),
+                        "the new master outlived a stop during the upgrade")
 
     def test_new_master_workers_fail(self):
         # The new master's workers cannot start (the access log cannot be
