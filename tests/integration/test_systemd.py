@@ -26,6 +26,9 @@ from harness import (BIN, ServerTestCase, free_port, get, port_accepts,
                      run_main, wait_until)
 
 
+NEXT_BIN = os.path.join(os.path.dirname(BIN), "drover-next")
+
+
 class Notifier(object):
     """The manager's end of NOTIFY_SOCKET."""
 
@@ -133,6 +136,42 @@ class NotifyTest(ServerTestCase):
         self.assertEqual(get(srv.port, "/").status, 200)
         self.assertNotIn("NOTIFY_SOCKET", srv.log_text())
         self.assertNotIn("sd_notify", srv.log_text())
+
+
+class BuiltinNotifyTest(ServerTestCase):
+    """drover-next is built with the built-in fallback instead of libsystemd:
+    the same messages, to a path or to an abstract ('@') socket."""
+    start_server = False
+    server_kwargs = {"workers": 1}
+
+    def run_with(self, address, bind_to):
+        if not os.access(NEXT_BIN, os.X_OK):
+            self.skipTest("no %s (make check builds it; or make drover-next)" % NEXT_BIN)
+        srv = self.srv
+        n = Notifier(bind_to)
+        self.addCleanup(n.close)
+        env = dict(os.environ, NOTIFY_SOCKET=address)
+        srv.proc = subprocess.Popen([NEXT_BIN, "-c", srv.conf_path, "-f"], env=env,
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL, cwd=srv.dir)
+        srv.master = srv.proc.pid
+        srv.remember(srv.master)
+        srv.wait_serving()
+        m = n.wait_for(lambda m: m.get("READY") == "1")
+        self.assertTrue(m, "no READY=1 from the built-in sd_notify" + srv.diag())
+        self.assertIn("-next", m.get("STATUS", ""))
+        srv.signal(signal.SIGTERM)
+        self.assertTrue(n.wait_for(lambda m: m.get("STOPPING") == "1"), srv.diag())
+        srv.wait_exit(10)
+        self.assertNotIn("NOTIFY_SOCKET", srv.log_text())
+
+    def test_path(self):
+        p = os.path.join(self.srv.dir, "n.sock")
+        self.run_with(p, p)
+
+    def test_abstract(self):
+        name = "drover-test-notify-%d" % os.getpid()
+        self.run_with("@" + name, "\0" + name)
 
 
 def listening(port):
