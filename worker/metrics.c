@@ -93,7 +93,7 @@ static void metrics__render(metrics_buf_t *b, const metrics_page_t *pg)
     }
 
     metrics__family(b, "drover_build_info", "gauge", "A constant 1, labelled by the version of drover.");
-    mb_printf(b, "drover_build_info{version=\"%s\"} 1\n", PACKAGE_VERSION);
+    mb_printf(b, "drover_build_info{version=\"%s\"} 1\n", DROVER_VERSION);
     metrics__family(b, "drover_start_time_seconds", "gauge", "When the master started, in Unix seconds.");
     mb_printf(b, "drover_start_time_seconds %.3f\n", pg->start_time);
 
