@@ -187,6 +187,12 @@ const conf_key_t conf__keys[] = {
     { "allow", CONF_KIND_LIST, CONF_SCOPE_STATUS, AT(status_allow), "127.0.0.1 ::1",
       .list = &conf__cidr_items, .max_items = CONF_MAX_ALLOW,
       .count_offset = AT(num_status_allow) },
+    /* Loopback by default: a PROXY header from anyone else would let any
+     * client choose the address it is logged and allowed as. */
+    { "proxy_trusted", CONF_KIND_LIST, TOP, AT(proxy_trusted), "127.0.0.1 ::1",
+      .list = &conf__cidr_items, .max_items = CONF_MAX_ALLOW,
+      .count_offset = AT(num_proxy_trusted),
+      .doc = "addresses/networks allowed to send a PROXY protocol header" },
     { "cache_control", CONF_KIND_MAP, TOP, AT(cache_control), .map = &conf__cache_control_map,
       .doc = "Cache-Control by extension, default for the rest" },
     { "error_pages", CONF_KIND_MAP, TOP, AT(error_pages), .map = &conf__error_pages_map,
