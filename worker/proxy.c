@@ -4,6 +4,7 @@
 #include "proxy.h"
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -46,10 +47,19 @@ static void proxy__set_client(conn_t *c, const proxy_protocol_t *pp)
 {
     if (pp->local)
         return; /* health checks and UNKNOWN: the peer's own address */
-    if (pp->family == AF_INET6)
+    const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&pp->src;
+    if (pp->family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+        /* ::ffff:a.b.c.d (a balancer on a dual-stack socket) is an IPv4
+         * client: logged and matched against status.allow as one. */
+        memset(&c->sa.in4, 0, sizeof(c->sa.in4));
+        c->sa.in4.sin_family = AF_INET;
+        c->sa.in4.sin_port = s6->sin6_port;
+        memcpy(&c->sa.in4.sin_addr, &s6->sin6_addr.s6_addr[12], 4);
+    } else if (pp->family == AF_INET6) {
         memcpy(&c->sa.in6, &pp->src, sizeof(c->sa.in6));
-    else
+    } else {
         memcpy(&c->sa.in4, &pp->src, sizeof(c->sa.in4));
+    }
     c->addr[0] = '\0'; /* formatted again on first use */
 }
 

@@ -152,6 +152,11 @@ class ProxyHeaderTest(ProxyCase):
         with Conn(self.pport) as c:
             c.send(v1("198.51.100.1") + status_req)
             self.assertEqual(c.read_response().status, 403)
+        # An IPv4 client in an IPv6 header (a dual-stack balancer) counts
+        # as IPv4.
+        with Conn(self.pport) as c:
+            c.send(v1("::ffff:203.0.113.8", dst="::1") + status_req)
+            self.assertEqual(c.read_response().status, 200)
         # The plain listener: the peer 127.0.0.1 is not allowed.
         self.assertEqual(get(self.port, "/status").status, 403)
         # LOCAL: the peer's address decides, and it is not allowed either.
