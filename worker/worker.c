@@ -161,8 +161,13 @@ static void worker__accept(worker_t *w, size_t li)
         if (c == NULL)
             continue;
         c->listener = &w->a.conf->listen[li];
+        /* The PROXY header comes before any byte of the protocol chosen
+         * above, TLS included (HAProxy sends it first): whatever reads the
+         * socket (a TLS handshake, a peek for plain HTTP on a TLS port)
+         * belongs in that protocol's process function, which runs once
+         * the header is consumed. */
         if (c->listener->proxy_protocol)
-            proxy_start(c); /* the header first, then the protocol chosen above */
+            proxy_start(c);
         conn_process(c, EPOLLIN);
     }
 }
