@@ -96,7 +96,7 @@ class ProxyCase(ServerTestCase):
 
 
 class ProxyHeaderTest(ProxyCase):
-    server_kwargs = {"workers": 1, "client_header_timeout": "1s"}
+    server_kwargs = {"workers": 1, "client_header_timeout": "2s"}
     extra = {"status": {"path": "/status", "allow": ["203.0.113.0/24"]}}
 
     def test_v1_address_in_access_log(self):
@@ -199,8 +199,8 @@ class ProxyHeaderTest(ProxyCase):
                 except ConnectionResetError:
                     got = b""  # closed with our bytes unread: a reset
                 self.assertEqual(got, b"")
-                # Closed on the FIN, not by the 1 s header timeout.
-                self.assertLess(time.monotonic() - start, 0.8)
+                # Closed on the FIN, not by the 2 s header timeout.
+                self.assertLess(time.monotonic() - start, 1.5)
             finally:
                 s.close()
         self.assertTrue(wait_until(lambda: "PROXY protocol header cut short" in self.srv.log_text(),
@@ -211,13 +211,13 @@ class ProxyHeaderTest(ProxyCase):
         with Conn(self.pport) as c:
             c.send(b"PROXY TCP4 198.51.")
             start = time.monotonic()
-            self.assertTrue(c.closed_within(4.0))
+            self.assertTrue(c.closed_within(6.0))
             took = time.monotonic() - start
-        self.assertGreater(took, 0.7)
-        self.assertLess(took, 3.0)
+        self.assertGreater(took, 1.5)
+        self.assertLess(took, 5.0)
         # And a connection that sends nothing at all.
         with Conn(self.pport) as c:
-            self.assertTrue(c.closed_within(4.0))
+            self.assertTrue(c.closed_within(6.0))
         self.assertIn("no PROXY protocol header within", self.srv.log_text())
 
 
