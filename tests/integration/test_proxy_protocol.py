@@ -221,6 +221,40 @@ class ProxyHeaderTest(ProxyCase):
         self.assertIn("no PROXY protocol header within", self.srv.log_text())
 
 
+class ProxyReloadTest(ProxyCase):
+    server_kwargs = {"workers": 1}
+
+    def test_reload_turns_proxy_protocol_off_and_on(self):
+        # The same address, the flag changed by a reload: the new workers
+        # follow the new configuration on the socket the master kept.
+        addr = "127.0.0.1:%d" % self.pport
+        self.srv.conf["listen"][1] = {"address": addr, "proxy_protocol": False}
+        self.srv.write_config()
+        p = self.srv.run("-s", "reload", timeout=15)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(get(self.pport, "/index.html").status, 200)
+        self.srv.conf["listen"][1] = {"address": addr, "proxy_protocol": True}
+        self.srv.write_config()
+        p = self.srv.run("-s", "reload", timeout=15)
+        self.assertEqual(p.returncode, 0, p.stderr)
+
+        def refused():
+            # An old worker still draining may serve one; bounded retries.
+            with Conn(self.pport) as c:
+                try:
+                    c.send(GET_CLOSE)
+                except OSError:
+                    return True
+                return c.closed_within(1.0) and b"HTTP/" not in c.buf
+        self.assertTrue(wait_until(refused, timeout=8),
+                        "plain HTTP still served after the reload")
+        with Conn(self.pport) as c:
+            c.send(v1("198.51.100.44") + get_close("reloaded"))
+            self.assertEqual(c.read_response().status, 200)
+        lines = self.logged("?reloaded ")
+        self.assertTrue(lines and lines[0].startswith("198.51.100.44 "), lines)
+
+
 class ProxyUntrustedTest(ProxyCase):
     server_kwargs = {"workers": 1}
     extra = {"proxy_trusted": ["10.0.0.0/8"]}
