@@ -85,6 +85,7 @@ struct conn_s {
     unsigned npieces, piece;    /* how many; the next to send */
 
     int64_t body_left;      /* request body still to discard */
+    double discard_until;   /* when discarding it must end (discard.h) */
     unsigned requests;      /* served on this connection */
     unsigned keep_alive : 1;
     unsigned linger : 1;    /* on close, read what the client still sends */

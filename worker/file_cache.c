@@ -203,10 +203,13 @@ static int file_cache__load(file_cache_entry_t *e, int fd, const struct stat *st
     int n = snprintf(h, sizeof(h), "Content-Type: %s\r\nContent-Length: %lld\r\n", type,
                      (long long)st->st_size);
     e->meta_off = (size_t)n;
-    n += snprintf(h + n, sizeof(h) - (size_t)n,
-                  "Last-Modified: %s\r\nETag: %s\r\nAccept-Ranges: bytes\r\n%s%s%s%s%s%s",
-                  e->last_modified, e->etag, cname ? "Content-Encoding: " : "", cname ? cname : "",
-                  cname ? "\r\n" : "", vary ? "Vary: Accept-Encoding\r\n" : "",
+    n += snprintf(h + n, sizeof(h) - (size_t)n, "Last-Modified: %s\r\nETag: %s\r\nAccept-Ranges: bytes\r\n",
+                  e->last_modified, e->etag);
+    e->ce_off = (size_t)n;
+    if (cname != NULL)
+        n += snprintf(h + n, sizeof(h) - (size_t)n, "Content-Encoding: %s\r\n", cname);
+    e->ce_len = (size_t)n - e->ce_off;
+    n += snprintf(h + n, sizeof(h) - (size_t)n, "%s%s%s", vary ? "Vary: Accept-Encoding\r\n" : "",
                   cache_control ? "Cache-Control: " : "", cache_control ? cache_control : "");
     if (cache_control != NULL)
         n += snprintf(h + n, sizeof(h) - (size_t)n, "\r\n");

@@ -67,6 +67,9 @@ struct file_cache_entry_s {
     char *headers;                        /* every header line of a 200, see above */
     size_t headers_len;
     size_t meta_off;                      /* headers + meta_off: from Last-Modified on */
+    /* The Content-Encoding line inside headers (ce_len 0: none), which a
+     * 304 leaves out (RFC 9110 15.4.5: no representation metadata). */
+    size_t ce_off, ce_len;
     /* The precompressed copies beside a file (gzip_static): variant[c] for
      * c in codings (HTTP_CODING_MASK bits); any of them makes every answer
      * for the file vary by Accept-Encoding. */

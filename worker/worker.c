@@ -275,7 +275,10 @@ static int worker__setup(worker_t *w)
     w->header_list.timeout = w->a.conf->client_header_timeout;
     w->keepalive_list.timeout = w->a.conf->keepalive_timeout;
     w->send_list.timeout = w->a.conf->send_timeout;
-    w->linger_list.timeout = 2.0;
+    w->body_list.timeout = w->a.conf->client_body_timeout;
+    /* A lingering close waits for the client's FIN no longer than a slow
+     * body would be waited for. */
+    w->linger_list.timeout = w->body_list.timeout < 2.0 ? w->body_list.timeout : 2.0;
     w->rbuf_size = w->a.conf->max_header_size;
     if (w->root_fd >= 0) {
         /* A quarter of the descriptors at most go to cached open files. */
@@ -328,6 +331,7 @@ void worker_run(const worker_args_t *args)
     list_init(&w->keepalive_list.head);
     list_init(&w->send_list.head);
     list_init(&w->linger_list.head);
+    list_init(&w->body_list.head);
     w->now = worker__clock();
     w->wall = time(NULL);
 

@@ -81,6 +81,9 @@ typedef struct {
     report_t report;
     double next_tick;
     uint64_t recycle_at;   /* requests after which to ask for a successor; 0: no */
+    /* Discarding a request body (discard.h): sorted by deadline, timeout
+     * is the gap limit, client_body_timeout. */
+    conn_list_t body_list;
 } worker_t;
 
 /* Never returns: the process exits with WORKER_EXIT_*. */
