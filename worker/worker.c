@@ -401,6 +401,7 @@ void worker_run(const worker_args_t *args)
             worker__tell_master(w, MSG_HEARTBEAT);
             worker__report(w, REPORT_COUNTERS);
             access_log_flush(&w->access_log);
+            log_tick();
         }
         if (w->draining) {
             if (w->now - w->drain_started >= WORKER_DRAIN_GRACE)
@@ -411,6 +412,7 @@ void worker_run(const worker_args_t *args)
     }
 
     access_log_flush(&w->access_log);
+    log_tick();
     if (!w->draining)
         worker__report(w, REPORT_STOPPING);
     worker__report(w, REPORT_EXITED);
