@@ -402,3 +402,14 @@ void conn_close_idle(worker_t *w)
             conn_close(c);
     }
 }
+
+int conn_close_idle_oldest(worker_t *w, int n)
+{
+    conn_t *c;
+    int closed = 0;
+    while (closed < n && (c = conn__first(&w->keepalive_list)) != NULL) {
+        conn_close(c);
+        closed++;
+    }
+    return closed;
+}

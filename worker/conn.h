@@ -174,6 +174,10 @@ void conn_run_ready(worker_t *w);
 /* Drain: closes connections that are idle between requests. */
 void conn_close_idle(worker_t *w);
 
+/* Short of descriptors: closes up to n of the longest-idle keep-alive
+ * connections (nginx reuses them the same way). Returns how many. */
+int conn_close_idle_oldest(worker_t *w, int n);
+
 /* Buffer pools. */
 char *conn_buf_get(worker_t *w, int write);
 void conn_buf_put(worker_t *w, char *buf, int write);

@@ -24,6 +24,7 @@
 #include "balance.h"
 #include "channel.h"
 #include "conn.h"
+#include "fd_budget.h"
 #include "file_cache.h"
 #include "http1.h"
 #include "log.h"
@@ -129,7 +130,9 @@ static void worker__accept(worker_t *w, int lfd)
             w->accept_resume = w->now + WORKER_BALANCE_PAUSE;
             return;
         }
-        if (w->num_conns >= (size_t)w->a.conf->worker_connections) {
+        /* At the limit, an idle keep-alive connection gives way to a new
+         * client before accepting pauses. */
+        if (w->num_conns >= w->conns_max && conn_close_idle_oldest(w, 1) == 0) {
             worker__listen(w, 0);
             w->accept_resume = w->now + WORKER_ACCEPT_PAUSE;
             return;
@@ -140,6 +143,8 @@ static void worker__accept(worker_t *w, int lfd)
         if (fd < 0) {
             if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED)
                 return;
+            if ((errno == EMFILE || errno == ENFILE) && conn_close_idle_oldest(w, 8) > 0)
+                continue; /* descriptors freed: try again */
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
                 /* Out of descriptors: stop accepting for a moment rather
                  * than spin on a socket that stays readable. */
@@ -294,6 +299,10 @@ static int worker__setup(worker_t *w)
             return -1;
         }
     }
+    /* A reserve of descriptors for files and logs: accepting stops before
+     * the last few, so a file can still be opened for the clients held. */
+    w->conns_max = fd_budget_conns(w->a.conf->worker_connections, fd_budget_lowest_free(),
+                                   w->fc != NULL ? file_cache_max_fds(w->fc) : 0);
     worker__listen(w, 1);
     return 0;
 }
@@ -386,7 +395,7 @@ void worker_run(const worker_args_t *args)
             }
         } else if (!w->listening && !w->draining && w->accept_resume != 0 &&
                    w->now >= w->accept_resume &&
-                   w->num_conns < (size_t)w->a.conf->worker_connections) {
+                   w->num_conns < w->conns_max) {
             w->accept_resume = 0;
             worker__listen(w, 1);
         }

@@ -84,6 +84,9 @@ typedef struct {
     /* Discarding a request body (discard.h): sorted by deadline, timeout
      * is the gap limit, client_body_timeout. */
     conn_list_t body_list;
+    /* Connections accepted at most: worker_connections, or fewer when the
+     * descriptor limit leaves fewer after a reserve (fd_budget.h). */
+    size_t conns_max;
 } worker_t;
 
 /* Never returns: the process exits with WORKER_EXIT_*. */
