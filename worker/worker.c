@@ -119,6 +119,22 @@ static int worker__overloaded(worker_t *w)
     return (double)w->num_conns > mean + slack;
 }
 
+/* Out of room for connections (the limit, or EMFILE): idle keep-alive
+ * connections give way to new clients, as nginx reuses them. They are
+ * closed after this batch of events, which may still hold an event for
+ * one of them; accepting resumes on the next turn. Without idle ones,
+ * accepting pauses. */
+static void worker__pause_full(worker_t *w)
+{
+    worker__listen(w, 0);
+    if (!list_empty(&w->keepalive_list.head)) {
+        w->reclaim = WORKER_ACCEPT_BATCH;
+        w->accept_resume = w->now;
+    } else {
+        w->accept_resume = w->now + WORKER_ACCEPT_PAUSE;
+    }
+}
+
 static void worker__accept(worker_t *w, int lfd)
 {
     for (int i = 0; i < WORKER_ACCEPT_BATCH; i++) {
@@ -130,11 +146,8 @@ static void worker__accept(worker_t *w, int lfd)
             w->accept_resume = w->now + WORKER_BALANCE_PAUSE;
             return;
         }
-        /* At the limit, an idle keep-alive connection gives way to a new
-         * client before accepting pauses. */
-        if (w->num_conns >= w->conns_max && conn_close_idle_oldest(w, 1) == 0) {
-            worker__listen(w, 0);
-            w->accept_resume = w->now + WORKER_ACCEPT_PAUSE;
+        if (w->num_conns >= w->conns_max) {
+            worker__pause_full(w);
             return;
         }
         struct sockaddr_storage ss;
@@ -143,8 +156,10 @@ static void worker__accept(worker_t *w, int lfd)
         if (fd < 0) {
             if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED)
                 return;
-            if ((errno == EMFILE || errno == ENFILE) && conn_close_idle_oldest(w, 8) > 0)
-                continue; /* descriptors freed: try again */
+            if ((errno == EMFILE || errno == ENFILE) && !list_empty(&w->keepalive_list.head)) {
+                worker__pause_full(w);
+                return;
+            }
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
                 /* Out of descriptors: stop accepting for a moment rather
                  * than spin on a socket that stays readable. */
@@ -379,6 +394,10 @@ void worker_run(const worker_args_t *args)
             }
             else
                 conn_process((conn_t *)(uintptr_t)d, events[i].events);
+        }
+        if (w->reclaim > 0) {
+            conn_close_idle_oldest(w, w->reclaim);
+            w->reclaim = 0;
         }
         conn_run_ready(w);
         conn_expire(w);

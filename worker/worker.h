@@ -87,6 +87,7 @@ typedef struct {
     /* Connections accepted at most: worker_connections, or fewer when the
      * descriptor limit leaves fewer after a reserve (fd_budget.h). */
     size_t conns_max;
+    int reclaim;           /* idle keep-alive connections to close after this batch */
 } worker_t;
 
 /* Never returns: the process exits with WORKER_EXIT_*. */
