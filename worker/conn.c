@@ -8,7 +8,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -22,9 +21,6 @@
 #define CONN_POOL_MAX 256
 /* Free conn_t structures kept for reuse. */
 #define CONN_FREE_MAX 1024
-/* File bodies larger than this go out corked (a segment's worth: below it
- * there is no short segment to avoid). */
-#define CONN_CORK_MIN 65536
 
 /* --- buffers and timer lists ------------------------------------------- */
 
@@ -276,24 +272,10 @@ ssize_t conn_read(conn_t *c)
 
 /* --- writing ------------------------------------------------------------ */
 
-/* TCP_CORK while a file body goes out, as nginx's tcp_nopush: the head and
- * the file leave in full segments. Without it each sendfile() call ends in
- * a push, and the socket, refilled in bursts as the client acknowledges,
- * sends a short segment at the end of every burst. Cleared when the
- * response is written, which sends the last partial segment at once. */
-static void conn__cork(conn_t *c, int on)
-{
-    int v = on;
-    if (setsockopt(c->io.fd, IPPROTO_TCP, TCP_CORK, &v, sizeof(v)) == 0)
-        c->corked = on ? 1 : 0;
-}
-
 int conn_write(conn_t *c)
 {
     worker_t *w = c->w;
     int progress = 0;
-    if (!c->corked && c->file_fd >= 0 && c->file_end - c->file_off > CONN_CORK_MIN)
-        conn__cork(c, 1);
 next_piece:
     while (c->woff < c->wlen) {
         /* "More" when a file follows keeps headers and the first bytes of
@@ -344,8 +326,6 @@ next_piece:
         c->file_end = p->end;
         goto next_piece;
     }
-    if (c->corked)
-        conn__cork(c, 0);
     return 1;
 
 again:

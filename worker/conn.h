@@ -93,7 +93,6 @@ struct conn_s {
     unsigned drained : 1;   /* a read came back short: wait for an event */
     unsigned rdhup : 1;     /* the peer shut its side: a read will say so */
     unsigned requests_http10 : 1; /* answer keep-alive explicitly */
-    unsigned corked : 1;    /* TCP_CORK is on while a file body goes out */
 
     /* The exchange, for the access log. */
     int status;
