@@ -23,11 +23,12 @@ static struct {
     log_level_t level;
     char *path; /* NULL for stderr */
     int also_stderr;
+    char last_error[512]; /* the message of the latest error line */
     log_level_t last_level;
     size_t last_len;    /* of last: 0 when nothing to compare with */
     unsigned long repeats;
     char last[LOG_LINE_MAX];
-} log_state = { STDERR_FILENO, LOG_LEVEL_INFO, NULL, 0, LOG_LEVEL_DEBUG, 0, 0, { 0 } };
+} log_state = { STDERR_FILENO, LOG_LEVEL_INFO, NULL, 0, "", LOG_LEVEL_DEBUG, 0, 0, { 0 } };
 
 static const char *const log_level_names[] = { "debug", "info", "warn", "error" };
 
@@ -84,6 +85,11 @@ void log_set_level(log_level_t level)
 void log_also_stderr(int on)
 {
     log_state.also_stderr = on;
+}
+
+const char *log_last_error(void)
+{
+    return log_state.last_error;
 }
 
 int log_fd(void)
@@ -158,6 +164,8 @@ void log_write(log_level_t level, const char *fmt, ...)
     int m = vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     size_t len = m < 0 ? 0 : (size_t)m < sizeof(msg) ? (size_t)m : sizeof(msg) - 1;
+    if (level == LOG_LEVEL_ERROR)
+        snprintf(log_state.last_error, sizeof(log_state.last_error), "%s", msg);
 
     if (level == log_state.last_level && len == log_state.last_len && len > 0 &&
         memcmp(msg, log_state.last, len) == 0) {
