@@ -164,8 +164,11 @@ void log_write(log_level_t level, const char *fmt, ...)
     int m = vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     size_t len = m < 0 ? 0 : (size_t)m < sizeof(msg) ? (size_t)m : sizeof(msg) - 1;
-    if (level == LOG_LEVEL_ERROR)
-        snprintf(log_state.last_error, sizeof(log_state.last_error), "%s", msg);
+    if (level == LOG_LEVEL_ERROR) {
+        size_t k = len < sizeof(log_state.last_error) - 1 ? len : sizeof(log_state.last_error) - 1;
+        memcpy(log_state.last_error, msg, k);
+        log_state.last_error[k] = '\0';
+    }
 
     if (level == log_state.last_level && len == log_state.last_len && len > 0 &&
         memcmp(msg, log_state.last, len) == 0) {
