@@ -32,6 +32,8 @@ static struct {
 
 static const char *const log_level_names[] = { "debug", "info", "warn", "error" };
 
+static void log__flush_repeats(void);
+
 static int log__open_path(const char *path)
 {
     return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
@@ -39,6 +41,9 @@ static int log__open_path(const char *path)
 
 int log_open(const char *path, log_level_t level)
 {
+    /* A new destination starts afresh: what was counted goes to the old. */
+    log__flush_repeats();
+    log_state.last_len = 0;
     log_state.level = level;
     if (path == NULL || strcmp(path, "stderr") == 0) {
         log_close();
