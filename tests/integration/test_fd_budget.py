@@ -11,6 +11,7 @@ import os
 import re
 import resource
 import shutil
+import signal
 import subprocess
 import time
 import unittest
@@ -70,6 +71,20 @@ class RaiseTest(FdBudgetCase):
         self.assertGreaterEqual(soft_nofile(w), 2 * 1000)
         self.assertGreaterEqual(soft_nofile(s.master), 2 * 1000)
         self.assertNotIn("RLIMIT_NOFILE", s.log_text())
+
+    def test_reload_to_more_connections_raises_it_again(self):
+        s = self.server((64, 8192), workers=1, worker_connections=100)
+        (old,) = s.workers()
+        self.assertGreaterEqual(soft_nofile(old), 200)
+        self.assertLess(soft_nofile(old), 4000)
+        s.conf["worker_connections"] = 2000
+        s.write_config()
+        s.signal(signal.SIGHUP)
+        self.assertTrue(harness.wait_until(lambda: "reload done" in s.log_text(), timeout=8),
+                        s.log_text())
+        new = [w for w in s.workers() if w != old]
+        self.assertTrue(new, s.log_text())
+        self.assertGreaterEqual(soft_nofile(new[0]), 4000)
 
     def test_too_low_hard_limit_warns_once(self):
         s = self.server((64, 64), workers=2, worker_connections=1000)
