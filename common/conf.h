@@ -85,6 +85,8 @@ typedef struct {
     size_t num_status_allow;
     int server_tokens;             /* Server: drover/VERSION instead of drover */
     double client_body_timeout;    /* longest gap between reads of a body */
+    conf_cidr_t proxy_trusted[CONF_MAX_ALLOW]; /* may send a PROXY protocol header */
+    size_t num_proxy_trusted;
 } conf_t;
 
 /* Returns a new conf_t, or NULL with a message in err (CONF_ERR_LEN bytes).

@@ -88,6 +88,8 @@ typedef struct {
      * descriptor limit leaves fewer after a reserve (fd_budget.h). */
     size_t conns_max;
     int reclaim;           /* idle keep-alive connections to close after this batch */
+    double proxy_refused_logged;        /* when an untrusted PROXY peer was last logged */
+    unsigned long proxy_refused_quiet;  /* refused since then, not logged */
 } worker_t;
 
 /* Never returns: the process exits with WORKER_EXIT_*. */
