@@ -25,6 +25,7 @@
 #include "channel.h"
 #include "control.h"
 #include "daemon.h"
+#include "fd_budget.h"
 #include "internal.h"
 #include "log.h"
 #include "notify.h"
@@ -286,6 +287,9 @@ int master_run(conf_t *conf, int foreground, char *exe, pid_t predecessor, int p
     int fds[CONF_MAX_LISTEN];
     if (listen_bind(m->listen, &m->num_listen, MASTER_MAX_LISTEN, conf, fds) < 0)
         goto fail;
+
+    /* Before the first fork: workers inherit the limit. */
+    fd_budget_raise(conf->worker_connections);
 
     struct stat st;
     if (stat(conf->root, &st) < 0 || !S_ISDIR(st.st_mode))

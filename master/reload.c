@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "control.h"
+#include "fd_budget.h"
 #include "internal.h"
 #include "log.h"
 #include "notify.h"
@@ -169,6 +170,10 @@ void reload_begin(master_t *m)
     m->pending_deadline = master__now() + RELOAD_READY_TIMEOUT;
     m->pending_wanted = c->workers;
     log_info("reload: starting generation %u (%d workers)", m->pending_generation, c->workers);
+    /* A larger worker_connections needs a larger descriptor limit, which
+     * the new workers inherit (raising never lowers it). */
+    if (c->worker_connections > m->conf->worker_connections)
+        fd_budget_raise(c->worker_connections);
     for (int s = 0; s < c->workers; s++) {
         if (workers_spawn(m, (unsigned)s, m->pending_generation, c) < 0) {
             reload__abort(m, "could not start its workers");

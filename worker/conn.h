@@ -85,6 +85,7 @@ struct conn_s {
     unsigned npieces, piece;    /* how many; the next to send */
 
     int64_t body_left;      /* request body still to discard */
+    double discard_until;   /* when discarding it must end (discard.h) */
     unsigned requests;      /* served on this connection */
     unsigned keep_alive : 1;
     unsigned linger : 1;    /* on close, read what the client still sends */
@@ -180,6 +181,10 @@ void conn_run_ready(worker_t *w);
 
 /* Drain: closes connections that are idle between requests. */
 void conn_close_idle(worker_t *w);
+
+/* Short of descriptors: closes up to n of the longest-idle keep-alive
+ * connections (nginx reuses them the same way). Returns how many. */
+int conn_close_idle_oldest(worker_t *w, int n);
 
 /* Buffer pools. */
 char *conn_buf_get(worker_t *w, int write);

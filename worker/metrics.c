@@ -49,6 +49,8 @@ void metrics_report(worker_t *w)
                                                                     : METRICS_CONN_WRITING]++;
     list_foreach_safe(q, tmp, &w->linger_list.head)
         n[METRICS_CONN_WRITING]++;
+    list_foreach_safe(q, tmp, &w->body_list.head)
+        n[METRICS_CONN_READING]++; /* a request body being discarded */
     memcpy(w->report.conn_state, n, sizeof(n));
     if (w->fc != NULL)
         file_cache_stats(w->fc, &w->report.m.cache_hits, &w->report.m.cache_misses);

@@ -24,6 +24,7 @@
 #include "balance.h"
 #include "channel.h"
 #include "conn.h"
+#include "fd_budget.h"
 #include "file_cache.h"
 #include "http1.h"
 #include "log.h"
@@ -121,6 +122,22 @@ static int worker__overloaded(worker_t *w)
     return (double)w->num_conns > mean + slack;
 }
 
+/* Out of room for connections (the limit, or EMFILE): idle keep-alive
+ * connections give way to new clients, as nginx reuses them. They are
+ * closed after this batch of events, which may still hold an event for
+ * one of them; accepting resumes on the next turn. Without idle ones,
+ * accepting pauses. */
+static void worker__pause_full(worker_t *w)
+{
+    worker__listen(w, 0);
+    if (!list_empty(&w->keepalive_list.head)) {
+        w->reclaim = WORKER_ACCEPT_BATCH;
+        w->accept_resume = w->now;
+    } else {
+        w->accept_resume = w->now + WORKER_ACCEPT_PAUSE;
+    }
+}
+
 static void worker__accept(worker_t *w, size_t li)
 {
     int lfd = w->a.listen_fds[li];
@@ -133,9 +150,8 @@ static void worker__accept(worker_t *w, size_t li)
             w->accept_resume = w->now + WORKER_BALANCE_PAUSE;
             return;
         }
-        if (w->num_conns >= (size_t)w->a.conf->worker_connections) {
-            worker__listen(w, 0);
-            w->accept_resume = w->now + WORKER_ACCEPT_PAUSE;
+        if (w->num_conns >= w->conns_max) {
+            worker__pause_full(w);
             return;
         }
         struct sockaddr_storage ss;
@@ -144,6 +160,10 @@ static void worker__accept(worker_t *w, size_t li)
         if (fd < 0) {
             if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED)
                 return;
+            if ((errno == EMFILE || errno == ENFILE) && !list_empty(&w->keepalive_list.head)) {
+                worker__pause_full(w);
+                return;
+            }
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
                 /* Out of descriptors: stop accepting for a moment rather
                  * than spin on a socket that stays readable. */
@@ -288,7 +308,10 @@ static int worker__setup(worker_t *w)
     w->header_list.timeout = w->a.conf->client_header_timeout;
     w->keepalive_list.timeout = w->a.conf->keepalive_timeout;
     w->send_list.timeout = w->a.conf->send_timeout;
-    w->linger_list.timeout = 2.0;
+    w->body_list.timeout = w->a.conf->client_body_timeout;
+    /* A lingering close waits for the client's FIN no longer than a slow
+     * body would be waited for. */
+    w->linger_list.timeout = w->body_list.timeout < 2.0 ? w->body_list.timeout : 2.0;
     w->rbuf_size = w->a.conf->max_header_size;
     if (w->root_fd >= 0) {
         /* A quarter of the descriptors at most go to cached open files. */
@@ -304,6 +327,10 @@ static int worker__setup(worker_t *w)
             return -1;
         }
     }
+    /* A reserve of descriptors for files and logs: accepting stops before
+     * the last few, so a file can still be opened for the clients held. */
+    w->conns_max = fd_budget_conns(w->a.conf->worker_connections, fd_budget_lowest_free(),
+                                   w->fc != NULL ? file_cache_max_fds(w->fc) : 0);
     worker__listen(w, 1);
     return 0;
 }
@@ -341,6 +368,7 @@ void worker_run(const worker_args_t *args)
     list_init(&w->keepalive_list.head);
     list_init(&w->send_list.head);
     list_init(&w->linger_list.head);
+    list_init(&w->body_list.head);
     w->now = worker__clock();
     w->wall = time(NULL);
 
@@ -380,6 +408,10 @@ void worker_run(const worker_args_t *args)
             else
                 conn_process((conn_t *)(uintptr_t)d, events[i].events);
         }
+        if (w->reclaim > 0) {
+            conn_close_idle_oldest(w, w->reclaim);
+            w->reclaim = 0;
+        }
         conn_run_ready(w);
         conn_expire(w);
         if (!w->listening && !w->draining && w->balance_paused) {
@@ -395,7 +427,7 @@ void worker_run(const worker_args_t *args)
             }
         } else if (!w->listening && !w->draining && w->accept_resume != 0 &&
                    w->now >= w->accept_resume &&
-                   w->num_conns < (size_t)w->a.conf->worker_connections) {
+                   w->num_conns < w->conns_max) {
             w->accept_resume = 0;
             worker__listen(w, 1);
         }
@@ -410,6 +442,7 @@ void worker_run(const worker_args_t *args)
             worker__tell_master(w, MSG_HEARTBEAT);
             worker__report(w, REPORT_COUNTERS);
             access_log_flush(&w->access_log);
+            log_tick();
         }
         if (w->draining) {
             if (w->now - w->drain_started >= WORKER_DRAIN_GRACE)
@@ -420,6 +453,7 @@ void worker_run(const worker_args_t *args)
     }
 
     access_log_flush(&w->access_log);
+    log_tick();
     if (!w->draining)
         worker__report(w, REPORT_STOPPING);
     worker__report(w, REPORT_EXITED);

@@ -82,6 +82,13 @@ typedef struct {
     report_t report;
     double next_tick;
     uint64_t recycle_at;   /* requests after which to ask for a successor; 0: no */
+    /* Discarding a request body (discard.h): sorted by deadline, timeout
+     * is the gap limit, client_body_timeout. */
+    conn_list_t body_list;
+    /* Connections accepted at most: worker_connections, or fewer when the
+     * descriptor limit leaves fewer after a reserve (fd_budget.h). */
+    size_t conns_max;
+    int reclaim;           /* idle keep-alive connections to close after this batch */
     double proxy_refused_logged;        /* when an untrusted PROXY peer was last logged */
     unsigned long proxy_refused_quiet;  /* refused since then, not logged */
 } worker_t;
