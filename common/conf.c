@@ -235,8 +235,17 @@ static int conf__set(conf_ctx_t *ctx, const conf_key_t *k, yaml_node_t *v, const
         return 0;
     }
     case CONF_KIND_PATH:
-        return conf__set_path(ctx, k, v, s, quoted, at);
+        if (conf__set_path(ctx, k, v, s, quoted, at) < 0)
+            return -1;
+        if (k->line_offset != 0 && v != NULL)
+            *(unsigned *)(void *)(base + k->line_offset) = (unsigned)v->start_mark.line + 1;
+        return 0;
     case CONF_KIND_STRING: {
+        if ((k->flags & CONF_F_NONE) && strcmp(s, "none") == 0) {
+            free(*(char **)at);
+            *(char **)at = NULL;
+            return 0;
+        }
         if (k->check != NULL && !k->check(s))
             return conf__error(ctx, v, name, "expected %s, got \"%s\"", k->expected, s);
         char *p = strdup(s);
@@ -271,17 +280,33 @@ static int conf__list_add(conf_ctx_t *ctx, const conf_key_t *k, yaml_node_t *v, 
     const conf_list_kind_t *lk = k->list;
     size_t *n = (size_t *)(void *)(base + k->count_offset);
     char *at = base + k->offset, *item = at + *n * lk->size;
+    char *abs = NULL;
+    int r = -1;
     if (*n == k->max_items)
         return conf__error(ctx, v, k->name, "more than %zu entries", k->max_items);
-    if (lk->parse(s, item) < 0)
-        return conf__error(ctx, v, k->name, "expected %s, got \"%s\"", lk->expected, s);
+    if (lk->paths && s[0] != '\0') {
+        if ((abs = conf__abspath(ctx->base, s)) == NULL)
+            return conf__error(ctx, v, k->name, "cannot resolve \"%s\": %s", s, strerror(errno));
+        s = abs;
+    }
+    if (lk->parse(s, item) < 0) {
+        conf__error(ctx, v, k->name, "expected %s, got \"%s\"", lk->expected, s);
+        goto fail;
+    }
     for (size_t j = 0; lk->same != NULL && j < *n; j++)
-        if (lk->same(at + j * lk->size, item))
-            return conf__error(ctx, v, k->name, "\"%s\" is listed twice", s);
-    if (lk->keep != NULL && lk->keep(item, s) < 0)
-        return conf__error(ctx, v, k->name, "out of memory");
+        if (lk->same(at + j * lk->size, item)) {
+            conf__error(ctx, v, k->name, "\"%s\" is listed twice", s);
+            goto fail;
+        }
+    if (lk->keep != NULL && lk->keep(item, s) < 0) {
+        conf__error(ctx, v, k->name, "out of memory");
+        goto fail;
+    }
     (*n)++;
-    return 0;
+    r = 0;
+fail:
+    free(abs);
+    return r;
 }
 
 static int conf__mapping(conf_ctx_t *ctx, yaml_node_t *m, unsigned scope, const char *where,
@@ -324,6 +349,14 @@ static int conf__list_add_mapping(conf_ctx_t *ctx, const conf_key_t *k, yaml_nod
 
 static int conf__list(conf_ctx_t *ctx, const conf_key_t *k, yaml_node_t *v, char *base)
 {
+    if (v->type == YAML_SCALAR_NODE && (k->flags & CONF_F_NONE)) {
+        /* none, or one value standing for a list of one. */
+        const char *one;
+        if (conf__scalar(ctx, v, k->name, &one) < 0)
+            return -1;
+        conf__list_clear(k, base);
+        return strcmp(one, "none") == 0 ? 0 : conf__list_add(ctx, k, v, one, base);
+    }
     if (v->type != YAML_SEQUENCE_NODE)
         return conf__error(ctx, v, k->name, "expected a list such as [a, b], not a %s",
                            v->type == YAML_SCALAR_NODE ? "single value" : "mapping");
@@ -402,6 +435,8 @@ static int conf__defaults_scope(conf_ctx_t *ctx, char *base, unsigned scope)
             char buf[256], *save = NULL;
             snprintf(buf, sizeof(buf), "%s", k->def);
             conf__list_clear(k, base);
+            if ((k->flags & CONF_F_NONE) && strcmp(buf, "none") == 0)
+                continue;
             for (char *s = strtok_r(buf, " ", &save); s != NULL; s = strtok_r(NULL, " ", &save))
                 if (conf__list_add(ctx, k, NULL, s, base) < 0)
                     return -1;
@@ -567,6 +602,20 @@ char *conf_pid_file(const char *path)
     return out != NULL ? out : conf__abspath(NULL, "drover.pid");
 }
 
+/* Checks across keys: an HTTPS listener needs a certificate. */
+static int conf__check_tls(const conf_t *c, const char *path, char *err)
+{
+    for (size_t i = 0; i < c->num_listen; i++)
+        if (c->listen[i].tls && c->num_tls_certs == 0) {
+            snprintf(err, CONF_ERR_LEN, "%s:%u: listen: %s has tls: true but %s", path,
+                     c->listen[i].line, c->listen[i].spec,
+                     c->tls_ciphers == NULL ? "there is no tls section with certificates"
+                                            : "tls.certificates is empty");
+            return -1;
+        }
+    return 0;
+}
+
 conf_t *conf_load(const char *path, char *err)
 {
     return conf_load_at(path, NULL, err);
@@ -627,6 +676,8 @@ conf_t *conf_load_at(const char *path, const char *base, char *err)
         goto fail;
     }
     if (conf__mapping(&ctx, root, CONF_SCOPE_TOP, NULL, (char *)c) < 0)
+        goto fail;
+    if (conf__check_tls(c, path, err) < 0)
         goto fail;
 
     yaml_document_delete(&doc);
