@@ -21,6 +21,7 @@
 #include "mq.h"
 #include "report.h"
 #include "status_page.h"
+#include "tls_setup.h"
 
 #define MASTER_MAX_WORKERS 1024
 #define MASTER_MAX_LISTEN (CONF_MAX_LISTEN * 2)
@@ -102,6 +103,9 @@ typedef struct {
     unsigned reloads_ok, reloads_failed;
     report_t retired;      /* counters of workers that have exited */
     char last_reload[CONF_ERR_LEN + 128]; /* outcome of the last reload, for status */
+    tls_ctx_t *tls;        /* conf's TLS contexts, or NULL */
+    tls_ctx_t *pending_tls; /* pending's, until the reload commits or aborts */
+    tls_ticket_ring_t *ticket_ring; /* shared with every worker; NULL without TLS at start */
 } master_t;
 
 /* epoll tags of the master's loop: what an event's fd is. */

@@ -92,6 +92,8 @@ struct conn_s {
     unsigned drained : 1;   /* a read came back short: wait for an event */
     unsigned rdhup : 1;     /* the peer shut its side: a read will say so */
     unsigned requests_http10 : 1; /* answer keep-alive explicitly */
+    unsigned https : 1;     /* accepted on a tls listener (HSTS applies) */
+    unsigned redirect_https : 1; /* accepted on a redirect_https listener */
 
     /* The exchange, for the access log. */
     int status;
