@@ -108,6 +108,7 @@ struct conn_s {
         struct sockaddr_in in4;
         struct sockaddr_in6 in6;
     } sa;                   /* the client */
+    const char *tls_version; /* "TLSv1.3" once a TLS handshake is done (static), else NULL */
     char addr[INET6_ADDRSTRLEN]; /* the client as text, made on first use */
 };
 

@@ -251,6 +251,7 @@ static void http1__finish(conn_t *c)
         access_log_record_t rec = {
             .addr = conn_addr(c), .request = c->log_request, .status = c->status,
             .body_bytes = c->body_bytes, .referer = c->log_referer, .agent = c->log_agent,
+            .scheme = c->https ? "https" : "http", .tls_version = c->tls_version,
         };
         access_log_write(&w->access_log, &rec, w->wall);
     }

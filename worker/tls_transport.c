@@ -165,12 +165,8 @@ void tls_transport_handshake(conn_t *c, uint32_t events)
      * TLS_CTX_H2), hand the connection to HTTP/2 here:
      *     if (len == 2 && memcmp(proto, "h2", 2) == 0) c->process = h2_process;
      * Everything else (http/1.1, or no ALPN) is HTTP/1. */
+    c->tls_version = tls_version(t);
     c->process = http1_process;
     /* The client may have sent its request with its Finished: read now. */
     conn_process(c, EPOLLIN);
-}
-
-const char *tls_transport_version(const conn_t *c)
-{
-    return c->tr == &tls_transport && c->io.data != NULL ? tls_version(c->io.data) : NULL;
 }

@@ -41,7 +41,4 @@ int tls_transport_start(conn_t *c, tls_worker_t *tw);
 /* The process function while handshaking (see above). */
 void tls_transport_handshake(conn_t *c, uint32_t events);
 
-/* "TLSv1.3" for a TLS connection, NULL for any other. */
-const char *tls_transport_version(const conn_t *c);
-
 #endif
