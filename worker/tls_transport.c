@@ -78,7 +78,13 @@ static void tls_transport__shutdown(transport_io_t *io)
 
 static void tls_transport__close(transport_io_t *io)
 {
-    tls_free(io->data); /* no close_notify here: a close after an error */
+    tls_conn_t *t = io->data;
+    /* close_notify on a healthy connection (one write, never waited for):
+     * clients such as wrk otherwise take the bare FIN for a truncation and
+     * are slow to reconnect. Not after an error or a shutdown already sent. */
+    if (t != NULL && t->handshake_done && SSL_get_shutdown(t->ssl) == 0 && !SSL_in_init(t->ssl))
+        tls_shutdown(t);
+    tls_free(t);
     io->data = NULL;
     close(io->fd);
     io->fd = -1;
