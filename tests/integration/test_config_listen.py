@@ -148,6 +148,13 @@ class TlsConfigTest(ConfigCase):
         self.assertNotEqual(out.returncode, 0)
         self.assertIn(short, out.stderr.decode())
 
+    def test_expired_certificate_is_a_warning(self):
+        cert, key = tlsgen.make_leaf(self.srv.dir, "old", "DNS:old.test", 9, days=-1)
+        _, out = self.run_t(self.tls_conf(cert, key))
+        err = out.stderr.decode()
+        self.assertEqual(out.returncode, 0, err)
+        self.assertRegex(err, r"warn.*%s.* expired on \S+" % re.escape(cert))
+
     def test_start_with_missing_certificate_fails(self):
         self.srv.write_config(self.tls_conf(os.path.join(self.srv.dir, "gone.pem"), self.key))
         p = subprocess.run(self.srv.command("-f"), stdin=subprocess.DEVNULL,
