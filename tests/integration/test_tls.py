@@ -200,6 +200,29 @@ class TlsTest(unittest.TestCase):
         self.assertGreaterEqual(len(served), 2, "the reconnects all went to one worker: %r" % st)
         self.assertGreaterEqual(st["tls"]["resumed"], 20)
 
+    def test_resumed_tls13_connection_gets_a_new_ticket(self):
+        """TLS 1.3 clients use a ticket once: a resumed connection must be
+        given a fresh one, or every other reconnect is a full handshake."""
+        ctx = self.context()
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+
+        def fetch(session=None):
+            raw = socket.create_connection(("127.0.0.1", self.tls_port), 10)
+            s = ctx.wrap_socket(raw, server_hostname="localhost", session=session)
+            s.sendall(REQUEST)
+            while s.recv(65536):
+                pass
+            out = (s.session, s.session_reused)
+            s.close()
+            return out
+        first, reused = fetch()
+        self.assertFalse(reused)
+        second, reused = fetch(first)
+        self.assertTrue(reused)
+        self.assertNotEqual(second.id, first.id, "no new ticket on a resumed connection")
+        third, reused = fetch(second)
+        self.assertTrue(reused)
+
     def test_tls11_refused(self):
         out = s_client(self.tls_port, "-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0")
         self.assertNotIn("HTTP/1.1 200", out)
