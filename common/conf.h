@@ -87,6 +87,8 @@ typedef struct {
     size_t num_status_allow;
     int server_tokens;             /* Server: drover/VERSION instead of drover */
     double client_body_timeout;    /* longest gap between reads of a body */
+    conf_cidr_t proxy_trusted[CONF_MAX_ALLOW]; /* may send a PROXY protocol header */
+    size_t num_proxy_trusted;
     /* tls: (SPEC "TLS"); tls_ciphers is non-NULL ("default" or a list)
      * exactly when the section was given. The master turns these into a
      * tls_conf_t and contexts (master/tls_setup.c). */

@@ -300,6 +300,12 @@ const conf_key_t conf__keys[] = {
     { "allow", CONF_KIND_LIST, CONF_SCOPE_STATUS, AT(status_allow), "127.0.0.1 ::1",
       .list = &conf__cidr_items, .max_items = CONF_MAX_ALLOW,
       .count_offset = AT(num_status_allow) },
+    /* Loopback by default: a PROXY header from anyone else would let any
+     * client choose the address it is logged and allowed as. */
+    { "proxy_trusted", CONF_KIND_LIST, TOP, AT(proxy_trusted), "127.0.0.1 ::1",
+      .list = &conf__cidr_items, .max_items = CONF_MAX_ALLOW,
+      .count_offset = AT(num_proxy_trusted),
+      .doc = "addresses/networks allowed to send a PROXY protocol header" },
     { "tls", CONF_KIND_SECTION, TOP, AT(tls_ciphers), NULL, .inner = CONF_SCOPE_TLS,
       .doc = "HTTPS: {certificates, min_version, ciphers, session_tickets, ticket_key_file, hsts}" },
     { "certificates", CONF_KIND_LIST, TLS, AT(tls_certs), NULL, .list = &conf__tls_cert_items,

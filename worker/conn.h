@@ -103,11 +103,17 @@ struct conn_s {
     str_t log_referer;
     str_t log_agent;
 
+    /* The listener it came from (w->a.conf->listen[]). */
+    const conf_listen_t *listener;
+    /* While a PROXY protocol header is awaited (proxy.h): the protocol to
+     * run after it; NULL otherwise. */
+    conn_process_fn proxy_next;
+
     union {
         sa_family_t sa_family;
         struct sockaddr_in in4;
         struct sockaddr_in6 in6;
-    } sa;                   /* the client */
+    } sa;                   /* the client (after a PROXY header: the header's) */
     const char *tls_version; /* "TLSv1.3" once a TLS handshake is done (static), else NULL */
     char addr[INET6_ADDRSTRLEN]; /* the client as text, made on first use */
 };

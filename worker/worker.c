@@ -29,6 +29,7 @@
 #include "log.h"
 #include "plain.h"
 #include "tls_transport.h"
+#include "proxy.h"
 
 /* epoll data for what is not a connection (a conn_t pointer is even). */
 #define WORKER_EV_CMD ((uint64_t)1)
@@ -173,6 +174,14 @@ static void worker__accept(worker_t *w, size_t li)
             continue;
         c->https = (unsigned)tls;
         c->redirect_https = (unsigned)l->redirect_https;
+        c->listener = l;
+        /* The PROXY header comes before any byte of the protocol chosen
+         * above, TLS included (HAProxy sends it first): whatever reads the
+         * socket (a TLS handshake, a peek for plain HTTP on a TLS port)
+         * belongs in that protocol's process function, which runs once
+         * the header is consumed. */
+        if (c->listener->proxy_protocol)
+            proxy_start(c);
         conn_process(c, EPOLLIN);
     }
 }

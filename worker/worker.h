@@ -83,6 +83,8 @@ typedef struct {
     report_t report;
     double next_tick;
     uint64_t recycle_at;   /* requests after which to ask for a successor; 0: no */
+    double proxy_refused_logged;        /* when an untrusted PROXY peer was last logged */
+    unsigned long proxy_refused_quiet;  /* refused since then, not logged */
     struct tls_worker_s *tls; /* TLS counters and pool (tls_transport.h); NULL without TLS */
 } worker_t;
 
