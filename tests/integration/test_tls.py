@@ -47,11 +47,14 @@ class TlsTest(unittest.TestCase):
         cls.certs = tlsgen.make_all(cls.certdir)
         cls.tls_port = free_port()
         cls.redirect_port = free_port()
+        cls.proxy_port = free_port()
         srv = Server(workers=4, client_header_timeout="2s", files={"big.bin": BIG})
         srv.conf["listen"] = ["127.0.0.1:%d" % srv.port,
                               {"address": "127.0.0.1:%d" % cls.tls_port, "tls": True},
                               {"address": "127.0.0.1:%d" % cls.redirect_port,
-                               "redirect_https": True}]
+                               "redirect_https": True},
+                              {"address": "127.0.0.1:%d" % cls.proxy_port, "tls": True,
+                               "proxy_protocol": True}]
         srv.conf["status"] = {"path": "/status"}
         srv.conf["tls"] = {
             "certificates": [tlsgen.cert_entry(cls.certs[k])
@@ -289,6 +292,25 @@ class TlsTest(unittest.TestCase):
         log = self.srv.log_text()
         self.assertRegex(log, r"\[info\].*tls: handshake with 127\.0\.0\.1:\d+ failed")
         self.assertNotRegex(log, r"\[error\].*handshake")
+
+    def test_proxy_header_before_tls(self):
+        """HAProxy sends its PROXY header before the ClientHello: the
+        handshake starts after it, and the header's client is logged."""
+        raw = socket.create_connection(("127.0.0.1", self.proxy_port), 10)
+        raw.sendall(b"PROXY TCP4 192.0.2.7 127.0.0.1 40000 443\r\n")
+        s = self.context().wrap_socket(raw, server_hostname="localhost")
+        s.sendall(b"GET /?via-proxy HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        s.close()
+        self.assertTrue(data.startswith(b"HTTP/1.1 200 OK"), data[:200])
+        self.assertTrue(wait_until(lambda: "192.0.2.7" in self.srv.read(self.srv.access_log)
+                                   and "via-proxy" in self.srv.read(self.srv.access_log),
+                                   timeout=5), self.srv.read(self.srv.access_log)[-500:])
 
     def test_redirect_https(self):
         r = exchange(self.redirect_port, req("GET", "/a/b?x=1", host="localhost:%d" % self.redirect_port,
