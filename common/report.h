@@ -37,6 +37,12 @@ typedef struct {
     uint64_t status_class[6]; /* [1]..[5]: 1xx..5xx */
     uint32_t connections;     /* open now */
     uint32_t conn_state[METRICS_CONN_STATES]; /* of those, by metrics_conn_t (a present count) */
+    /* TLS (worker/tls.h tls_stats_t), totals like the rest. */
+    uint64_t tls_handshakes;
+    uint64_t tls_handshake_failures;
+    uint64_t tls_resumed;
+    uint64_t tls_sendfile_ktls;     /* connections that sent a file by kTLS */
+    uint64_t tls_sendfile_fallback; /* ... by read + SSL_write */
     metrics_counts_t m;       /* by label, for /metrics (metrics_counts.h) */
 } report_t;
 
@@ -48,6 +54,11 @@ static inline void report_add(report_t *a, const report_t *b)
     a->accepted += b->accepted;
     for (int k = 1; k < 6; k++)
         a->status_class[k] += b->status_class[k];
+    a->tls_handshakes += b->tls_handshakes;
+    a->tls_handshake_failures += b->tls_handshake_failures;
+    a->tls_resumed += b->tls_resumed;
+    a->tls_sendfile_ktls += b->tls_sendfile_ktls;
+    a->tls_sendfile_fallback += b->tls_sendfile_fallback;
     metrics_counts_add(&a->m, &b->m);
 }
 

@@ -24,6 +24,7 @@
 #include "mq.h"
 #include "report.h"
 #include "status_page.h"
+#include "tls_setup.h"
 
 #define MASTER_MAX_WORKERS 1024
 #define MASTER_MAX_LISTEN (CONF_MAX_LISTEN * 2)
@@ -126,6 +127,9 @@ typedef struct {
     /* ... and as the new master, until it takes over. */
     pid_t predecessor;     /* the old master, or 0 */
     int predecessor_fd;    /* the write end of our report pipe to it, or -1 */
+    tls_ctx_t *tls;        /* conf's TLS contexts, or NULL */
+    tls_ctx_t *pending_tls; /* pending's, until the reload commits or aborts */
+    tls_ticket_ring_t *ticket_ring; /* shared with every worker; NULL without TLS at start */
     metrics_page_t *metrics;  /* shared with every worker (metrics.c) */
     double started_wall;      /* Unix seconds */
     uint64_t restarts_by[METRICS_RESTART_REASONS];

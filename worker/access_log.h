@@ -47,6 +47,10 @@ typedef struct {
     uint64_t body_bytes;
     str_t referer;
     str_t agent;
+    /* The connection: "https" or "http", and the TLS version ("TLSv1.3")
+     * or NULL. The combined format does not show them; other formats may. */
+    const char *scheme;
+    const char *tls_version;
 } access_log_record_t;
 
 /* Starts l; path NULL: logging off. */

@@ -93,6 +93,8 @@ struct conn_s {
     unsigned drained : 1;   /* a read came back short: wait for an event */
     unsigned rdhup : 1;     /* the peer shut its side: a read will say so */
     unsigned requests_http10 : 1; /* answer keep-alive explicitly */
+    unsigned https : 1;     /* accepted on a tls listener (HSTS applies) */
+    unsigned redirect_https : 1; /* accepted on a redirect_https listener */
 
     /* The exchange, for the access log. */
     int status;
@@ -115,6 +117,7 @@ struct conn_s {
         struct sockaddr_in in4;
         struct sockaddr_in6 in6;
     } sa;                   /* the client (after a PROXY header: the header's) */
+    const char *tls_version; /* "TLSv1.3" once a TLS handshake is done (static), else NULL */
     char addr[INET6_ADDRSTRLEN]; /* the client as text, made on first use */
 };
 

@@ -6,12 +6,14 @@
 #include "http1.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "access_log.h"
 #include "discard.h"
 #include "error_page.h"
 #include "handler.h"
+#include "redirect_https.h"
 #include "http_parser.h"
 #include "metrics.h"
 #include "response.h"
@@ -45,10 +47,14 @@ static void http1__log_fields(conn_t *c, const http_request_t *req)
 static ssize_t http1__head(conn_t *c, const response_t *r)
 {
     const char *server = c->w->a.conf->server_tokens ? RESPONSE_SERVER_VERSION : RESPONSE_SERVER;
-    ssize_t n = response_head_as(r, c->w->wall, server, c->wbuf, CONN_WBUF_SIZE - 32);
+    const char *hsts = c->https ? c->w->a.conf->tls_hsts : NULL;
+    size_t hsts_len = hsts != NULL ? strlen(hsts) + 32 : 0; /* at most 256 + the name */
+    ssize_t n = response_head_as(r, c->w->wall, server, c->wbuf, CONN_WBUF_SIZE - 32 - hsts_len);
     if (n < 0)
         return -1;
     size_t len = (size_t)n;
+    if (hsts != NULL)
+        len += (size_t)snprintf(c->wbuf + len, hsts_len, "Strict-Transport-Security: %s\r\n", hsts);
     if (!c->keep_alive)
         len += HTTP1_LIT(c->wbuf + len, "Connection: close\r\n");
     else if (c->requests_http10)
@@ -236,6 +242,11 @@ static void http1__request(conn_t *c, const http_request_t *req)
         return;
     }
 
+    if (c->redirect_https) {
+        redirect_https_respond(w, req, &r);
+        http1__frame(c, &r, head_only);
+        return;
+    }
     handler_req_t h = { .w = w, .req = req, .conn_id = (uint64_t)(uintptr_t)c, .seq = c->requests };
     h.addr = conn_peer(c, &h.family);
     handler_respond(&h, &r);
@@ -251,6 +262,7 @@ static void http1__finish(conn_t *c)
         access_log_record_t rec = {
             .addr = conn_addr(c), .request = c->log_request, .status = c->status,
             .body_bytes = c->body_bytes, .referer = c->log_referer, .agent = c->log_agent,
+            .scheme = c->https ? "https" : "http", .tls_version = c->tls_version,
         };
         access_log_write(&w->access_log, &rec, w->wall);
     }

@@ -30,6 +30,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "plain.h"
+#include "tls_transport.h"
 #include "proxy.h"
 
 /* epoll data for what is not a connection (a conn_t pointer is even). */
@@ -75,6 +76,14 @@ static void worker__report(worker_t *w, report_type_t type)
     w->report.generation = w->a.generation;
     w->report.slot = w->a.slot;
     w->report.connections = (uint32_t)w->num_conns;
+    if (w->tls != NULL) {
+        const tls_stats_t *t = &w->tls->stats;
+        w->report.tls_handshakes = t->handshakes;
+        w->report.tls_handshake_failures = t->handshake_failures;
+        w->report.tls_resumed = t->resumed;
+        w->report.tls_sendfile_ktls = t->sendfile_ktls;
+        w->report.tls_sendfile_fallback = t->sendfile_fallback;
+    }
     metrics_report(w);
     /* O_NONBLOCK queue: when full, this report is dropped; the next one
      * carries the same totals. */
@@ -141,6 +150,7 @@ static void worker__pause_full(worker_t *w)
 static void worker__accept(worker_t *w, size_t li)
 {
     int lfd = w->a.listen_fds[li];
+    const conf_listen_t *l = &w->a.conf->listen[li];
     for (int i = 0; i < WORKER_ACCEPT_BATCH; i++) {
         /* Checked before every accept: in a burst of connections, one
          * check per batch would let this worker run ahead by a batch. */
@@ -177,12 +187,16 @@ static void worker__accept(worker_t *w, size_t li)
             return;
         }
         w->report.accepted++;
-        /* Every listener speaks plain HTTP/1 today; a TLS listener will
-         * pass its transport here, and HTTP/2 its process function. */
-        conn_t *c = conn_new(w, fd, (struct sockaddr *)&ss, &plain_transport, http1_process);
-        if (c == NULL)
+        /* A TLS listener's connections handshake first (tls_transport.h),
+         * then speak the protocol ALPN chose. */
+        int tls = l->tls && w->tls != NULL;
+        conn_t *c = conn_new(w, fd, (struct sockaddr *)&ss, tls ? &tls_transport : &plain_transport,
+                             tls ? tls_transport_handshake : http1_process);
+        if (c == NULL || (tls && tls_transport_start(c, w->tls) < 0))
             continue;
-        c->listener = &w->a.conf->listen[li];
+        c->https = (unsigned)tls;
+        c->redirect_https = (unsigned)l->redirect_https;
+        c->listener = l;
         /* The PROXY header comes before any byte of the protocol chosen
          * above, TLS included (HAProxy sends it first): whatever reads the
          * socket (a TLS handshake, a peek for plain HTTP on a TLS port)
@@ -313,6 +327,10 @@ static int worker__setup(worker_t *w)
      * body would be waited for. */
     w->linger_list.timeout = w->body_list.timeout < 2.0 ? w->body_list.timeout : 2.0;
     w->rbuf_size = w->a.conf->max_header_size;
+    if (w->a.tls != NULL && (w->tls = tls_transport_worker_new(w->a.tls)) == NULL) {
+        log_error("calloc(tls): out of memory");
+        return -1;
+    }
     if (w->root_fd >= 0) {
         /* A quarter of the descriptors at most go to cached open files. */
         struct rlimit rl;

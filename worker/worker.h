@@ -20,6 +20,7 @@
 #include "conf.h"
 #include "list.h"
 #include "report.h"
+#include "tls_ctx.h"
 
 typedef struct conn_s conn_t;
 
@@ -45,6 +46,7 @@ typedef struct {
     const struct metrics_page_s *metrics; /* the figures for /metrics, shared; may be NULL */
     struct balance_s *balance;        /* accept balance, shared; may be NULL */
     unsigned cell;                    /* this worker's cell in balance */
+    const tls_ctx_t *tls;             /* the generation's TLS contexts, or NULL */
 } worker_args_t;
 
 /* The worker's whole state: there is no other (worker/ has no file-scope
@@ -91,6 +93,7 @@ typedef struct {
     int reclaim;           /* idle keep-alive connections to close after this batch */
     double proxy_refused_logged;        /* when an untrusted PROXY peer was last logged */
     unsigned long proxy_refused_quiet;  /* refused since then, not logged */
+    struct tls_worker_s *tls; /* TLS counters and pool (tls_transport.h); NULL without TLS */
 } worker_t;
 
 /* Never returns: the process exits with WORKER_EXIT_*. */
