@@ -35,11 +35,15 @@ typedef enum {
     CONF_KIND_ENUM,     /* int: the index in names */
     CONF_KIND_SECTION,  /* a mapping of the rows of scope inner; offset: a char *
                          * that is non-NULL when the section was given */
+    CONF_KIND_HOSTS,    /* hosts: name -> a mapping of the rows of scope HOST, each
+                         * into its own conf_t (conf_host_t, conf_hosts.c) */
 } conf_kind_t;
 
 /* Where a key may appear. Per-host and per-listener scopes come next. */
 #define CONF_SCOPE_TOP 0x1u
 #define CONF_SCOPE_STATUS 0x2u /* inside status: {path, allow} */
+#define CONF_SCOPE_HOST 0x100u  /* inside a hosts: entry; stores into the host's conf_t */
+#define CONF_SCOPE_HOST_TLS 0x200u /* inside a host's tls: {cert, key} */
 #define CONF_SCOPE_ALL 0xffffffffu
 
 #define CONF_F_AUTO 0x1u     /* int: "auto" is the number of CPUs */
@@ -56,6 +60,8 @@ typedef struct {
     int (*same)(const void *a, const void *b); /* non-NULL: duplicates are errors */
     void (*print)(FILE *out, const void *item);
     void (*free)(void *item);
+    int (*copy)(void *dst, const void *src); /* deep copy, for a host inheriting the
+                                              * list; NULL: the bytes are enough */
 } conf_list_kind_t;
 
 /* What the keys and the values of a mapping must be. */
@@ -99,6 +105,13 @@ void conf__keys_list(unsigned scope, char *out, size_t size);
 
 /* Frees what the rows of scope own in base and zeroes them. */
 void conf__free_scope(void *base, unsigned scope);
+
+/* Copies the values of the rows of scope from src into dst (zeroed for
+ * them), deeply: a host inheriting the top level's. 0, or -1 (ENOMEM). */
+int conf__copy_scope(void *dst, const void *src, unsigned scope);
+
+/* Frees the hosts of a top-level conf_t (conf_hosts.c). */
+void conf_hosts_free(conf_t *c);
 
 /* Writes s as a YAML double-quoted scalar, which reads back as s. */
 void conf__print_quoted(FILE *out, const char *s);

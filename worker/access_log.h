@@ -1,5 +1,8 @@
 /*
- * access_log: the combined-format access log of a worker.
+ * access_log: the access log of a worker: combined (the default),
+ * vhost_combined (the host, then a combined line, as Apache's) or json (one
+ * object per line: time, host, client, method, path, protocol, status,
+ * bytes, referer, agent, duration_us).
  *
  * Lines are appended to a 64 KiB buffer and written when it fills, at least
  * once a second, and at exit, with O_APPEND writes of whole lines so the
@@ -26,6 +29,7 @@ typedef struct {
     time_t clf_at;          /* the second clf was formatted for */
     char clf[32];
     char buf[ACCESS_LOG_BUF];
+    int format;             /* CONF_LOG_* (conf.h): combined unless set */
 } access_log_t;
 
 /* One exchange. The slices are borrowed for the call only. */
@@ -36,6 +40,8 @@ typedef struct {
     uint64_t body_bytes;
     str_t referer;
     str_t agent;
+    str_t host;             /* the Host header as sent (normalised when written) */
+    uint64_t duration_us;   /* from the request head to the end of the response */
 } access_log_record_t;
 
 /* Starts l; path NULL: logging off. */

@@ -100,6 +100,9 @@ struct conn_s {
     str_t log_request;      /* the request line, into rbuf */
     str_t log_referer;
     str_t log_agent;
+    str_t log_host;         /* the Host header, into rbuf */
+    double log_start;       /* w->now when the request head was read */
+    struct host_s *host;    /* the virtual host that answered; NULL: default */
 
     union {
         sa_family_t sa_family;

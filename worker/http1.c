@@ -7,10 +7,12 @@
 
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #include "access_log.h"
 #include "error_page.h"
 #include "handler.h"
+#include "host.h"
 #include "http_parser.h"
 #include "response.h"
 
@@ -23,6 +25,7 @@ static void http1__log_fields(conn_t *c, const http_request_t *req)
         c->log_request = str_make(start, end ? (size_t)(end - start) : 0);
         c->log_referer = req->referer;
         c->log_agent = req->user_agent;
+        c->log_host = req->host;
     } else {
         size_t n = c->rlen < 1024 ? c->rlen : 1024;
         const char *s = c->rbuf ? c->rbuf : "";
@@ -32,7 +35,9 @@ static void http1__log_fields(conn_t *c, const http_request_t *req)
         c->log_request = str_make(s, i);
         c->log_referer = STR_NULL;
         c->log_agent = STR_NULL;
+        c->log_host = STR_NULL;
     }
+    c->log_start = c->w->now;
 }
 
 #define HTTP1_LIT(p, lit) (memcpy((p), (lit), sizeof(lit) - 1), sizeof(lit) - 1)
@@ -179,6 +184,7 @@ static void http1__error(conn_t *c, int status)
     c->body_left = 0;
     c->requests_http10 = 0;
     http1__log_fields(c, NULL);
+    c->host = host_select(c->w, NULL);
     error_page_status(c->w, &r, status);
     http1__frame(c, &r, 0);
 }
@@ -192,6 +198,8 @@ static void http1__request(conn_t *c, const http_request_t *req)
     response_t r;
 
     http1__log_fields(c, req);
+    /* Once per request, before any answer: even a 413 is the host's. */
+    c->host = host_select(w, req);
     c->requests_http10 = req->version_minor == 0;
     c->keep_alive = req->keep_alive && !w->draining && conf->keepalive_timeout > 0 &&
                     c->requests + 1 < (unsigned)conf->keepalive_requests;
@@ -236,12 +244,17 @@ static void http1__request(conn_t *c, const http_request_t *req)
 static void http1__finish(conn_t *c)
 {
     worker_t *w = c->w;
-    if (access_log_on(&w->access_log)) {
+    access_log_t *log = c->host != NULL ? c->host->log : &w->access_log;
+    if (access_log_on(log)) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        double took = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 - c->log_start;
         access_log_record_t rec = {
             .addr = conn_addr(c), .request = c->log_request, .status = c->status,
             .body_bytes = c->body_bytes, .referer = c->log_referer, .agent = c->log_agent,
+            .host = c->log_host, .duration_us = took > 0 ? (uint64_t)(took * 1e6) : 0,
         };
-        access_log_write(&w->access_log, &rec, w->wall);
+        access_log_write(log, &rec, w->wall);
     }
     conn_output_done(c);
 

@@ -81,6 +81,8 @@ typedef struct {
     report_t report;
     double next_tick;
     uint64_t recycle_at;   /* requests after which to ask for a successor; 0: no */
+    struct host_set_s *hosts;  /* the virtual hosts (host.h) */
+    struct host_s *host;       /* the current request's; fc is its cache */
 } worker_t;
 
 /* Never returns: the process exits with WORKER_EXIT_*. */
