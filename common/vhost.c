@@ -29,6 +29,7 @@ struct vhost_table_s {
     vhost_slot_t *slots;
     size_t mask;      /* slots - 1 */
     size_t used;
+    size_t wildcards; /* none: a miss on the exact name is the answer */
 };
 
 static uint64_t vhost__hash(const char *p, size_t len)
@@ -179,6 +180,7 @@ int vhost_table_add(vhost_table_t *t, const char *name, int host, unsigned line,
     s->host = host;
     s->line = line;
     t->used++;
+    t->wildcards += norm[0] == '.';
     return 0;
 }
 
@@ -195,7 +197,7 @@ int vhost_match(const vhost_table_t *t, const char *name, size_t len)
     if (s != NULL)
         return s->host;
     /* An IPv6 literal has no labels to walk. */
-    if (name[0] == '[')
+    if (name[0] == '[' || t->wildcards == 0)
         return VHOST_DEFAULT;
     /* ".b.example.com", then ".example.com", then ".com": longest first.
      * The dot at 0 would be an empty first label, which Host never has. */
