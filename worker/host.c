@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,6 +123,15 @@ nomem:
     return -1;
 }
 
+/* A host's ETag tag: a hash of its name, never 0 (the default host's). */
+static unsigned host__tag(const char *name)
+{
+    uint32_t h = 2166136261u;
+    for (const char *p = name; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    return h != 0 ? h : 1;
+}
+
 host_t *host_select(worker_t *w, const http_request_t *req)
 {
     host_set_t *s = w->hosts;
@@ -137,6 +147,8 @@ host_t *host_select(worker_t *w, const http_request_t *req)
         h->fc = file_cache_new(h->root_fd, h->conf, s->fc_max);
         if (h->fc == NULL)
             log_error("file_cache_new(): out of memory: host %s answers 404", h->name);
+        else
+            file_cache_set_tag(h->fc, host__tag(h->name));
     }
     w->host = h;
     w->fc = h->fc;
