@@ -23,6 +23,7 @@ int access_log_open(access_log_t *l, const char *path)
     l->fd = -1;
     l->path = NULL;
     l->len = 0;
+    l->format = 0; /* combined, until the caller says otherwise */
     if (path == NULL)
         return 0;
     l->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
