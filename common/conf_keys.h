@@ -110,6 +110,14 @@ void conf__free_scope(void *base, unsigned scope);
  * them), deeply: a host inheriting the top level's. 0, or -1 (ENOMEM). */
 int conf__copy_scope(void *dst, const void *src, unsigned scope);
 
+/* path made absolute against base (NULL: the working directory); caller
+ * frees; NULL with errno (conf_file.c). */
+char *conf__abspath(const char *base, const char *path);
+
+/* The config file, open for reading, or NULL with a message in err
+ * (CONF_ERR_LEN bytes) (conf_file.c). */
+FILE *conf__open(const char *path, char *err);
+
 /* Frees the hosts of a top-level conf_t (conf_hosts.c). */
 void conf_hosts_free(conf_t *c);
 
