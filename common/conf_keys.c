@@ -52,7 +52,7 @@ static void conf__listen_free(void *item)
 
 static const conf_list_kind_t conf__listen_items = {
     sizeof(conf_listen_t), conf__listen_parse, "\"host:port\", \"[v6]:port\" or \":port\"",
-    conf__listen_keep, conf__listen_same, conf__listen_print, conf__listen_free, NULL,
+    conf__listen_keep, conf__listen_same, conf__listen_print, conf__listen_free,
 };
 
 static int conf__name_parse(const char *s, void *item)
@@ -76,15 +76,9 @@ static void conf__name_free(void *item)
     *(char **)item = NULL;
 }
 
-static int conf__name_copy(void *dst, const void *src)
-{
-    const char *s = *(char *const *)src;
-    return s == NULL ? 0 : conf__name_keep(dst, s);
-}
-
 static const conf_list_kind_t conf__index_items = {
     sizeof(char *), conf__name_parse, "a plain file name (no '/', no leading dot)",
-    conf__name_keep, NULL, conf__name_print, conf__name_free, conf__name_copy,
+    conf__name_keep, NULL, conf__name_print, conf__name_free,
 };
 
 /* Duplicates, in one list or across hosts, are found with both lines by
@@ -97,7 +91,7 @@ static int conf__host_parse(const char *s, void *item)
 
 static const conf_list_kind_t conf__alias_items = {
     sizeof(char *), conf__host_parse, "a host name such as www.example.com or *.example.com",
-    conf__name_keep, NULL, conf__name_print, conf__name_free, conf__name_copy,
+    conf__name_keep, NULL, conf__name_print, conf__name_free,
 };
 
 static int conf__cidr_parse(const char *s, void *item)
@@ -114,7 +108,7 @@ static void conf__cidr_print(FILE *out, const void *item)
 static const conf_list_kind_t conf__cidr_items = {
     sizeof(conf_cidr_t), conf__cidr_parse,
     "an address or network such as 127.0.0.1 or 10.0.0.0/8",
-    NULL, NULL, conf__cidr_print, NULL, NULL,
+    NULL, NULL, conf__cidr_print, NULL,
 };
 
 /* --- mappings ---------------------------------------------------------------- */
@@ -380,10 +374,14 @@ int conf__copy_scope(void *dst, const void *src, unsigned scope)
             for (size_t j = 0; j < n; j++) {
                 void *d = to + j * k->list->size;
                 const void *sj = from + j * k->list->size;
-                if (k->list->copy == NULL)
+                if (k->list->keep == NULL) {
                     memcpy(d, sj, k->list->size);
-                else if (k->list->copy(d, sj) < 0)
-                    return -1;
+                } else {
+                    /* Only lists of strings have a keep() in a host's scope. */
+                    if (k->list->size != sizeof(char *) || *(char *const *)sj == NULL ||
+                        k->list->keep(d, *(char *const *)sj) < 0)
+                        return -1;
+                }
                 *(size_t *)(void *)((char *)dst + k->count_offset) = j + 1;
             }
             break;

@@ -60,8 +60,6 @@ typedef struct {
     int (*same)(const void *a, const void *b); /* non-NULL: duplicates are errors */
     void (*print)(FILE *out, const void *item);
     void (*free)(void *item);
-    int (*copy)(void *dst, const void *src); /* deep copy, for a host inheriting the
-                                              * list; NULL: the bytes are enough */
 } conf_list_kind_t;
 
 /* What the keys and the values of a mapping must be. */
@@ -107,7 +105,9 @@ void conf__keys_list(unsigned scope, char *out, size_t size);
 void conf__free_scope(void *base, unsigned scope);
 
 /* Copies the values of the rows of scope from src into dst (zeroed for
- * them), deeply: a host inheriting the top level's. 0, or -1 (ENOMEM). */
+ * them), deeply: a host inheriting the top level's. A list item is copied
+ * as its bytes when its kind has no keep(), else it must be a char * that
+ * keep() copies. 0, or -1 (ENOMEM). */
 int conf__copy_scope(void *dst, const void *src, unsigned scope);
 
 /* path made absolute against base (NULL: the working directory); caller

@@ -3,9 +3,9 @@
  *
  * Open addressing with linear probing in a power-of-two table kept at most
  * half full, so a miss ends after a probe or two; the hash is FNV-1a over
- * the normal form. A wildcard lookup hashes each suffix of the request's
- * name once: a Host has a handful of labels, so this is a handful of
- * probes whatever the size of the table.
+ * the normal form, taken from the end, so one pass over the request's name
+ * gives the hash of every suffix too. A Host has a handful of labels, so a
+ * wildcard lookup is a handful of probes whatever the size of the table.
  */
 #include "vhost.h"
 
@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http_parser.h"
 
 typedef struct {
     char *name;       /* normal form; a wildcard as ".suffix"; NULL: empty slot */
@@ -32,11 +31,16 @@ struct vhost_table_s {
     size_t wildcards; /* none: a miss on the exact name is the answer */
 };
 
+/* FNV-1a from the last byte to the first: the hash of every suffix of a
+ * name is a step of the one pass over it (vhost_match). */
+#define VHOST__SEED 1469598103934665603ULL
+#define VHOST__STEP(h, c) (((h) ^ (unsigned char)(c)) * 1099511628211ULL)
+
 static uint64_t vhost__hash(const char *p, size_t len)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
+    uint64_t h = VHOST__SEED;
+    while (len > 0)
+        h = VHOST__STEP(h, p[--len]);
     return h;
 }
 
@@ -85,9 +89,9 @@ static int vhost__grow(vhost_table_t *t)
     return 0;
 }
 
-static const vhost_slot_t *vhost__find(const vhost_table_t *t, const char *name, size_t len)
+static const vhost_slot_t *vhost__find_hashed(const vhost_table_t *t, const char *name,
+                                              size_t len, uint64_t h)
 {
-    uint64_t h = vhost__hash(name, len);
     for (size_t i = h & t->mask;; i = (i + 1) & t->mask) {
         const vhost_slot_t *s = &t->slots[i];
         if (s->name == NULL)
@@ -95,6 +99,11 @@ static const vhost_slot_t *vhost__find(const vhost_table_t *t, const char *name,
         if (s->hash == h && s->len == len && memcmp(s->name, name, len) == 0)
             return s;
     }
+}
+
+static const vhost_slot_t *vhost__find(const vhost_table_t *t, const char *name, size_t len)
+{
+    return vhost__find_hashed(t, name, len, vhost__hash(name, len));
 }
 
 static int vhost__label_char(int c)
@@ -191,22 +200,31 @@ int vhost_table_has(const vhost_table_t *t, const char *name, size_t len)
 
 int vhost_match(const vhost_table_t *t, const char *name, size_t len)
 {
-    if (t == NULL || t->used == 0 || len == 0)
+    if (t == NULL || t->used == 0 || len == 0 || len > VHOST_NAME_MAX)
         return VHOST_DEFAULT;
-    const vhost_slot_t *s = vhost__find(t, name, len);
+    /* One pass from the end: the whole name's hash, and on the way the
+     * hash of each suffix that starts at a dot (".b.example.com", ...). */
+    uint64_t at_dot[VHOST_NAME_MAX / 2 + 1];
+    size_t dot[VHOST_NAME_MAX / 2 + 1], ndots = 0;
+    uint64_t h = VHOST__SEED;
+    for (size_t i = len; i-- > 0;) {
+        h = VHOST__STEP(h, name[i]);
+        /* The dot at 0 would be an empty first label, which Host never has. */
+        if (name[i] == '.' && i > 0) {
+            at_dot[ndots] = h;
+            dot[ndots++] = i;
+        }
+    }
+    const vhost_slot_t *s = vhost__find_hashed(t, name, len, h);
     if (s != NULL)
         return s->host;
     /* An IPv6 literal has no labels to walk. */
     if (name[0] == '[' || t->wildcards == 0)
         return VHOST_DEFAULT;
-    /* ".b.example.com", then ".example.com", then ".com": longest first.
-     * The dot at 0 would be an empty first label, which Host never has. */
-    for (size_t i = 1; i < len; i++) {
-        if (name[i] != '.')
-            continue;
-        if ((s = vhost__find(t, name + i, len - i)) != NULL)
+    /* Longest suffix first: the dot nearest the start, found last. */
+    while (ndots-- > 0)
+        if ((s = vhost__find_hashed(t, name + dot[ndots], len - dot[ndots], at_dot[ndots])) != NULL)
             return s->host;
-    }
     return VHOST_DEFAULT;
 }
 
@@ -215,8 +233,27 @@ int vhost_match_header(const vhost_table_t *t, str_t host)
     char buf[VHOST_NAME_MAX + 2];
     if (host.p == NULL || host.len == 0 || t == NULL || t->used == 0)
         return VHOST_DEFAULT;
-    ssize_t n = http_host_normalize(host, buf, sizeof(buf));
-    if (n <= 0)
+    /* The normal form, as http_host_normalize() makes it but without its
+     * validation: the parser has refused an invalid Host already, and a
+     * value that is not a name matches nothing in the table anyway. */
+    size_t n = 0, i = 0;
+    if (host.p[0] == '[') {
+        while (i < host.len && host.p[i] != ']')
+            i++;
+        if (i == host.len)
+            return VHOST_DEFAULT;
+        i++;
+    } else {
+        while (i < host.len && host.p[i] != ':')
+            i++;
+        if (i > 0 && host.p[i - 1] == '.')
+            i--;
+    }
+    if (i > VHOST_NAME_MAX)
         return VHOST_DEFAULT;
-    return vhost_match(t, buf, (size_t)n);
+    for (; n < i; n++) {
+        char c = host.p[n];
+        buf[n] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+    }
+    return vhost_match(t, buf, n);
 }

@@ -28,7 +28,7 @@ static void handler__route(const handler_req_t *h, response_t *r);
 
 void handler_respond(const handler_req_t *h, response_t *r)
 {
-    const host_t *host = h->w->host;
+    const host_t *host = h->host != NULL ? h->host : host_select(h->w, h->req);
     if (host != NULL && host->conf->redirect != NULL)
         handler__redirect(h, r, host->conf->redirect);
     else

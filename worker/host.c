@@ -60,15 +60,20 @@ static access_log_t *host__log(worker_t *w, host_set_t *s, const char *path)
     if (w->a.conf->access_log != NULL && strcmp(path, w->a.conf->access_log) == 0)
         return &w->access_log;
     for (size_t i = 0; i < s->nlogs; i++)
-        if (strcmp(s->logs[i].path, path) == 0)
-            return &s->logs[i];
-    access_log_t *l = &s->logs[s->nlogs];
+        if (strcmp(s->logs[i]->path, path) == 0)
+            return s->logs[i];
+    access_log_t *l = malloc(sizeof(*l));
+    if (l == NULL) {
+        log_error("virtual hosts: out of memory");
+        return NULL;
+    }
     if (access_log_open(l, path) < 0) {
         log_error("open(\"%s\"): %s", path, strerror(errno));
+        free(l);
         return NULL;
     }
     l->format = w->a.conf->log_format;
-    s->nlogs++;
+    s->logs[s->nlogs++] = l;
     return l;
 }
 
@@ -83,9 +88,8 @@ int host_open(worker_t *w)
     s->n = conf->num_hosts + 1;
     s->hosts = calloc(s->n, sizeof(*s->hosts));
     s->fds = calloc(s->n, sizeof(*s->fds));
-    /* Not a plain array of structs: each log has a 64 KiB buffer, and
-     * most hosts share the top level's. Grown as needed is not worth it:
-     * a config with a log per host pays for it either way. */
+    /* Pointers: each log has a 64 KiB buffer, and most hosts share the
+     * top level's, so only the logs really opened are allocated. */
     s->logs = conf->num_hosts ? calloc(conf->num_hosts, sizeof(*s->logs)) : NULL;
     if (s->hosts == NULL || s->fds == NULL || (conf->num_hosts && s->logs == NULL))
         goto nomem;
@@ -135,6 +139,8 @@ static unsigned host__tag(const char *name)
 host_t *host_select(worker_t *w, const http_request_t *req)
 {
     host_set_t *s = w->hosts;
+    if (s == NULL)
+        return NULL; /* a worker_t built without host_open (unit tests) */
     if (!s->default_fc) {
         /* worker.c made the default host's cache at setup: adopt it before
          * w->fc starts to follow the current host. */
@@ -158,18 +164,18 @@ host_t *host_select(worker_t *w, const http_request_t *req)
 void host_flush(worker_t *w)
 {
     for (size_t i = 0; w->hosts != NULL && i < w->hosts->nlogs; i++)
-        access_log_flush(&w->hosts->logs[i]);
+        access_log_flush(w->hosts->logs[i]);
 }
 
 void host_reopen(worker_t *w)
 {
     for (size_t i = 0; w->hosts != NULL && i < w->hosts->nlogs; i++)
-        if (access_log_reopen(&w->hosts->logs[i]) < 0)
-            log_error("reopening the access log %s: %s", w->hosts->logs[i].path, strerror(errno));
+        if (access_log_reopen(w->hosts->logs[i]) < 0)
+            log_error("reopening the access log %s: %s", w->hosts->logs[i]->path, strerror(errno));
 }
 
 void host_close(worker_t *w)
 {
     for (size_t i = 0; w->hosts != NULL && i < w->hosts->nlogs; i++)
-        access_log_close(&w->hosts->logs[i]);
+        access_log_close(w->hosts->logs[i]);
 }

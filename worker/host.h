@@ -43,7 +43,7 @@ typedef struct host_set_s {
     size_t n;
     int *fds;                 /* root descriptors this set opened */
     size_t nfds;
-    access_log_t *logs;       /* access logs this set opened */
+    access_log_t **logs;      /* access logs this set opened (64 KiB each) */
     size_t nlogs;
     access_log_t off;         /* the log of hosts with access_log: off */
     size_t fc_max;
@@ -55,7 +55,8 @@ typedef struct host_set_s {
 int host_open(worker_t *w);
 
 /* Makes the host that req names (NULL: a request that could not be
- * parsed, the default host) current: w->host and w->fc. */
+ * parsed, the default host) current: w->host and w->fc. NULL when w has
+ * no hosts (host_open was not called). */
 host_t *host_select(worker_t *w, const http_request_t *req);
 
 /* For every log of every host: flush, reopen (USR1), flush and close. */

@@ -234,7 +234,8 @@ static void http1__request(conn_t *c, const http_request_t *req)
         return;
     }
 
-    handler_req_t h = { .w = w, .req = req, .conn_id = (uint64_t)(uintptr_t)c, .seq = c->requests };
+    handler_req_t h = { .w = w, .req = req, .conn_id = (uint64_t)(uintptr_t)c, .seq = c->requests,
+                        .host = c->host };
     h.addr = conn_peer(c, &h.family);
     handler_respond(&h, &r);
     http1__frame(c, &r, head_only);
