@@ -55,8 +55,11 @@ int vhost_table_add(vhost_table_t *t, const char *name, int host, unsigned line,
  * the longest matching wildcard, else VHOST_DEFAULT. */
 int vhost_match(const vhost_table_t *t, const char *name, size_t len);
 
-/* The same for a raw Host header value (as sent, with any port). An absent,
- * empty or invalid value selects VHOST_DEFAULT. */
+/* The same for a raw Host header value (as sent, with any port), made
+ * normal here: lower case, without the port and one trailing dot. An
+ * absent or empty value selects VHOST_DEFAULT. The value is not validated
+ * again (the parser answers an invalid Host with 400): a value that is not
+ * a configured name simply matches nothing. */
 int vhost_match_header(const vhost_table_t *t, str_t host);
 
 /* 1 when the table holds exactly name[0..len) (a wildcard as ".suffix"). */
