@@ -200,7 +200,8 @@ int vhost_table_has(const vhost_table_t *t, const char *name, size_t len)
 
 int vhost_match(const vhost_table_t *t, const char *name, size_t len)
 {
-    if (t == NULL || t->used == 0 || len == 0 || len > VHOST_NAME_MAX)
+    /* A leading dot is no name (and would find a wildcard's own entry). */
+    if (t == NULL || t->used == 0 || len == 0 || len > VHOST_NAME_MAX || name[0] == '.')
         return VHOST_DEFAULT;
     /* One pass from the end: the whole name's hash, and on the way the
      * hash of each suffix that starts at a dot (".b.example.com", ...). */
