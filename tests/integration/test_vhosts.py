@@ -323,11 +323,13 @@ class VhostReloadTest(ServerTestCase):
         self.assertTrue(self.reload_and_wait(
             lambda: fetch(self.port, "/x.txt", "b.test").body == b"b\n"), srv.diag())
         self.assertEqual(fetch(self.port, "/x.txt", "a.test").body, b"b\n")
-        # A reload whose new workers cannot open a host's log fails, and the
-        # running hosts are untouched.
+        # A reload with a host log that cannot be opened is refused, naming
+        # the host, and the running hosts are untouched.
         write_hosts_config(srv, {"c.test": {"root": a, "access_log": "/nonexistent/dir/c.log"}})
         srv.signal(signal.SIGHUP)
-        self.assertTrue(wait_until(lambda: "failed" in srv.log_text(), timeout=10), srv.diag())
+        self.assertTrue(wait_until(lambda: 'reload failed, configuration unchanged (generation 2 '
+                                   'keeps serving): host c.test: access_log: open("/nonexistent/dir/c.log")'
+                                   in srv.log_text(), timeout=10), srv.diag())
         for _ in range(3):
             self.assertEqual(fetch(self.port, "/x.txt", "b.test").body, b"b\n")
             self.assertEqual(fetch(self.port, "/x.txt", "c.test").body, b"default\n")
@@ -340,6 +342,15 @@ class VhostReloadTest(ServerTestCase):
         write_hosts_config(srv, {"a.test": {"root": a}})
         self.assertTrue(self.reload_and_wait(
             lambda: fetch(self.port, "/x.txt", "b.test").body == b"default\n"), srv.diag())
+
+    def test_start_refused_when_a_host_log_cannot_be_opened(self):
+        srv = self.srv
+        write_hosts_config(srv, {"c.test": {"access_log": "/nonexistent/dir/c.log"}})
+        p = subprocess.run(srv.command("-f"), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=10, cwd=srv.dir)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn('host c.test: access_log: open("/nonexistent/dir/c.log")',
+                      p.stderr.decode() + srv.log_text())
 
     def test_reload_adding_a_host_under_wrk(self):
         if shutil.which("wrk") is None:
