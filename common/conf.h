@@ -95,6 +95,8 @@ typedef struct {
     size_t num_status_allow;
     int server_tokens;             /* Server: drover/VERSION instead of drover */
     double client_body_timeout;    /* longest gap between reads of a body */
+    conf_cidr_t proxy_trusted[CONF_MAX_ALLOW]; /* may send a PROXY protocol header */
+    size_t num_proxy_trusted;
 
     /* Virtual hosts (README "Virtual hosts", common/conf_hosts.c). */
     conf_map_t headers;            /* extra response header lines: name -> value */

@@ -104,11 +104,17 @@ struct conn_s {
     double log_start;       /* w->now when the request head was read */
     struct host_s *host;    /* the virtual host that answered; NULL: default */
 
+    /* The listener it came from (w->a.conf->listen[]). */
+    const conf_listen_t *listener;
+    /* While a PROXY protocol header is awaited (proxy.h): the protocol to
+     * run after it; NULL otherwise. */
+    conn_process_fn proxy_next;
+
     union {
         sa_family_t sa_family;
         struct sockaddr_in in4;
         struct sockaddr_in6 in6;
-    } sa;                   /* the client */
+    } sa;                   /* the client (after a PROXY header: the header's) */
     char addr[INET6_ADDRSTRLEN]; /* the client as text, made on first use */
 };
 
