@@ -31,6 +31,8 @@
 #define CONF_ERR_LEN 512
 
 #define CONF_MAX_ALLOW 32
+#define CONF_MAX_TLS_CERTS 16
+#define CONF_MAX_TICKET_KEYS 8
 
 /* A mapping of names to strings (cache_control, error_pages, mime_types),
  * in file order; keys are stored lower-case and are unique. */
@@ -97,6 +99,17 @@ typedef struct {
     double client_body_timeout;    /* longest gap between reads of a body */
     conf_cidr_t proxy_trusted[CONF_MAX_ALLOW]; /* may send a PROXY protocol header */
     size_t num_proxy_trusted;
+    /* tls: (SPEC "TLS"); tls_ciphers is non-NULL ("default" or a list)
+     * exactly when the section was given. The master turns these into a
+     * tls_conf_t and contexts (master/tls_setup.c). */
+    char *tls_ciphers;
+    conf_tls_cert_t tls_certs[CONF_MAX_TLS_CERTS];
+    size_t num_tls_certs;
+    int tls_min_version;           /* 0: "1.2", 1: "1.3" (tls_conf_min_version_t) */
+    int tls_session_tickets;
+    char *tls_ticket_key_files[CONF_MAX_TICKET_KEYS]; /* absolute; none: 0 of them */
+    size_t num_tls_ticket_key_files;
+    char *tls_hsts;                /* Strict-Transport-Security value, NULL: none */
 
     /* Virtual hosts (README "Virtual hosts", common/conf_hosts.c). */
     conf_map_t headers;            /* extra response header lines: name -> value */

@@ -44,15 +44,19 @@ typedef enum {
 #define CONF_SCOPE_STATUS 0x2u /* inside status: {path, allow} */
 #define CONF_SCOPE_LISTEN 0x4u /* a listen entry as a mapping: conf_listen_t */
 /* The scopes of list items store into the item, not into conf_t. */
+#define CONF_SCOPE_TLS 0x8u     /* inside tls: {certificates, min_version, ...} */
+#define CONF_SCOPE_TLS_CERT 0x10u /* an entry of tls.certificates: conf_tls_cert_t */
 #define CONF_SCOPE_HOST 0x100u  /* inside a hosts: entry; stores into the host's conf_t */
 #define CONF_SCOPE_HOST_TLS 0x200u /* inside a host's tls: {cert, key} */
-#define CONF_SCOPE_ITEMS (CONF_SCOPE_LISTEN)
+#define CONF_SCOPE_ITEMS (CONF_SCOPE_LISTEN | CONF_SCOPE_TLS_CERT)
 #define CONF_SCOPE_ALL (0xffffffffu & ~CONF_SCOPE_ITEMS) /* every scope stored in conf_t */
 
 #define CONF_F_AUTO 0x1u     /* int: "auto" is the number of CPUs */
 #define CONF_F_STDERR 0x2u   /* path: "stderr" stays "stderr" */
 #define CONF_F_OFF 0x4u      /* path: "off" (or plain false) stores NULL */
 #define CONF_F_REQUIRED 0x8u /* in a section: must be given */
+#define CONF_F_NONE 0x10u    /* string: "none" stores NULL; list: a single value is a
+                              * list of one, "none" an empty list */
 
 /* How the items of a list are read, kept, compared, printed and freed. */
 typedef struct {
@@ -68,6 +72,7 @@ typedef struct {
      * what went wrong in why). */
     unsigned item_scope;
     int (*finish)(void *item, const char **why);
+    int paths;  /* items are paths, resolved to absolute before parse() */
 } conf_list_kind_t;
 
 /* What the keys and the values of a mapping must be. */
@@ -117,14 +122,6 @@ void conf__free_scope(void *base, unsigned scope);
  * as its bytes when its kind has no keep(), else it must be a char * that
  * keep() copies. 0, or -1 (ENOMEM). */
 int conf__copy_scope(void *dst, const void *src, unsigned scope);
-
-/* path made absolute against base (NULL: the working directory); caller
- * frees; NULL with errno (conf_file.c). */
-char *conf__abspath(const char *base, const char *path);
-
-/* The config file, open for reading, or NULL with a message in err
- * (CONF_ERR_LEN bytes) (conf_file.c). */
-FILE *conf__open(const char *path, char *err);
 
 /* Frees the hosts of a top-level conf_t (conf_hosts.c). */
 void conf_hosts_free(conf_t *c);

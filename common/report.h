@@ -35,6 +35,12 @@ typedef struct {
     uint64_t status_class[6]; /* [1]..[5]: 1xx..5xx */
     uint32_t connections;     /* open now */
     uint32_t pad;
+    /* TLS (worker/tls.h tls_stats_t), totals like the rest. */
+    uint64_t tls_handshakes;
+    uint64_t tls_handshake_failures;
+    uint64_t tls_resumed;
+    uint64_t tls_sendfile_ktls;     /* connections that sent a file by kTLS */
+    uint64_t tls_sendfile_fallback; /* ... by read + SSL_write */
 } report_t;
 
 /* Adds b's totals (not its connections, a present count) into a. */
@@ -45,6 +51,11 @@ static inline void report_add(report_t *a, const report_t *b)
     a->accepted += b->accepted;
     for (int k = 1; k < 6; k++)
         a->status_class[k] += b->status_class[k];
+    a->tls_handshakes += b->tls_handshakes;
+    a->tls_handshake_failures += b->tls_handshake_failures;
+    a->tls_resumed += b->tls_resumed;
+    a->tls_sendfile_ktls += b->tls_sendfile_ktls;
+    a->tls_sendfile_fallback += b->tls_sendfile_fallback;
 }
 
 #endif
