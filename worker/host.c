@@ -14,6 +14,8 @@
 
 #include "file_cache.h"
 #include "log.h"
+#include "tls.h"
+#include "tls_ctx.h"
 #include "vhost.h"
 
 /* "Name: value\r\n" for each entry of m, in one block; NULL when none. */
@@ -159,6 +161,22 @@ host_t *host_select(worker_t *w, const http_request_t *req)
     w->host = h;
     w->fc = h->fc;
     return h;
+}
+
+int host_misdirected(const conn_t *c, str_t host)
+{
+    const tls_ctx_t *tls = c->w->a.tls;
+    const tls_conn_t *t = c->io.data;
+    if (!c->https || tls == NULL || t == NULL || host.len == 0)
+        return 0;
+    char buf[VHOST_NAME_MAX + 2];
+    ssize_t n = http_host_normalize(host, buf, sizeof(buf));
+    if (n <= 0)
+        return 0;
+    /* The set a client naming this host in SNI would have got: its
+     * certificate's, else the default (set 0). */
+    ssize_t want = tls_ctx_find(tls, buf, (size_t)n);
+    return (size_t)(want < 0 ? 0 : want) != tls_ctx_selected(tls, t->ssl);
 }
 
 void host_flush(worker_t *w)

@@ -26,6 +26,7 @@
 #include "access_log.h"
 #include "conf.h"
 #include "http_parser.h"
+#include "conn.h"
 #include "worker.h"
 
 typedef struct host_s {
@@ -58,6 +59,12 @@ int host_open(worker_t *w);
  * parsed, the default host) current: w->host and w->fc. NULL when w has
  * no hosts (host_open was not called). */
 host_t *host_select(worker_t *w, const http_request_t *req);
+
+/* 1 when c is HTTPS and host (the Host header as sent) would have had
+ * SNI choose another certificate than the one it chose: the request must
+ * get 421 Misdirected Request (RFC 9110 15.5.20), not another site's
+ * page under this certificate. */
+int host_misdirected(const conn_t *c, str_t host);
 
 /* For every log of every host: flush, reopen (USR1), flush and close. */
 void host_flush(worker_t *w);

@@ -247,6 +247,12 @@ static void http1__request(conn_t *c, const http_request_t *req)
         return;
     }
 
+    /* Over HTTPS, a Host whose certificate is not the one SNI chose. */
+    if (host_misdirected(c, req->host)) {
+        error_page_status(w, &r, 421);
+        http1__frame(c, &r, head_only);
+        return;
+    }
     if (c->redirect_https) {
         redirect_https_respond(w, req, &r);
         http1__frame(c, &r, head_only);
