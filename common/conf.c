@@ -375,6 +375,9 @@ static int conf__hosts(conf_ctx_t *ctx, yaml_node_t *v, conf_t *c)
                     return -1;
             }
         }
+        if (h->conf->tls_cert != NULL && c->tls_ciphers == NULL)
+            return conf_scalar_error(ctx, kn, "hosts", "host %s: tls: needs the top-level tls "
+                                     "section (its certificates answer clients without SNI)", name);
         const char *tls[2] = { h->conf->tls_cert, h->conf->tls_key };
         for (size_t j = 0; j < 2; j++)
             if (tls[j] != NULL && access(tls[j], R_OK) < 0)

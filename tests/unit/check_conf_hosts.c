@@ -103,6 +103,8 @@ START_TEST(test_errors)
     refused("hosts: [a, b]\n", "hosts: expected a mapping of host names");
     refused("hosts:\n  a.test: [x]\n", "host a.test: expected a mapping");
     refused("hosts:\n  a.test:\n    tls: {cert: /nonexistent}\n", "key is missing");
+    refused("hosts:\n  a.test:\n    tls: {cert: /etc/hostname, key: /etc/hostname}\n",
+            "host a.test: tls: needs the top-level tls section");
     refused("hosts:\n  a.test:\n    headers: {Server: x}\n", "is not a header name");
     refused("headers: {\"bad name\": x}\n", "is not a header name");
     refused("log_format: xml\n", "expected combined, vhost_combined or json");
