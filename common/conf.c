@@ -186,7 +186,7 @@ static int conf__map(conf_ctx_t *ctx, const conf_key_t *k, yaml_node_t *v, conf_
             free(p->value);
             return conf_scalar_error(ctx, v, key, "out of memory");
         }
-        for (char *q = p->key; *q; q++)
+        for (char *q = p->key; *q && !kind->keep_case; q++)
             *q = (char)tolower((unsigned char)*q);
         m->n++;
     }

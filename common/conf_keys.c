@@ -223,16 +223,19 @@ static const conf_map_kind_t conf__cache_control_map = {
     conf_value_is_extension, "a file extension (or default)",
     conf__is_cache_control, "a Cache-Control value (printable ASCII, up to 256 bytes)",
     "{default: \"max-age=60\", html: no-cache}",
+    0,
 };
 static const conf_map_kind_t conf__error_pages_map = {
     conf_value_is_error_status, "a status from 400 to 599",
     conf_value_is_page_path, "a normalised path under root such as /404.html (no dotfiles)",
     "{404: /404.html, 500: /50x.html}",
+    0,
 };
 static const conf_map_kind_t conf__mime_types_map = {
     conf_value_is_extension, "a file extension",
     conf_value_is_media_type, "a media type such as text/markdown (printable ASCII, up to 127 bytes)",
     "{md: text/markdown}",
+    0,
 };
 
 /* A field name (RFC 9110 5.1 token) that is not one the server frames
@@ -262,6 +265,7 @@ static const conf_map_kind_t conf__headers_map = {
     "Connection, Keep-Alive, Upgrade, Date or Server)",
     conf__is_header_value, "a header value (printable ASCII, up to 1024 bytes)",
     "{X-Frame-Options: DENY}",
+    .keep_case = 1,
 };
 
 /* http:// or https://, then something, and nothing that would break a

@@ -82,6 +82,8 @@ typedef struct {
     int (*value_ok)(const char *);
     const char *value_what;
     const char *example;
+    int keep_case; /* keys keep the case they were written in (header names
+                    * go out as the user wrote them); else lower-cased */
 } conf_map_kind_t;
 
 typedef struct {

@@ -148,6 +148,8 @@ class VhostServingTest(SharedServerTestCase):
     def test_headers(self):
         r = fetch(self.port, "/same.txt", "a.test")
         self.assertEqual(r.header("X-Frame-Options"), "DENY")
+        # The name goes out as the config wrote it, as nginx's add_header does.
+        self.assertIn(b"\r\nX-Frame-Options: DENY\r\n", r.raw_head)
         self.assertIsNone(r.header("X-Top"))       # a sets headers: it replaces the top's
         r = fetch(self.port, "/same.txt", "x.b.test")
         self.assertEqual(r.header("X-Top"), "top")  # b inherits them
