@@ -23,9 +23,22 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "metrics_hosts.h"
 #include "report.h"
 
 #define METRICS_PAGE_MAX_WORKERS 1024
+
+/* Certificates shown by drover_tls_certificate_expiry_timestamp_seconds:
+ * the first METRICS_PAGE_CERTS of the serving configuration, their names
+ * joined by commas and cut to fit (a label, not a record). */
+#define METRICS_PAGE_CERTS 64
+#define METRICS_PAGE_CERT_NAMES 256
+
+typedef struct {
+    char names[METRICS_PAGE_CERT_NAMES]; /* "a.example,b.example" */
+    char key_type[16];                   /* "RSA", "EC": names can repeat across types */
+    int64_t not_after;                   /* Unix seconds */
+} metrics_cert_t;
 
 typedef enum {
     METRICS_WORKER_STARTING = 0,
@@ -52,6 +65,9 @@ typedef struct metrics_page_s {
     uint64_t restarts[METRICS_RESTART_REASONS];
     uint64_t reloads[METRICS_RELOAD_RESULTS];
     report_t retired;      /* workers that have exited */
+    metrics_hosts_t hosts; /* by virtual host, since the master started */
+    uint32_t ncerts;
+    metrics_cert_t certs[METRICS_PAGE_CERTS];
     metrics_worker_t workers[METRICS_PAGE_MAX_WORKERS];
 } metrics_page_t;
 

@@ -24,6 +24,7 @@ typedef enum {
     REPORT_COUNTERS,
     REPORT_STOPPING, /* draining or stopping: no more accepts */
     REPORT_EXITED,   /* the final counters, sent just before exit */
+    REPORT_HOSTS,    /* per-host counts: a metrics_hosts_msg_t (metrics_hosts.h) */
 } report_type_t;
 
 typedef struct {

@@ -20,6 +20,7 @@
 #include "balance.h"
 #include "conf.h"
 #include "listen.h"
+#include "metrics_hosts.h"
 #include "metrics_page.h"
 #include "mq.h"
 #include "report.h"
@@ -170,6 +171,7 @@ void workers_publish_balance(master_t *m);
 
 /* master/metrics.c: the metrics page (metrics_page.h). */
 void metrics_publish(master_t *m);
+void metrics_hosts(master_t *m, const metrics_hosts_msg_t *msg); /* a REPORT_HOSTS message */
 double metrics_wall(void);                                      /* Unix seconds */
 
 /* master/reload.c: the reload transaction. */

@@ -9,9 +9,12 @@
  */
 #include "config.h"
 
+#include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "internal.h"
+#include "tls_ctx.h"
 
 double metrics_wall(void)
 {
@@ -29,6 +32,52 @@ static uint32_t metrics__state(const master_worker_t *w)
     return METRICS_WORKER_STARTING;
 }
 
+/* Each certificate's names and expiry, for its expiry gauge: known to the
+ * master only (workers hold contexts, not these records). */
+static void metrics__certs(const master_t *m, metrics_page_t *pg)
+{
+    pg->ncerts = 0;
+    if (m->tls == NULL)
+        return;
+    for (size_t i = 0; i < m->tls->ncerts && pg->ncerts < METRICS_PAGE_CERTS; i++) {
+        const tls_ctx_cert_t *c = &m->tls->certs[i];
+        metrics_cert_t *out = &pg->certs[pg->ncerts++];
+        size_t len = 0;
+        out->names[0] = '\0';
+        for (size_t j = 0; j < c->nnames && len < sizeof(out->names); j++) {
+            int n = snprintf(out->names + len, sizeof(out->names) - len, "%s%s", j ? "," : "",
+                             c->names[j]);
+            if (n < 0)
+                break;
+            len += (size_t)n;
+        }
+        snprintf(out->key_type, sizeof(out->key_type), "%s", c->key_type);
+        out->not_after = (int64_t)c->not_after;
+        /* Series must be unique: a repeat of names and key type (cut names,
+         * say) keeps the earliest expiry, the one that matters. */
+        for (uint32_t k = 0; k + 1 < pg->ncerts; k++) {
+            metrics_cert_t *o = &pg->certs[k];
+            if (strcmp(o->names, out->names) == 0 && strcmp(o->key_type, out->key_type) == 0) {
+                if (out->not_after < o->not_after)
+                    o->not_after = out->not_after;
+                pg->ncerts--;
+                break;
+            }
+        }
+    }
+}
+
+/* The per-host totals: one table for the master's life (it is one
+ * process), never per worker (metrics_hosts.h). */
+static metrics_hosts_t metrics__hosts;
+
+void metrics_hosts(master_t *m, const metrics_hosts_msg_t *msg)
+{
+    (void)m;
+    for (uint32_t i = 0; i < msg->n && i < METRICS_HOSTS_PER_MSG; i++)
+        metrics_hosts_add(&metrics__hosts, &msg->rows[i]);
+}
+
 void metrics_publish(master_t *m)
 {
     static metrics_page_t pg; /* large; one per process */
@@ -43,6 +92,8 @@ void metrics_publish(master_t *m)
     memcpy(pg.restarts, m->restarts_by, sizeof(pg.restarts));
     memcpy(pg.reloads, m->reloads_by, sizeof(pg.reloads));
     pg.retired = m->retired;
+    metrics__certs(m, &pg);
+    pg.hosts = metrics__hosts;
     uint32_t n = 0;
     for (size_t i = 0; i < MASTER_MAX_WORKERS && n < METRICS_PAGE_MAX_WORKERS; i++) {
         const master_worker_t *w = &m->workers[i];

@@ -13,6 +13,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "metrics_hosts.h"
 #include "report.h"
 
 int mq_create(mq_t *q, char *err, size_t errlen)
@@ -22,7 +23,7 @@ int mq_create(mq_t *q, char *err, size_t errlen)
     /* 10 is the default fs.mqueue.msg_max, so an unprivileged user can
      * create it; the byte total stays far below RLIMIT_MSGQUEUE's 800 KiB. */
     attr.mq_maxmsg = REPORT_QUEUE_MAXMSG;
-    attr.mq_msgsize = sizeof(report_t);
+    attr.mq_msgsize = REPORT_MSG_MAX;
     snprintf(q->name, sizeof(q->name), "/" REPORT_QUEUE_PREFIX "%ld", (long)getpid());
     q->rd = mq_open(q->name, O_RDONLY | O_NONBLOCK | O_CREAT | O_EXCL | O_CLOEXEC, 0600, &attr);
     if (q->rd == (mqd_t)-1 && errno == EEXIST) {

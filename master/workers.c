@@ -368,9 +368,22 @@ void workers_message(master_t *m, pid_t pid)
 
 void workers_reports(master_t *m)
 {
+    /* mq_receive wants room for the queue's largest message. */
+    union {
+        report_t r;
+        metrics_hosts_msg_t h;
+    } u;
     report_t r;
     ssize_t n;
-    while ((n = mq_receive(m->mq.rd, (char *)&r, sizeof(r), NULL)) == (ssize_t)sizeof(r)) {
+    while ((n = mq_receive(m->mq.rd, (char *)&u, sizeof(u), NULL)) > 0) {
+        if (n == (ssize_t)sizeof(u.h) && u.h.type == REPORT_HOSTS) {
+            metrics_hosts(m, &u.h);
+            m->status_dirty = 1;
+            continue;
+        }
+        if (n != (ssize_t)sizeof(r))
+            continue;
+        r = u.r;
         master_worker_t *w = workers_find(m, (pid_t)r.pid);
         if (w != NULL)
             w->report = r;

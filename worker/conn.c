@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "file_cache.h"
+#include "host_metrics.h"
 #include "log.h"
 #include "balance.h"
 
@@ -290,6 +291,7 @@ next_piece:
         c->woff += (size_t)n;
         c->sent_bytes += (uint64_t)n;
         w->report.bytes_sent += (uint64_t)n;
+        host_metrics_bytes(c, (uint64_t)n);
         progress = 1;
     }
     while (c->file_fd >= 0 && c->file_off < c->file_end) {
@@ -315,6 +317,7 @@ next_piece:
         }
         c->sent_bytes += (uint64_t)n;
         w->report.bytes_sent += (uint64_t)n;
+        host_metrics_bytes(c, (uint64_t)n);
         progress = 1;
     }
     if (c->piece < c->npieces) {

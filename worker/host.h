@@ -26,6 +26,7 @@
 #include "access_log.h"
 #include "conf.h"
 #include "http_parser.h"
+#include "metrics_counts.h"
 #include "conn.h"
 #include "worker.h"
 
@@ -37,6 +38,9 @@ typedef struct host_s {
     access_log_t *log;        /* never NULL; fd -1 when off */
     char *headers;            /* "Name: value\r\n" lines, or NULL */
     size_t headers_len;
+    /* Counted since the last REPORT_HOSTS the queue took (metrics_hosts.h). */
+    uint64_t metrics_requests[METRICS_CLASSES];
+    uint64_t metrics_bytes;
 } host_t;
 
 typedef struct host_set_s {

@@ -18,6 +18,7 @@
 #include "redirect_https.h"
 #include "http_parser.h"
 #include "metrics.h"
+#include "host_metrics.h"
 #include "response.h"
 
 /* The request line and log fields, for the access log. */
@@ -321,6 +322,7 @@ static void http1__prepare(conn_t *c, int parsed)
     if (c->status >= 100 && c->status < 600)
         w->report.status_class[c->status / 100]++;
     metrics_count(&w->report, c->method, c->status, c->head_len);
+    host_metrics_count(c, c->status);
     c->started = w->now;
     c->state = CONN_WRITE;
     c->woff = 0;

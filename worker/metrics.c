@@ -83,6 +83,77 @@ static void metrics__family(metrics_buf_t *b, const char *name, const char *type
     mb_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* A label value: names are DNS names (no quote, backslash or newline), but
+ * a certificate's CN could hold anything. */
+static void metrics__label(metrics_buf_t *b, const char *v)
+{
+    for (; *v != '\0'; v++) {
+        if (*v == '"' || *v == '\\')
+            mb_printf(b, "\\%c", *v);
+        else if (*v == '\n')
+            mb_printf(b, "\\n");
+        else
+            mb_printf(b, "%c", *v);
+    }
+}
+
+/* TLS families: only when the configuration has certificates, so a plain
+ * HTTP server's page carries no empty TLS series. */
+static void metrics__tls(metrics_buf_t *b, const metrics_page_t *pg, const report_t *t)
+{
+    if (pg->ncerts == 0 && t->tls_handshakes == 0 && t->tls_handshake_failures == 0)
+        return;
+    metrics__family(b, "drover_tls_handshakes_total", "counter",
+                    "TLS handshakes completed, resumed ones included.");
+    mb_printf(b, "drover_tls_handshakes_total %llu\n", (unsigned long long)t->tls_handshakes);
+    metrics__family(b, "drover_tls_resumptions_total", "counter",
+                    "TLS handshakes that resumed a session (ticket or cache).");
+    mb_printf(b, "drover_tls_resumptions_total %llu\n", (unsigned long long)t->tls_resumed);
+    metrics__family(b, "drover_tls_handshake_failures_total", "counter", "TLS handshakes that failed.");
+    mb_printf(b, "drover_tls_handshake_failures_total %llu\n",
+              (unsigned long long)t->tls_handshake_failures);
+    metrics__family(b, "drover_tls_sendfile_total", "counter",
+                    "TLS connections that sent a file, by path: kTLS sendfile or read and SSL_write.");
+    mb_printf(b, "drover_tls_sendfile_total{path=\"ktls\"} %llu\n",
+              (unsigned long long)t->tls_sendfile_ktls);
+    mb_printf(b, "drover_tls_sendfile_total{path=\"fallback\"} %llu\n",
+              (unsigned long long)t->tls_sendfile_fallback);
+    metrics__family(b, "drover_tls_certificate_expiry_timestamp_seconds", "gauge",
+                    "When each certificate expires (notAfter), in Unix seconds, by its names and key type.");
+    for (uint32_t i = 0; i < pg->ncerts && i < METRICS_PAGE_CERTS; i++) {
+        mb_printf(b, "drover_tls_certificate_expiry_timestamp_seconds{names=\"");
+        metrics__label(b, pg->certs[i].names);
+        mb_printf(b, "\",key_type=\"");
+        metrics__label(b, pg->certs[i].key_type);
+        mb_printf(b, "\"} %lld\n", (long long)pg->certs[i].not_after);
+    }
+}
+
+/* By virtual host: rows appear as hosts answer (metrics_hosts.h bounds
+ * them); the families are always there, so a dashboard finds them. */
+static void metrics__hosts(metrics_buf_t *b, const metrics_hosts_t *hosts)
+{
+    uint32_t n = hosts->n < METRICS_HOSTS ? hosts->n : METRICS_HOSTS;
+    metrics__family(b, "drover_host_requests_total", "counter",
+                    "HTTP responses by virtual host (_default: no host matched) and status class.");
+    for (uint32_t i = 0; i < n; i++) {
+        for (int k = 1; k < METRICS_CLASSES; k++) {
+            if (hosts->rows[i].requests[k] == 0)
+                continue;
+            mb_printf(b, "drover_host_requests_total{code=\"%dxx\",host=\"", k);
+            metrics__label(b, hosts->rows[i].name);
+            mb_printf(b, "\"} %llu\n", (unsigned long long)hosts->rows[i].requests[k]);
+        }
+    }
+    metrics__family(b, "drover_host_response_bytes_total", "counter",
+                    "Response bytes handed to the kernel, heads included, by virtual host.");
+    for (uint32_t i = 0; i < n; i++) {
+        mb_printf(b, "drover_host_response_bytes_total{host=\"");
+        metrics__label(b, hosts->rows[i].name);
+        mb_printf(b, "\"} %llu\n", (unsigned long long)hosts->rows[i].bytes);
+    }
+}
+
 /* The Prometheus text of page pg (a consistent copy). */
 static void metrics__render(metrics_buf_t *b, const metrics_page_t *pg)
 {
@@ -170,6 +241,8 @@ static void metrics__render(metrics_buf_t *b, const metrics_page_t *pg)
     mb_printf(b, "drover_file_cache_hits_total %llu\n", (unsigned long long)t.m.cache_hits);
     metrics__family(b, "drover_file_cache_misses_total", "counter", "File lookups built from disk.");
     mb_printf(b, "drover_file_cache_misses_total %llu\n", (unsigned long long)t.m.cache_misses);
+    metrics__tls(b, pg, &t);
+    metrics__hosts(b, &pg->hosts);
 }
 
 void metrics_respond(const handler_req_t *h, response_t *r)

@@ -30,6 +30,7 @@
 #include "http1.h"
 #include "log.h"
 #include "metrics.h"
+#include "host_metrics.h"
 #include "plain.h"
 #include "tls_transport.h"
 #include "proxy.h"
@@ -89,6 +90,7 @@ static void worker__report(worker_t *w, report_type_t type)
     /* O_NONBLOCK queue: when full, this report is dropped; the next one
      * carries the same totals. */
     mq_send(w->a.mq, (const char *)&w->report, sizeof(w->report), 0);
+    host_metrics_send(w);
 }
 
 static void worker__listen(worker_t *w, int on)

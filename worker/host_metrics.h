@@ -1,0 +1,33 @@
+/*
+ * host_metrics: a worker's per-host counts (common/metrics_hosts.h says
+ * how they reach /metrics).
+ */
+#ifndef DROVER_HOST_METRICS_H
+#define DROVER_HOST_METRICS_H
+
+#include <stdint.h>
+
+#include "conn.h"
+#include "host.h"
+#include "metrics_hosts.h"
+#include "worker.h"
+
+/* A response framed on c: count it for the host that answered. */
+static inline void host_metrics_count(conn_t *c, int status)
+{
+    if (c->host != NULL && status >= 100 && status < 600)
+        c->host->metrics_requests[status / 100]++;
+}
+
+/* n response bytes of c handed to the kernel. */
+static inline void host_metrics_bytes(conn_t *c, uint64_t n)
+{
+    if (c->host != NULL)
+        c->host->metrics_bytes += n;
+}
+
+/* Sends what the hosts counted since the last call the queue accepted;
+ * what it refuses (full) stays to be sent the next time. */
+void host_metrics_send(worker_t *w);
+
+#endif
