@@ -1,0 +1,182 @@
+#!/usr/bin/env python3
+"""/metrics for HTTPS and virtual hosts: TLS handshakes, resumptions and
+failures move as Python's ssl client makes them, each certificate's expiry
+gauge equals its notAfter (read with the openssl command), per-host request
+and byte counts match requests to two hosts and the default host, all of
+them survive a worker's kill -9, and promtool still accepts the page."""
+
+import calendar
+import os
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import (Server, binary_ok, exchange, free_port, req,  # noqa: E402
+                     wait_until, yaml_dump)
+import tlsgen  # noqa: E402
+from test_metrics import have_prometheus, parse, scrape, value  # noqa: E402
+from test_vhosts import hosts_yaml, make_root  # noqa: E402
+
+
+class MetricsTlsHostsTest(unittest.TestCase):
+    srv = None
+
+    @classmethod
+    def setUpClass(cls):
+        if not binary_ok():
+            raise unittest.SkipTest("no drover binary")
+        if not tlsgen.have_openssl():
+            raise unittest.SkipTest("no openssl command")
+        cls.certdir = tempfile.mkdtemp(prefix="drover-mtls-")
+        cls.certs = {"ca": tlsgen.make_ca(cls.certdir)}
+        cls.certs["ec"] = tlsgen.make_leaf(cls.certdir, "ec", "DNS:localhost,DNS:a.test,IP:127.0.0.1",
+                                           2001, "ec")
+        cls.certs["other"] = tlsgen.make_leaf(cls.certdir, "other", "DNS:other.test", 2002, days=7)
+        cls.tls_port = free_port()
+        srv = Server(workers=2, metrics={"path": "/metrics"}, worker_timeout="30s")
+        srv.conf["listen"] = ["127.0.0.1:%d" % srv.port,
+                              {"address": "127.0.0.1:%d" % cls.tls_port, "tls": True}]
+        srv.conf["tls"] = {"certificates": [tlsgen.cert_entry(cls.certs[k]) for k in ("ec", "other")]}
+        a = make_root(srv, "a", {"a.txt": b"a" * 100})
+        b = make_root(srv, "b", {"b.txt": b"b" * 1000})
+        srv.write_config(yaml_dump(srv.conf) + hosts_yaml({"a.test": {"root": a},
+                                                           "b.test": {"root": b}}))
+        cls.srv = srv
+        try:
+            srv.start()
+        except BaseException:
+            srv.cleanup()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.srv is not None:
+            cls.srv.cleanup()
+        shutil.rmtree(cls.certdir, ignore_errors=True)
+
+    def wait_for(self, pred, what, timeout=5):
+        last = {}
+
+        def ok():
+            last["s"] = scrape(self.srv.port)[1]
+            return pred(last["s"])
+        if not wait_until(ok, timeout=timeout, interval=0.2):
+            self.fail("%s; page: %r%s" % (what, {k: v for k, v in last["s"].items()
+                                                 if "tls" in k[0] or "host" in k[0]},
+                                          self.srv.diag()))
+        return last["s"]
+
+    def https_get(self, ctx, session=None):
+        """One GET / over TLS; returns (session, reused)."""
+        with socket.create_connection(("127.0.0.1", self.tls_port), timeout=10) as raw:
+            with ctx.wrap_socket(raw, server_hostname="localhost", session=session) as s:
+                s.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                data = b""
+                for _ in range(100):
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+                self.assertTrue(data.startswith(b"HTTP/1.1 "), data[:100])
+                return s.session, s.session_reused
+
+    def test_tls_handshakes_resumptions_failures(self):
+        s0 = scrape(self.srv.port)[1]
+        hs0 = value(s0, "drover_tls_handshakes_total")
+        res0 = value(s0, "drover_tls_resumptions_total")
+        fail0 = value(s0, "drover_tls_handshake_failures_total")
+        self.assertIsNotNone(hs0, "no drover_tls_handshakes_total")
+        ctx = ssl.create_default_context(cafile=self.certs["ca"])
+        sess, reused = self.https_get(ctx)
+        self.assertFalse(reused)
+        _, reused = self.https_get(ctx, session=sess)
+        self.assertTrue(reused, "the server did not resume the session")
+        self.wait_for(lambda s: value(s, "drover_tls_handshakes_total") == hs0 + 2
+                      and value(s, "drover_tls_resumptions_total") == res0 + 1,
+                      "two handshakes, one resumed")
+        # A client that does not trust the certificate aborts the handshake
+        # with an alert: a failure, not a completed handshake.
+        untrusting = ssl.create_default_context()
+        with self.assertRaises(ssl.SSLError):
+            self.https_get(untrusting)
+        s = self.wait_for(lambda s: value(s, "drover_tls_handshake_failures_total") == fail0 + 1,
+                          "one failed handshake")
+        self.assertEqual(value(s, "drover_tls_handshakes_total"), hs0 + 2)
+
+    def test_certificate_expiry(self):
+        s = scrape(self.srv.port)[1]
+        got = {dict(k[1])["names"]: v for k, v in s.items()
+               if k[0] == "drover_tls_certificate_expiry_timestamp_seconds"}
+        for key, names in (("ec", "localhost,a.test"), ("other", "other.test")):
+            p = subprocess.run(["openssl", "x509", "-noout", "-enddate", "-in", self.certs[key][0]],
+                               stdout=subprocess.PIPE, check=True, timeout=30)
+            end = p.stdout.decode().strip().split("=", 1)[1]  # "Jan  2 03:04:05 2027 GMT"
+            want = calendar.timegm(time.strptime(end, "%b %d %H:%M:%S %Y GMT"))
+            self.assertIn(names, got, got)
+            self.assertEqual(got[names], want)
+        self.assertEqual(len(got), 2, got)
+
+    def test_per_host_counts_survive_kill(self):
+        def host_req(host, path):
+            return exchange(self.srv.port, req("GET", path, "HTTP/1.1", [("Connection", "close")],
+                                               host=host))
+        base = scrape(self.srv.port)[1]
+        before = {k: v for k, v in base.items() if k[0].startswith("drover_host_")}
+
+        def delta(s, name, **labels):
+            return (value(s, name, **labels) or 0) - (before.get((name, frozenset(labels.items()))) or 0)
+        sent = {"a.test": 0, "b.test": 0}
+        for _ in range(3):
+            r = host_req("a.test", "/a.txt")
+            self.assertEqual(r.status, 200)
+            sent["a.test"] += len(r.raw_head) + len(r.body)
+        for _ in range(2):
+            r = host_req("B.test", "/b.txt")
+            self.assertEqual(r.status, 200)
+            sent["b.test"] += len(r.raw_head) + len(r.body)
+        self.assertEqual(host_req("a.test", "/nope").status, 404)
+        self.assertEqual(host_req("nohost.test", "/nope").status, 404)
+
+        def right(s):
+            return (delta(s, "drover_host_requests_total", host="a.test", code="2xx") == 3
+                    and delta(s, "drover_host_requests_total", host="a.test", code="4xx") == 1
+                    and delta(s, "drover_host_requests_total", host="b.test", code="2xx") == 2
+                    and delta(s, "drover_host_requests_total", host="_default", code="4xx") == 1)
+        s = self.wait_for(right, "per-host counts: a.test 3 2xx + 1 4xx, b.test 2, _default 1 4xx")
+        self.assertEqual(delta(s, "drover_host_response_bytes_total", host="b.test"), sent["b.test"])
+        self.assertGreater(delta(s, "drover_host_response_bytes_total", host="a.test"), sent["a.test"])
+        self.assertIsNone(value(s, "drover_host_requests_total", host="nohost.test", code="4xx"))
+
+        kept = {k: v for k, v in s.items() if k[0].startswith("drover_host_") or k[0].startswith("drover_tls_")
+                and k[0].endswith("_total")}
+        victim = self.srv.workers()[0]
+        self.srv.signal(signal.SIGKILL, victim)
+        self.assertTrue(wait_until(lambda: len(self.srv.workers()) == 2 and victim not in self.srv.workers(),
+                                   timeout=10), self.srv.diag())
+        after = scrape(self.srv.port)[1]
+        for k, v in kept.items():
+            self.assertGreaterEqual(after.get(k, -1), v, "%r went back after kill -9" % (k,))
+
+    def test_promtool(self):
+        why = have_prometheus()
+        if why is not None:
+            self.skipTest(why)
+        exchange(self.srv.port, req("GET", "/", "HTTP/1.1", [("Connection", "close")], host="a.test"))
+        self.wait_for(lambda s: any(k[0] == "drover_host_requests_total" for k in s), "a host series")
+        r, s = scrape(self.srv.port)
+        self.assertIn(b"drover_tls_certificate_expiry_timestamp_seconds{", r.body)
+        p = subprocess.run(["promtool", "check", "metrics"], input=r.body, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=30)
+        self.assertEqual(p.returncode, 0, p.stdout.decode("utf-8", "replace"))
+        self.assertEqual(p.stdout.strip(), b"", p.stdout.decode("utf-8", "replace"))
+
+
+if __name__ == "__main__":
+    unittest.main()
