@@ -117,6 +117,36 @@ START_TEST(test_page_round_trip)
 }
 END_TEST
 
+/* The per-host table: rows by name, summed, bounded, the overflow row
+ * last; a name with no terminator from another process is cut. */
+START_TEST(test_hosts_table_bounded)
+{
+    static metrics_hosts_t t;
+    memset(&t, 0, sizeof(t));
+    metrics_host_t r;
+    memset(&r, 0, sizeof(r));
+    for (int i = 0; i < METRICS_HOSTS + 10; i++) {
+        snprintf(r.name, sizeof(r.name), "h%d.test", i);
+        r.requests[2] = 1;
+        r.bytes = 10;
+        metrics_hosts_add(&t, &r);
+    }
+    snprintf(r.name, sizeof(r.name), "h0.test");
+    metrics_hosts_add(&t, &r);
+    ck_assert_uint_eq(t.n, METRICS_HOSTS);
+    ck_assert_str_eq(t.rows[0].name, "h0.test");
+    ck_assert_uint_eq(t.rows[0].requests[2], 2);
+    ck_assert_uint_eq(t.rows[0].bytes, 20);
+    ck_assert_str_eq(t.rows[METRICS_HOSTS - 2].name, "h62.test");
+    ck_assert_str_eq(t.rows[METRICS_HOSTS - 1].name, METRICS_HOST_OTHER);
+    ck_assert_uint_eq(t.rows[METRICS_HOSTS - 1].requests[2], 11); /* h63 .. h73 */
+    memset(r.name, 'x', sizeof(r.name));
+    metrics_hosts_add(&t, &r);
+    ck_assert_uint_eq(t.n, METRICS_HOSTS);
+    ck_assert_uint_eq(t.rows[METRICS_HOSTS - 1].requests[2], 12);
+}
+END_TEST
+
 static Suite *metrics_suite(void)
 {
     Suite *s = suite_create("metrics");
@@ -125,6 +155,7 @@ static Suite *metrics_suite(void)
     tcase_add_test(tc, test_count_and_time);
     tcase_add_test(tc, test_report_add_keeps_every_label);
     tcase_add_test(tc, test_page_round_trip);
+    tcase_add_test(tc, test_hosts_table_bounded);
     suite_add_tcase(s, tc);
     return s;
 }
