@@ -53,6 +53,7 @@ typedef struct host_set_s {
     access_log_t off;         /* the log of hosts with access_log: off */
     size_t fc_max;
     int default_fc;           /* hosts[0].fc was taken from w->fc */
+    size_t metrics_next;      /* the host host_metrics_send starts at next */
 } host_set_t;
 
 /* Opens the roots and logs of every host of w->a.conf; w->root_fd and

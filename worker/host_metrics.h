@@ -26,8 +26,9 @@ static inline void host_metrics_bytes(conn_t *c, uint64_t n)
         c->host->metrics_bytes += n;
 }
 
-/* Sends what the hosts counted since the last call the queue accepted;
- * what it refuses (full) stays to be sent the next time. */
-void host_metrics_send(worker_t *w);
+/* Sends what the hosts counted since the queue last took their counts, a
+ * few messages a call (all: as many as the queue takes, at exit); what is
+ * not sent stays for the next call. */
+void host_metrics_send(worker_t *w, int all);
 
 #endif

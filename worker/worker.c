@@ -90,7 +90,7 @@ static void worker__report(worker_t *w, report_type_t type)
     /* O_NONBLOCK queue: when full, this report is dropped; the next one
      * carries the same totals. */
     mq_send(w->a.mq, (const char *)&w->report, sizeof(w->report), 0);
-    host_metrics_send(w);
+    host_metrics_send(w, type == REPORT_EXITED);
 }
 
 static void worker__listen(worker_t *w, int on)

@@ -3,7 +3,9 @@
 failures move as Python's ssl client makes them, each certificate's expiry
 gauge equals its notAfter (read with the openssl command), per-host request
 and byte counts match requests to two hosts and the default host, all of
-them survive a worker's kill -9, and promtool still accepts the page."""
+them survive a worker's kill -9 and a reload, more hosts than the table's
+rows keep the page bounded without losing counts, and promtool still
+accepts the page."""
 
 import calendar
 import os
@@ -18,7 +20,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (Server, binary_ok, exchange, free_port, req,  # noqa: E402
+from harness import (Server, ServerTestCase, binary_ok, exchange, free_port, req,  # noqa: E402
                      wait_until, yaml_dump)
 import tlsgen  # noqa: E402
 from test_metrics import have_prometheus, parse, scrape, value  # noqa: E402
@@ -163,6 +165,14 @@ class MetricsTlsHostsTest(unittest.TestCase):
         after = scrape(self.srv.port)[1]
         for k, v in kept.items():
             self.assertGreaterEqual(after.get(k, -1), v, "%r went back after kill -9" % (k,))
+        # A reload: new workers (and host numbering), the same rows.
+        ok0 = value(after, "drover_reloads_total", result="ok")
+        p = self.srv.run("-s", "reload", timeout=30)
+        self.assertEqual(p.returncode, 0, p.stderr.decode("utf-8", "replace") + self.srv.diag())
+        after = self.wait_for(lambda s: value(s, "drover_reloads_total", result="ok") == ok0 + 1,
+                              "a reload", timeout=15)
+        for k, v in kept.items():
+            self.assertGreaterEqual(after.get(k, -1), v, "%r went back after a reload" % (k,))
 
     def test_promtool(self):
         why = have_prometheus()
@@ -176,6 +186,43 @@ class MetricsTlsHostsTest(unittest.TestCase):
                            stderr=subprocess.STDOUT, timeout=30)
         self.assertEqual(p.returncode, 0, p.stdout.decode("utf-8", "replace"))
         self.assertEqual(p.stdout.strip(), b"", p.stdout.decode("utf-8", "replace"))
+
+
+class MetricsManyHostsTest(ServerTestCase):
+    """More hosts than the table has rows: the page stays bounded, the
+    overflow row counts the rest, and nothing is lost on the way (a worker
+    sends a few messages a second, in turns)."""
+
+    start_server = False
+    server_kwargs = {"workers": 1, "metrics": {"path": "/metrics"}}
+    NHOSTS = 80
+
+    def test_bounded_and_nothing_lost(self):
+        hosts = {"h%02d.test" % i: {} for i in range(self.NHOSTS)}
+        self.srv.write_config(yaml_dump(self.srv.conf) + hosts_yaml(hosts))
+        self.srv.start()
+        for name in hosts:
+            r = exchange(self.srv.port, req("GET", "/nope", "HTTP/1.1", [("Connection", "close")],
+                                            host=name))
+            self.assertEqual(r.status, 404)
+        last = {}
+
+        def all_counted():
+            last["s"] = scrape(self.srv.port)[1]
+            rows = {dict(k[1])["host"]: v for k, v in last["s"].items()
+                    if k[0] == "drover_host_requests_total" and dict(k[1])["code"] == "4xx"}
+            last["rows"] = rows
+            return sum(v for h, v in rows.items() if h != "_default") == self.NHOSTS
+        self.assertTrue(wait_until(all_counted, timeout=15, interval=0.5),
+                        "%r%s" % (last.get("rows"), self.srv.diag()))
+        rows = last["rows"]
+        hosts_rows = {dict(k[1])["host"] for k in last["s"] if k[0].startswith("drover_host_")}
+        # 64 rows: _default (the scrapes), 62 names, and _other for the rest.
+        self.assertEqual(len(hosts_rows), 64, hosts_rows)
+        self.assertIn("_default", hosts_rows)
+        named = [h for h in rows if h not in ("_default", "_other")]
+        self.assertEqual(len(named), 62, rows)
+        self.assertEqual(rows.get("_other"), self.NHOSTS - 62, rows)
 
 
 if __name__ == "__main__":
