@@ -26,6 +26,7 @@
 #include "conn.h"
 #include "file_cache.h"
 #include "http1.h"
+#include "http2.h"
 #include "log.h"
 #include "plain.h"
 
@@ -153,9 +154,11 @@ static void worker__accept(worker_t *w, int lfd)
             return;
         }
         w->report.accepted++;
-        /* Every listener speaks plain HTTP/1 today; a TLS listener will
-         * pass its transport here, and HTTP/2 its process function. */
-        conn_t *c = conn_new(w, fd, (struct sockaddr *)&ss, &plain_transport, http1_process);
+        /* Every listener speaks plain HTTP/1 today, and HTTP/2 with prior
+         * knowledge too when http2_cleartext is on (http2_sniff tells them
+         * apart); a TLS listener will pass its transport here. */
+        conn_t *c = conn_new(w, fd, (struct sockaddr *)&ss, &plain_transport,
+                             w->a.conf->http2_cleartext ? http2_sniff : http1_process);
         if (c != NULL)
             conn_process(c, EPOLLIN);
     }
