@@ -35,6 +35,8 @@ typedef struct {
     uint64_t status_class[6]; /* [1]..[5]: 1xx..5xx */
     uint32_t connections;     /* open now */
     uint32_t pad;
+    uint64_t h2_connections;  /* connections that spoke HTTP/2 */
+    uint64_t h2_streams;      /* HTTP/2 streams (requests) opened */
 } report_t;
 
 /* Adds b's totals (not its connections, a present count) into a. */
@@ -45,6 +47,8 @@ static inline void report_add(report_t *a, const report_t *b)
     a->accepted += b->accepted;
     for (int k = 1; k < 6; k++)
         a->status_class[k] += b->status_class[k];
+    a->h2_connections += b->h2_connections;
+    a->h2_streams += b->h2_streams;
 }
 
 #endif

@@ -100,6 +100,7 @@ static int http2__on_begin_headers(nghttp2_session *session, const nghttp2_frame
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* resets the stream */
     list_insert_tail(&h->streams, &s->link);
     h->active++;
+    h->c->w->report.h2_streams++;
     nghttp2_session_set_stream_user_data(session, s->id, s);
     return 0;
 }
@@ -415,6 +416,7 @@ int http2_attach(conn_t *c)
     if (nghttp2_submit_settings(h->session, NGHTTP2_FLAG_NONE, iv, sizeof(iv) / sizeof(iv[0])) != 0)
         goto fail;
 
+    w->report.h2_connections++;
     c->proto = h;
     c->proto_ops = &http2__ops;
     c->process = http2_process;

@@ -8,6 +8,7 @@ one access log line per stream, and h2c refused when it is off.
 
 Peers: python3-h2 (h2client.py), nghttp and h2load (nghttp2-client)."""
 
+import json
 import os
 import re
 import shutil
@@ -86,7 +87,7 @@ def files():
 
 @unittest.skipUnless(h2client.available(), "python3-h2 is not installed")
 class Http2Test(unittest.TestCase):
-    conf = {"http2_cleartext": True}
+    conf = {"http2_cleartext": True, "status": {"path": "/drover-status"}}
 
     def setUp(self):
         self.s = harness.Server(files=files(), **self.conf)
@@ -277,6 +278,20 @@ class Http2Test(unittest.TestCase):
             sock.sendall(b"INVALID CONNECTION PREFACE\r\n\r\n")
             data = sock.recv(4096)
             self.assertFalse(data.startswith(b"HTTP/1.1"), data)
+
+    def test_status_counts_http2(self):
+        # The status page over HTTP/2 (the same handler), and its totals
+        # count HTTP/2 connections and streams apart.
+        def totals():
+            with h2client.H2(self.s.port) as c:
+                for _ in range(3):
+                    self.assertEqual(c.get("/small.txt").status, 200)
+                st = c.get("/drover-status")
+                self.assertEqual(st.status, 200)
+                t = json.loads(bytes(st.body))["totals"]["http2"]
+                return t if t["connections"] >= 1 and t["streams"] >= 4 else None
+        t = harness.wait_until(totals, 5, interval=0.3)
+        self.assertTrue(t, "http2 counters never showed up")
 
     @unittest.skipUnless(shutil.which("nghttp"), "nghttp (nghttp2-client) is not installed")
     def test_nghttp(self):
