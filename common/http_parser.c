@@ -54,25 +54,6 @@ static ssize_t http__fail(http_request_t *req, int status)
     return -1;
 }
 
-/* 1 when the comma-separated list `v` holds `token` (case-insensitive). */
-static int http__list_has(str_t v, const char *token, size_t tlen)
-{
-    size_t i = 0;
-    while (i < v.len) {
-        while (i < v.len && (v.p[i] == ' ' || v.p[i] == '\t' || v.p[i] == ','))
-            i++;
-        size_t s = i;
-        while (i < v.len && v.p[i] != ',')
-            i++;
-        size_t e = i;
-        while (e > s && (v.p[e - 1] == ' ' || v.p[e - 1] == '\t'))
-            e--;
-        if (e - s == tlen && strncasecmp(v.p + s, token, tlen) == 0)
-            return 1;
-    }
-    return 0;
-}
-
 /* How many elements of the comma-separated list `v` equal `token`. */
 static unsigned http__list_count(str_t v, const char *token, size_t tlen)
 {
@@ -91,6 +72,12 @@ static unsigned http__list_count(str_t v, const char *token, size_t tlen)
             n++;
     }
     return n;
+}
+
+/* 1 when the comma-separated list `v` holds `token` (case-insensitive). */
+static int http__list_has(str_t v, const char *token, size_t tlen)
+{
+    return http__list_count(v, token, tlen) > 0;
 }
 
 /* The last element of a comma-separated list, trimmed. */

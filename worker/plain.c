@@ -11,61 +11,40 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+/* The end of every byte-moving op: a call interrupted by a signal (n < 0,
+ * EINTR) is retried by the caller's loop; EAGAIN says which readiness lets
+ * the op go on. */
+#define PLAIN__RETRY(call, want_dir)                                         \
+    do {                                                                     \
+        ssize_t n_;                                                          \
+        while ((n_ = (call)) < 0 && errno == EINTR)                          \
+            ;                                                                \
+        if (n_ < 0 && errno == EAGAIN)                                       \
+            io->want = (want_dir);                                           \
+        return n_;                                                           \
+    } while (0)
+
 static ssize_t plain__recv(transport_io_t *io, void *buf, size_t len)
 {
-    for (;;) {
-        ssize_t n = read(io->fd, buf, len);
-        if (n >= 0)
-            return n;
-        if (errno == EINTR)
-            continue;
-        if (errno == EAGAIN)
-            io->want = TRANSPORT_WANT_READ;
-        return -1;
-    }
+    PLAIN__RETRY(read(io->fd, buf, len), TRANSPORT_WANT_READ);
 }
 
 static ssize_t plain__send(transport_io_t *io, const void *buf, size_t len, int more)
 {
-    for (;;) {
-        ssize_t n = send(io->fd, buf, len, MSG_NOSIGNAL | (more ? MSG_MORE : 0));
-        if (n >= 0)
-            return n;
-        if (errno == EINTR)
-            continue;
-        if (errno == EAGAIN)
-            io->want = TRANSPORT_WANT_WRITE;
-        return -1;
-    }
+    PLAIN__RETRY(send(io->fd, buf, len, MSG_NOSIGNAL | (more ? MSG_MORE : 0)),
+                 TRANSPORT_WANT_WRITE);
 }
 
 static ssize_t plain__writev(transport_io_t *io, const struct iovec *iov, int iovcnt, int more)
 {
     struct msghdr msg = { .msg_iov = (struct iovec *)(uintptr_t)iov, .msg_iovlen = (size_t)iovcnt };
-    for (;;) {
-        ssize_t n = sendmsg(io->fd, &msg, MSG_NOSIGNAL | (more ? MSG_MORE : 0));
-        if (n >= 0)
-            return n;
-        if (errno == EINTR)
-            continue;
-        if (errno == EAGAIN)
-            io->want = TRANSPORT_WANT_WRITE;
-        return -1;
-    }
+    PLAIN__RETRY(sendmsg(io->fd, &msg, MSG_NOSIGNAL | (more ? MSG_MORE : 0)),
+                 TRANSPORT_WANT_WRITE);
 }
 
 static ssize_t plain__sendfile(transport_io_t *io, int fd, off_t *off, size_t len)
 {
-    for (;;) {
-        ssize_t n = sendfile(io->fd, fd, off, len);
-        if (n >= 0)
-            return n;
-        if (errno == EINTR)
-            continue;
-        if (errno == EAGAIN)
-            io->want = TRANSPORT_WANT_WRITE;
-        return -1;
-    }
+    PLAIN__RETRY(sendfile(io->fd, fd, off, len), TRANSPORT_WANT_WRITE);
 }
 
 static void plain__shutdown(transport_io_t *io)
