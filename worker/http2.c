@@ -47,6 +47,7 @@ typedef struct {
     list_t streams;         /* every stream not yet freed, closed ones included */
     unsigned active;        /* streams nghttp2 has not closed */
     unsigned goaway : 1;    /* we sent (or queued) GOAWAY */
+    unsigned wrote : 1;     /* bytes went out this turn: the send timer restarts */
     char *obuf;
     size_t olen, ooff;
     http2_seg_t seg[HTTP2_SEGS];
@@ -263,6 +264,7 @@ static int http2__write(http2_conn_t *h)
         }
         c->sent_bytes += (uint64_t)n;
         w->report.bytes_sent += (uint64_t)n;
+        h->wrote = 1;
     }
     h->olen = h->ooff = 0;
     h->nseg = h->segi = 0;
@@ -484,6 +486,7 @@ void http2_process(conn_t *c, uint32_t events)
         c->rbuf = NULL;
     }
 
+    h->wrote = 0;
     int r = http2__flush(h);
     if (r < 0) {
         conn_close(c);
@@ -495,7 +498,9 @@ void http2_process(conn_t *c, uint32_t events)
         return;
     }
     if (r == 0) {
-        if (got || c->list != &w->send_list)
+        /* send_timeout counts from the last progress either way: a client
+         * with a large window may read for long without sending a frame. */
+        if (got || h->wrote || c->list != &w->send_list)
             conn_list_append(&w->send_list, c, w->now);
     } else if (got || (c->list != &w->keepalive_list && c->list != &w->send_list) ||
                (c->list == &w->send_list && h->active == 0)) {
