@@ -17,7 +17,8 @@ static struct {
     log_level_t level;
     char *path; /* NULL for stderr */
     int also_stderr;
-} log_state = { STDERR_FILENO, LOG_LEVEL_INFO, NULL, 0 };
+    char last_error[512]; /* the message of the latest error line */
+} log_state = { STDERR_FILENO, LOG_LEVEL_INFO, NULL, 0, "" };
 
 static const char *const log_level_names[] = { "debug", "info", "warn", "error" };
 
@@ -76,6 +77,11 @@ void log_also_stderr(int on)
     log_state.also_stderr = on;
 }
 
+const char *log_last_error(void)
+{
+    return log_state.last_error;
+}
+
 int log_fd(void)
 {
     return log_state.fd;
@@ -111,6 +117,8 @@ void log_write(log_level_t level, const char *fmt, ...)
     va_start(ap, fmt);
     m = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
     va_end(ap);
+    if (level == LOG_LEVEL_ERROR)
+        snprintf(log_state.last_error, sizeof(log_state.last_error), "%s", line + n);
     if (m > 0)
         n += (size_t)m < sizeof(line) - n - 1 ? (size_t)m : sizeof(line) - n - 2;
     line[n++] = '\n';

@@ -30,6 +30,11 @@ void log_close(void);
  * the master's start-up errors reach the terminal that started it. */
 void log_also_stderr(int on);
 
+/* The message of the latest error logged by this process ("" if none): a
+ * master that fails to start reports it to the one that started it. The
+ * buffer is overwritten by the next error. */
+const char *log_last_error(void);
+
 void log_write(log_level_t level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

@@ -9,6 +9,7 @@
  *   status        the text table of drover -s status
  *   status json   the JSON of the status page
  *   reload        the outcome of a reload, once known: "ok: ..." or "error: ..."
+ *   upgrade       the outcome of a binary upgrade, the same way
  */
 #include "config.h"
 
@@ -111,8 +112,18 @@ static void control__client(master_t *m, int fd)
         m->waiters[m->num_waiters++] = fd;
         /* Same path as SIGHUP, so the two can never behave differently. */
         kill(getpid(), SIGHUP);
+    } else if (strcmp(cmd, "upgrade") == 0) {
+        if (m->stop != MASTER_RUNNING || m->num_up_waiters == sizeof(m->up_waiters) / sizeof(m->up_waiters[0])) {
+            static const char busy[] = "error: the master is stopping, or too many upgrades wait\n";
+            control__send(fd, busy, sizeof(busy) - 1);
+            close(fd);
+            return;
+        }
+        m->up_waiters[m->num_up_waiters++] = fd;
+        /* Same path as SIGUSR2, like reload and SIGHUP. */
+        kill(getpid(), SIGUSR2);
     } else {
-        static const char bad[] = "error: unknown command (status, status json, reload)\n";
+        static const char bad[] = "error: unknown command (status, status json, reload, upgrade)\n";
         control__send(fd, bad, sizeof(bad) - 1);
         close(fd);
     }
@@ -141,17 +152,27 @@ void control_reload_start(master_t *m)
     m->num_waiters = 0;
 }
 
-void control_reload_done(master_t *m, int ok, const char *msg)
+static void control__answer(int *fds, size_t *num, int ok, const char *msg)
 {
     char line[CONF_ERR_LEN + 256];
     int n = snprintf(line, sizeof(line), "%s: %s\n", ok ? "ok" : "error", msg);
     if (n >= (int)sizeof(line))
         n = (int)sizeof(line) - 1;
-    for (size_t i = 0; i < m->num_inflight; i++) {
-        control__send(m->inflight[i], line, (size_t)n);
-        close(m->inflight[i]);
+    for (size_t i = 0; i < *num; i++) {
+        control__send(fds[i], line, (size_t)n);
+        close(fds[i]);
     }
-    m->num_inflight = 0;
+    *num = 0;
+}
+
+void control_reload_done(master_t *m, int ok, const char *msg)
+{
+    control__answer(m->inflight, &m->num_inflight, ok, msg);
+}
+
+void control_upgrade_done(master_t *m, int ok, const char *msg)
+{
+    control__answer(m->up_waiters, &m->num_up_waiters, ok, msg);
 }
 
 int control_request(pid_t pid, const char *cmd, double timeout, char *out, size_t size)

@@ -69,26 +69,45 @@ pid_t daemon_read_pid(const char *path, char *err, size_t errlen)
     return (pid_t)pid;
 }
 
-int daemon_write_pid(const char *path, char *err, size_t errlen)
+int daemon_write_pid(const char *path, pid_t predecessor, char *err, size_t errlen)
 {
     char tmp[64];
     pid_t old = daemon_read_pid(path, tmp, sizeof(tmp));
-    if (old > 0 && old != getpid() && daemon_is_drover(old)) {
+    if (old > 0 && old != getpid() && old != predecessor && daemon_is_drover(old)) {
         snprintf(err, errlen, "pid file %s names a running drover (pid %ld): already running?",
                  path, (long)old);
         return -1;
     }
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    /* Written beside and renamed over: the file names one master or the
+     * other at every moment, never none (a binary upgrade replaces it while
+     * scripts may read it). */
+    char next[4096];
+    snprintf(next, sizeof(next), "%s.%ld.tmp", path, (long)getpid());
+    int fd = open(next, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
-        snprintf(err, errlen, "open(\"%s\"): %s", path, strerror(errno));
+        snprintf(err, errlen, "open(\"%s\"): %s", next, strerror(errno));
         return -1;
     }
     int len = snprintf(tmp, sizeof(tmp), "%ld\n", (long)getpid());
     if (write(fd, tmp, (size_t)len) != len) {
-        snprintf(err, errlen, "write(\"%s\"): %s", path, strerror(errno));
+        snprintf(err, errlen, "write(\"%s\"): %s", next, strerror(errno));
         close(fd);
+        unlink(next);
         return -1;
     }
     close(fd);
+    if (rename(next, path) < 0) {
+        snprintf(err, errlen, "rename(\"%s\", \"%s\"): %s", next, path, strerror(errno));
+        unlink(next);
+        return -1;
+    }
     return 0;
+}
+
+int daemon_remove_pid(const char *path)
+{
+    char err[64];
+    if (daemon_read_pid(path, err, sizeof(err)) != getpid())
+        return 0;
+    return unlink(path);
 }

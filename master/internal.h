@@ -4,9 +4,11 @@
  * One master_t per process (master.c owns it); every master/ file works on
  * it. The files call one way: master.c (loop, signals) -> reload.c (the
  * reload transaction) -> workers.c (spawn, reap, backoff, drain) -> listen.c;
- * control.c (the control socket) -> status.c (a pure formatter). None of
+ * control.c (the control socket) -> status.c (a pure formatter); master.c
+ * -> upgrade.c (binary hand-over) -> control.c, listen.c, notify.c. None of
  * them calls back up: workers.c tells reload.c that a new generation's
- * worker died through a flag (pending_died) that reload_tick() reads.
+ * worker died through a flag (pending_died) that reload_tick() reads, and
+ * tells upgrade.c that the new master exited the same way (upgrade_reaped).
  */
 #ifndef DROVER_MASTER_INTERNAL_H
 #define DROVER_MASTER_INTERNAL_H
@@ -102,6 +104,27 @@ typedef struct {
     unsigned reloads_ok, reloads_failed;
     report_t retired;      /* counters of workers that have exited */
     char last_reload[CONF_ERR_LEN + 128]; /* outcome of the last reload, for status */
+    int ready_announced;   /* the first generation was ready: READY=1 sent */
+    int failed;            /* exit status 1: a start that failed late */
+
+    /* Binary upgrade, as the old master (upgrade.c). */
+    char *exe;             /* the absolute path we were started with, or NULL */
+    pid_t upgrade_pid;     /* the new master we started, until it is reaped */
+    int upgrade_fd;        /* the read end of its report pipe, or -1 */
+    char upgrade_buf[CONF_ERR_LEN + 64]; /* what it said so far (a line) */
+    size_t upgrade_len;
+    char upgrade_why[CONF_ERR_LEN + 64]; /* its last "error: ..." line */
+    double upgrade_deadline;
+    int upgrade_timed_out; /* killed for not being ready in time */
+    int upgrade_reaped;    /* set by workers.c when waitpid() returns it */
+    int upgrade_status;
+    int upgrade_handed;    /* it took over: this master drains and exits */
+    int up_waiters[16];    /* control clients waiting for the outcome */
+    size_t num_up_waiters;
+    char last_upgrade[CONF_ERR_LEN + 128];
+    /* ... and as the new master, until it takes over. */
+    pid_t predecessor;     /* the old master, or 0 */
+    int predecessor_fd;    /* the write end of our report pipe to it, or -1 */
 } master_t;
 
 /* epoll tags of the master's loop: what an event's fd is. */
@@ -109,6 +132,7 @@ typedef struct {
 #define MASTER_TAG_MQ 2ULL
 #define MASTER_TAG_WORKER 3ULL
 #define MASTER_TAG_CONTROL 4ULL
+#define MASTER_TAG_UPGRADE 5ULL
 #define MASTER_TAG(t, i) (((uint64_t)(t) << 32) | (uint32_t)(i))
 
 static inline double master__now(void)

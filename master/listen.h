@@ -46,6 +46,20 @@ int listen_bind(listen_sock_t *set, size_t *num, size_t max, const conf_t *conf,
  * are skipped) and compacts the set. */
 void listen_unbind_unused(listen_sock_t *set, size_t *num, const conf_t *const *confs, size_t nconfs);
 
+/* The first fd of the systemd convention: LISTEN_FDS sockets from fd 3. */
+#define LISTEN_FDS_START 3
+
+/* Adopts the sockets passed by systemd's convention (socket activation, or
+ * a binary upgrade): when LISTEN_PID is our pid, each of the LISTEN_FDS fds
+ * from fd 3 whose bound address (getsockname) is that of a listen entry of
+ * conf joins the set as if bound here; the others are closed. Unsets the
+ * three variables in every case. Returns how many were adopted. */
+int listen_adopt(listen_sock_t *set, size_t *num, size_t max, const conf_t *conf);
+
+/* The socket's name in LISTEN_FDNAMES: its address, with '_' for ':'
+ * (which separates names there), e.g. "127.0.0.1_8080", "[__1]_8080". */
+void listen_fdname(const listen_sock_t *s, char *buf, size_t size);
+
 /* Closes every socket of the set: no new connection can be made. */
 void listen_close_all(listen_sock_t *set, size_t *num);
 

@@ -16,18 +16,21 @@
 #include "daemon.h"
 #include "log.h"
 #include "master.h"
+#include "upgrade.h"
 #include "user.h"
 
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: drover [-c FILE] [-t | -T] [-s stop|quit|reload|reopen|status] [-f] [-v] [-h]\n"
+            "usage: drover [-c FILE] [-t | -T] [-s stop|quit|reload|reopen|status|upgrade] [-f] [-v] [-h]\n"
             "  -c FILE   configuration file (default: %s/drover/drover.yaml,\n"
             "            or etc/drover.yaml beside the binary in a source tree)\n"
             "  -t        check the configuration and exit\n"
             "  -T        check it and print it with every default filled in\n"
             "  -s SIGNAL send a signal to the running master: stop (TERM), quit (QUIT),\n"
-            "            reload (HUP, and wait for its outcome), reopen (USR1);\n"
+            "            reload (HUP, and wait for its outcome), reopen (USR1),\n"
+            "            upgrade (USR2: start the binary again, hand over, wait for\n"
+            "            the outcome);\n"
             "            status prints the master's view of its workers\n"
             "  -f        stay in the foreground even with daemon: true\n"
             "  -v        print the version and exit\n"
@@ -60,29 +63,33 @@ static const char *default_config(char *buf, size_t size)
 static int control(pid_t pid, const char *cmd)
 {
     static char out[STATUS_PAGE_SIZE];
-    /* A reload may wait for a new generation to be ready (10 s at most). */
-    if (control_request(pid, cmd, 20.0, out, sizeof(out)) < 0) {
-        if (strcmp(cmd, "reload") == 0 && errno == ECONNREFUSED) {
-            if (kill(pid, SIGHUP) < 0) {
-                fprintf(stderr, "drover: kill(%ld, SIGHUP): %s\n", (long)pid, strerror(errno));
+    /* A reload may wait for a new generation to be ready (10 s at most),
+     * an upgrade for a new master (UPGRADE_WAIT_TIMEOUT). */
+    int upgrade = strcmp(cmd, "upgrade") == 0;
+    if (control_request(pid, cmd, upgrade ? UPGRADE_WAIT_TIMEOUT + 10 : 20.0, out, sizeof(out)) < 0) {
+        if ((strcmp(cmd, "reload") == 0 || upgrade) && errno == ECONNREFUSED) {
+            int sig = upgrade ? SIGUSR2 : SIGHUP;
+            if (kill(pid, sig) < 0) {
+                fprintf(stderr, "drover: kill(%ld, %s): %s\n", (long)pid, strsignal(sig), strerror(errno));
                 return 1;
             }
-            fprintf(stderr, "drover: sent SIGHUP to %ld (no control socket: outcome unknown)\n",
-                    (long)pid);
+            fprintf(stderr, "drover: sent %s to %ld (no control socket: outcome unknown)\n",
+                    upgrade ? "SIGUSR2" : "SIGHUP", (long)pid);
             return 0;
         }
         fprintf(stderr, "drover: %s: master %ld does not answer: %s\n", cmd, (long)pid,
                 strerror(errno));
         return 1;
     }
-    if (strcmp(cmd, "reload") == 0) {
+    if (strcmp(cmd, "reload") == 0 || upgrade) {
         int ok = strncmp(out, "ok", 2) == 0;
-        fprintf(ok ? stdout : stderr, "drover: reload %s", out);
+        fprintf(ok ? stdout : stderr, "drover: %s %s", cmd, out);
         /* Say what a refusal means for the server, unless it is going away. */
         if (!ok && strstr(out, "stopping") == NULL && strstr(out, "exited") == NULL &&
             kill(pid, 0) == 0)
-            fprintf(stderr, "drover: the running configuration is unchanged: master %ld is still "
-                            "serving with it\n", (long)pid);
+            fprintf(stderr, upgrade ? "drover: master %ld is still serving\n"
+                                : "drover: the running configuration is unchanged: master %ld is "
+                                  "still serving with it\n", (long)pid);
         return ok ? 0 : 1;
     }
     fputs(out, stdout);
@@ -99,9 +106,11 @@ static int send_signal(const char *pid_file, const char *name)
     for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
         if (strcmp(name, sigs[i].name) == 0)
             sig = sigs[i].sig;
-    int ctl = strcmp(name, "status") == 0 || strcmp(name, "reload") == 0;
+    int ctl = strcmp(name, "status") == 0 || strcmp(name, "reload") == 0 ||
+              strcmp(name, "upgrade") == 0;
     if (sig == 0 && !ctl) {
-        fprintf(stderr, "drover: -s %s: expected stop, quit, reload, reopen or status\n", name);
+        fprintf(stderr, "drover: -s %s: expected stop, quit, reload, reopen, status or upgrade\n",
+                name);
         return 2;
     }
     char err[512];
@@ -129,6 +138,12 @@ int main(int argc, char **argv)
     const char *conf_path = NULL, *signame = NULL;
     int test = 0, foreground = 0, opt;
     char buf[PATH_MAX], err[CONF_ERR_LEN];
+    pid_t predecessor;
+    int predecessor_fd;
+
+    /* Before getopt and any chdir: whether we are the new master of an
+     * upgrade, and the path to start for the next one. */
+    upgrade_child_env(&predecessor, &predecessor_fd);
 
     while ((opt = getopt(argc, argv, "c:tTs:fvh")) != -1) {
         switch (opt) {
@@ -137,7 +152,7 @@ int main(int argc, char **argv)
         case 'T': test = 2; break;
         case 's': signame = optarg; break;
         case 'f': foreground = 1; break;
-        case 'v': printf("drover %s\n", PACKAGE_VERSION); return 0;
+        case 'v': printf("drover %s\n", DROVER_VERSION); return 0;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -153,7 +168,9 @@ int main(int argc, char **argv)
     conf_t *conf = conf_load(conf_path, err);
     if (conf == NULL && signame != NULL && strcmp(signame, "reload") != 0) {
         /* Stopping or asking a running master must not depend on the file
-         * on disk still being valid; a reload does, and is refused. */
+         * on disk still being valid; a reload does, and is refused. An
+         * upgrade goes on: the new master refuses the file itself, and the
+         * running master logs why and answers with it. */
         fprintf(stderr, "drover: warning: %s\n", err);
         char *pid_file = conf_pid_file(conf_path);
         int rc = send_signal(pid_file, signame);
@@ -162,6 +179,7 @@ int main(int argc, char **argv)
     }
     if (conf == NULL) {
         fprintf(stderr, "drover: %s\n", err);
+        upgrade_report_fail(&predecessor_fd, err);
         if (test)
             fprintf(stderr, "drover: configuration file %s test failed\n", conf_path);
         return 1;
@@ -170,6 +188,7 @@ int main(int argc, char **argv)
     gid_t gid;
     if (user_resolve(conf, &uid, &gid, err, sizeof(err)) < 0) {
         fprintf(stderr, "drover: %s\n", err);
+        upgrade_report_fail(&predecessor_fd, err);
         conf_free(conf);
         return 1;
     }
@@ -186,10 +205,12 @@ int main(int argc, char **argv)
     }
 
     if (log_open(conf->error_log, conf->log_level) < 0) {
-        fprintf(stderr, "drover: open(\"%s\"): %s\n", conf->error_log, strerror(errno));
+        snprintf(err, sizeof(err), "open(\"%s\"): %s", conf->error_log, strerror(errno));
+        fprintf(stderr, "drover: %s\n", err);
+        upgrade_report_fail(&predecessor_fd, err);
         conf_free(conf);
         return 1;
     }
     log_also_stderr(1);
-    return master_run(conf, foreground);
+    return master_run(conf, foreground, upgrade_exe_path(argv[0]), predecessor, predecessor_fd);
 }

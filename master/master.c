@@ -27,7 +27,9 @@
 #include "daemon.h"
 #include "internal.h"
 #include "log.h"
+#include "notify.h"
 #include "status.h"
+#include "upgrade.h"
 #include "user.h"
 
 /* A fast stop kills what is left after this. */
@@ -40,6 +42,17 @@ static void master__begin_stop(master_t *m, master_stop_t how)
     if (m->stop == MASTER_STOP_GRACEFUL && how == MASTER_STOP_GRACEFUL)
         return;
     m->stop = how;
+    /* After an upgrade the service goes on in the new master: systemd must
+     * not hear that it stops. */
+    if (!m->upgrade_handed)
+        notify_send("STOPPING=1\nSTATUS=stopping (%s)", how == MASTER_STOP_FAST ? "fast" : "graceful");
+    if (m->upgrade_pid != 0 && !m->upgrade_handed) {
+        /* A new master still starting would take over a server that was
+         * told to stop. Its workers die with it. */
+        log_info("stopping: killing new master %ld, which had not taken over", (long)m->upgrade_pid);
+        kill(m->upgrade_pid, SIGKILL);
+    }
+    control_upgrade_done(m, 0, "the server is stopping");
     if (m->pending != NULL) {
         conf_free(m->pending);
         m->pending = NULL;
@@ -118,6 +131,12 @@ static void master__signals(master_t *m)
         case SIGUSR1:
             master__reopen(m);
             break;
+        case SIGUSR2:
+            if (m->stop == MASTER_RUNNING && m->predecessor == 0)
+                upgrade_begin(m);
+            else
+                control_upgrade_done(m, 0, "the master is stopping or still starting");
+            break;
         case SIGTTIN:
             if (m->stop == MASTER_RUNNING)
                 workers_change(m, +1);
@@ -130,6 +149,53 @@ static void master__signals(master_t *m)
     }
 }
 
+/* A start that cannot finish: a new master of an upgrade tells the old one
+ * (which keeps serving), stops and exits 1. */
+static void master__start_failed(master_t *m, const char *why)
+{
+    log_error("%s", why);
+    upgrade_report_fail(&m->predecessor_fd, why);
+    m->failed = 1;
+    master__begin_stop(m, MASTER_STOP_FAST);
+}
+
+/* The first generation's readiness: READY=1 for systemd, and for the new
+ * master of an upgrade the moment it takes over (or gives up). */
+static void master__check_ready(master_t *m)
+{
+    if (m->ready_announced)
+        return;
+    size_t ready = 0;
+    unsigned restarts = 0;
+    for (size_t i = 0; i < MASTER_MAX_WORKERS; i++)
+        if (m->workers[i].pid != 0 && m->workers[i].generation == m->generation &&
+            m->workers[i].state == WORKER_READY)
+            ready++;
+    for (int s = 0; s < m->target_workers; s++)
+        restarts += m->slots[s].restarts;
+    if (m->predecessor != 0 && restarts > 0) {
+        master__start_failed(m, "a worker of the new master died before it was ready (see the "
+                                "error log)");
+        return;
+    }
+    if (m->predecessor != 0 && master__now() - m->started > UPGRADE_READY_TIMEOUT) {
+        master__start_failed(m, "the workers of the new master were not ready in time");
+        return;
+    }
+    if (ready < (size_t)m->target_workers)
+        return;
+    m->ready_announced = 1;
+    if (m->predecessor != 0) {
+        if (upgrade_take_over(m) < 0) {
+            m->failed = 1;
+            master__begin_stop(m, MASTER_STOP_FAST);
+        }
+        return;
+    }
+    notify_send("READY=1\nSTATUS=serving: generation %u, %d workers, master %ld (drover %s)",
+                m->generation, m->target_workers, (long)m->pid, DROVER_VERSION);
+}
+
 /* Timers: respawns, readiness of a reload, heartbeats, drain limits. */
 static void master__timers(master_t *m)
 {
@@ -139,7 +205,9 @@ static void master__timers(master_t *m)
     }
     workers_respawn(m);
     reload_tick(m);
+    upgrade_tick(m);
     workers_watch(m);
+    master__check_ready(m);
 }
 
 static int master__loop(master_t *m)
@@ -163,6 +231,8 @@ static int master__loop(master_t *m)
                 workers_message(m, (pid_t)(uint32_t)events[i].data.u64);
             else if (tag == MASTER_TAG_CONTROL)
                 control_accept(m);
+            else if (tag == MASTER_TAG_UPGRADE && upgrade_input(m))
+                master__begin_stop(m, MASTER_STOP_GRACEFUL);
         }
         workers_reap(m);
         master__timers(m);
@@ -174,7 +244,7 @@ static int master__loop(master_t *m)
     return 0;
 }
 
-int master_run(conf_t *conf, int foreground)
+int master_run(conf_t *conf, int foreground, char *exe, pid_t predecessor, int predecessor_fd)
 {
     static master_t master; /* large; one per process */
     master_t *m = &master;
@@ -183,7 +253,10 @@ int master_run(conf_t *conf, int foreground)
     sigset_t mask;
 
     memset(m, 0, sizeof(*m));
-    m->epfd = m->sigfd = m->ctl_fd = -1;
+    m->epfd = m->sigfd = m->ctl_fd = m->upgrade_fd = -1;
+    m->exe = exe;
+    m->predecessor = predecessor;
+    m->predecessor_fd = predecessor_fd;
     m->mq.rd = m->mq.wr = (mqd_t)-1;
     for (size_t i = 0; i < MASTER_MAX_WORKERS; i++)
         m->workers[i].cmd_fd = m->workers[i].msg_fd = -1;
@@ -205,6 +278,10 @@ int master_run(conf_t *conf, int foreground)
     /* Bind before anything else that could touch a running instance: a
      * second instance on a busy port must fail here, with its pid file and
      * the first instance's queue untouched. */
+    /* Sockets passed by systemd or by the old master of an upgrade first:
+     * an address they cover is not bound again (it could not be: the port
+     * is taken, by the very socket we are given). */
+    listen_adopt(m->listen, &m->num_listen, MASTER_MAX_LISTEN, conf);
     int fds[CONF_MAX_LISTEN];
     if (listen_bind(m->listen, &m->num_listen, MASTER_MAX_LISTEN, conf, fds) < 0)
         goto fail;
@@ -215,7 +292,10 @@ int master_run(conf_t *conf, int foreground)
 
     /* Until the master runs, errors also go to the terminal that started
      * it, even when the error log is a file. */
-    if (conf->daemon && !foreground) {
+    /* The new master of an upgrade stays where the old one put it: it is
+     * already detached when the old one was, and a fork here would look to
+     * the old master like an exit. */
+    if (conf->daemon && !foreground && predecessor == 0) {
         if (daemon_detach() < 0) {
             log_error("daemon: %s", strerror(errno));
             goto fail;
@@ -224,12 +304,22 @@ int master_run(conf_t *conf, int foreground)
     m->pid = getpid();
     m->started = master__now();
 
-    if (daemon_write_pid(conf->pid_file, err, sizeof(err)) < 0) {
-        log_error("%s", err);
-        goto fail;
+    /* The pid file names the serving master: during an upgrade that is the
+     * old one until we take over (upgrade_take_over() writes it then). */
+    pid_t before = 0;
+    if (predecessor == 0) {
+        before = daemon_read_pid(conf->pid_file, err, sizeof(err));
+        if (daemon_write_pid(conf->pid_file, 0, err, sizeof(err)) < 0) {
+            log_error("%s", err);
+            goto fail;
+        }
+        m->pid_path = strdup(conf->pid_file);
     }
-    m->pid_path = strdup(conf->pid_file);
 
+    /* Queues of dead masters: by the pid file's previous pid (works without
+     * /dev/mqueue mounted), then whatever /dev/mqueue lists. */
+    if (before > 0)
+        mq_remove_of(before);
     mq_remove_stale();
     if (mq_create(&m->mq, err, sizeof(err)) < 0) {
         log_error("%s", err);
@@ -247,7 +337,7 @@ int master_run(conf_t *conf, int foreground)
     }
 
     sigemptyset(&mask);
-    int sigs[] = { SIGCHLD, SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1, SIGTTIN, SIGTTOU };
+    int sigs[] = { SIGCHLD, SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2, SIGTTIN, SIGTTOU };
     for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
         sigaddset(&mask, sigs[i]);
     if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0) {
@@ -290,7 +380,7 @@ int master_run(conf_t *conf, int foreground)
             log_error("epoll_ctl(control socket): %s", strerror(errno));
     }
 
-    log_info("drover " PACKAGE_VERSION " master %ld started: %d workers, root %s", (long)m->pid,
+    log_info("drover " DROVER_VERSION " master %ld started: %d workers, root %s", (long)m->pid,
              conf->workers, conf->root);
     /* From here on the error log alone: decided before the first fork, so
      * that the first generation's workers do not copy every warning to
@@ -304,8 +394,13 @@ int master_run(conf_t *conf, int foreground)
     log_info("master %ld exiting", (long)m->pid);
 
 fail:
-    if (m->pid_path != NULL && unlink(m->pid_path) < 0)
+    if (m->predecessor_fd >= 0)
+        upgrade_report_fail(&m->predecessor_fd, log_last_error());
+    /* Only while it names us: after an upgrade it names the new master. */
+    if (m->pid_path != NULL && daemon_remove_pid(m->pid_path) < 0)
         log_warn("unlink(\"%s\"): %s", m->pid_path, strerror(errno));
+    if (m->upgrade_fd >= 0)
+        close(m->upgrade_fd);
     free(m->pid_path);
     mq_destroy(&m->mq);
     control_reload_start(m);
@@ -320,5 +415,6 @@ fail:
         close(m->sigfd);
     conf_free(m->pending);
     conf_free(m->conf);
-    return status;
+    free(m->exe);
+    return m->failed ? 1 : status;
 }

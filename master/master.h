@@ -14,8 +14,13 @@
 
 #include "conf.h"
 
-/* Runs the master until it stops. conf is taken over. Returns the exit
- * status for main(). */
-int master_run(conf_t *conf, int foreground);
+#include <sys/types.h>
+
+/* Runs the master until it stops. conf and exe (the binary's absolute path
+ * for upgrades, or NULL: see upgrade.h) are taken over. predecessor and
+ * predecessor_fd: the old master and the report pipe to it when this is
+ * the new master of an upgrade, else 0 and -1. Returns the exit status for
+ * main(). */
+int master_run(conf_t *conf, int foreground, char *exe, pid_t predecessor, int predecessor_fd);
 
 #endif

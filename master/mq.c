@@ -54,6 +54,18 @@ void mq_destroy(mq_t *q)
     }
 }
 
+int mq_remove_of(long pid)
+{
+    if (pid <= 0 || pid == (long)getpid() || daemon_is_drover((pid_t)pid))
+        return 0;
+    char name[64];
+    snprintf(name, sizeof(name), "/" REPORT_QUEUE_PREFIX "%ld", pid);
+    if (mq_unlink(name) < 0)
+        return 0;
+    log_info("removed the stale message queue %s of master %ld, which is gone", name, pid);
+    return 1;
+}
+
 int mq_remove_stale(void)
 {
     DIR *d = opendir("/dev/mqueue");
@@ -69,14 +81,7 @@ int mq_remove_stale(void)
         long pid = strtol(e->d_name + plen, &end, 10);
         if (*end != '\0' || pid <= 0 || pid == (long)getpid())
             continue;
-        if (daemon_is_drover((pid_t)pid))
-            continue;
-        char name[300];
-        snprintf(name, sizeof(name), "/%s", e->d_name);
-        if (mq_unlink(name) == 0) {
-            log_info("removed the stale message queue %s of a master that is gone", name);
-            removed++;
-        }
+        removed += mq_remove_of(pid);
     }
     closedir(d);
     return removed;

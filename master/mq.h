@@ -21,7 +21,14 @@ typedef struct {
 int mq_create(mq_t *q, char *err, size_t errlen);
 void mq_destroy(mq_t *q);
 
-/* Removes queues whose master is gone; returns how many. */
+/* Removes queues whose master is gone, as listed in /dev/mqueue; returns
+ * how many. Without that mount nothing can be listed: see mq_remove_of(). */
 int mq_remove_stale(void);
+
+/* Removes "/drover.<pid>" when pid is not a live drover (nor us): a new
+ * master calls it with the pid its pid file held, so the queue of a
+ * predecessor killed with SIGKILL goes even when /dev/mqueue is not
+ * mounted. Returns 1 when a queue was removed. */
+int mq_remove_of(long pid);
 
 #endif

@@ -22,6 +22,7 @@
 #include "control.h"
 #include "internal.h"
 #include "log.h"
+#include "notify.h"
 #include "user.h"
 
 /* How long a reload's new generation has to report READY. */
@@ -42,6 +43,7 @@ static void reload__abort(master_t *m, const char *why)
              m->generation);
     m->reloads_failed++;
     control_reload_done(m, 0, m->last_reload);
+    notify_send("READY=1\nSTATUS=reload failed: generation %u keeps serving", m->generation);
     for (size_t i = 0; i < MASTER_MAX_WORKERS; i++) {
         master_worker_t *w = &m->workers[i];
         if (w->pid != 0 && w->generation == m->pending_generation) {
@@ -85,6 +87,8 @@ static void reload__commit(master_t *m)
     m->reloads_ok++;
     m->status_dirty = 1;
     control_reload_done(m, 1, m->last_reload);
+    notify_send("READY=1\nSTATUS=serving: generation %u, %d workers (reloaded)", m->generation,
+                m->target_workers);
 }
 
 /* A reload that cannot happen: log it, tell waiting clients, keep serving. */
@@ -95,6 +99,7 @@ static void reload__refuse(master_t *m, const char *why)
     snprintf(m->last_reload, sizeof(m->last_reload), "failed, configuration unchanged: %s", why);
     m->reloads_failed++;
     control_reload_done(m, 0, m->last_reload);
+    notify_send("READY=1\nSTATUS=reload refused: generation %u keeps serving", m->generation);
 }
 
 void reload_begin(master_t *m)
@@ -113,6 +118,8 @@ void reload_begin(master_t *m)
     m->reload_queued = 0;
     control_reload_start(m);
     log_info("reloading %s", m->conf->file);
+    notify_send("RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading %s", notify_monotonic_usec(),
+                m->conf->file);
     conf_t *c = conf_load_at(m->conf->file, m->conf->base, err);
     if (c == NULL) {
         reload__refuse(m, err);

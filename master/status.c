@@ -65,11 +65,13 @@ size_t status_render_text(const master_t *m, char *buf, size_t size)
     size_t n;
     status__totals(m, &t, &n);
     sb_printf(&b, "drover %s, master %ld, up %.0fs, generation %u serving, %zu workers (%d wanted)\n",
-              PACKAGE_VERSION, (long)m->pid, now - m->started, m->generation, n, m->target_workers);
+              DROVER_VERSION, (long)m->pid, now - m->started, m->generation, n, m->target_workers);
     if (m->pending != NULL)
         sb_printf(&b, "reload: generation %u starting\n", m->pending_generation);
     if (m->last_reload[0])
         sb_printf(&b, "last reload: %s\n", m->last_reload);
+    if (m->last_upgrade[0])
+        sb_printf(&b, "last upgrade: %s\n", m->last_upgrade);
     sb_printf(&b, "%-8s %4s %4s %-9s %8s %6s %10s %9s %12s %9s %8s\n", "pid", "slot", "gen",
               "state", "uptime", "conns", "requests", "accepted", "bytes", "heartbeat", "restarts");
     for (size_t i = 0; i < MASTER_MAX_WORKERS; i++) {
@@ -100,7 +102,7 @@ size_t status_render_json(const master_t *m, char *buf, size_t size)
     status__totals(m, &t, &n);
     sb_printf(&b, "{\"version\":\"%s\",\"master_pid\":%ld,\"uptime\":%.3f,\"generation\":%u,"
                   "\"workers_wanted\":%d,\"reloads\":{\"ok\":%u,\"failed\":%u},\"workers\":[",
-              PACKAGE_VERSION, (long)m->pid, now - m->started, m->generation, m->target_workers,
+              DROVER_VERSION, (long)m->pid, now - m->started, m->generation, m->target_workers,
               m->reloads_ok, m->reloads_failed);
     const char *sep = "";
     for (size_t i = 0; i < MASTER_MAX_WORKERS; i++) {

@@ -75,6 +75,14 @@ static void workers__child_close(master_t *m, const conf_t *conf, const int *fds
         close(m->waiters[i]);
     for (size_t i = 0; i < m->num_inflight; i++)
         close(m->inflight[i]);
+    for (size_t i = 0; i < m->num_up_waiters; i++)
+        close(m->up_waiters[i]);
+    /* The pipes of a binary upgrade: their end-of-file tells the other
+     * master that this one exited, which a worker holding a copy would hide. */
+    if (m->upgrade_fd >= 0)
+        close(m->upgrade_fd);
+    if (m->predecessor_fd >= 0)
+        close(m->predecessor_fd);
     for (size_t i = 0; i < MASTER_MAX_WORKERS; i++) {
         if (m->workers[i].pid != 0) {
             close(m->workers[i].cmd_fd);
@@ -240,6 +248,16 @@ void workers_reap(master_t *m)
             if (pid < 0 && errno != ECHILD)
                 log_error("waitpid(): %s", strerror(errno));
             return;
+        }
+        if (pid == m->upgrade_pid) {
+            /* The new master of a binary upgrade: upgrade_tick() decides. */
+            m->upgrade_reaped = 1;
+            m->upgrade_status = status;
+            if (m->upgrade_handed) {
+                log_warn("master %ld, which took over, exited (status 0x%x)", (long)pid, status);
+                m->upgrade_pid = 0;
+            }
+            continue;
         }
         master_worker_t *w = workers_find(m, pid);
         if (w == NULL)

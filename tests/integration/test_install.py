@@ -138,6 +138,7 @@ class InstallTreeTest(InstallBase):
             P["sysconfdir"] + "/default/drover": 0o644,
             P["sysconfdir"] + "/logrotate.d/drover": 0o644,
             P["systemdunitdir"] + "/drover.service": 0o644,
+            P["systemdunitdir"] + "/drover.socket": 0o644,
             P["mandir"] + "/man8/drover.8": 0o644,
         }
         for path, mode in expected.items():
@@ -221,7 +222,7 @@ class InstallTreeTest(InstallBase):
         # -s reload waits for the outcome: a refused reload fails systemctl reload.
         self.assertRegex(unit, r"(?m)^ExecReload=%s -c %s -s reload$" % (re.escape(exe), re.escape(conf_path)))
         self.assertNotIn("kill -HUP", unit)
-        for line in ("KillSignal=SIGQUIT", "KillMode=mixed", "Restart=on-failure",
+        for line in ("Type=notify", "KillSignal=SIGQUIT", "KillMode=mixed", "Restart=on-failure",
                      "NoNewPrivileges=yes", "ProtectSystem=strict", "WantedBy=multi-user.target"):
             self.assertRegex(unit, r"(?m)^%s$" % re.escape(line))
         caps = re.search(r"(?m)^CapabilityBoundingSet=(.*)$", unit).group(1).split()
