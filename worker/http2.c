@@ -473,9 +473,14 @@ void http2_process(conn_t *c, uint32_t events)
         ssize_t rv = nghttp2_session_mem_recv(h->session, (const uint8_t *)c->rbuf, c->rlen);
         c->rlen = 0;
         if (rv < 0) {
-            /* A bad preface, a flood (NGHTTP2_ERR_FLOODED) or a protocol
-             * error: nghttp2 has queued GOAWAY where one is due. */
+            /* A bad preface, a flood (NGHTTP2_ERR_FLOODED), too many
+             * CONTINUATION frames: nghttp2 stops without a GOAWAY of its
+             * own; say why in one before closing (best effort: a flooding
+             * client may not read it). */
             log_info("client %s: HTTP/2: %s: closing", conn_addr(c), nghttp2_strerror((int)rv));
+            nghttp2_session_terminate_session(h->session, rv == NGHTTP2_ERR_FLOODED
+                                                              ? NGHTTP2_ENHANCE_YOUR_CALM
+                                                              : NGHTTP2_PROTOCOL_ERROR);
             http2__flush(h);
             conn_close(c);
             return;

@@ -28,6 +28,27 @@ BIG = b"".join(b"%07d\n" % i for i in range(40000))  # 320000 bytes: sendfile
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
 
+def frame(ftype, flags, sid, payload):
+    return len(payload).to_bytes(3, "big") + bytes([ftype, flags]) + struct.pack(">I", sid) + payload
+
+
+def frame_types(data):
+    out = []
+    while len(data) >= 9:
+        n = int.from_bytes(data[:3], "big")
+        out.append(data[3])
+        data = data[9 + n:]
+    return out
+
+
+def hpack_get(path):
+    """A header block for GET path (indexed and literal fields)."""
+    # :method GET (2), :scheme http (6), :path literal with indexed name 4,
+    # :authority literal with indexed name 1.
+    p = path.encode()
+    return bytes([0x82, 0x86, 0x04, len(p)]) + p + bytes([0x01, 9]) + b"127.0.0.1"
+
+
 def window_update(sid, n):
     return struct.pack(">I", 4)[1:] + bytes([8, 0]) + struct.pack(">II", sid, n)
 
@@ -226,6 +247,58 @@ class Http2Test(unittest.TestCase):
         self.assertLess(utime(pid) - t0, 200, "Rapid Reset cost the worker too much CPU")
         self.assertTrue(harness.wait_until(lambda: "GOAWAY" in self.s.log_text(), 3), self.s.diag())
         self.assertEqual(get(self.s.port, "/small.txt").status, 200)
+
+    def flood(self, frames, rcvbuf=4096):
+        """Sends the preface, SETTINGS and frames on a socket that reads
+        nothing; returns (the connection was closed or reset, what came)."""
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        sock.settimeout(5)
+        sock.connect(("127.0.0.1", self.s.port))
+        cut = False
+        try:
+            sock.sendall(PREFACE + frame(4, 0, 0, b""))
+            for chunk in frames:
+                sock.sendall(chunk)
+        except OSError:
+            cut = True
+        got = b""
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                d = sock.recv(1 << 20)
+            except socket.timeout:
+                break
+            except OSError:
+                cut = True
+                break
+            if not d:
+                cut = True
+                break
+            got += d
+        sock.close()
+        return cut, got
+
+    def test_ping_flood_is_cut_off(self):
+        # PINGs from a client that never reads: their ACKs pile up, and
+        # nghttp2's outbound-ack limit ends the connection.
+        pings = frame(6, 0, 0, b"12345678") * 1000
+        cut, _ = self.flood(pings for _ in range(200))
+        self.assertTrue(cut)
+        self.assertTrue(harness.wait_until(lambda: "Flooding" in self.s.log_text(), 3), self.s.diag())
+        self.assertEqual(get(self.s.port, "/small.txt").status, 200)
+
+    def test_continuation_flood_is_cut_off(self):
+        # One header block spread over many CONTINUATION frames: nghttp2
+        # allows 8, then GOAWAY.
+        block = hpack_get("/small.txt")
+        frames = [frame(1, 0x1, 1, block[:1])]  # HEADERS, END_STREAM, no END_HEADERS
+        frames += [frame(9, 0, 1, b"") for _ in range(100)]
+        cut, got = self.flood([b"".join(frames)], rcvbuf=65536)
+        types = frame_types(got)
+        self.assertIn(7, types, "no GOAWAY after a CONTINUATION flood: %r" % types)
+        self.assertTrue(cut)
+        self.assertTrue(harness.wait_until(lambda: "HTTP/2" in self.s.log_text(), 3), self.s.diag())
 
     def test_header_list_limit(self):
         with h2client.H2(self.s.port) as c:
