@@ -141,7 +141,10 @@ static int http2__on_frame_recv(nghttp2_session *session, const nghttp2_frame *f
     /* The request is whole: nghttp2 has checked it (Content-Length against
      * the DATA received included). */
     http2_stream_t *s = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
-    return s == NULL ? 0 : http2__respond(session, h, s);
+    if (s == NULL)
+        return 0;
+    s->request_ended = 1;
+    return http2__respond(session, h, s);
 }
 
 static int http2__on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t stream_id,
@@ -178,6 +181,15 @@ static int http2__on_stream_close(nghttp2_session *session, int32_t stream_id, u
 static int http2__on_frame_send(nghttp2_session *session, const nghttp2_frame *frame, void *user_data)
 {
     http2_conn_t *h = user_data;
+    if ((frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
+        (frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
+        /* Answered (413) before the request body ended: ask the client to
+         * stop sending it (RFC 9113 8.1), or it could go on for ever. */
+        http2_stream_t *s = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
+        if (s != NULL && !s->request_ended)
+            nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_NO_ERROR);
+        return 0;
+    }
     if (frame->hd.type == NGHTTP2_GOAWAY) {
         h->goaway = 1;
         if (frame->goaway.error_code != NGHTTP2_NO_ERROR)

@@ -50,6 +50,7 @@ typedef struct {
     unsigned responded : 1;
     unsigned too_large : 1; /* fields over max_header_size: 431 */
     unsigned too_many : 1;  /* more than HTTP_MAX_HEADERS fields: 431 */
+    unsigned request_ended : 1; /* the client's END_STREAM arrived */
     unsigned pending;       /* output segments in http2.c that read its body */
 
     char *buf;              /* field names and values, copied */

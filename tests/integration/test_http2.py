@@ -300,6 +300,29 @@ class Http2Test(unittest.TestCase):
         self.assertTrue(cut)
         self.assertTrue(harness.wait_until(lambda: "HTTP/2" in self.s.log_text(), 3), self.s.diag())
 
+    def test_body_too_large_stops_the_upload(self):
+        # A body over max_body_size (1m by default) is answered 413 as soon
+        # as it is over, and the client is told to stop (RST_STREAM
+        # NO_ERROR) rather than left to send the rest.
+        with h2client.H2(self.s.port) as c:
+            sid = c.request("/small.txt", method="POST", end=False)
+            st = c.streams[sid]
+            chunk = b"x" * 16000
+            for _ in range(400):  # up to 6.4 MB
+                if st.ended or st.reset is not None or c.closed:
+                    break
+                window = min(c.conn.local_flow_control_window(sid), c.conn.max_outbound_frame_size)
+                if window < len(chunk):
+                    c.pump(lambda: st.ended or c.conn.local_flow_control_window(sid) >= len(chunk), 2)
+                    continue
+                c.conn.send_data(sid, chunk)
+                c.flush()
+                c.pump(lambda: st.ended, 0.001)
+            c.pump(lambda: st.reset is not None, 3)
+            self.assertEqual(st.status, 413)
+            self.assertEqual(st.reset, 0)  # NO_ERROR
+            self.assertEqual(c.get("/small.txt").status, 200)
+
     def test_header_list_limit(self):
         with h2client.H2(self.s.port) as c:
             st = c.get("/small.txt", [("x-big", "a" * 3000), ("x-big2", "b" * 3000),
