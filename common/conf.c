@@ -284,6 +284,44 @@ static int conf__list_add(conf_ctx_t *ctx, const conf_key_t *k, yaml_node_t *v, 
     return 0;
 }
 
+static int conf__mapping(conf_ctx_t *ctx, yaml_node_t *m, unsigned scope, const char *where,
+                         char *base);
+static int conf__defaults_scope(conf_ctx_t *ctx, char *base, unsigned scope);
+static int conf__required(conf_ctx_t *ctx, const conf_key_t *k, yaml_node_t *v, char *base,
+                          unsigned scope);
+
+/* An item written as a mapping ({address: ..., tls: true}): its keys are
+ * the rows of the list's item scope, stored into the item itself. */
+static int conf__list_add_mapping(conf_ctx_t *ctx, const conf_key_t *k, yaml_node_t *v,
+                                  char *base)
+{
+    const conf_list_kind_t *lk = k->list;
+    size_t *n = (size_t *)(void *)(base + k->count_offset);
+    char *at = base + k->offset, *item = at + *n * lk->size;
+    const char *why = NULL;
+    if (*n == k->max_items)
+        return conf__error(ctx, v, k->name, "more than %zu entries", k->max_items);
+    /* Counted before parsing, so conf__free_scope() frees a half-read item. */
+    memset(item, 0, lk->size);
+    (*n)++;
+    char prefix[64];
+    const char *outer = ctx->prefix;
+    snprintf(prefix, sizeof(prefix), "%s%s.", outer, k->name);
+    ctx->prefix = prefix;
+    int r = conf__defaults_scope(ctx, item, lk->item_scope);
+    if (r == 0)
+        r = conf__mapping(ctx, v, lk->item_scope, k->name, item);
+    ctx->prefix = outer;
+    if (r < 0 || conf__required(ctx, k, v, item, lk->item_scope) < 0)
+        return -1;
+    if (lk->finish != NULL && lk->finish(item, &why) < 0)
+        return conf__error(ctx, v, k->name, "%s", why);
+    for (size_t j = 0; lk->same != NULL && j + 1 < *n; j++)
+        if (lk->same(at + j * lk->size, item))
+            return conf__error(ctx, v, k->name, "this entry is listed twice");
+    return 0;
+}
+
 static int conf__list(conf_ctx_t *ctx, const conf_key_t *k, yaml_node_t *v, char *base)
 {
     if (v->type != YAML_SEQUENCE_NODE)
@@ -293,6 +331,11 @@ static int conf__list(conf_ctx_t *ctx, const conf_key_t *k, yaml_node_t *v, char
     for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
          it++) {
         yaml_node_t *item = yaml_document_get_node(ctx->doc, *it);
+        if (item->type == YAML_MAPPING_NODE && k->list->item_scope != 0) {
+            if (conf__list_add_mapping(ctx, k, item, base) < 0)
+                return -1;
+            continue;
+        }
         if (item->type != YAML_SCALAR_NODE)
             return conf__error(ctx, item, k->name, "expected a list of values");
         if (conf__list_add(ctx, k, item, (const char *)item->data.scalar.value, base) < 0)
@@ -369,9 +412,6 @@ static int conf__defaults_scope(conf_ctx_t *ctx, char *base, unsigned scope)
     return 0;
 }
 
-static int conf__mapping(conf_ctx_t *ctx, yaml_node_t *m, unsigned scope, const char *where,
-                         char *base);
-
 static int conf__section(conf_ctx_t *ctx, const conf_key_t *k, yaml_node_t *v, char *base)
 {
     char keys[256];
@@ -388,9 +428,16 @@ static int conf__section(conf_ctx_t *ctx, const conf_key_t *k, yaml_node_t *v, c
     ctx->prefix = outer;
     if (r < 0)
         return -1;
+    return conf__required(ctx, k, v, base, k->inner);
+}
+
+/* Every required row of scope was given in the mapping v of key k. */
+static int conf__required(conf_ctx_t *ctx, const conf_key_t *k, yaml_node_t *v, char *base,
+                          unsigned scope)
+{
     for (size_t i = 0; i < conf__num_keys; i++) {
         const conf_key_t *in = &conf__keys[i];
-        if ((in->scope & k->inner) && (in->flags & CONF_F_REQUIRED) &&
+        if ((in->scope & scope) && (in->flags & CONF_F_REQUIRED) &&
             *(char **)(void *)(base + in->offset) == NULL)
             return conf__error(ctx, v, k->name, "%s is missing", in->name);
     }

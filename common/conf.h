@@ -85,6 +85,8 @@ typedef struct {
     size_t num_status_allow;
     int server_tokens;             /* Server: drover/VERSION instead of drover */
     double client_body_timeout;    /* longest gap between reads of a body */
+    conf_cidr_t proxy_trusted[CONF_MAX_ALLOW]; /* may send a PROXY protocol header */
+    size_t num_proxy_trusted;
     int http2;                     /* offer h2 by ALPN on TLS listeners */
     int http2_cleartext;           /* plain listeners take HTTP/2 with prior knowledge */
     int http2_max_streams;         /* SETTINGS_MAX_CONCURRENT_STREAMS */

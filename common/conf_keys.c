@@ -24,7 +24,31 @@ static int conf__listen_parse(const char *s, void *item)
 static int conf__listen_keep(void *item, const char *s)
 {
     conf_listen_t *l = item;
+    if (l->spec != NULL) /* the mapping form stored it already */
+        return 0;
     return (l->spec = strdup(s)) != NULL ? 0 : -1;
+}
+
+/* The mapping form: address was stored as spec by its row; parse it while
+ * keeping the flags the other rows set. */
+static int conf__listen_finish(void *item, const char **why)
+{
+    conf_listen_t *l = item, saved = *l;
+    if (conf_value_listen(saved.spec, l) < 0) {
+        *l = saved;
+        *why = "address: expected \"host:port\", \"[v6]:port\" or \":port\"";
+        return -1;
+    }
+    l->spec = saved.spec;
+    l->tls = saved.tls;
+    l->redirect_https = saved.redirect_https;
+    l->proxy_protocol = saved.proxy_protocol;
+    l->line = saved.line;
+    if (l->tls && l->redirect_https) {
+        *why = "tls and redirect_https together would redirect HTTPS to itself";
+        return -1;
+    }
+    return 0;
 }
 
 static int conf__listen_same(const void *a, const void *b)
@@ -37,7 +61,20 @@ static void conf__quoted(FILE *out, const char *s);
 
 static void conf__listen_print(FILE *out, const void *item)
 {
-    conf__quoted(out, ((const conf_listen_t *)item)->spec);
+    const conf_listen_t *l = item;
+    if (!l->tls && !l->redirect_https && !l->proxy_protocol) {
+        conf__quoted(out, l->spec);
+        return;
+    }
+    fputs("{address: ", out);
+    conf__quoted(out, l->spec);
+    if (l->tls)
+        fputs(", tls: true", out);
+    if (l->redirect_https)
+        fputs(", redirect_https: true", out);
+    if (l->proxy_protocol)
+        fputs(", proxy_protocol: true", out);
+    fputc('}', out);
 }
 
 static void conf__listen_free(void *item)
@@ -50,6 +87,7 @@ static void conf__listen_free(void *item)
 static const conf_list_kind_t conf__listen_items = {
     sizeof(conf_listen_t), conf__listen_parse, "\"host:port\", \"[v6]:port\" or \":port\"",
     conf__listen_keep, conf__listen_same, conf__listen_print, conf__listen_free,
+    CONF_SCOPE_LISTEN, conf__listen_finish,
 };
 
 static int conf__name_parse(const char *s, void *item)
@@ -75,7 +113,7 @@ static void conf__name_free(void *item)
 
 static const conf_list_kind_t conf__index_items = {
     sizeof(char *), conf__name_parse, "a plain file name (no '/', no leading dot)",
-    conf__name_keep, NULL, conf__name_print, conf__name_free,
+    conf__name_keep, NULL, conf__name_print, conf__name_free, 0, NULL,
 };
 
 static int conf__cidr_parse(const char *s, void *item)
@@ -92,7 +130,7 @@ static void conf__cidr_print(FILE *out, const void *item)
 static const conf_list_kind_t conf__cidr_items = {
     sizeof(conf_cidr_t), conf__cidr_parse,
     "an address or network such as 127.0.0.1 or 10.0.0.0/8",
-    NULL, NULL, conf__cidr_print, NULL,
+    NULL, NULL, conf__cidr_print, NULL, 0, NULL,
 };
 
 /* --- mappings ---------------------------------------------------------------- */
@@ -124,12 +162,22 @@ static const char *const conf__log_levels[] = { "debug", "info", "warn", "error"
 
 #define TOP CONF_SCOPE_TOP
 #define AT(field) offsetof(conf_t, field)
+#define LAT(field) offsetof(conf_listen_t, field)
+#define LISTEN CONF_SCOPE_LISTEN
 #define YEAR (86400.0 * 365)
 
 const conf_key_t conf__keys[] = {
     { "listen", CONF_KIND_LIST, TOP, AT(listen), "0.0.0.0:8080", .list = &conf__listen_items,
       .max_items = CONF_MAX_LISTEN, .count_offset = AT(num_listen),
-      .doc = "addresses to listen on: host:port, [v6]:port or :port" },
+      .doc = "addresses to listen on: host:port, [v6]:port or :port, or "
+              "{address, tls, redirect_https, proxy_protocol}" },
+    { "address", CONF_KIND_STRING, LISTEN, LAT(spec), NULL, .flags = CONF_F_REQUIRED,
+      .line_offset = LAT(line), .doc = "host:port, [v6]:port or :port" },
+    { "tls", CONF_KIND_BOOL, LISTEN, LAT(tls), "false", .doc = "HTTPS on this address" },
+    { "redirect_https", CONF_KIND_BOOL, LISTEN, LAT(redirect_https), "false",
+      .doc = "every request: 301 to https://host/path?query" },
+    { "proxy_protocol", CONF_KIND_BOOL, LISTEN, LAT(proxy_protocol), "false",
+      .doc = "connections start with a PROXY protocol header" },
     { "workers", CONF_KIND_INT, TOP, AT(workers), "auto", 1, 512, CONF_F_AUTO,
       .doc = "worker processes (auto: one per CPU)" },
     { "root", CONF_KIND_PATH, TOP, AT(root), "www", .doc = "document root" },
@@ -193,6 +241,12 @@ const conf_key_t conf__keys[] = {
     { "allow", CONF_KIND_LIST, CONF_SCOPE_STATUS, AT(status_allow), "127.0.0.1 ::1",
       .list = &conf__cidr_items, .max_items = CONF_MAX_ALLOW,
       .count_offset = AT(num_status_allow) },
+    /* Loopback by default: a PROXY header from anyone else would let any
+     * client choose the address it is logged and allowed as. */
+    { "proxy_trusted", CONF_KIND_LIST, TOP, AT(proxy_trusted), "127.0.0.1 ::1",
+      .list = &conf__cidr_items, .max_items = CONF_MAX_ALLOW,
+      .count_offset = AT(num_proxy_trusted),
+      .doc = "addresses/networks allowed to send a PROXY protocol header" },
     { "cache_control", CONF_KIND_MAP, TOP, AT(cache_control), .map = &conf__cache_control_map,
       .doc = "Cache-Control by extension, default for the rest" },
     { "error_pages", CONF_KIND_MAP, TOP, AT(error_pages), .map = &conf__error_pages_map,

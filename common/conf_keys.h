@@ -40,7 +40,10 @@ typedef enum {
 /* Where a key may appear. Per-host and per-listener scopes come next. */
 #define CONF_SCOPE_TOP 0x1u
 #define CONF_SCOPE_STATUS 0x2u /* inside status: {path, allow} */
-#define CONF_SCOPE_ALL 0xffffffffu
+#define CONF_SCOPE_LISTEN 0x4u /* a listen entry as a mapping: conf_listen_t */
+/* The scopes of list items store into the item, not into conf_t. */
+#define CONF_SCOPE_ITEMS (CONF_SCOPE_LISTEN)
+#define CONF_SCOPE_ALL (0xffffffffu & ~CONF_SCOPE_ITEMS) /* every scope stored in conf_t */
 
 #define CONF_F_AUTO 0x1u     /* int: "auto" is the number of CPUs */
 #define CONF_F_STDERR 0x2u   /* path: "stderr" stays "stderr" */
@@ -56,6 +59,11 @@ typedef struct {
     int (*same)(const void *a, const void *b); /* non-NULL: duplicates are errors */
     void (*print)(FILE *out, const void *item);
     void (*free)(void *item);
+    /* Non-zero: an item may also be a mapping of the rows of this scope,
+     * stored into the item; then finish() completes it (0 ok, -1 with
+     * what went wrong in why). */
+    unsigned item_scope;
+    int (*finish)(void *item, const char **why);
 } conf_list_kind_t;
 
 /* What the keys and the values of a mapping must be. */

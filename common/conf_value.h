@@ -22,6 +22,12 @@ typedef struct {
     char host[64];     /* "" for any address */
     int port;
     int family;        /* AF_INET or AF_INET6 */
+    /* From the mapping form {address, tls, redirect_https, proxy_protocol};
+     * a plain string leaves them 0. */
+    int tls;            /* HTTPS on this listener */
+    int redirect_https; /* every request: 301 to https://host/path?query */
+    int proxy_protocol; /* a PROXY protocol header precedes each connection */
+    unsigned line;      /* where the entry was written, for later errors */
 } conf_listen_t;
 
 /* An address or network, such as an entry of status.allow. */

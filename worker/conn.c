@@ -349,7 +349,10 @@ void conn_expire(worker_t *w)
     for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
         conn_t *c;
         for (int n = 0; n < 4096 && (c = conn__first(lists[i])) != NULL && c->deadline <= w->now; n++) {
-            if (lists[i] == &w->header_list && c->rlen > 0)
+            if (c->proxy_next != NULL)
+                log_info("client %s: no PROXY protocol header within %.1fs: closing", conn_addr(c),
+                         lists[i]->timeout);
+            else if (lists[i] == &w->header_list && c->rlen > 0)
                 log_info("client %s: no complete request head within %.1fs: closing", conn_addr(c),
                          lists[i]->timeout);
             else if (lists[i] == &w->send_list)

@@ -112,6 +112,11 @@ struct conn_s {
     str_t log_referer;
     str_t log_agent;
 
+    /* The listener it came from (w->a.conf->listen[]). */
+    const conf_listen_t *listener;
+    /* While a PROXY protocol header is awaited (proxy.h): the protocol to
+     * run after it; NULL otherwise. */
+    conn_process_fn proxy_next;
     void *proto;            /* the protocol's own state (HTTP/2), or NULL */
     const conn_proto_t *proto_ops; /* NULL: conn closes on its own */
 
@@ -119,7 +124,7 @@ struct conn_s {
         sa_family_t sa_family;
         struct sockaddr_in in4;
         struct sockaddr_in6 in6;
-    } sa;                   /* the client */
+    } sa;                   /* the client (after a PROXY header: the header's) */
     char addr[INET6_ADDRSTRLEN]; /* the client as text, made on first use */
 };
 

@@ -29,6 +29,7 @@
 #include "http2.h"
 #include "log.h"
 #include "plain.h"
+#include "proxy.h"
 
 /* epoll data for what is not a connection (a conn_t pointer is even). */
 #define WORKER_EV_CMD ((uint64_t)1)
@@ -119,8 +120,9 @@ static int worker__overloaded(worker_t *w)
     return (double)w->num_conns > mean + slack;
 }
 
-static void worker__accept(worker_t *w, int lfd)
+static void worker__accept(worker_t *w, size_t li)
 {
+    int lfd = w->a.listen_fds[li];
     for (int i = 0; i < WORKER_ACCEPT_BATCH; i++) {
         /* Checked before every accept: in a burst of connections, one
          * check per batch would let this worker run ahead by a batch. */
@@ -159,8 +161,17 @@ static void worker__accept(worker_t *w, int lfd)
          * apart); a TLS listener will pass its transport here. */
         conn_t *c = conn_new(w, fd, (struct sockaddr *)&ss, &plain_transport,
                              w->a.conf->http2_cleartext ? http2_sniff : http1_process);
-        if (c != NULL)
-            conn_process(c, EPOLLIN);
+        if (c == NULL)
+            continue;
+        c->listener = &w->a.conf->listen[li];
+        /* The PROXY header comes before any byte of the protocol chosen
+         * above, TLS included (HAProxy sends it first): whatever reads the
+         * socket (a TLS handshake, a peek for plain HTTP on a TLS port)
+         * belongs in that protocol's process function, which runs once
+         * the header is consumed. */
+        if (c->listener->proxy_protocol)
+            proxy_start(c);
+        conn_process(c, EPOLLIN);
     }
 }
 
@@ -365,7 +376,7 @@ void worker_run(const worker_args_t *args)
                 /* An event from before a drain or a pause in this batch:
                  * the socket may be closed or no longer ours to take. */
                 if (w->listening)
-                    worker__accept(w, w->a.listen_fds[(d - 3) / 2]);
+                    worker__accept(w, (size_t)((d - 3) / 2));
             }
             else
                 conn_process((conn_t *)(uintptr_t)d, events[i].events);

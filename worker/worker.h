@@ -81,6 +81,8 @@ typedef struct {
     report_t report;
     double next_tick;
     uint64_t recycle_at;   /* requests after which to ask for a successor; 0: no */
+    double proxy_refused_logged;        /* when an untrusted PROXY peer was last logged */
+    unsigned long proxy_refused_quiet;  /* refused since then, not logged */
 } worker_t;
 
 /* Never returns: the process exits with WORKER_EXIT_*. */

@@ -181,6 +181,32 @@ START_TEST(test_minimal_file)
 }
 END_TEST
 
+/* listen entries may be mappings; a string keeps its meaning. */
+START_TEST(test_listen_mapping)
+{
+    conf_t *c = load_ok("listen:\n"
+                        "  - \"127.0.0.1:8081\"\n"
+                        "  - {address: \"[::1]:8443\", tls: true}\n"
+                        "  - {address: \":8082\", redirect_https: true, proxy_protocol: yes}\n");
+    ck_assert_uint_eq(c->num_listen, 3);
+    ck_assert_str_eq(c->listen[0].spec, "127.0.0.1:8081");
+    ck_assert_int_eq(c->listen[0].tls + c->listen[0].redirect_https + c->listen[0].proxy_protocol, 0);
+    ck_assert_str_eq(c->listen[1].spec, "[::1]:8443");
+    ck_assert_str_eq(c->listen[1].host, "::1");
+    ck_assert_int_eq(c->listen[1].port, 8443);
+    ck_assert_int_eq(c->listen[1].family, AF_INET6);
+    ck_assert_int_eq(c->listen[1].tls, 1);
+    ck_assert_uint_eq(c->listen[1].line, 3);
+    ck_assert_int_eq(c->listen[1].redirect_https, 0);
+    ck_assert_str_eq(c->listen[2].host, "");
+    ck_assert_int_eq(c->listen[2].port, 8082);
+    ck_assert_int_eq(c->listen[2].redirect_https, 1);
+    ck_assert_int_eq(c->listen[2].proxy_protocol, 1);
+    ck_assert_int_eq(c->listen[2].tls, 0);
+    conf_free(c);
+}
+END_TEST
+
 START_TEST(test_every_key)
 {
     char yaml[4 * PATH_MAX + 1024], want[PATH_MAX + 64];
@@ -822,6 +848,7 @@ static Suite *conf_suite(void)
     tcase_add_test(tc, test_comment_only_file);
     tcase_add_test(tc, test_minimal_file);
     tcase_add_test(tc, test_every_key);
+    tcase_add_test(tc, test_listen_mapping);
     tcase_add_test(tc, test_relative_paths);
     tcase_add_test(tc, test_relative_file);
     tcase_add_test(tc, test_workers_auto);
