@@ -365,6 +365,19 @@ class Http2Test(unittest.TestCase):
         sock.close()
         self.s.wait_exit(10)
 
+    def test_reload_sends_goaway(self):
+        # A reload drains the old worker: its idle HTTP/2 connection gets
+        # GOAWAY (NO_ERROR) and is closed; the new generation serves.
+        with h2client.H2(self.s.port) as c:
+            self.assertEqual(c.get("/small.txt").status, 200)
+            self.s.signal(signal.SIGHUP)
+            self.assertTrue(c.pump(lambda: c.goaway is not None, 8), "no GOAWAY on reload")
+            self.assertEqual(c.goaway.error_code, 0)
+            c.pump(lambda: c.closed, 5)
+            self.assertTrue(c.closed)
+        with h2client.H2(self.s.port) as c:
+            self.assertEqual(c.get("/small.txt").status, 200)
+
     def test_http1_still_served(self):
         r = get(self.s.port, "/small.txt")
         self.assertEqual((r.status, r.body), (200, SMALL))
