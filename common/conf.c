@@ -4,8 +4,9 @@
  * The file is loaded as a libyaml document and walked as one mapping; every
  * node carries its line, so each error can name "file:line: key: problem".
  * Which keys exist, and what each may hold, is the table in conf_keys.c:
- * this file only knows the kinds of value (bool, int, size, duration, path,
- * string, list, map, enum, section) and applies a row to a node. A conf_t
+ * this file walks mappings, lists (whose items may be mappings of their own
+ * scope, as listen entries are), maps and sections, and hands single values
+ * to conf_scalar.c (bool, int, size, duration, path, string, enum). A conf_t
  * is built in a zeroed struct and either returned whole or freed through
  * the single fail path.
  */
@@ -26,232 +27,9 @@
 #include <yaml.h>
 
 #include "conf_keys.h"
+#include "conf_scalar.h"
 #include "conf_value.h"
 
-typedef struct {
-    const char *file;
-    char *err;
-    yaml_document_t *doc;
-    const char *base;   /* relative paths are resolved against this */
-    const char *prefix; /* "" at the top, "status." inside status */
-} conf_ctx_t;
-
-static int conf__error(conf_ctx_t *ctx, const yaml_node_t *node, const char *key,
-                       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static int conf__error(conf_ctx_t *ctx, const yaml_node_t *node, const char *key,
-                       const char *fmt, ...)
-{
-    char msg[CONF_ERR_LEN / 2];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    snprintf(ctx->err, CONF_ERR_LEN, "%s:%lu: %s%s: %s", ctx->file,
-             (unsigned long)(node ? node->start_mark.line + 1 : 0), ctx->prefix, key, msg);
-    return -1;
-}
-
-static char *conf__abspath(const char *base, const char *path)
-{
-    if (path[0] == '/')
-        return strdup(path);
-    while (path[0] == '.' && path[1] == '/')
-        path += 2;
-    char cwd[PATH_MAX];
-    if (base != NULL)
-        snprintf(cwd, sizeof(cwd), "%s", base);
-    else if (getcwd(cwd, sizeof(cwd)) == NULL)
-        return NULL;
-    size_t n = strlen(cwd) + 1 + strlen(path) + 1;
-    char *out = malloc(n);
-    if (out == NULL)
-        return NULL;
-    if (strcmp(path, ".") == 0 || path[0] == '\0')
-        snprintf(out, n, "%s", cwd);
-    else
-        snprintf(out, n, "%s%s%s", cwd, strcmp(cwd, "/") == 0 ? "" : "/", path);
-    return out;
-}
-
-/* Opens the config file for reading, or says why not. Non-blocking, so a
- * FIFO cannot hang `drover -t`; then only a regular file is accepted. */
-static FILE *conf__open(const char *path, char *err)
-{
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-    if (fd < 0) {
-        snprintf(err, CONF_ERR_LEN, "%s: cannot open: %s", path, strerror(errno));
-        return NULL;
-    }
-    struct stat st;
-    const char *what = NULL;
-    if (fstat(fd, &st) < 0) {
-        snprintf(err, CONF_ERR_LEN, "%s: fstat: %s", path, strerror(errno));
-        close(fd);
-        return NULL;
-    }
-    if (S_ISDIR(st.st_mode))
-        what = "a directory";
-    else if (S_ISFIFO(st.st_mode))
-        what = "a FIFO";
-    else if (S_ISSOCK(st.st_mode))
-        what = "a socket";
-    else if (!S_ISREG(st.st_mode))
-        what = "a device";
-    if (what != NULL) {
-        snprintf(err, CONF_ERR_LEN, "%s: is %s, not a config file (expected a regular file)",
-                 path, what);
-        close(fd);
-        return NULL;
-    }
-    FILE *f = fdopen(fd, "rb");
-    if (f == NULL) {
-        snprintf(err, CONF_ERR_LEN, "%s: fdopen: %s", path, strerror(errno));
-        close(fd);
-    }
-    return f;
-}
-
-static int conf__cpus(void)
-{
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? (int)n : 1;
-}
-
-/* --- scalars ------------------------------------------------------------- */
-
-static int conf__scalar(conf_ctx_t *ctx, yaml_node_t *v, const char *key, const char **out)
-{
-    if (v->type != YAML_SCALAR_NODE)
-        return conf__error(ctx, v, key, "expected a single value, not a %s",
-                           v->type == YAML_SEQUENCE_NODE ? "list" : "mapping");
-    const char *s = (const char *)v->data.scalar.value;
-    if (v->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
-        (s[0] == '\0' || strcmp(s, "~") == 0 || strcmp(s, "null") == 0))
-        return conf__error(ctx, v, key, "expected a value");
-    *out = s;
-    return 0;
-}
-
-/* Numbers and booleans are plain scalars: `workers: "2"` is the string
- * "2", and saying so is clearer than guessing what was meant. */
-#define CONF__QUOTES "(quotes make a string)"
-
-static int conf__set_path(conf_ctx_t *ctx, const conf_key_t *k, yaml_node_t *v, const char *s,
-                          int quoted, char **out)
-{
-    char *p;
-    if ((k->flags & CONF_F_OFF) && (!strcmp(s, "off") || (!quoted && !strcmp(s, "false")))) {
-        /* "off", quoted or not, turns it off; a file named off is "./off". */
-        p = NULL;
-    } else if ((k->flags & CONF_F_STDERR) && !strcmp(s, "stderr")) {
-        if ((p = strdup(s)) == NULL)
-            return conf__error(ctx, v, k->name, "out of memory");
-    } else {
-        if ((p = conf__abspath(ctx->base, s)) == NULL)
-            return conf__error(ctx, v, k->name, "cannot resolve \"%s\": %s", s, strerror(errno));
-        size_t n = strlen(p);
-        while (n > 1 && p[n - 1] == '/')
-            p[--n] = '\0';
-    }
-    free(*out);
-    *out = p;
-    return 0;
-}
-
-/* Applies a scalar row to the text s: from the file (v is its node) or
- * from the row's default (v is NULL, s is k->def). */
-static int conf__set(conf_ctx_t *ctx, const conf_key_t *k, yaml_node_t *v, const char *s,
-                     int quoted, char *base)
-{
-    void *at = base + k->offset;
-    const char *name = k->name;
-    char lo[32], hi[32];
-    switch (k->kind) {
-    case CONF_KIND_BOOL: {
-        int b;
-        if (quoted)
-            return conf__error(ctx, v, name, "expected true or false, got the string \"%s\" "
-                               CONF__QUOTES, s);
-        if (conf_value_bool(s, &b) < 0)
-            return conf__error(ctx, v, name, "expected true or false, got \"%s\"", s);
-        *(int *)at = b;
-        return 0;
-    }
-    case CONF_KIND_INT: {
-        long n;
-        const char *or_auto = (k->flags & CONF_F_AUTO) ? " or \"auto\"" : "";
-        if ((k->flags & CONF_F_AUTO) && !strcmp(s, "auto")) {
-            *(int *)at = conf__cpus();
-            return 0;
-        }
-        if (quoted)
-            return conf__error(ctx, v, name, "expected a number%s, got the string \"%s\" "
-                               CONF__QUOTES, or_auto, s);
-        if (conf_value_int(s, &n) < 0)
-            return conf__error(ctx, v, name, "expected a number%s, got \"%s\"", or_auto, s);
-        if (n < (long)k->min || n > (long)k->max)
-            return conf__error(ctx, v, name, "%ld is out of range %ld..%ld", n, (long)k->min,
-                               (long)k->max);
-        *(int *)at = (int)n;
-        return 0;
-    }
-    case CONF_KIND_SIZE: {
-        size_t n;
-        if (conf_value_size(s, &n) < 0)
-            return conf__error(ctx, v, name,
-                               "expected a size such as 8192, \"8k\" or \"1m\", got \"%s\"", s);
-        if (n < (size_t)k->min || n > (size_t)k->max)
-            return conf__error(ctx, v, name, "%s is out of range %s..%s bytes", s,
-                               conf_value_size_str((size_t)k->min, lo, sizeof(lo)),
-                               conf_value_size_str((size_t)k->max, hi, sizeof(hi)));
-        *(size_t *)at = n;
-        return 0;
-    }
-    case CONF_KIND_DURATION: {
-        double d;
-        if (conf_value_duration(s, &d) < 0)
-            return conf__error(ctx, v, name, "expected a duration such as 30, \"500ms\", "
-                               "\"15s\" or \"2m\", got \"%s\"", s);
-        if (d < k->min || d > k->max)
-            return conf__error(ctx, v, name, "\"%s\" is out of range %s..%s", s,
-                               conf_value_duration_str(k->min, lo, sizeof(lo)),
-                               conf_value_duration_str(k->max, hi, sizeof(hi)));
-        *(double *)at = d;
-        return 0;
-    }
-    case CONF_KIND_ENUM: {
-        int i;
-        if (conf_value_enum(s, k->names, &i) < 0) {
-            char list[256];
-            size_t n = 0;
-            for (int j = 0; k->names[j] != NULL && n < sizeof(list); j++)
-                n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s",
-                                      j == 0 ? "" : k->names[j + 1] == NULL ? " or " : ", ",
-                                      k->names[j]);
-            return conf__error(ctx, v, name, "expected %s, got \"%s\"", list, s);
-        }
-        *(int *)at = i;
-        return 0;
-    }
-    case CONF_KIND_PATH:
-        return conf__set_path(ctx, k, v, s, quoted, at);
-    case CONF_KIND_STRING: {
-        if (k->check != NULL && !k->check(s))
-            return conf__error(ctx, v, name, "expected %s, got \"%s\"", k->expected, s);
-        char *p = strdup(s);
-        if (p == NULL)
-            return conf__error(ctx, v, name, "out of memory");
-        free(*(char **)at);
-        *(char **)at = p;
-        if (k->line_offset != 0 && v != NULL)
-            *(unsigned *)(void *)(base + k->line_offset) = (unsigned)v->start_mark.line + 1;
-        return 0;
-    }
-    default:
-        return conf__error(ctx, v, name, "not a single value");
-    }
-}
 
 /* --- lists, mappings, sections ------------------------------------------ */
 
@@ -271,17 +49,33 @@ static int conf__list_add(conf_ctx_t *ctx, const conf_key_t *k, yaml_node_t *v, 
     const conf_list_kind_t *lk = k->list;
     size_t *n = (size_t *)(void *)(base + k->count_offset);
     char *at = base + k->offset, *item = at + *n * lk->size;
+    char *abs = NULL;
+    int r = -1;
     if (*n == k->max_items)
-        return conf__error(ctx, v, k->name, "more than %zu entries", k->max_items);
-    if (lk->parse(s, item) < 0)
-        return conf__error(ctx, v, k->name, "expected %s, got \"%s\"", lk->expected, s);
+        return conf_scalar_error(ctx, v, k->name, "more than %zu entries", k->max_items);
+    if (lk->paths && s[0] != '\0') {
+        if ((abs = conf_scalar_abspath(ctx->base, s)) == NULL)
+            return conf_scalar_error(ctx, v, k->name, "cannot resolve \"%s\": %s", s, strerror(errno));
+        s = abs;
+    }
+    if (lk->parse(s, item) < 0) {
+        conf_scalar_error(ctx, v, k->name, "expected %s, got \"%s\"", lk->expected, s);
+        goto fail;
+    }
     for (size_t j = 0; lk->same != NULL && j < *n; j++)
-        if (lk->same(at + j * lk->size, item))
-            return conf__error(ctx, v, k->name, "\"%s\" is listed twice", s);
-    if (lk->keep != NULL && lk->keep(item, s) < 0)
-        return conf__error(ctx, v, k->name, "out of memory");
+        if (lk->same(at + j * lk->size, item)) {
+            conf_scalar_error(ctx, v, k->name, "\"%s\" is listed twice", s);
+            goto fail;
+        }
+    if (lk->keep != NULL && lk->keep(item, s) < 0) {
+        conf_scalar_error(ctx, v, k->name, "out of memory");
+        goto fail;
+    }
     (*n)++;
-    return 0;
+    r = 0;
+fail:
+    free(abs);
+    return r;
 }
 
 static int conf__mapping(conf_ctx_t *ctx, yaml_node_t *m, unsigned scope, const char *where,
@@ -300,7 +94,7 @@ static int conf__list_add_mapping(conf_ctx_t *ctx, const conf_key_t *k, yaml_nod
     char *at = base + k->offset, *item = at + *n * lk->size;
     const char *why = NULL;
     if (*n == k->max_items)
-        return conf__error(ctx, v, k->name, "more than %zu entries", k->max_items);
+        return conf_scalar_error(ctx, v, k->name, "more than %zu entries", k->max_items);
     /* Counted before parsing, so conf__free_scope() frees a half-read item. */
     memset(item, 0, lk->size);
     (*n)++;
@@ -315,17 +109,25 @@ static int conf__list_add_mapping(conf_ctx_t *ctx, const conf_key_t *k, yaml_nod
     if (r < 0 || conf__required(ctx, k, v, item, lk->item_scope) < 0)
         return -1;
     if (lk->finish != NULL && lk->finish(item, &why) < 0)
-        return conf__error(ctx, v, k->name, "%s", why);
+        return conf_scalar_error(ctx, v, k->name, "%s", why);
     for (size_t j = 0; lk->same != NULL && j + 1 < *n; j++)
         if (lk->same(at + j * lk->size, item))
-            return conf__error(ctx, v, k->name, "this entry is listed twice");
+            return conf_scalar_error(ctx, v, k->name, "this entry is listed twice");
     return 0;
 }
 
 static int conf__list(conf_ctx_t *ctx, const conf_key_t *k, yaml_node_t *v, char *base)
 {
+    if (v->type == YAML_SCALAR_NODE && (k->flags & CONF_F_NONE)) {
+        /* none, or one value standing for a list of one. */
+        const char *one;
+        if (conf_scalar_get(ctx, v, k->name, &one) < 0)
+            return -1;
+        conf__list_clear(k, base);
+        return strcmp(one, "none") == 0 ? 0 : conf__list_add(ctx, k, v, one, base);
+    }
     if (v->type != YAML_SEQUENCE_NODE)
-        return conf__error(ctx, v, k->name, "expected a list such as [a, b], not a %s",
+        return conf_scalar_error(ctx, v, k->name, "expected a list such as [a, b], not a %s",
                            v->type == YAML_SCALAR_NODE ? "single value" : "mapping");
     conf__list_clear(k, base);
     for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
@@ -337,12 +139,12 @@ static int conf__list(conf_ctx_t *ctx, const conf_key_t *k, yaml_node_t *v, char
             continue;
         }
         if (item->type != YAML_SCALAR_NODE)
-            return conf__error(ctx, item, k->name, "expected a list of values");
+            return conf_scalar_error(ctx, item, k->name, "expected a list of values");
         if (conf__list_add(ctx, k, item, (const char *)item->data.scalar.value, base) < 0)
             return -1;
     }
     if (*(size_t *)(void *)(base + k->count_offset) == 0)
-        return conf__error(ctx, v, k->name, "expected at least one entry");
+        return conf_scalar_error(ctx, v, k->name, "expected at least one entry");
     return 0;
 }
 
@@ -351,37 +153,37 @@ static int conf__map(conf_ctx_t *ctx, const conf_key_t *k, yaml_node_t *v, conf_
     const conf_map_kind_t *kind = k->map;
     const char *key = k->name;
     if (v->type != YAML_MAPPING_NODE)
-        return conf__error(ctx, v, key, "expected a mapping such as %s", kind->example);
+        return conf_scalar_error(ctx, v, key, "expected a mapping such as %s", kind->example);
     conf__map_free(m);
     size_t n = (size_t)(v->data.mapping.pairs.top - v->data.mapping.pairs.start);
     if (n > CONF_MAX_MAP)
-        return conf__error(ctx, v, key, "more than %d entries", CONF_MAX_MAP);
+        return conf_scalar_error(ctx, v, key, "more than %d entries", CONF_MAX_MAP);
     m->items = calloc(n ? n : 1, sizeof(*m->items));
     if (m->items == NULL)
-        return conf__error(ctx, v, key, "out of memory");
+        return conf_scalar_error(ctx, v, key, "out of memory");
     for (yaml_node_pair_t *pair = v->data.mapping.pairs.start; pair < v->data.mapping.pairs.top;
          pair++) {
         yaml_node_t *kn = yaml_document_get_node(ctx->doc, pair->key);
         yaml_node_t *val = yaml_document_get_node(ctx->doc, pair->value);
         if (kn->type != YAML_SCALAR_NODE)
-            return conf__error(ctx, kn, key, "keys must be plain names");
+            return conf_scalar_error(ctx, kn, key, "keys must be plain names");
         const char *ks = (const char *)kn->data.scalar.value;
         if (!kind->key_ok(ks))
-            return conf__error(ctx, kn, key, "\"%s\" is not %s", ks, kind->key_what);
+            return conf_scalar_error(ctx, kn, key, "\"%s\" is not %s", ks, kind->key_what);
         if (conf_map_get(m, ks, strlen(ks)) != NULL)
-            return conf__error(ctx, kn, key, "\"%s\" is set twice", ks);
+            return conf_scalar_error(ctx, kn, key, "\"%s\" is set twice", ks);
         const char *vs;
-        if (conf__scalar(ctx, val, key, &vs) < 0)
+        if (conf_scalar_get(ctx, val, key, &vs) < 0)
             return -1;
         if (!kind->value_ok(vs))
-            return conf__error(ctx, val, key, "%s: \"%s\" is not %s", ks, vs, kind->value_what);
+            return conf_scalar_error(ctx, val, key, "%s: \"%s\" is not %s", ks, vs, kind->value_what);
         conf_pair_t *p = &m->items[m->n];
         p->key = strdup(ks);
         p->value = strdup(vs);
         if (p->key == NULL || p->value == NULL) {
             free(p->key);
             free(p->value);
-            return conf__error(ctx, v, key, "out of memory");
+            return conf_scalar_error(ctx, v, key, "out of memory");
         }
         for (char *q = p->key; *q; q++)
             *q = (char)tolower((unsigned char)*q);
@@ -402,10 +204,12 @@ static int conf__defaults_scope(conf_ctx_t *ctx, char *base, unsigned scope)
             char buf[256], *save = NULL;
             snprintf(buf, sizeof(buf), "%s", k->def);
             conf__list_clear(k, base);
+            if ((k->flags & CONF_F_NONE) && strcmp(buf, "none") == 0)
+                continue;
             for (char *s = strtok_r(buf, " ", &save); s != NULL; s = strtok_r(NULL, " ", &save))
                 if (conf__list_add(ctx, k, NULL, s, base) < 0)
                     return -1;
-        } else if (conf__set(ctx, k, NULL, k->def, 0, base) < 0) {
+        } else if (conf_scalar_set(ctx, k, NULL, k->def, 0, base) < 0) {
             return -1;
         }
     }
@@ -417,7 +221,7 @@ static int conf__section(conf_ctx_t *ctx, const conf_key_t *k, yaml_node_t *v, c
     char keys[256];
     conf__keys_list(k->inner, keys, sizeof(keys));
     if (v->type != YAML_MAPPING_NODE)
-        return conf__error(ctx, v, k->name, "expected a mapping (keys: %s)", keys);
+        return conf_scalar_error(ctx, v, k->name, "expected a mapping (keys: %s)", keys);
     if (conf__defaults_scope(ctx, base, k->inner) < 0)
         return -1;
     char prefix[64];
@@ -439,7 +243,7 @@ static int conf__required(conf_ctx_t *ctx, const conf_key_t *k, yaml_node_t *v, 
         const conf_key_t *in = &conf__keys[i];
         if ((in->scope & scope) && (in->flags & CONF_F_REQUIRED) &&
             *(char **)(void *)(base + in->offset) == NULL)
-            return conf__error(ctx, v, k->name, "%s is missing", in->name);
+            return conf_scalar_error(ctx, v, k->name, "%s is missing", in->name);
     }
     return 0;
 }
@@ -455,9 +259,9 @@ static int conf__value(conf_ctx_t *ctx, const conf_key_t *k, yaml_node_t *v, cha
     case CONF_KIND_SECTION:
         return conf__section(ctx, k, v, base);
     default:
-        if (conf__scalar(ctx, v, k->name, &s) < 0)
+        if (conf_scalar_get(ctx, v, k->name, &s) < 0)
             return -1;
-        return conf__set(ctx, k, v, s, v->data.scalar.style != YAML_PLAIN_SCALAR_STYLE, base);
+        return conf_scalar_set(ctx, k, v, s, v->data.scalar.style != YAML_PLAIN_SCALAR_STYLE, base);
     }
 }
 
@@ -473,20 +277,20 @@ static int conf__mapping(conf_ctx_t *ctx, yaml_node_t *m, unsigned scope, const 
         yaml_node_t *kn = yaml_document_get_node(ctx->doc, pair->key);
         yaml_node_t *v = yaml_document_get_node(ctx->doc, pair->value);
         if (kn->type != YAML_SCALAR_NODE)
-            return conf__error(ctx, kn, "?", "keys must be plain names");
+            return conf_scalar_error(ctx, kn, "?", "keys must be plain names");
         const char *key = (const char *)kn->data.scalar.value;
         for (size_t i = 0; i < nseen; i++)
             if (strcmp(seen[i], key) == 0)
-                return conf__error(ctx, kn, key, "set twice");
+                return conf_scalar_error(ctx, kn, key, "set twice");
         if (nseen < sizeof(seen) / sizeof(seen[0]))
             seen[nseen++] = key;
         const conf_key_t *k = conf__key_find(key, scope);
         if (k == NULL) {
             char keys[256];
             if (where == NULL)
-                return conf__error(ctx, kn, key, "unknown key");
+                return conf_scalar_error(ctx, kn, key, "unknown key");
             conf__keys_list(scope, keys, sizeof(keys));
-            return conf__error(ctx, kn, key, "unknown key in %s (expected %s)", where, keys);
+            return conf_scalar_error(ctx, kn, key, "unknown key in %s (expected %s)", where, keys);
         }
         if (conf__value(ctx, k, v, base) < 0)
             return -1;
@@ -502,7 +306,7 @@ static conf_t *conf__defaults(const char *base, char *err)
     conf_t *c = calloc(1, sizeof(*c));
     if (c == NULL)
         return NULL;
-    c->base = base ? strdup(base) : conf__abspath(NULL, ".");
+    c->base = base ? strdup(base) : conf_scalar_abspath(NULL, ".");
     if (c->base == NULL || conf__defaults_scope(&ctx, (char *)c, CONF_SCOPE_TOP) < 0) {
         conf_free(c);
         return NULL;
@@ -539,7 +343,7 @@ char *conf_pid_file(const char *path)
     /* Read only the pid_file key, leniently: `drover -s stop` must find a
      * running master even when the file on disk no longer validates. */
     char *out = NULL, err[CONF_ERR_LEN];
-    FILE *f = conf__open(path, err);
+    FILE *f = conf_scalar_open(path, err);
     yaml_parser_t parser;
     yaml_document_t doc;
     if (f != NULL && yaml_parser_initialize(&parser)) {
@@ -554,7 +358,7 @@ char *conf_pid_file(const char *path)
                     if (k->type == YAML_SCALAR_NODE && v->type == YAML_SCALAR_NODE &&
                         strcmp((const char *)k->data.scalar.value, "pid_file") == 0) {
                         free(out);
-                        out = conf__abspath(NULL, (const char *)v->data.scalar.value);
+                        out = conf_scalar_abspath(NULL, (const char *)v->data.scalar.value);
                     }
                 }
             }
@@ -564,7 +368,21 @@ char *conf_pid_file(const char *path)
     }
     if (f != NULL)
         fclose(f);
-    return out != NULL ? out : conf__abspath(NULL, "drover.pid");
+    return out != NULL ? out : conf_scalar_abspath(NULL, "drover.pid");
+}
+
+/* Checks across keys: an HTTPS listener needs a certificate. */
+static int conf__check_tls(const conf_t *c, const char *path, char *err)
+{
+    for (size_t i = 0; i < c->num_listen; i++)
+        if (c->listen[i].tls && c->num_tls_certs == 0) {
+            snprintf(err, CONF_ERR_LEN, "%s:%u: listen: %s has tls: true but %s", path,
+                     c->listen[i].line, c->listen[i].spec,
+                     c->tls_ciphers == NULL ? "there is no tls section with certificates"
+                                            : "tls.certificates is empty");
+            return -1;
+        }
+    return 0;
 }
 
 conf_t *conf_load(const char *path, char *err)
@@ -582,11 +400,11 @@ conf_t *conf_load_at(const char *path, const char *base, char *err)
     conf_ctx_t ctx = { path, err, &doc, base, "" };
 
     err[0] = '\0';
-    f = conf__open(path, err);
+    f = conf_scalar_open(path, err);
     if (f == NULL)
         goto fail;
     c = conf__defaults(base, err);
-    if (c == NULL || (c->file = conf__abspath(base, path)) == NULL) {
+    if (c == NULL || (c->file = conf_scalar_abspath(base, path)) == NULL) {
         if (c == NULL && err[0] != '\0')
             goto fail;
         snprintf(err, CONF_ERR_LEN, "%s: out of memory", path);
@@ -627,6 +445,8 @@ conf_t *conf_load_at(const char *path, const char *base, char *err)
         goto fail;
     }
     if (conf__mapping(&ctx, root, CONF_SCOPE_TOP, NULL, (char *)c) < 0)
+        goto fail;
+    if (conf__check_tls(c, path, err) < 0)
         goto fail;
 
     yaml_document_delete(&doc);

@@ -31,6 +31,8 @@
 #define CONF_ERR_LEN 512
 
 #define CONF_MAX_ALLOW 32
+#define CONF_MAX_TLS_CERTS 16
+#define CONF_MAX_TICKET_KEYS 8
 
 /* A mapping of names to strings (cache_control, error_pages, mime_types),
  * in file order; keys are stored lower-case and are unique. */
@@ -90,6 +92,17 @@ typedef struct {
     int http2;                     /* offer h2 by ALPN on TLS listeners */
     int http2_cleartext;           /* plain listeners take HTTP/2 with prior knowledge */
     int http2_max_streams;         /* SETTINGS_MAX_CONCURRENT_STREAMS */
+    /* tls: (SPEC "TLS"); tls_ciphers is non-NULL ("default" or a list)
+     * exactly when the section was given. The master turns these into a
+     * tls_conf_t and contexts (master/tls_setup.c). */
+    char *tls_ciphers;
+    conf_tls_cert_t tls_certs[CONF_MAX_TLS_CERTS];
+    size_t num_tls_certs;
+    int tls_min_version;           /* 0: "1.2", 1: "1.3" (tls_conf_min_version_t) */
+    int tls_session_tickets;
+    char *tls_ticket_key_files[CONF_MAX_TICKET_KEYS]; /* absolute; none: 0 of them */
+    size_t num_tls_ticket_key_files;
+    char *tls_hsts;                /* Strict-Transport-Security value, NULL: none */
 } conf_t;
 
 /* Returns a new conf_t, or NULL with a message in err (CONF_ERR_LEN bytes).

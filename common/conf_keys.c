@@ -87,7 +87,7 @@ static void conf__listen_free(void *item)
 static const conf_list_kind_t conf__listen_items = {
     sizeof(conf_listen_t), conf__listen_parse, "\"host:port\", \"[v6]:port\" or \":port\"",
     conf__listen_keep, conf__listen_same, conf__listen_print, conf__listen_free,
-    CONF_SCOPE_LISTEN, conf__listen_finish,
+    CONF_SCOPE_LISTEN, conf__listen_finish, 0,
 };
 
 static int conf__name_parse(const char *s, void *item)
@@ -113,7 +113,7 @@ static void conf__name_free(void *item)
 
 static const conf_list_kind_t conf__index_items = {
     sizeof(char *), conf__name_parse, "a plain file name (no '/', no leading dot)",
-    conf__name_keep, NULL, conf__name_print, conf__name_free, 0, NULL,
+    conf__name_keep, NULL, conf__name_print, conf__name_free, 0, NULL, 0,
 };
 
 static int conf__cidr_parse(const char *s, void *item)
@@ -130,8 +130,71 @@ static void conf__cidr_print(FILE *out, const void *item)
 static const conf_list_kind_t conf__cidr_items = {
     sizeof(conf_cidr_t), conf__cidr_parse,
     "an address or network such as 127.0.0.1 or 10.0.0.0/8",
-    NULL, NULL, conf__cidr_print, NULL, 0, NULL,
+    NULL, NULL, conf__cidr_print, NULL, 0, NULL, 0,
 };
+
+/* tls.certificates: only the mapping form {cert, key}. */
+static int conf__tls_cert_parse(const char *s, void *item)
+{
+    (void)s;
+    (void)item;
+    return -1;
+}
+
+static void conf__tls_cert_print(FILE *out, const void *item)
+{
+    const conf_tls_cert_t *t = item;
+    fputs("{cert: ", out);
+    conf__quoted(out, t->cert);
+    fputs(", key: ", out);
+    conf__quoted(out, t->key);
+    fputc('}', out);
+}
+
+static void conf__tls_cert_free(void *item)
+{
+    conf_tls_cert_t *t = item;
+    free(t->cert);
+    free(t->key);
+    t->cert = t->key = NULL;
+}
+
+static int conf__tls_cert_finish(void *item, const char **why)
+{
+    (void)item;
+    (void)why;
+    return 0;
+}
+
+static const conf_list_kind_t conf__tls_cert_items = {
+    sizeof(conf_tls_cert_t), conf__tls_cert_parse, "a mapping {cert: file.pem, key: file.key}",
+    NULL, NULL, conf__tls_cert_print, conf__tls_cert_free,
+    CONF_SCOPE_TLS_CERT, conf__tls_cert_finish, 0,
+};
+
+static int conf__path_parse(const char *s, void *item)
+{
+    (void)item;
+    return s[0] != '\0' ? 0 : -1;
+}
+
+static const conf_list_kind_t conf__ticket_key_items = {
+    sizeof(char *), conf__path_parse, "a path", conf__name_keep, NULL, conf__name_print,
+    conf__name_free, 0, NULL, 1,
+};
+
+static int conf__is_hsts(const char *s)
+{
+    return conf_value_is_header_value(s, 256);
+}
+
+static int conf__is_ciphers(const char *s)
+{
+    return s[0] != '\0' && strlen(s) < 1024 && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+           "abcdefghijklmnopqrstuvwxyz0123456789-_:+!@=,. ") == strlen(s);
+}
+
+static const char *const conf__tls_versions[] = { "1.2", "1.3", NULL };
 
 /* --- mappings ---------------------------------------------------------------- */
 
@@ -164,6 +227,8 @@ static const char *const conf__log_levels[] = { "debug", "info", "warn", "error"
 #define AT(field) offsetof(conf_t, field)
 #define LAT(field) offsetof(conf_listen_t, field)
 #define LISTEN CONF_SCOPE_LISTEN
+#define TLS CONF_SCOPE_TLS
+#define CERT_AT(field) offsetof(conf_tls_cert_t, field)
 #define YEAR (86400.0 * 365)
 
 const conf_key_t conf__keys[] = {
@@ -247,6 +312,30 @@ const conf_key_t conf__keys[] = {
       .list = &conf__cidr_items, .max_items = CONF_MAX_ALLOW,
       .count_offset = AT(num_proxy_trusted),
       .doc = "addresses/networks allowed to send a PROXY protocol header" },
+    { "tls", CONF_KIND_SECTION, TOP, AT(tls_ciphers), NULL, .inner = CONF_SCOPE_TLS,
+      .doc = "HTTPS: {certificates, min_version, ciphers, session_tickets, ticket_key_file, hsts}" },
+    { "certificates", CONF_KIND_LIST, TLS, AT(tls_certs), NULL, .list = &conf__tls_cert_items,
+      .max_items = CONF_MAX_TLS_CERTS, .count_offset = AT(num_tls_certs),
+      .doc = "PEM chains and keys; SNI picks by their names, the first answers the rest" },
+    { "cert", CONF_KIND_PATH, CONF_SCOPE_TLS_CERT, CERT_AT(cert), NULL,
+      .flags = CONF_F_REQUIRED, .line_offset = CERT_AT(line), .doc = "the PEM chain: leaf first" },
+    { "key", CONF_KIND_PATH, CONF_SCOPE_TLS_CERT, CERT_AT(key), NULL,
+      .flags = CONF_F_REQUIRED, .doc = "its private key" },
+    { "min_version", CONF_KIND_ENUM, TLS, AT(tls_min_version), "1.2",
+      .names = conf__tls_versions, .doc = "\"1.2\" or \"1.3\"" },
+    /* Stored even when "default": non-NULL marks the section as given. */
+    { "ciphers", CONF_KIND_STRING, TLS, AT(tls_ciphers), "default", .check = conf__is_ciphers,
+      .expected = "default or an OpenSSL cipher list",
+      .doc = "TLS 1.2 ciphers: default (Mozilla intermediate) or an OpenSSL list" },
+    { "session_tickets", CONF_KIND_BOOL, TLS, AT(tls_session_tickets), "true",
+      .doc = "tickets with keys made by the master, shared by every worker, rotated" },
+    { "ticket_key_file", CONF_KIND_LIST, TLS, AT(tls_ticket_key_files), "none",
+      .flags = CONF_F_NONE, .list = &conf__ticket_key_items, .max_items = CONF_MAX_TICKET_KEYS,
+      .count_offset = AT(num_tls_ticket_key_files),
+      .doc = "none, or 80-byte key file(s): the first encrypts, all decrypt" },
+    { "hsts", CONF_KIND_STRING, TLS, AT(tls_hsts), "none", .flags = CONF_F_NONE,
+      .check = conf__is_hsts, .expected = "none or a header value such as \"max-age=63072000\"",
+      .doc = "Strict-Transport-Security on HTTPS responses (none: not sent)" },
     { "cache_control", CONF_KIND_MAP, TOP, AT(cache_control), .map = &conf__cache_control_map,
       .doc = "Cache-Control by extension, default for the rest" },
     { "error_pages", CONF_KIND_MAP, TOP, AT(error_pages), .map = &conf__error_pages_map,

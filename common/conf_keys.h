@@ -42,13 +42,17 @@ typedef enum {
 #define CONF_SCOPE_STATUS 0x2u /* inside status: {path, allow} */
 #define CONF_SCOPE_LISTEN 0x4u /* a listen entry as a mapping: conf_listen_t */
 /* The scopes of list items store into the item, not into conf_t. */
-#define CONF_SCOPE_ITEMS (CONF_SCOPE_LISTEN)
+#define CONF_SCOPE_TLS 0x8u     /* inside tls: {certificates, min_version, ...} */
+#define CONF_SCOPE_TLS_CERT 0x10u /* an entry of tls.certificates: conf_tls_cert_t */
+#define CONF_SCOPE_ITEMS (CONF_SCOPE_LISTEN | CONF_SCOPE_TLS_CERT)
 #define CONF_SCOPE_ALL (0xffffffffu & ~CONF_SCOPE_ITEMS) /* every scope stored in conf_t */
 
 #define CONF_F_AUTO 0x1u     /* int: "auto" is the number of CPUs */
 #define CONF_F_STDERR 0x2u   /* path: "stderr" stays "stderr" */
 #define CONF_F_OFF 0x4u      /* path: "off" (or plain false) stores NULL */
 #define CONF_F_REQUIRED 0x8u /* in a section: must be given */
+#define CONF_F_NONE 0x10u    /* string: "none" stores NULL; list: a single value is a
+                              * list of one, "none" an empty list */
 
 /* How the items of a list are read, kept, compared, printed and freed. */
 typedef struct {
@@ -64,6 +68,7 @@ typedef struct {
      * what went wrong in why). */
     unsigned item_scope;
     int (*finish)(void *item, const char **why);
+    int paths;  /* items are paths, resolved to absolute before parse() */
 } conf_list_kind_t;
 
 /* What the keys and the values of a mapping must be. */

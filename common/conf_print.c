@@ -41,7 +41,9 @@ static void conf__print_value(FILE *out, const conf_key_t *k, const char *base,
     case CONF_KIND_PATH:
     case CONF_KIND_STRING: {
         const char *s = *(char *const *)at;
-        if (s == NULL && (k->flags & CONF_F_OFF)) {
+        if (s == NULL && (k->flags & CONF_F_NONE)) {
+            fprintf(out, "%s%s: none\n", indent, k->name);
+        } else if (s == NULL && (k->flags & CONF_F_OFF)) {
             fprintf(out, "%s%s: off\n", indent, k->name);
         } else if (s == NULL) {
             fprintf(out, "%s# %s: not set\n", indent, k->name);
@@ -54,6 +56,10 @@ static void conf__print_value(FILE *out, const conf_key_t *k, const char *base,
     }
     case CONF_KIND_LIST: {
         size_t n = *(const size_t *)(const void *)(base + k->count_offset);
+        if (n == 0 && (k->flags & CONF_F_NONE)) {
+            fprintf(out, "%s%s: none\n", indent, k->name);
+            break;
+        }
         fprintf(out, "%s%s: [", indent, k->name);
         for (size_t i = 0; i < n; i++) {
             if (i > 0)

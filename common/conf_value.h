@@ -30,6 +30,14 @@ typedef struct {
     unsigned line;      /* where the entry was written, for later errors */
 } conf_listen_t;
 
+/* An entry of tls.certificates: a PEM chain and its key, absolute paths
+ * owned by the conf_t. */
+typedef struct {
+    char *cert;
+    char *key;
+    unsigned line;
+} conf_tls_cert_t;
+
 /* An address or network, such as an entry of status.allow. */
 typedef struct {
     int family;        /* AF_INET or AF_INET6 */

@@ -12,15 +12,27 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Repeats: a line equal to the one before (same level and message) is
+ * counted instead of written, and "last message repeated N times" follows
+ * when another line comes or at log_tick(), so a fault that fails every
+ * request (EMFILE under load) costs a line a second, not thousands. */
+#define LOG_LINE_MAX 2048
+
 static struct {
     int fd;
     log_level_t level;
     char *path; /* NULL for stderr */
     int also_stderr;
     char last_error[512]; /* the message of the latest error line */
-} log_state = { STDERR_FILENO, LOG_LEVEL_INFO, NULL, 0, "" };
+    log_level_t last_level;
+    size_t last_len;    /* of last: 0 when nothing to compare with */
+    unsigned long repeats;
+    char last[LOG_LINE_MAX];
+} log_state = { STDERR_FILENO, LOG_LEVEL_INFO, NULL, 0, "", LOG_LEVEL_DEBUG, 0, 0, { 0 } };
 
 static const char *const log_level_names[] = { "debug", "info", "warn", "error" };
+
+static void log__flush_repeats(void);
 
 static int log__open_path(const char *path)
 {
@@ -29,6 +41,9 @@ static int log__open_path(const char *path)
 
 int log_open(const char *path, log_level_t level)
 {
+    /* A new destination starts afresh: what was counted goes to the old. */
+    log__flush_repeats();
+    log_state.last_len = 0;
     log_state.level = level;
     if (path == NULL || strcmp(path, "stderr") == 0) {
         log_close();
@@ -97,30 +112,21 @@ void log_close(void)
     log_state.fd = STDERR_FILENO;
 }
 
-void log_write(log_level_t level, const char *fmt, ...)
+/* Writes one line: the time, level and pid, then msg. */
+static void log__emit(log_level_t level, const char *msg, size_t len)
 {
-    if (level < log_state.level)
-        return;
-
-    int saved_errno = errno;
-    char line[2048];
+    char line[LOG_LINE_MAX + 64];
     time_t now = time(NULL);
     struct tm tm;
     localtime_r(&now, &tm);
     size_t n = strftime(line, sizeof(line), "%Y/%m/%d %H:%M:%S", &tm);
-    int m = snprintf(line + n, sizeof(line) - n, " [%s] %ld: ",
-                     log_level_names[level], (long)getpid());
+    int m = snprintf(line + n, sizeof(line) - n, " [%s] %ld: ", log_level_names[level], (long)getpid());
     if (m > 0)
         n += (size_t)m;
-
-    va_list ap;
-    va_start(ap, fmt);
-    m = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
-    va_end(ap);
-    if (level == LOG_LEVEL_ERROR)
-        snprintf(log_state.last_error, sizeof(log_state.last_error), "%s", line + n);
-    if (m > 0)
-        n += (size_t)m < sizeof(line) - n - 1 ? (size_t)m : sizeof(line) - n - 2;
+    if (len > sizeof(line) - n - 1)
+        len = sizeof(line) - n - 1;
+    memcpy(line + n, msg, len);
+    n += len;
     line[n++] = '\n';
 
     ssize_t w;
@@ -131,5 +137,54 @@ void log_write(log_level_t level, const char *fmt, ...)
         w = write(STDERR_FILENO, line, n);
         (void)w;
     }
+}
+
+static void log__flush_repeats(void)
+{
+    if (log_state.repeats == 0)
+        return;
+    char msg[96];
+    int m = snprintf(msg, sizeof(msg), "last message repeated %lu time%s", log_state.repeats,
+                     log_state.repeats == 1 ? "" : "s");
+    log_state.repeats = 0;
+    log__emit(log_state.last_level, msg, (size_t)m);
+}
+
+void log_tick(void)
+{
+    int saved_errno = errno;
+    log__flush_repeats();
+    errno = saved_errno;
+}
+
+void log_write(log_level_t level, const char *fmt, ...)
+{
+    if (level < log_state.level)
+        return;
+
+    int saved_errno = errno;
+    char msg[LOG_LINE_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    int m = vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    size_t len = m < 0 ? 0 : (size_t)m < sizeof(msg) ? (size_t)m : sizeof(msg) - 1;
+    if (level == LOG_LEVEL_ERROR) {
+        size_t k = len < sizeof(log_state.last_error) - 1 ? len : sizeof(log_state.last_error) - 1;
+        memcpy(log_state.last_error, msg, k);
+        log_state.last_error[k] = '\0';
+    }
+
+    if (level == log_state.last_level && len == log_state.last_len && len > 0 &&
+        memcmp(msg, log_state.last, len) == 0) {
+        log_state.repeats++;
+        errno = saved_errno;
+        return;
+    }
+    log__flush_repeats();
+    memcpy(log_state.last, msg, len);
+    log_state.last_len = len;
+    log_state.last_level = level;
+    log__emit(level, msg, len);
     errno = saved_errno;
 }

@@ -5,7 +5,8 @@
  * pid of the writer. The log is either stderr or a file opened O_APPEND, so
  * that master and workers may write to the same file without interleaving
  * inside a line (each line is one write(2)). log_reopen() is for logrotate:
- * it opens the path again and swaps the descriptor.
+ * it opens the path again and swaps the descriptor. Repeated lines are
+ * folded into "last message repeated N times" (see log_tick).
  */
 #ifndef DROVER_LOG_H
 #define DROVER_LOG_H
@@ -37,6 +38,11 @@ const char *log_last_error(void);
 
 void log_write(log_level_t level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* A line equal to the previous one is counted, not written; this writes
+ * "last message repeated N times" for what was counted. Call it about once
+ * a second (the worker's tick does). */
+void log_tick(void);
 
 #define log_debug(...) log_write(LOG_LEVEL_DEBUG, __VA_ARGS__)
 #define log_info(...) log_write(LOG_LEVEL_INFO, __VA_ARGS__)

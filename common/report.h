@@ -37,6 +37,12 @@ typedef struct {
     uint32_t pad;
     uint64_t h2_connections;  /* connections that spoke HTTP/2 */
     uint64_t h2_streams;      /* HTTP/2 streams (requests) opened */
+    /* TLS (worker/tls.h tls_stats_t), totals like the rest. */
+    uint64_t tls_handshakes;
+    uint64_t tls_handshake_failures;
+    uint64_t tls_resumed;
+    uint64_t tls_sendfile_ktls;     /* connections that sent a file by kTLS */
+    uint64_t tls_sendfile_fallback; /* ... by read + SSL_write */
 } report_t;
 
 /* Adds b's totals (not its connections, a present count) into a. */
@@ -49,6 +55,11 @@ static inline void report_add(report_t *a, const report_t *b)
         a->status_class[k] += b->status_class[k];
     a->h2_connections += b->h2_connections;
     a->h2_streams += b->h2_streams;
+    a->tls_handshakes += b->tls_handshakes;
+    a->tls_handshake_failures += b->tls_handshake_failures;
+    a->tls_resumed += b->tls_resumed;
+    a->tls_sendfile_ktls += b->tls_sendfile_ktls;
+    a->tls_sendfile_fallback += b->tls_sendfile_fallback;
 }
 
 #endif

@@ -254,7 +254,11 @@ static int tls_ticket__cb(SSL *ssl, unsigned char key_name[16], unsigned char *i
         if (tls_ticket__set_keys(&snap.keys[i], iv, cctx, hctx, 0) < 0)
             rc = -1;
         else
-            rc = i == 0 ? 1 : 2;
+            /* 2 renews. TLS 1.3 clients use a ticket once (RFC 8446 C.4), and
+             * OpenSSL sends a resumed TLS 1.3 connection a new ticket only
+             * when asked: without it every other reconnect is a full
+             * handshake. */
+            rc = i == 0 && SSL_version(ssl) < TLS1_3_VERSION ? 1 : 2;
         break;
     }
 done:

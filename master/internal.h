@@ -23,6 +23,7 @@
 #include "mq.h"
 #include "report.h"
 #include "status_page.h"
+#include "tls_setup.h"
 
 #define MASTER_MAX_WORKERS 1024
 #define MASTER_MAX_LISTEN (CONF_MAX_LISTEN * 2)
@@ -125,6 +126,9 @@ typedef struct {
     /* ... and as the new master, until it takes over. */
     pid_t predecessor;     /* the old master, or 0 */
     int predecessor_fd;    /* the write end of our report pipe to it, or -1 */
+    tls_ctx_t *tls;        /* conf's TLS contexts, or NULL */
+    tls_ctx_t *pending_tls; /* pending's, until the reload commits or aborts */
+    tls_ticket_ring_t *ticket_ring; /* shared with every worker; NULL without TLS at start */
 } master_t;
 
 /* epoll tags of the master's loop: what an event's fd is. */

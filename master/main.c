@@ -16,6 +16,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "master.h"
+#include "tls_setup.h"
 #include "upgrade.h"
 #include "user.h"
 
@@ -133,6 +134,21 @@ static int send_signal(const char *pid_file, const char *name)
     return 0;
 }
 
+/* -t reads every certificate, key and ticket key file as a start would. */
+static int main__check_tls(const conf_t *conf, char *err, size_t errlen)
+{
+    tls_ticket_ring_t *ring = tls_ticket_ring_new_shared();
+    tls_ctx_t *tls = NULL;
+    if (ring == NULL) {
+        snprintf(err, errlen, "mmap(ticket keys): %s", strerror(errno));
+        return -1;
+    }
+    int r = tls_setup_build(conf, ring, &tls, err, errlen);
+    tls_ctx_free(tls);
+    tls_ticket_ring_free_shared(ring);
+    return r;
+}
+
 int main(int argc, char **argv)
 {
     const char *conf_path = NULL, *signame = NULL;
@@ -189,6 +205,12 @@ int main(int argc, char **argv)
     if (user_resolve(conf, &uid, &gid, err, sizeof(err)) < 0) {
         fprintf(stderr, "drover: %s\n", err);
         upgrade_report_fail(&predecessor_fd, err);
+        conf_free(conf);
+        return 1;
+    }
+    if (test && main__check_tls(conf, err, sizeof(err)) < 0) {
+        fprintf(stderr, "drover: %s\n", err);
+        fprintf(stderr, "drover: configuration file %s test failed\n", conf->file);
         conf_free(conf);
         return 1;
     }

@@ -25,6 +25,7 @@
 #include "channel.h"
 #include "control.h"
 #include "daemon.h"
+#include "fd_budget.h"
 #include "internal.h"
 #include "log.h"
 #include "notify.h"
@@ -207,6 +208,7 @@ static void master__timers(master_t *m)
     reload_tick(m);
     upgrade_tick(m);
     workers_watch(m);
+    tls_setup_tick(m->ticket_ring, time(NULL));
     master__check_ready(m);
 }
 
@@ -275,6 +277,18 @@ int master_run(conf_t *conf, int foreground, char *exe, pid_t predecessor, int p
         m->gid = (gid_t)-1;
     }
 
+    /* Certificates and keys are read here, by the master, before any fork
+     * and before workers drop privileges. The ticket ring is shared memory
+     * made now, so that every generation's workers inherit the same page. */
+    if ((m->ticket_ring = tls_ticket_ring_new_shared()) == NULL) {
+        log_error("mmap(ticket keys): %s", strerror(errno));
+        goto fail;
+    }
+    if (tls_setup_build(conf, m->ticket_ring, &m->tls, err, sizeof(err)) < 0) {
+        log_error("%s", err);
+        goto fail;
+    }
+
     /* Bind before anything else that could touch a running instance: a
      * second instance on a busy port must fail here, with its pid file and
      * the first instance's queue untouched. */
@@ -285,6 +299,9 @@ int master_run(conf_t *conf, int foreground, char *exe, pid_t predecessor, int p
     int fds[CONF_MAX_LISTEN];
     if (listen_bind(m->listen, &m->num_listen, MASTER_MAX_LISTEN, conf, fds) < 0)
         goto fail;
+
+    /* Before the first fork: workers inherit the limit. */
+    fd_budget_raise(conf->worker_connections);
 
     struct stat st;
     if (stat(conf->root, &st) < 0 || !S_ISDIR(st.st_mode))
@@ -415,6 +432,10 @@ fail:
         close(m->sigfd);
     conf_free(m->pending);
     conf_free(m->conf);
+    tls_ctx_free(m->pending_tls);
+    tls_ctx_free(m->tls);
+    if (m->ticket_ring != NULL)
+        tls_ticket_ring_free_shared(m->ticket_ring);
     free(m->exe);
     return m->failed ? 1 : status;
 }

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "control.h"
+#include "fd_budget.h"
 #include "internal.h"
 #include "log.h"
 #include "notify.h"
@@ -53,6 +54,8 @@ static void reload__abort(master_t *m, const char *why)
     }
     conf_free(m->pending);
     m->pending = NULL;
+    tls_ctx_free(m->pending_tls);
+    m->pending_tls = NULL;
     m->pending_died = 0;
     reload__unbind_unused(m);
 }
@@ -73,6 +76,11 @@ static void reload__commit(master_t *m)
     conf_free(m->conf);
     m->conf = m->pending;
     m->pending = NULL;
+    /* The old generation's workers hold their own copies (fork): the
+     * master's is no longer needed by anyone it will start. */
+    tls_ctx_free(m->tls);
+    m->tls = m->pending_tls;
+    m->pending_tls = NULL;
     m->generation = m->pending_generation;
     m->uid = m->pending_uid;
     m->gid = m->pending_gid;
@@ -132,8 +140,17 @@ void reload_begin(master_t *m)
         conf_free(c);
         return;
     }
+    /* Every certificate and key of the new configuration, checked before
+     * anything changes: a broken one refuses the reload. */
+    tls_ctx_t *tls = NULL;
+    if (tls_setup_build(c, m->ticket_ring, &tls, err, sizeof(err)) < 0) {
+        reload__refuse(m, err);
+        conf_free(c);
+        return;
+    }
     int fds[CONF_MAX_LISTEN];
     if (listen_bind(m->listen, &m->num_listen, MASTER_MAX_LISTEN, c, fds) < 0) {
+        tls_ctx_free(tls);
         reload__refuse(m, "cannot listen on a new address (see the error above)");
         conf_free(c);
         return;
@@ -146,6 +163,7 @@ void reload_begin(master_t *m)
             snprintf(err, sizeof(err), "error_log: open(\"%s\"): %s", c->error_log, strerror(errno));
             reload__refuse(m, err);
             conf_free(c);
+            tls_ctx_free(tls);
             reload__unbind_unused(m);
             return;
         }
@@ -158,11 +176,16 @@ void reload_begin(master_t *m)
     m->pending_uid = uid;
     m->pending_gid = gid;
     m->pending = c;
+    m->pending_tls = tls;
     m->pending_died = 0;
     m->pending_generation = m->next_generation++;
     m->pending_deadline = master__now() + RELOAD_READY_TIMEOUT;
     m->pending_wanted = c->workers;
     log_info("reload: starting generation %u (%d workers)", m->pending_generation, c->workers);
+    /* A larger worker_connections needs a larger descriptor limit, which
+     * the new workers inherit (raising never lowers it). */
+    if (c->worker_connections > m->conf->worker_connections)
+        fd_budget_raise(c->worker_connections);
     for (int s = 0; s < c->workers; s++) {
         if (workers_spawn(m, (unsigned)s, m->pending_generation, c) < 0) {
             reload__abort(m, "could not start its workers");

@@ -8,9 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "http_date.h"
+#include "log.h"
 
 /* The longest line we write: fields are cut to these lengths. */
 #define ACCESS_LOG_FIELD_MAX 2048
@@ -22,6 +24,8 @@ int access_log_open(access_log_t *l, const char *path)
     l->fd = -1;
     l->path = NULL;
     l->len = 0;
+    l->failing = 0;
+    l->dropped = l->dropped_total = 0;
     if (path == NULL)
         return 0;
     l->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
@@ -45,6 +49,53 @@ int access_log_reopen(access_log_t *l)
     return 0;
 }
 
+/* How many lines (newlines) buf[0, len) holds. */
+static uint64_t access_log__lines(const char *buf, size_t len)
+{
+    uint64_t n = 0;
+    for (const char *p = buf; (p = memchr(p, '\n', (size_t)(buf + len - p))) != NULL; p++)
+        n++;
+    return n;
+}
+
+/* A write wrote n of the len bytes at p and then failed: cut the file back
+ * to the last whole line of what it wrote, so no torn line stays on disk.
+ * Safe with other workers appending: the disk is full, so none of them
+ * can have written after us. Returns the whole bytes kept. */
+static size_t access_log__untear(access_log_t *l, const char *p, size_t n)
+{
+    size_t whole = n;
+    while (whole > 0 && p[whole - 1] != '\n')
+        whole--;
+    if (whole < n) {
+        off_t end = lseek(l->fd, 0, SEEK_END);
+        if (end >= (off_t)(n - whole) && ftruncate(l->fd, end - (off_t)(n - whole)) < 0)
+            log_error("ftruncate(\"%s\"): %s", l->path, strerror(errno));
+    }
+    return whole;
+}
+
+/* Writing failed with err: the lines left are dropped; the error log hears
+ * of it at once, then once a minute with the count. */
+static void access_log__failed(access_log_t *l, int err, uint64_t lines)
+{
+    time_t now = time(NULL);
+    l->dropped += lines;
+    l->dropped_total += lines;
+    if (!l->failing) {
+        l->failing = 1;
+        l->reported_at = now;
+        log_error("access log \"%s\": write(): %s: dropping lines until it can be written again",
+                  l->path, strerror(err));
+        l->dropped = 0;
+    } else if (now - l->reported_at >= 60) {
+        log_error("access log \"%s\": write(): %s: %llu lines dropped in the last %lds", l->path,
+                  strerror(err), (unsigned long long)l->dropped, (long)(now - l->reported_at));
+        l->reported_at = now;
+        l->dropped = 0;
+    }
+}
+
 void access_log_flush(access_log_t *l)
 {
     size_t off = 0;
@@ -52,9 +103,23 @@ void access_log_flush(access_log_t *l)
         ssize_t n = write(l->fd, l->buf + off, l->len - off);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n <= 0)
-            break; /* disk full or the like: drop rather than block serving */
-        off += (size_t)n;
+        if (n == (ssize_t)(l->len - off))
+            break;
+        /* Short or failed: most often a full disk (ENOSPC), or EIO. Never
+         * block serving for the log: keep what was written whole, drop the
+         * rest in whole lines. */
+        int err = n < 0 ? errno : ENOSPC;
+        if (n > 0)
+            off += access_log__untear(l, l->buf + off, (size_t)n);
+        access_log__failed(l, err, access_log__lines(l->buf + off, l->len - off));
+        l->len = 0;
+        return;
+    }
+    if (l->failing && l->len > 0) {
+        log_info("access log \"%s\": writing again; %llu lines were dropped", l->path,
+                 (unsigned long long)l->dropped_total);
+        l->failing = 0;
+        l->dropped = l->dropped_total = 0;
     }
     l->len = 0;
 }

@@ -7,6 +7,10 @@
  * caller hands it a plain record, and builds one only when the log is on
  * (access_log_on), so a worker without an access log pays nothing.
  *
+ * A write that fails (a full disk) never tears a line: a partial write is
+ * cut back to its last whole line, the rest of the buffer is dropped in
+ * whole lines, and writing resumes by itself when space returns.
+ *
  * Functions return 0, or -1 with errno.
  */
 #ifndef DROVER_ACCESS_LOG_H
@@ -25,6 +29,13 @@ typedef struct {
     size_t len;
     time_t clf_at;          /* the second clf was formatted for */
     char clf[32];
+    /* A full disk (ENOSPC, EIO): lines are dropped whole, counted, and
+     * reported to the error log once, then once a minute, until a write
+     * works again. */
+    int failing;            /* the last write failed */
+    uint64_t dropped;       /* lines dropped since the last report */
+    uint64_t dropped_total; /* since the failure began */
+    time_t reported_at;     /* when the last report was logged */
     char buf[ACCESS_LOG_BUF];
 } access_log_t;
 
@@ -36,6 +47,10 @@ typedef struct {
     uint64_t body_bytes;
     str_t referer;
     str_t agent;
+    /* The connection: "https" or "http", and the TLS version ("TLSv1.3")
+     * or NULL. The combined format does not show them; other formats may. */
+    const char *scheme;
+    const char *tls_version;
 } access_log_record_t;
 
 /* Starts l; path NULL: logging off. */

@@ -302,7 +302,12 @@ next_piece:
         if (n < 0) {
             if (errno == EAGAIN)
                 goto again;
-            log_error("sendfile(): %s", strerror(errno));
+            if (errno == EPIPE || errno == ECONNRESET)
+                /* The client went away mid-download: its choice, not our
+                 * failure (nginx logs it at info too). */
+                log_info("client %s: sendfile(): %s: download aborted", conn_addr(c), strerror(errno));
+            else
+                log_error("sendfile(): %s", strerror(errno));
             return -1;
         }
         if (n == 0) {
@@ -345,7 +350,8 @@ void conn_output_done(conn_t *c)
 
 void conn_expire(worker_t *w)
 {
-    conn_list_t *lists[] = { &w->header_list, &w->keepalive_list, &w->send_list, &w->linger_list };
+    conn_list_t *lists[] = { &w->header_list, &w->keepalive_list, &w->send_list, &w->linger_list,
+                             &w->body_list };
     for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
         conn_t *c;
         for (int n = 0; n < 4096 && (c = conn__first(lists[i])) != NULL && c->deadline <= w->now; n++) {
@@ -357,6 +363,8 @@ void conn_expire(worker_t *w)
                          lists[i]->timeout);
             else if (lists[i] == &w->send_list)
                 log_info("client %s: no progress for %.1fs: closing", conn_addr(c), lists[i]->timeout);
+            else if (lists[i] == &w->body_list)
+                log_info("client %s: request body too slow: closing", conn_addr(c));
             if (c->proto_ops != NULL && c->proto_ops->expire != NULL)
                 c->proto_ops->expire(c); /* HTTP/2: GOAWAY first */
             else
@@ -367,7 +375,8 @@ void conn_expire(worker_t *w)
 
 double conn_next_deadline(worker_t *w, double later)
 {
-    conn_list_t *lists[] = { &w->header_list, &w->keepalive_list, &w->send_list, &w->linger_list };
+    conn_list_t *lists[] = { &w->header_list, &w->keepalive_list, &w->send_list, &w->linger_list,
+                             &w->body_list };
     for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
         conn_t *c = conn__first(lists[i]);
         if (c != NULL && c->deadline < later)
@@ -404,4 +413,15 @@ void conn_close_idle(worker_t *w)
         if (c->rlen == 0)
             conn_close(c);
     }
+}
+
+int conn_close_idle_oldest(worker_t *w, int n)
+{
+    conn_t *c;
+    int closed = 0;
+    while (closed < n && (c = conn__first(&w->keepalive_list)) != NULL) {
+        conn_close(c);
+        closed++;
+    }
+    return closed;
 }

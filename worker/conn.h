@@ -96,6 +96,7 @@ struct conn_s {
     unsigned npieces, piece;    /* how many; the next to send */
 
     int64_t body_left;      /* request body still to discard */
+    double discard_until;   /* when discarding it must end (discard.h) */
     unsigned requests;      /* served on this connection */
     unsigned keep_alive : 1;
     unsigned linger : 1;    /* on close, read what the client still sends */
@@ -103,6 +104,8 @@ struct conn_s {
     unsigned drained : 1;   /* a read came back short: wait for an event */
     unsigned rdhup : 1;     /* the peer shut its side: a read will say so */
     unsigned requests_http10 : 1; /* answer keep-alive explicitly */
+    unsigned https : 1;     /* accepted on a tls listener (HSTS applies) */
+    unsigned redirect_https : 1; /* accepted on a redirect_https listener */
 
     /* The exchange, for the access log. */
     int status;
@@ -125,6 +128,7 @@ struct conn_s {
         struct sockaddr_in in4;
         struct sockaddr_in6 in6;
     } sa;                   /* the client (after a PROXY header: the header's) */
+    const char *tls_version; /* "TLSv1.3" once a TLS handshake is done (static), else NULL */
     char addr[INET6_ADDRSTRLEN]; /* the client as text, made on first use */
 };
 
@@ -191,6 +195,10 @@ void conn_run_ready(worker_t *w);
 
 /* Drain: closes connections that are idle between requests. */
 void conn_close_idle(worker_t *w);
+
+/* Short of descriptors: closes up to n of the longest-idle keep-alive
+ * connections (nginx reuses them the same way). Returns how many. */
+int conn_close_idle_oldest(worker_t *w, int n);
 
 /* Buffer pools. */
 char *conn_buf_get(worker_t *w, int write);

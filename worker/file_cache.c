@@ -46,6 +46,11 @@ static int file_cache__openat2(int dirfd, const char *rel)
     return (int)syscall(SYS_openat2, dirfd, rel, &how, sizeof(how));
 }
 
+size_t file_cache_max_fds(const file_cache_t *fc)
+{
+    return fc->max_entries;
+}
+
 int file_cache_root_fd(const file_cache_t *fc)
 {
     return fc->root_fd;
@@ -203,10 +208,13 @@ static int file_cache__load(file_cache_entry_t *e, int fd, const struct stat *st
     int n = snprintf(h, sizeof(h), "Content-Type: %s\r\nContent-Length: %lld\r\n", type,
                      (long long)st->st_size);
     e->meta_off = (size_t)n;
-    n += snprintf(h + n, sizeof(h) - (size_t)n,
-                  "Last-Modified: %s\r\nETag: %s\r\nAccept-Ranges: bytes\r\n%s%s%s%s%s%s",
-                  e->last_modified, e->etag, cname ? "Content-Encoding: " : "", cname ? cname : "",
-                  cname ? "\r\n" : "", vary ? "Vary: Accept-Encoding\r\n" : "",
+    n += snprintf(h + n, sizeof(h) - (size_t)n, "Last-Modified: %s\r\nETag: %s\r\nAccept-Ranges: bytes\r\n",
+                  e->last_modified, e->etag);
+    e->ce_off = (size_t)n;
+    if (cname != NULL)
+        n += snprintf(h + n, sizeof(h) - (size_t)n, "Content-Encoding: %s\r\n", cname);
+    e->ce_len = (size_t)n - e->ce_off;
+    n += snprintf(h + n, sizeof(h) - (size_t)n, "%s%s%s", vary ? "Vary: Accept-Encoding\r\n" : "",
                   cache_control ? "Cache-Control: " : "", cache_control ? cache_control : "");
     if (cache_control != NULL)
         n += snprintf(h + n, sizeof(h) - (size_t)n, "\r\n");
@@ -371,9 +379,16 @@ static file_cache_entry_t *file_cache__build(file_cache_t *fc, const char *path,
     return e;
 }
 
+/* 1 when a build failed for want of descriptors, not for the file. */
+static int file_cache__short_of_fds(const file_cache_entry_t *e)
+{
+    return e->kind == FC_ERROR && (e->err == EMFILE || e->err == ENFILE);
+}
+
 file_cache_entry_t *file_cache_get(file_cache_t *fc, const char *path, size_t len, time_t now)
 {
     size_t b = file_cache__hash(path, len) & (fc->nbuckets - 1);
+    file_cache_entry_t *stale = NULL;
     for (file_cache_entry_t *e = fc->buckets[b]; e != NULL; e = e->hnext) {
         if (e->path_len == len && memcmp(e->path, path, len) == 0) {
             if (now >= e->built && now < e->built + FILE_CACHE_VALID && e->kind != FC_ERROR) {
@@ -382,12 +397,25 @@ file_cache_entry_t *file_cache_get(file_cache_t *fc, const char *path, size_t le
                 e->refs++;
                 return e;
             }
-            file_cache__remove(fc, e); /* stale: build it again */
+            stale = e; /* build it again; replaced only once that worked */
             break;
         }
     }
 
     file_cache_entry_t *e = file_cache__build(fc, path, len, now);
+    if (stale != NULL && (e == NULL || file_cache__short_of_fds(e))) {
+        /* Out of descriptors (or memory): the previous answer beats a 503.
+         * It is tried again a second later. */
+        if (e != NULL)
+            file_cache_unref(fc, e);
+        stale->built = now;
+        list_remove(&stale->lru);
+        list_insert_head(&fc->lru, &stale->lru);
+        stale->refs++;
+        return stale;
+    }
+    if (stale != NULL)
+        file_cache__remove(fc, stale);
     if (e == NULL)
         return NULL;
     if (e->kind == FC_LISTING || e->kind == FC_ERROR)

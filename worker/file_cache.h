@@ -18,7 +18,9 @@
  *
  * Freshness: an entry is used for at most FILE_CACHE_VALID seconds after it
  * was built, then built again from disk, so a file that is changed,
- * replaced or deleted is served fresh within a second. Entries are
+ * replaced or deleted is served fresh within a second; but when the
+ * rebuild fails for want of descriptors (EMFILE, ENFILE), the old entry is
+ * served on and retried a second later, rather than answering 503. Entries are
  * reference-counted: a connection still sending from an entry that was
  * replaced keeps it alive until the response is done.
  */
@@ -67,6 +69,9 @@ struct file_cache_entry_s {
     char *headers;                        /* every header line of a 200, see above */
     size_t headers_len;
     size_t meta_off;                      /* headers + meta_off: from Last-Modified on */
+    /* The Content-Encoding line inside headers (ce_len 0: none), which a
+     * 304 leaves out (RFC 9110 15.4.5: no representation metadata). */
+    size_t ce_off, ce_len;
     /* The precompressed copies beside a file (gzip_static): variant[c] for
      * c in codings (HTTP_CODING_MASK bits); any of them makes every answer
      * for the file vary by Accept-Encoding. */
@@ -98,6 +103,10 @@ void file_cache_unref(file_cache_t *fc, file_cache_entry_t *e);
  * under fc's root: -1 with errno (EXDEV for a path that leads outside
  * dirfd, or outside the root where openat2 is missing). */
 int file_cache_openat(file_cache_t *fc, int dirfd, const char *rel);
+
+/* Descriptors the cache may hold at most in the usual case (one per entry:
+ * a large file), for the worker's descriptor reserve. */
+size_t file_cache_max_fds(const file_cache_t *fc);
 
 /* The document root's descriptor (owned by the caller of file_cache_new). */
 int file_cache_root_fd(const file_cache_t *fc);

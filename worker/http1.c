@@ -6,11 +6,14 @@
 #include "http1.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "access_log.h"
+#include "discard.h"
 #include "error_page.h"
 #include "handler.h"
+#include "redirect_https.h"
 #include "http_parser.h"
 #include "response.h"
 
@@ -42,10 +45,15 @@ static void http1__log_fields(conn_t *c, const http_request_t *req)
  * -1 when it does not fit. */
 static ssize_t http1__head(conn_t *c, const response_t *r)
 {
-    ssize_t n = response_head(r, c->w->wall, c->wbuf, CONN_WBUF_SIZE - 32);
+    const char *server = c->w->a.conf->server_tokens ? RESPONSE_SERVER_VERSION : RESPONSE_SERVER;
+    const char *hsts = c->https ? c->w->a.conf->tls_hsts : NULL;
+    size_t hsts_len = hsts != NULL ? strlen(hsts) + 32 : 0; /* at most 256 + the name */
+    ssize_t n = response_head_as(r, c->w->wall, server, c->wbuf, CONN_WBUF_SIZE - 32 - hsts_len);
     if (n < 0)
         return -1;
     size_t len = (size_t)n;
+    if (hsts != NULL)
+        len += (size_t)snprintf(c->wbuf + len, hsts_len, "Strict-Transport-Security: %s\r\n", hsts);
     if (!c->keep_alive)
         len += HTTP1_LIT(c->wbuf + len, "Connection: close\r\n");
     else if (c->requests_http10)
@@ -211,6 +219,11 @@ static void http1__request(conn_t *c, const http_request_t *req)
              * want the body, so answer and close (RFC 9110 10.1.1). */
             c->keep_alive = 0;
             c->linger = 1;
+        } else if (!discard_keep(req->content_length - (int64_t)(c->rlen - c->head_len))) {
+            /* Too much to read for a body we do not want: close, and
+             * linger so the response is not lost to a RST. */
+            c->keep_alive = 0;
+            c->linger = 1;
         } else {
             c->body_left = req->content_length;
         }
@@ -226,6 +239,11 @@ static void http1__request(conn_t *c, const http_request_t *req)
         return;
     }
 
+    if (c->redirect_https) {
+        redirect_https_respond(w, req, &r);
+        http1__frame(c, &r, head_only);
+        return;
+    }
     handler_req_t h = { .w = w, .req = req, .conn_id = (uint64_t)(uintptr_t)c, .seq = c->requests };
     h.addr = conn_peer(c, &h.family);
     handler_respond(&h, &r);
@@ -240,6 +258,7 @@ static void http1__finish(conn_t *c)
         access_log_record_t rec = {
             .addr = conn_addr(c), .request = c->log_request, .status = c->status,
             .body_bytes = c->body_bytes, .referer = c->log_referer, .agent = c->log_agent,
+            .scheme = c->https ? "https" : "http", .tls_version = c->tls_version,
         };
         access_log_write(&w->access_log, &rec, w->wall);
     }
@@ -260,9 +279,9 @@ static void http1__finish(conn_t *c)
     }
     c->head_len = 0;
     c->last_len = 0;
-    c->state = c->body_left > 0 ? CONN_DISCARD_BODY : CONN_READ_HEAD;
-    if (c->state == CONN_DISCARD_BODY)
-        conn_list_append(&w->send_list, c, w->now);
+    c->state = CONN_READ_HEAD;
+    if (c->body_left > 0)
+        discard_start(c);
     else if (c->rlen == 0)
         conn_list_append(&w->keepalive_list, c, w->now);
     else
@@ -314,25 +333,15 @@ void http1_process(conn_t *c, uint32_t events)
         }
 
         case CONN_DISCARD_BODY: {
-            if (c->rlen > 0) {
-                size_t n = c->rlen < (uint64_t)c->body_left ? c->rlen : (size_t)c->body_left;
-                memmove(c->rbuf, c->rbuf + n, c->rlen - n);
-                c->rlen -= n;
-                c->body_left -= (int64_t)n;
-            }
-            if (c->body_left == 0) {
-                c->state = CONN_READ_HEAD;
-                conn_list_append(c->rlen ? &w->header_list : &w->keepalive_list, c, w->now);
-                break;
-            }
-            ssize_t r = conn_read(c);
+            int r = discard_run(c);
             if (r < 0) {
                 conn_close(c);
                 return;
             }
             if (r == 0)
                 return;
-            conn_list_append(&w->send_list, c, w->now);
+            c->state = CONN_READ_HEAD;
+            conn_list_append(c->rlen ? &w->header_list : &w->keepalive_list, c, w->now);
             break;
         }
 

@@ -98,9 +98,15 @@ void response_release(response_t *r, struct file_cache_s *fc)
 
 ssize_t response_head(const response_t *r, time_t wall, char *out, size_t cap)
 {
+    return response_head_as(r, wall, RESPONSE_SERVER, out, cap);
+}
+
+ssize_t response_head_as(const response_t *r, time_t wall, const char *server, char *out, size_t cap)
+{
     const char *reason = http_status_reason(r->status);
     size_t rlen = strlen(reason);
-    size_t need = sizeof("HTTP/1.1 000 \r\nServer: drover\r\nDate: \r\n") - 1 + rlen + HTTP_DATE_LEN;
+    size_t slen = strlen(server);
+    size_t need = sizeof("HTTP/1.1 000 \r\nServer: \r\nDate: \r\n") - 1 + rlen + slen + HTTP_DATE_LEN;
     for (unsigned i = 0; i < r->nlines; i++)
         need += r->lines[i].len;
     if (need > cap || r->status < 100 || r->status > 999)
@@ -112,7 +118,10 @@ ssize_t response_head(const response_t *r, time_t wall, char *out, size_t cap)
     *p++ = ' ';
     memcpy(p, reason, rlen);
     p += rlen;
-    p = RESPONSE_PUT(p, "\r\nServer: drover\r\nDate: ");
+    p = RESPONSE_PUT(p, "\r\nServer: ");
+    memcpy(p, server, slen);
+    p += slen;
+    p = RESPONSE_PUT(p, "\r\nDate: ");
     memcpy(p, http_date_now(wall), HTTP_DATE_LEN);
     p += HTTP_DATE_LEN;
     p = RESPONSE_PUT(p, "\r\n");

@@ -104,4 +104,11 @@ void response_release(response_t *r, struct file_cache_s *fc);
  * cap (out's content is then undefined). */
 ssize_t response_head(const response_t *r, time_t wall, char *out, size_t cap);
 
+/* The Server header's value: server_tokens off, and on (with the version). */
+#define RESPONSE_SERVER "drover"
+#define RESPONSE_SERVER_VERSION "drover/" PACKAGE_VERSION
+
+/* The same with another Server value (server_tokens). */
+ssize_t response_head_as(const response_t *r, time_t wall, const char *server, char *out, size_t cap);
+
 #endif

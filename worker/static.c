@@ -145,7 +145,10 @@ static void static__entry(const handler_req_t *h, response_t *r, file_cache_entr
             /* What a 200 would say about the representation, for the
              * cache to update its copy with; no body, no Content-Length. */
             response_init(r, 304);
-            response_add(r, f->headers + f->meta_off, f->headers_len - f->meta_off);
+            size_t after = f->ce_off + f->ce_len;
+            response_add(r, f->headers + f->meta_off, f->ce_off - f->meta_off);
+            if (after < f->headers_len)
+                response_add(r, f->headers + after, f->headers_len - after);
             file_cache_unref(w->fc, e);
             return;
         }

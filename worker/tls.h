@@ -81,6 +81,7 @@ typedef struct {
     size_t write_pending;   /* bytes the retried SSL_write must offer again */
     unsigned handshake_done : 1;
     unsigned path_counted : 1;
+    unsigned peeked : 1;    /* the caller looked for plain HTTP already */
     tls_stats_t *stats;     /* not owned; may be NULL */
 } tls_conn_t;
 

@@ -24,11 +24,13 @@
 #include "balance.h"
 #include "channel.h"
 #include "conn.h"
+#include "fd_budget.h"
 #include "file_cache.h"
 #include "http1.h"
 #include "http2.h"
 #include "log.h"
 #include "plain.h"
+#include "tls_transport.h"
 #include "proxy.h"
 
 /* epoll data for what is not a connection (a conn_t pointer is even). */
@@ -74,6 +76,14 @@ static void worker__report(worker_t *w, report_type_t type)
     w->report.generation = w->a.generation;
     w->report.slot = w->a.slot;
     w->report.connections = (uint32_t)w->num_conns;
+    if (w->tls != NULL) {
+        const tls_stats_t *t = &w->tls->stats;
+        w->report.tls_handshakes = t->handshakes;
+        w->report.tls_handshake_failures = t->handshake_failures;
+        w->report.tls_resumed = t->resumed;
+        w->report.tls_sendfile_ktls = t->sendfile_ktls;
+        w->report.tls_sendfile_fallback = t->sendfile_fallback;
+    }
     /* O_NONBLOCK queue: when full, this report is dropped; the next one
      * carries the same totals. */
     mq_send(w->a.mq, (const char *)&w->report, sizeof(w->report), 0);
@@ -120,9 +130,26 @@ static int worker__overloaded(worker_t *w)
     return (double)w->num_conns > mean + slack;
 }
 
+/* Out of room for connections (the limit, or EMFILE): idle keep-alive
+ * connections give way to new clients, as nginx reuses them. They are
+ * closed after this batch of events, which may still hold an event for
+ * one of them; accepting resumes on the next turn. Without idle ones,
+ * accepting pauses. */
+static void worker__pause_full(worker_t *w)
+{
+    worker__listen(w, 0);
+    if (!list_empty(&w->keepalive_list.head)) {
+        w->reclaim = WORKER_ACCEPT_BATCH;
+        w->accept_resume = w->now;
+    } else {
+        w->accept_resume = w->now + WORKER_ACCEPT_PAUSE;
+    }
+}
+
 static void worker__accept(worker_t *w, size_t li)
 {
     int lfd = w->a.listen_fds[li];
+    const conf_listen_t *l = &w->a.conf->listen[li];
     for (int i = 0; i < WORKER_ACCEPT_BATCH; i++) {
         /* Checked before every accept: in a burst of connections, one
          * check per batch would let this worker run ahead by a batch. */
@@ -132,9 +159,8 @@ static void worker__accept(worker_t *w, size_t li)
             w->accept_resume = w->now + WORKER_BALANCE_PAUSE;
             return;
         }
-        if (w->num_conns >= (size_t)w->a.conf->worker_connections) {
-            worker__listen(w, 0);
-            w->accept_resume = w->now + WORKER_ACCEPT_PAUSE;
+        if (w->num_conns >= w->conns_max) {
+            worker__pause_full(w);
             return;
         }
         struct sockaddr_storage ss;
@@ -143,6 +169,10 @@ static void worker__accept(worker_t *w, size_t li)
         if (fd < 0) {
             if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED)
                 return;
+            if ((errno == EMFILE || errno == ENFILE) && !list_empty(&w->keepalive_list.head)) {
+                worker__pause_full(w);
+                return;
+            }
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
                 /* Out of descriptors: stop accepting for a moment rather
                  * than spin on a socket that stays readable. */
@@ -156,14 +186,17 @@ static void worker__accept(worker_t *w, size_t li)
             return;
         }
         w->report.accepted++;
-        /* Every listener speaks plain HTTP/1 today, and HTTP/2 with prior
-         * knowledge too when http2_cleartext is on (http2_sniff tells them
-         * apart); a TLS listener will pass its transport here. */
-        conn_t *c = conn_new(w, fd, (struct sockaddr *)&ss, &plain_transport,
-                             w->a.conf->http2_cleartext ? http2_sniff : http1_process);
-        if (c == NULL)
+        /* A TLS listener's connections handshake first (tls_transport.h),
+         * then speak the protocol ALPN chose. */
+        int tls = l->tls && w->tls != NULL;
+        conn_t *c = conn_new(w, fd, (struct sockaddr *)&ss, tls ? &tls_transport : &plain_transport,
+                             tls ? tls_transport_handshake
+                             : w->a.conf->http2_cleartext ? http2_sniff : http1_process);
+        if (c == NULL || (tls && tls_transport_start(c, w->tls) < 0))
             continue;
-        c->listener = &w->a.conf->listen[li];
+        c->https = (unsigned)tls;
+        c->redirect_https = (unsigned)l->redirect_https;
+        c->listener = l;
         /* The PROXY header comes before any byte of the protocol chosen
          * above, TLS included (HAProxy sends it first): whatever reads the
          * socket (a TLS handshake, a peek for plain HTTP on a TLS port)
@@ -289,8 +322,15 @@ static int worker__setup(worker_t *w)
     w->header_list.timeout = w->a.conf->client_header_timeout;
     w->keepalive_list.timeout = w->a.conf->keepalive_timeout;
     w->send_list.timeout = w->a.conf->send_timeout;
-    w->linger_list.timeout = 2.0;
+    w->body_list.timeout = w->a.conf->client_body_timeout;
+    /* A lingering close waits for the client's FIN no longer than a slow
+     * body would be waited for. */
+    w->linger_list.timeout = w->body_list.timeout < 2.0 ? w->body_list.timeout : 2.0;
     w->rbuf_size = w->a.conf->max_header_size;
+    if (w->a.tls != NULL && (w->tls = tls_transport_worker_new(w->a.tls)) == NULL) {
+        log_error("calloc(tls): out of memory");
+        return -1;
+    }
     if (w->root_fd >= 0) {
         /* A quarter of the descriptors at most go to cached open files. */
         struct rlimit rl;
@@ -305,6 +345,10 @@ static int worker__setup(worker_t *w)
             return -1;
         }
     }
+    /* A reserve of descriptors for files and logs: accepting stops before
+     * the last few, so a file can still be opened for the clients held. */
+    w->conns_max = fd_budget_conns(w->a.conf->worker_connections, fd_budget_lowest_free(),
+                                   w->fc != NULL ? file_cache_max_fds(w->fc) : 0);
     worker__listen(w, 1);
     return 0;
 }
@@ -342,6 +386,7 @@ void worker_run(const worker_args_t *args)
     list_init(&w->keepalive_list.head);
     list_init(&w->send_list.head);
     list_init(&w->linger_list.head);
+    list_init(&w->body_list.head);
     w->now = worker__clock();
     w->wall = time(NULL);
 
@@ -381,6 +426,10 @@ void worker_run(const worker_args_t *args)
             else
                 conn_process((conn_t *)(uintptr_t)d, events[i].events);
         }
+        if (w->reclaim > 0) {
+            conn_close_idle_oldest(w, w->reclaim);
+            w->reclaim = 0;
+        }
         conn_run_ready(w);
         conn_expire(w);
         if (!w->listening && !w->draining && w->balance_paused) {
@@ -396,7 +445,7 @@ void worker_run(const worker_args_t *args)
             }
         } else if (!w->listening && !w->draining && w->accept_resume != 0 &&
                    w->now >= w->accept_resume &&
-                   w->num_conns < (size_t)w->a.conf->worker_connections) {
+                   w->num_conns < w->conns_max) {
             w->accept_resume = 0;
             worker__listen(w, 1);
         }
@@ -411,6 +460,7 @@ void worker_run(const worker_args_t *args)
             worker__tell_master(w, MSG_HEARTBEAT);
             worker__report(w, REPORT_COUNTERS);
             access_log_flush(&w->access_log);
+            log_tick();
         }
         if (w->draining) {
             if (w->now - w->drain_started >= WORKER_DRAIN_GRACE)
@@ -421,6 +471,7 @@ void worker_run(const worker_args_t *args)
     }
 
     access_log_flush(&w->access_log);
+    log_tick();
     if (!w->draining)
         worker__report(w, REPORT_STOPPING);
     worker__report(w, REPORT_EXITED);

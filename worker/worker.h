@@ -20,6 +20,7 @@
 #include "conf.h"
 #include "list.h"
 #include "report.h"
+#include "tls_ctx.h"
 
 typedef struct conn_s conn_t;
 
@@ -44,6 +45,7 @@ typedef struct {
     const struct status_page_s *page; /* the master's status, shared; may be NULL */
     struct balance_s *balance;        /* accept balance, shared; may be NULL */
     unsigned cell;                    /* this worker's cell in balance */
+    const tls_ctx_t *tls;             /* the generation's TLS contexts, or NULL */
 } worker_args_t;
 
 /* The worker's whole state: there is no other (worker/ has no file-scope
@@ -81,8 +83,16 @@ typedef struct {
     report_t report;
     double next_tick;
     uint64_t recycle_at;   /* requests after which to ask for a successor; 0: no */
+    /* Discarding a request body (discard.h): sorted by deadline, timeout
+     * is the gap limit, client_body_timeout. */
+    conn_list_t body_list;
+    /* Connections accepted at most: worker_connections, or fewer when the
+     * descriptor limit leaves fewer after a reserve (fd_budget.h). */
+    size_t conns_max;
+    int reclaim;           /* idle keep-alive connections to close after this batch */
     double proxy_refused_logged;        /* when an untrusted PROXY peer was last logged */
     unsigned long proxy_refused_quiet;  /* refused since then, not logged */
+    struct tls_worker_s *tls; /* TLS counters and pool (tls_transport.h); NULL without TLS */
 } worker_t;
 
 /* Never returns: the process exits with WORKER_EXIT_*. */

@@ -14,6 +14,13 @@ still separates servers when requests/s does not.
   python3 ../shared/bench/compare.py                      # defaults
   python3 ../shared/bench/compare.py --servers drover,nginx --scenarios small-ka
   python3 ../shared/bench/compare.py --json out.json
+  python3 ../shared/bench/compare.py --tls --servers drover,nginx,h2o   # the same over HTTPS
+  DROVER_ALT_BIN=/path/to/old/drover python3 ../shared/bench/compare.py --servers drover,drover-alt,nginx
+                                       # before/after in one run: compare drover with drover-alt
+
+--tls: every server gets the same ECDSA P-256 certificate (made here with the openssl
+command), TLS 1.2/1.3, session resumption on; wrk connects over https. The canned
+`limit` has no TLS and is skipped. lighttpd needs the Debian package lighttpd-mod-openssl.
 
 Needs: wrk, nginx (Debian packages "wrk" and "nginx-light" or "nginx");
 optional peers: lighttpd, h2o, apache2 (prefork MPM).
@@ -58,6 +65,17 @@ def make_root(d):
             f.write(os.urandom(size))
 
 
+def make_cert(work):
+    """A self-signed ECDSA P-256 certificate for 127.0.0.1/localhost, readable by every server."""
+    cert, key = os.path.join(work, "cert.pem"), os.path.join(work, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                    "-nodes", "-keyout", key, "-out", cert, "-days", "30", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    os.chmod(key, 0o644)
+    return cert, key
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -82,11 +100,14 @@ def wait_port(port, proc, timeout=10.0):
 class Server:
     name = "?"
 
-    def __init__(self, work, root, workers, log):
+    tls_capable = True
+
+    def __init__(self, work, root, workers, log, tls=None):
         self.work = os.path.join(work, self.name)
         os.makedirs(self.work, exist_ok=True)
         os.chmod(self.work, 0o777)
         self.root, self.workers, self.log = root, workers, log
+        self.tls = tls  # (cert, key) paths, or None for plain HTTP
         self.port = free_port()
         self.proc = None
 
@@ -163,8 +184,13 @@ class Drover(Server):
     def write_config(self):
         access = os.path.join(self.work, "access.log") if self.log else "off"
         with open(os.path.join(self.work, "drover.yaml"), "w") as f:
+            if self.tls:
+                listen = f'  - {{address: "127.0.0.1:{self.port}", tls: true}}'
+                tls = f'tls:\n  certificates:\n    - {{cert: "{self.tls[0]}", key: "{self.tls[1]}"}}\n'
+            else:
+                listen, tls = f'  - "127.0.0.1:{self.port}"', ""
             f.write(f"""listen:
-  - "127.0.0.1:{self.port}"
+{listen}
 workers: {self.workers}
 root: "{self.root}"
 index: [index.html]
@@ -172,7 +198,24 @@ daemon: false
 pid_file: "{self.work}/drover.pid"
 error_log: "{self.work}/error.log"
 access_log: "{access}"
-""")
+{tls}""")
+
+
+class DroverAlt(Drover):
+    """A second drover in the same run, for before/after ratios that machine drift cannot skew:
+    DROVER_ALT_BIN (default: DROVER_BIN) and DROVER_ALT_YAML (a file appended to its config)."""
+    name = "drover-alt"
+
+    def argv(self):
+        return [os.environ.get("DROVER_ALT_BIN", os.environ.get("DROVER_BIN", "./drover")), "-c",
+                os.path.join(self.work, "drover.yaml")]
+
+    def write_config(self):
+        super().write_config()
+        extra = os.environ.get("DROVER_ALT_YAML")
+        if extra:
+            with open(os.path.join(self.work, "drover.yaml"), "a") as f, open(extra) as e:
+                f.write("\n" + e.read())
 
 
 class Nginx(Server):
@@ -203,7 +246,8 @@ http {{
   uwsgi_temp_path {self.work}/uwsgi;
   scgi_temp_path {self.work}/scgi;
   server {{
-    listen 127.0.0.1:{self.port};
+    listen 127.0.0.1:{self.port}{" ssl" if self.tls else ""};
+    {f"ssl_certificate {self.tls[0]}; ssl_certificate_key {self.tls[1]}; ssl_protocols TLSv1.2 TLSv1.3; ssl_session_cache shared:SSL:10m; ssl_session_tickets on;" if self.tls else ""}
     root {self.root};
     index index.html;
   }}
@@ -231,7 +275,13 @@ server.pid-file = "{self.work}/lighttpd.pid"
 index-file.names = ("index.html")
 mimetype.assign = (".html" => "text/html", ".bin" => "application/octet-stream")
 {access}
-""")
+{self.tls_conf()}""")
+
+    def tls_conf(self):
+        if not self.tls:
+            return ""
+        return (f'server.modules += ("mod_openssl")\nssl.engine = "enable"\n'
+                f'ssl.pemfile = "{self.tls[0]}"\nssl.privkey = "{self.tls[1]}"\n')
 
 
 class H2o(Server):
@@ -246,6 +296,7 @@ class H2o(Server):
             f.write(f"""listen:
   host: 127.0.0.1
   port: {self.port}
+{f"  ssl:{chr(10)}    certificate-file: {self.tls[0]}{chr(10)}    key-file: {self.tls[1]}" if self.tls else ""}
 num-threads: {self.workers}
 pid-file: {self.work}/h2o.pid
 error-log: {self.work}/error.log
@@ -260,6 +311,7 @@ hosts:
 
 class ApachePrefork(Server):
     name = "apache-prefork"
+    tls_capable = False
 
     def argv(self):
         return ["apache2", "-DFOREGROUND", "-f", os.path.join(self.work, "httpd.conf")]
@@ -298,6 +350,7 @@ KeepAlive On
 class Limit(Server):
     """Canned-response floor (limit.c): CPU per request no real server can beat."""
     name = "limit"
+    tls_capable = False
 
     def argv(self):
         return [os.path.join(self.work, "limit"), str(self.port)]
@@ -310,16 +363,17 @@ class Limit(Server):
         subprocess.run(["cc", "-O2", "-o", self.argv()[0], src], check=True)
 
 
-PEERS = {c.name: c for c in (Drover, Nginx, Lighttpd, H2o, ApachePrefork, Limit)}
+PEERS = {c.name: c for c in (Drover, DroverAlt, Nginx, Lighttpd, H2o, ApachePrefork, Limit)}
 
 
 def run_wrk(server, path, headers, conns, seconds, threads, pin):
     port = server.port
+    scheme = "https" if server.tls else "http"
     t0 = server.cpu_ticks()
     argv = ["wrk", "-t", str(threads), "-c", str(conns), "-d", f"{seconds}s", "--latency"]
     for h in headers:
         argv += ["-H", h]
-    argv.append(f"http://127.0.0.1:{port}{path}")
+    argv.append(f"{scheme}://127.0.0.1:{port}{path}")
     if pin is not None:
         argv = ["taskset", "-c", pin] + argv
     out = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 30).stdout
@@ -364,6 +418,7 @@ def main():
     ap.add_argument("--log", action="store_true", help="access logs on for every server")
     ap.add_argument("--pin-server", default="0", help="CPU list for servers ('' for none)")
     ap.add_argument("--pin-client", default="1", help="CPU list for wrk ('' for none)")
+    ap.add_argument("--tls", action="store_true", help="every server over HTTPS with one ECDSA certificate")
     ap.add_argument("--json", help="write all results here")
     a = ap.parse_args()
     pin_s = a.pin_server or None
@@ -375,11 +430,15 @@ def main():
     os.chmod(work, 0o755)  # servers started as root may drop to an unprivileged user
     root = os.path.join(work, "root")
     make_root(root)
+    tls = make_cert(work) if a.tls else None
     servers = []
     for name in a.servers.split(","):
         if name not in PEERS:
             sys.exit(f"unknown server {name}")
-        s = PEERS[name](work, root, a.workers, a.log)
+        s = PEERS[name](work, root, a.workers, a.log, tls)
+        if tls and not s.tls_capable:
+            print(f"# skip {name}: no TLS", file=sys.stderr)
+            continue
         if not s.available():
             print(f"# skip {name}: not installed", file=sys.stderr)
             continue
@@ -404,6 +463,7 @@ def main():
 
     base = "nginx" if any(s.name == "nginx" for s in servers) else None
     print(f"# workers={a.workers} rounds={a.rounds} seconds={a.seconds} log={'on' if a.log else 'off'} "
+          f"tls={'on' if a.tls else 'off'} "
           f"pin server={pin_s} client={pin_c}")
     print(f"{'scenario':<13}{'server':<16}{'req/s(med)':>12}{'MB/s':>9}{'p99 ms':>9}{'errors':>8}{'non2xx':>8}"
           f"{'cpu us/req':>11}{'rps/nginx':>10}{'cpu/nginx':>10}")

@@ -11,9 +11,10 @@ import unittest
 sys.dont_write_bytecode = True  # keep the source tree clean
 
 from harness import ServerTestCase, get, run_main, yaml_scalar
+import tlsgen
 
 
-class ListenMappingTest(ServerTestCase):
+class ConfigCase(ServerTestCase):
     start_server = False
 
     def conf(self, listen_lines):
@@ -34,6 +35,9 @@ class ListenMappingTest(ServerTestCase):
                            stderr=subprocess.PIPE, timeout=10, cwd=self.srv.dir)
         return path, p
 
+
+
+class ListenMappingTest(ConfigCase):
     def test_mapping_is_served_like_a_string(self):
         # A mapping with only an address means what the string means.
         self.srv.conf["listen"] = [{"address": "127.0.0.1:%d" % self.srv.port}]
@@ -81,6 +85,83 @@ class ListenMappingTest(ServerTestCase):
                                           '{address: "127.0.0.1:%d"}' % p]))
         self.assertNotEqual(out.returncode, 0)
         self.assertIn("listed twice", out.stderr.decode())
+
+
+class TlsConfigTest(ConfigCase):
+    """The tls section at -t and -T: certificates are read and checked."""
+
+    def setUp(self):
+        if not tlsgen.have_openssl():
+            self.skipTest("no openssl command")
+        super(TlsConfigTest, self).setUp()
+        tlsgen.make_ca(self.srv.dir)
+        self.cert, self.key = tlsgen.make_leaf(self.srv.dir, "site", "DNS:localhost", 7)
+
+    def tls_conf(self, cert, key, extra=""):
+        p = self.srv.port
+        return self.conf(['"127.0.0.1:%d"' % p,
+                          '{address: "127.0.0.1:%d", tls: true}' % (p + 1)]) + \
+            "tls:\n  certificates:\n    - {cert: %s, key: %s}\n%s" % (
+                yaml_scalar(cert), yaml_scalar(key), extra)
+
+    def test_tls_listener_without_certificate(self):
+        p = self.srv.port
+        path, out = self.run_t(self.conf(['"127.0.0.1:%d"' % p,
+                                          '{address: "127.0.0.1:%d", tls: true}' % (p + 1)]))
+        err = out.stderr.decode()
+        self.assertNotEqual(out.returncode, 0)
+        self.assertRegex(err, r"%s:3: listen: .*tls: true" % re.escape(path))
+
+    def test_good_and_dump(self):
+        path, out = self.run_t(self.tls_conf(self.cert, self.key,
+                                             '  min_version: "1.3"\n  hsts: "max-age=600"\n'), "-T")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        dump = out.stdout.decode()
+        self.assertIn("tls:\n", dump)
+        self.assertIn('certificates: [{cert: "%s", key: "%s"}]' % (self.cert, self.key), dump)
+        self.assertIn("min_version: 1.3", dump)
+        self.assertIn('hsts: "max-age=600"', dump)
+        self.assertIn("ticket_key_file: none", dump)
+        _, again = self.run_t(dump)
+        self.assertEqual(again.returncode, 0, again.stderr)
+
+    def test_missing_key_file(self):
+        missing = os.path.join(self.srv.dir, "nope.key")
+        _, out = self.run_t(self.tls_conf(self.cert, missing))
+        err = out.stderr.decode()
+        self.assertNotEqual(out.returncode, 0)
+        self.assertIn(missing, err)
+        self.assertIn("No such file", err)
+
+    def test_key_of_another_certificate(self):
+        _, other_key = tlsgen.make_leaf(self.srv.dir, "other", "DNS:other", 8)
+        _, out = self.run_t(self.tls_conf(self.cert, other_key))
+        self.assertNotEqual(out.returncode, 0)
+        self.assertIn(other_key, out.stderr.decode())
+
+    def test_bad_ticket_key_file(self):
+        short = os.path.join(self.srv.dir, "short.key")
+        with open(short, "wb") as f:
+            f.write(os.urandom(48))
+        _, out = self.run_t(self.tls_conf(self.cert, self.key,
+                                          "  ticket_key_file: %s\n" % yaml_scalar(short)))
+        self.assertNotEqual(out.returncode, 0)
+        self.assertIn(short, out.stderr.decode())
+
+    def test_expired_certificate_is_a_warning(self):
+        cert, key = tlsgen.make_leaf(self.srv.dir, "old", "DNS:old.test", 9, days=-1)
+        _, out = self.run_t(self.tls_conf(cert, key))
+        err = out.stderr.decode()
+        self.assertEqual(out.returncode, 0, err)
+        self.assertRegex(err, r"warn.*%s.* expired on \S+" % re.escape(cert))
+
+    def test_start_with_missing_certificate_fails(self):
+        self.srv.write_config(self.tls_conf(os.path.join(self.srv.dir, "gone.pem"), self.key))
+        p = subprocess.run(self.srv.command("-f"), stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=10,
+                           cwd=self.srv.dir)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("gone.pem", p.stderr.decode() + self.srv.log_text())
 
 
 if __name__ == "__main__":

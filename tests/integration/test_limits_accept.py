@@ -132,8 +132,8 @@ def assert_not_spinning(test, worker, seconds=2.0):
 
 
 class NoFileTest(unittest.TestCase):
-    """EMFILE: RLIMIT_NOFILE of 40 leaves the worker room for about twenty
-    connections; sixty clients hold theirs open."""
+    """RLIMIT_NOFILE of 40 leaves the worker room for a few connections
+    after its reserve; sixty clients hold theirs open."""
 
     def setUp(self):
         if not harness.binary_ok():
@@ -152,15 +152,16 @@ class NoFileTest(unittest.TestCase):
         self.addCleanup(close_all, socks)
         self.assertGreater(len(socks), 30)  # the rest wait in the backlog
         time.sleep(0.5)
-        self.assertTrue(harness.wait_until(lambda: "accept4()" in self.srv.log_text(), timeout=3),
-                        "the worker never ran out of descriptors" + self.srv.diag())
+        # The worker keeps a reserve of descriptors (fd_budget): it stops
+        # accepting before EMFILE, so it never runs out.
+        self.assertNotIn("accept4()", self.srv.log_text())
         assert_not_spinning(self, worker)
-        # the first connections are answered even now: 200 when the file
-        # is in the open-file cache, 503 when it must be opened again
+        # the first connections are answered even now, the file opened from
+        # the reserve
         socks[0].sendall(req("GET", "/index.html"))
         socks[0].settimeout(5)
         first = socks[0].recv(4096)
-        self.assertRegex(first[:13], rb"^HTTP/1.1 (200|503) ", first[:200])
+        self.assertRegex(first[:13], rb"^HTTP/1.1 200 ", first[:200])
         close_all(socks)
         # ... and once the clients are gone, everyone is served again
         ok = harness.wait_until(lambda: self.try_get(), timeout=8.0, interval=0.2)

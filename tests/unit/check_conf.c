@@ -187,7 +187,9 @@ START_TEST(test_listen_mapping)
     conf_t *c = load_ok("listen:\n"
                         "  - \"127.0.0.1:8081\"\n"
                         "  - {address: \"[::1]:8443\", tls: true}\n"
-                        "  - {address: \":8082\", redirect_https: true, proxy_protocol: yes}\n");
+                        "  - {address: \":8082\", redirect_https: true, proxy_protocol: yes}\n"
+                        "tls:\n"
+                        "  certificates: [{cert: a.pem, key: a.key}]\n");
     ck_assert_uint_eq(c->num_listen, 3);
     ck_assert_str_eq(c->listen[0].spec, "127.0.0.1:8081");
     ck_assert_int_eq(c->listen[0].tls + c->listen[0].redirect_https + c->listen[0].proxy_protocol, 0);
@@ -203,7 +205,25 @@ START_TEST(test_listen_mapping)
     ck_assert_int_eq(c->listen[2].redirect_https, 1);
     ck_assert_int_eq(c->listen[2].proxy_protocol, 1);
     ck_assert_int_eq(c->listen[2].tls, 0);
+    ck_assert_uint_eq(c->num_tls_certs, 1);
+    ck_assert_uint_eq(c->tls_certs[0].line, 6);
+    ck_assert_ptr_nonnull(strstr(c->tls_certs[0].key, "/a.key"));
+    ck_assert_ptr_null(c->tls_hsts);
+    ck_assert_uint_eq(c->num_tls_ticket_key_files, 0);
+    ck_assert_int_eq(c->tls_session_tickets, 1);
     conf_free(c);
+}
+END_TEST
+
+/* An HTTPS listener needs a certificate: the error names its line. */
+START_TEST(test_tls_listener_without_certificate)
+{
+    char err[CONF_ERR_LEN] = "";
+    const char *path = write_file("drover.yaml", "listen:\n"
+                                  "  - \":8081\"\n"
+                                  "  - {address: \":8443\", tls: true}\n");
+    ck_assert_ptr_null(conf_load(path, err));
+    ck_assert_msg(strstr(err, "drover.yaml:3:") != NULL && strstr(err, "tls") != NULL, "%s", err);
 }
 END_TEST
 
@@ -849,6 +869,7 @@ static Suite *conf_suite(void)
     tcase_add_test(tc, test_minimal_file);
     tcase_add_test(tc, test_every_key);
     tcase_add_test(tc, test_listen_mapping);
+    tcase_add_test(tc, test_tls_listener_without_certificate);
     tcase_add_test(tc, test_relative_paths);
     tcase_add_test(tc, test_relative_file);
     tcase_add_test(tc, test_workers_auto);

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -50,6 +52,12 @@ static void sub(const char *rel)
     char p[256];
     snprintf(p, sizeof(p), "%s/%s", root, rel);
     ck_assert_int_eq(mkdir(p, 0755), 0);
+}
+
+static void close_all(int *fds, int n)
+{
+    for (int i = 0; i < n; i++)
+        close(fds[i]);
 }
 
 static void make_cache(size_t max_entries)
@@ -157,6 +165,28 @@ START_TEST(test_freshness)
     ck_assert_mem_eq(old->body, "one", 3);
     ck_assert_int_eq(old->cached, 0);
     file_cache_unref(fc, old);
+}
+END_TEST
+
+START_TEST(test_out_of_descriptors_keeps_the_previous_entry)
+{
+    put("f.txt", "one");
+    make_cache(16);
+    expect_kind("/f.txt", T0, FC_FILE);
+    /* Use up every descriptor (under a small limit, so it is quick). */
+    struct rlimit rl = { 128, 128 };
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+    int fds[128], n = 0;
+    while (n < 128 && (fds[n] = dup(root_fd)) >= 0)
+        n++;
+    ck_assert_int_eq(errno, EMFILE);
+    /* Stale, and it cannot be opened again: the previous answer, not an
+     * error (which would be a 503). */
+    ck_assert(body_is("/f.txt", T0 + FILE_CACHE_VALID, "one"));
+    close_all(fds, n);
+    put("f.txt", "two!");
+    /* Retried a second later, once descriptors are back. */
+    ck_assert(body_is("/f.txt", T0 + 2 * FILE_CACHE_VALID, "two!"));
 }
 END_TEST
 
@@ -278,6 +308,7 @@ static Suite *file_cache_suite(void)
     tcase_add_test(tc, test_hit_is_the_same_entry);
     tcase_add_test(tc, test_miss_enoent);
     tcase_add_test(tc, test_freshness);
+    tcase_add_test(tc, test_out_of_descriptors_keeps_the_previous_entry);
     tcase_add_test(tc, test_eviction_lru);
     tcase_add_test(tc, test_eviction_keeps_referenced_entries_alive);
     suite_add_tcase(s, tc);

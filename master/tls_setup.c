@@ -1,0 +1,81 @@
+/*
+ * tls_setup: see tls_setup.h.
+ */
+#include "tls_setup.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "tls_conf.h"
+
+int tls_setup_wanted(const conf_t *conf)
+{
+    return conf->tls_ciphers != NULL && conf->num_tls_certs > 0;
+}
+
+/* The conf_t's tls rows as the tls_conf_t tls_ctx wants. */
+static int tls_setup__conf(const conf_t *conf, tls_conf_t *tc)
+{
+    tls_conf_init(tc);
+    tc->file = conf->file;
+    tc->min_version = conf->tls_min_version == 1 ? TLS_CONF_MIN_1_3 : TLS_CONF_MIN_1_2;
+    tc->session_tickets = conf->tls_session_tickets;
+    if (strcmp(conf->tls_ciphers, "default") != 0 && (tc->ciphers = strdup(conf->tls_ciphers)) == NULL)
+        return -1;
+    for (size_t i = 0; i < conf->num_tls_certs; i++)
+        if (tls_conf_add_certificate(tc, conf->tls_certs[i].cert, conf->tls_certs[i].key,
+                                     (int)conf->tls_certs[i].line) < 0)
+            return -1;
+    for (size_t i = 0; i < conf->num_tls_ticket_key_files; i++)
+        if (tls_conf_add_ticket_key_file(tc, conf->tls_ticket_key_files[i]) < 0)
+            return -1;
+    return 0;
+}
+
+int tls_setup_build(const conf_t *conf, tls_ticket_ring_t *ring, tls_ctx_t **out, char *err,
+                    size_t errlen)
+{
+    tls_conf_t tc;
+    int r = -1;
+    *out = NULL;
+    if (!tls_setup_wanted(conf))
+        return 0;
+    if (tls_setup__conf(conf, &tc) < 0) {
+        snprintf(err, errlen, "tls: out of memory");
+        goto fail;
+    }
+    if (ring != NULL && tc.session_tickets) {
+        if (tc.nticket_key_files > 0) {
+            if (tls_ticket_load_files(ring, tc.ticket_key_files, tc.nticket_key_files, time(NULL),
+                                      err, errlen) < 0)
+                goto fail;
+        } else if (ring->nkeys == 0 || ring->from_files) {
+            /* Keys made here; a ring that stays (no files before, none now)
+             * keeps its keys across reloads, so tickets still resume. */
+            if (tls_ticket_generate(ring, time(NULL), err, errlen) < 0)
+                goto fail;
+        }
+    }
+    *out = tls_ctx_new(&tc, tc.session_tickets ? ring : NULL, 0, err, errlen);
+    if (*out != NULL)
+        r = 0;
+fail:
+    tls_conf_free(&tc);
+    return r;
+}
+
+void tls_setup_tick(tls_ticket_ring_t *ring, time_t now)
+{
+    if (ring == NULL)
+        return;
+    time_t next = tls_ticket_next_rotation(ring);
+    if (next == 0 || now < next)
+        return;
+    int r = tls_ticket_rotate(ring, now);
+    if (r > 0)
+        log_info("tls: new session ticket key (generation %u)", (unsigned)ring->generation);
+    else if (r < 0)
+        log_error("tls: rotating the session ticket key failed (RAND_bytes); the old key stays");
+}

@@ -1,0 +1,58 @@
+"""Throwaway certificates for the TLS tests, made with the openssl command:
+a CA, RSA and ECDSA certificates for localhost, a wildcard, another name,
+an expired one. Not a test."""
+
+import os
+import shutil
+import subprocess
+
+
+def have_openssl():
+    return shutil.which("openssl") is not None
+
+
+def _run(args, cwd):
+    subprocess.run(["openssl"] + args, cwd=cwd, check=True, timeout=30,
+                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.PIPE)
+
+
+def make_ca(d):
+    _run(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+          "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "30",
+          "-subj", "/CN=drover test CA",
+          "-addext", "basicConstraints=critical,CA:TRUE",
+          "-addext", "keyUsage=critical,keyCertSign,cRLSign"], d)
+    return os.path.join(d, "ca.pem")
+
+
+def make_leaf(d, name, sans, serial, kind="ec", days=30):
+    """name.pem / name.key signed by the CA of d; sans: "DNS:a,IP:b".
+    days < 0 makes a certificate that has already expired."""
+    newkey = (["-newkey", "rsa:2048"] if kind == "rsa" else
+              ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"])
+    cn = sans.split(",")[0].split(":", 1)[1]
+    _run(["req", "-new"] + newkey + ["-nodes", "-keyout", name + ".key",
+                                     "-out", name + ".csr", "-subj", "/CN=" + cn], d)
+    with open(os.path.join(d, name + ".ext"), "w") as f:
+        f.write("subjectAltName=%s\nbasicConstraints=CA:FALSE\n" % sans)
+    _run(["x509", "-req", "-in", name + ".csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+          "-set_serial", str(serial), "-days", str(days), "-out", name + ".pem",
+          "-extfile", name + ".ext"], d)
+    return os.path.join(d, name + ".pem"), os.path.join(d, name + ".key")
+
+
+def make_all(d):
+    """Every certificate the tests use, in d: returns a dict of name ->
+    (cert, key), plus "ca" -> the CA certificate."""
+    out = {"ca": make_ca(d)}
+    out["rsa"] = make_leaf(d, "rsa", "DNS:localhost,IP:127.0.0.1", 1001, "rsa")
+    out["ec"] = make_leaf(d, "ec", "DNS:localhost,IP:127.0.0.1", 1002, "ec")
+    out["wild"] = make_leaf(d, "wild", "DNS:*.example.test", 1003)
+    out["other"] = make_leaf(d, "other", "DNS:other.test", 1004)
+    out["expired"] = make_leaf(d, "expired", "DNS:expired.test", 1005, days=-1)
+    return out
+
+
+def cert_entry(pair):
+    return {"cert": pair[0], "key": pair[1]}

@@ -1,0 +1,36 @@
+/*
+ * redirect_https: see redirect_https.h.
+ */
+#include "redirect_https.h"
+
+#include <string.h>
+
+#include "error_page.h"
+
+void redirect_https_respond(worker_t *w, const http_request_t *req, response_t *r)
+{
+    str_t host;
+    int port;
+    /* The parser validated Host and the target: neither holds CR, LF or
+     * spaces, so both go into the header as they are. */
+    if (req->host.len == 0 || http_host_parse(req->host, &host, &port) < 0 || host.len == 0) {
+        error_page_status(w, r, 400);
+        return;
+    }
+    const char *path = "/", *query = "";
+    size_t path_len = 1, query_len = 0;
+    if (req->target.len > 0 && req->target.p[0] == '/') {
+        path = req->target.p; /* origin-form: path and query as sent */
+        path_len = req->target.len;
+    } else if (req->path.len > 0) {
+        path = req->path.p;   /* absolute-form: its path, then its query */
+        path_len = req->path.len;
+        query = req->query.p;
+        query_len = req->query.len;
+    }
+    response_init(r, 301);
+    response_addf(r, "Location: https://%.*s%.*s%s%.*s\r\nContent-Length: 0\r\n", (int)host.len,
+                  host.p, (int)path_len, path, query_len ? "?" : "", (int)query_len, query);
+    if (r->overflow)
+        error_page_status(w, r, 500);
+}
