@@ -29,6 +29,7 @@
 #include "conf_keys.h"
 #include "conf_scalar.h"
 #include "conf_value.h"
+#include "vhost.h"
 
 
 /* --- lists, mappings, sections ------------------------------------------ */
@@ -185,7 +186,7 @@ static int conf__map(conf_ctx_t *ctx, const conf_key_t *k, yaml_node_t *v, conf_
             free(p->value);
             return conf_scalar_error(ctx, v, key, "out of memory");
         }
-        for (char *q = p->key; *q; q++)
+        for (char *q = p->key; *q && !kind->keep_case; q++)
             *q = (char)tolower((unsigned char)*q);
         m->n++;
     }
@@ -258,6 +259,9 @@ static int conf__value(conf_ctx_t *ctx, const conf_key_t *k, yaml_node_t *v, cha
         return conf__map(ctx, k, v, (conf_map_t *)(void *)(base + k->offset));
     case CONF_KIND_SECTION:
         return conf__section(ctx, k, v, base);
+    case CONF_KIND_HOSTS:
+        ctx->hosts = v;
+        return 0;
     default:
         if (conf_scalar_get(ctx, v, k->name, &s) < 0)
             return -1;
@@ -294,6 +298,91 @@ static int conf__mapping(conf_ctx_t *ctx, yaml_node_t *m, unsigned scope, const 
         }
         if (conf__value(ctx, k, v, base) < 0)
             return -1;
+        size_t row = (size_t)(k - conf__keys);
+        if (ctx->set != NULL && row < 8 * sizeof(((conf_host_t *)0)->set))
+            ctx->set[row / 8] |= (unsigned char)(1u << (row % 8));
+    }
+    return 0;
+}
+
+/* Adds name (on line) for host i to the table: a name seen before is an
+ * error naming both lines. */
+static int conf__host_name(conf_ctx_t *ctx, conf_t *c, yaml_node_t *node, const char *name,
+                           size_t i)
+{
+    unsigned line = (unsigned)node->start_mark.line + 1, dup_line;
+    int dup_host;
+    int r = vhost_table_add(c->vhosts, name, (int)i, line, &dup_line, &dup_host);
+    if (r < 0)
+        return conf_scalar_error(ctx, node, "hosts", "out of memory");
+    if (r > 0)
+        return conf_scalar_error(ctx, node, "hosts", "\"%s\" (line %u) is already a name of host "
+                                 "\"%s\" (line %u)", name, line, c->hosts[dup_host].name, dup_line);
+    return 0;
+}
+
+/* hosts: each entry a conf_t that starts as a copy of the top level's
+ * per-host keys, then reads its own mapping over it (conf_hosts.c). */
+static int conf__hosts(conf_ctx_t *ctx, yaml_node_t *v, conf_t *c)
+{
+    char keys[256], prefix[VHOST_NAME_MAX + 16];
+    conf__keys_list(CONF_SCOPE_HOST, keys, sizeof(keys));
+    if (v->type != YAML_MAPPING_NODE)
+        return conf_scalar_error(ctx, v, "hosts", "expected a mapping of host names to {%s}", keys);
+    size_t n = (size_t)(v->data.mapping.pairs.top - v->data.mapping.pairs.start);
+    if (n > CONF_MAX_HOSTS)
+        return conf_scalar_error(ctx, v, "hosts", "more than %d hosts", CONF_MAX_HOSTS);
+    if ((c->hosts = calloc(n ? n : 1, sizeof(*c->hosts))) == NULL ||
+        (c->vhosts = vhost_table_new(n * 2)) == NULL)
+        return conf_scalar_error(ctx, v, "hosts", "out of memory");
+    for (yaml_node_pair_t *pair = v->data.mapping.pairs.start; pair < v->data.mapping.pairs.top;
+         pair++) {
+        yaml_node_t *kn = yaml_document_get_node(ctx->doc, pair->key);
+        yaml_node_t *hv = yaml_document_get_node(ctx->doc, pair->value);
+        const char *name = (const char *)kn->data.scalar.value;
+        if (kn->type != YAML_SCALAR_NODE || !vhost_name_ok(name))
+            return conf_scalar_error(ctx, kn, "hosts", "\"%s\" is not a host name such as "
+                                     "example.com or *.example.com",
+                                     kn->type == YAML_SCALAR_NODE ? name : "?");
+        if (hv->type != YAML_MAPPING_NODE)
+            return conf_scalar_error(ctx, hv, "hosts", "host %s: expected a mapping (keys: %s)",
+                                     name, keys);
+        conf_host_t *h = &c->hosts[c->num_hosts];
+        h->line = (unsigned)kn->start_mark.line + 1;
+        if ((h->name = strdup(name)) == NULL || (h->conf = calloc(1, sizeof(conf_t))) == NULL ||
+            conf__copy_scope(h->conf, c, CONF_SCOPE_HOST) < 0)
+            return conf_scalar_error(ctx, kn, "hosts", "out of memory");
+        c->num_hosts++;
+        if (conf__host_name(ctx, c, kn, name, c->num_hosts - 1) < 0)
+            return -1;
+        snprintf(prefix, sizeof(prefix), "host %s: ", name);
+        ctx->prefix = prefix;
+        ctx->set = h->set;
+        int r = conf__mapping(ctx, hv, CONF_SCOPE_HOST, "a host", (char *)h->conf);
+        ctx->prefix = "";
+        ctx->set = NULL;
+        if (r < 0)
+            return -1;
+        /* The aliases again, from their nodes: the table wants their lines. */
+        for (yaml_node_pair_t *p = hv->data.mapping.pairs.start; p < hv->data.mapping.pairs.top; p++) {
+            yaml_node_t *an = yaml_document_get_node(ctx->doc, p->key);
+            yaml_node_t *av = yaml_document_get_node(ctx->doc, p->value);
+            if (strcmp((const char *)an->data.scalar.value, "aliases") != 0)
+                continue;
+            for (yaml_node_item_t *it = av->data.sequence.items.start; it < av->data.sequence.items.top; it++) {
+                yaml_node_t *item = yaml_document_get_node(ctx->doc, *it);
+                if (conf__host_name(ctx, c, item, (const char *)item->data.scalar.value, c->num_hosts - 1) < 0)
+                    return -1;
+            }
+        }
+        if (h->conf->tls_cert != NULL && c->tls_ciphers == NULL)
+            return conf_scalar_error(ctx, kn, "hosts", "host %s: tls: needs the top-level tls "
+                                     "section (its certificates answer clients without SNI)", name);
+        const char *tls[2] = { h->conf->tls_cert, h->conf->tls_key };
+        for (size_t j = 0; j < 2; j++)
+            if (tls[j] != NULL && access(tls[j], R_OK) < 0)
+                return conf_scalar_error(ctx, kn, "hosts", "host %s: tls: %s: %s", name,
+                                         tls[j], strerror(errno));
     }
     return 0;
 }
@@ -302,7 +391,7 @@ static int conf__mapping(conf_ctx_t *ctx, yaml_node_t *m, unsigned scope, const 
 
 static conf_t *conf__defaults(const char *base, char *err)
 {
-    conf_ctx_t ctx = { "(defaults)", err, NULL, base, "" };
+    conf_ctx_t ctx = { "(defaults)", err, NULL, base, "", NULL, NULL };
     conf_t *c = calloc(1, sizeof(*c));
     if (c == NULL)
         return NULL;
@@ -327,6 +416,7 @@ void conf_free(conf_t *c)
     free(c->file);
     free(c->base);
     conf__free_scope(c, CONF_SCOPE_ALL);
+    conf_hosts_free(c);
     free(c);
 }
 
@@ -397,7 +487,7 @@ conf_t *conf_load_at(const char *path, const char *base, char *err)
     yaml_parser_t parser;
     yaml_document_t doc;
     int parser_ok = 0, doc_ok = 0;
-    conf_ctx_t ctx = { path, err, &doc, base, "" };
+    conf_ctx_t ctx = { path, err, &doc, base, "", NULL, NULL };
 
     err[0] = '\0';
     f = conf_scalar_open(path, err);
@@ -445,6 +535,8 @@ conf_t *conf_load_at(const char *path, const char *base, char *err)
         goto fail;
     }
     if (conf__mapping(&ctx, root, CONF_SCOPE_TOP, NULL, (char *)c) < 0)
+        goto fail;
+    if (ctx.hosts != NULL && conf__hosts(&ctx, ctx.hosts, c) < 0)
         goto fail;
     if (conf__check_tls(c, path, err) < 0)
         goto fail;

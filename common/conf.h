@@ -47,6 +47,16 @@ typedef struct {
 } conf_map_t;
 
 #define CONF_MAX_MAP 256
+#define CONF_MAX_ALIASES 64
+#define CONF_MAX_HOSTS 100000
+
+/* log_format */
+#define CONF_LOG_COMBINED 0
+#define CONF_LOG_VHOST_COMBINED 1
+#define CONF_LOG_JSON 2
+
+struct conf_host_s;
+struct vhost_table_s;
 
 typedef struct {
     char *file;        /* absolute path of the config file */
@@ -103,7 +113,38 @@ typedef struct {
     char *tls_ticket_key_files[CONF_MAX_TICKET_KEYS]; /* absolute; none: 0 of them */
     size_t num_tls_ticket_key_files;
     char *tls_hsts;                /* Strict-Transport-Security value, NULL: none */
+
+    /* Virtual hosts (README "Virtual hosts", common/conf_hosts.c). */
+    conf_map_t headers;            /* extra response header lines: name -> value */
+    int log_format;                /* CONF_LOG_* */
+    struct conf_host_s *hosts;     /* top level only: the hosts: entries, in file order */
+    size_t num_hosts;
+    struct vhost_table_s *vhosts;  /* their names and aliases -> index in hosts */
+    /* Set in a host's own conf_t only; the top level leaves them empty. */
+    char *aliases[CONF_MAX_ALIASES];
+    size_t num_aliases;
+    char *redirect;                /* URL: every request gets a 301 to it + path and query */
+    char *tls_cert;                /* tls: {cert, key} of the host: absolute paths */
+    char *tls_key;
 } conf_t;
+
+/* One entry of hosts:. Its conf_t holds every per-host key (scope HOST in
+ * conf_keys.c): the host's own value, else a copy of the top level's, so a
+ * reader never needs to know which it was. Owned by the top-level conf_t. */
+typedef struct conf_host_s {
+    char *name;          /* as written: "example.com", "*.example.com" */
+    unsigned line;
+    conf_t *conf;
+    unsigned char set[32]; /* bit i: the host set row i of the key table itself */
+} conf_host_t;
+
+/* 1 when host h set the key named name itself (0: inherited or unknown). */
+int conf_host_sets(const conf_host_t *h, const char *name);
+
+/* Writes warnings about the hosts that do not fail a load (a wildcard that
+ * does not cover its own suffix, see README), one line each, to out.
+ * Returns how many. For `drover -t`. */
+int conf_hosts_warn(const conf_t *conf, FILE *out);
 
 /* Returns a new conf_t, or NULL with a message in err (CONF_ERR_LEN bytes).
  * Relative paths are resolved against the working directory. */

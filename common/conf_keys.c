@@ -11,8 +11,11 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <ctype.h>
 
 #include "conf_value.h"
+#include "vhost.h"
 
 /* --- list items ------------------------------------------------------------ */
 
@@ -116,6 +119,19 @@ static const conf_list_kind_t conf__index_items = {
     conf__name_keep, NULL, conf__name_print, conf__name_free, 0, NULL, 0,
 };
 
+/* Duplicates, in one list or across hosts, are found with both lines by
+ * the hosts' table (vhost.c). */
+static int conf__host_parse(const char *s, void *item)
+{
+    (void)item;
+    return vhost_name_ok(s) ? 0 : -1;
+}
+
+static const conf_list_kind_t conf__alias_items = {
+    sizeof(char *), conf__host_parse, "a host name such as www.example.com or *.example.com",
+    conf__name_keep, NULL, conf__name_print, conf__name_free, 0, NULL, 0,
+};
+
 static int conf__cidr_parse(const char *s, void *item)
 {
     return conf_value_cidr(s, item);
@@ -207,23 +223,73 @@ static const conf_map_kind_t conf__cache_control_map = {
     conf_value_is_extension, "a file extension (or default)",
     conf__is_cache_control, "a Cache-Control value (printable ASCII, up to 256 bytes)",
     "{default: \"max-age=60\", html: no-cache}",
+    0,
 };
 static const conf_map_kind_t conf__error_pages_map = {
     conf_value_is_error_status, "a status from 400 to 599",
     conf_value_is_page_path, "a normalised path under root such as /404.html (no dotfiles)",
     "{404: /404.html, 500: /50x.html}",
+    0,
 };
 static const conf_map_kind_t conf__mime_types_map = {
     conf_value_is_extension, "a file extension",
     conf_value_is_media_type, "a media type such as text/markdown (printable ASCII, up to 127 bytes)",
     "{md: text/markdown}",
+    0,
 };
+
+/* A field name (RFC 9110 5.1 token) that is not one the server frames
+ * the response with: those it writes itself, once. */
+static int conf__is_extra_header(const char *s)
+{
+    static const char *const framing[] = { "content-length", "transfer-encoding", "connection",
+                                           "keep-alive", "upgrade", "date", "server", NULL };
+    if (s[0] == '\0' || strlen(s) > 64)
+        return 0;
+    for (const char *p = s; *p; p++)
+        if (!isalnum((unsigned char)*p) && strchr("!#$%&'*+-.^_`|~", *p) == NULL)
+            return 0;
+    for (size_t i = 0; framing[i] != NULL; i++)
+        if (strcasecmp(s, framing[i]) == 0)
+            return 0;
+    return 1;
+}
+
+static int conf__is_header_value(const char *s)
+{
+    return conf_value_is_header_value(s, 1024);
+}
+
+static const conf_map_kind_t conf__headers_map = {
+    conf__is_extra_header, "a header name (a token; not Content-Length, Transfer-Encoding, "
+    "Connection, Keep-Alive, Upgrade, Date or Server)",
+    conf__is_header_value, "a header value (printable ASCII, up to 1024 bytes)",
+    "{X-Frame-Options: DENY}",
+    .keep_case = 1,
+};
+
+/* http:// or https://, then something, and nothing that would break a
+ * Location line. */
+static int conf__is_redirect(const char *s)
+{
+    if (strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0)
+        return 0;
+    if (strlen(s) <= (s[4] == 's' ? 8u : 7u) || strlen(s) > 1024)
+        return 0;
+    for (const char *p = s; *p; p++)
+        if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
+            return 0;
+    return 1;
+}
+
+static const char *const conf__log_formats[] = { "combined", "vhost_combined", "json", NULL };
 
 static const char *const conf__log_levels[] = { "debug", "info", "warn", "error", NULL };
 
 /* --- the table ---------------------------------------------------------------- */
 
 #define TOP CONF_SCOPE_TOP
+#define HOST CONF_SCOPE_HOST
 #define AT(field) offsetof(conf_t, field)
 #define LAT(field) offsetof(conf_listen_t, field)
 #define LISTEN CONF_SCOPE_LISTEN
@@ -245,8 +311,8 @@ const conf_key_t conf__keys[] = {
       .doc = "connections start with a PROXY protocol header" },
     { "workers", CONF_KIND_INT, TOP, AT(workers), "auto", 1, 512, CONF_F_AUTO,
       .doc = "worker processes (auto: one per CPU)" },
-    { "root", CONF_KIND_PATH, TOP, AT(root), "www", .doc = "document root" },
-    { "index", CONF_KIND_LIST, TOP, AT(index), "index.html", .list = &conf__index_items,
+    { "root", CONF_KIND_PATH, TOP | HOST, AT(root), "www", .doc = "document root" },
+    { "index", CONF_KIND_LIST, TOP | HOST, AT(index), "index.html", .list = &conf__index_items,
       .max_items = CONF_MAX_INDEX, .count_offset = AT(num_index),
       .doc = "index files tried for a directory" },
     { "daemon", CONF_KIND_BOOL, TOP, AT(daemon), "false", .doc = "detach from the terminal" },
@@ -255,7 +321,7 @@ const conf_key_t conf__keys[] = {
       .doc = "stderr or a path" },
     { "log_level", CONF_KIND_ENUM, TOP, AT(log_level), "info", .names = conf__log_levels,
       .doc = "debug, info, warn or error" },
-    { "access_log", CONF_KIND_PATH, TOP, AT(access_log), "off", .flags = CONF_F_OFF,
+    { "access_log", CONF_KIND_PATH, TOP | HOST, AT(access_log), "off", .flags = CONF_F_OFF,
       .doc = "a path, or off" },
     { "user", CONF_KIND_STRING, TOP, AT(user), NULL, .line_offset = AT(user_line),
       .doc = "drop privileges to this user when started as root" },
@@ -287,9 +353,9 @@ const conf_key_t conf__keys[] = {
       .doc = "plain listeners also take HTTP/2 with prior knowledge (h2c)" },
     { "http2_max_streams", CONF_KIND_INT, TOP, AT(http2_max_streams), "128", 1, 65536,
       .doc = "concurrent streams per HTTP/2 connection" },
-    { "gzip_static", CONF_KIND_BOOL, TOP, AT(gzip_static), "true",
+    { "gzip_static", CONF_KIND_BOOL, TOP | HOST, AT(gzip_static), "true",
       .doc = "serve file.gz (and file.br) to clients that accept it" },
-    { "autoindex", CONF_KIND_BOOL, TOP, AT(autoindex), "false",
+    { "autoindex", CONF_KIND_BOOL, TOP | HOST, AT(autoindex), "false",
       .doc = "list directories without an index file" },
     { "worker_max_requests", CONF_KIND_INT, TOP, AT(worker_max_requests), "0", 0, INT_MAX,
       .doc = "recycle a worker after about this many requests (0: never)" },
@@ -336,12 +402,28 @@ const conf_key_t conf__keys[] = {
     { "hsts", CONF_KIND_STRING, TLS, AT(tls_hsts), "none", .flags = CONF_F_NONE,
       .check = conf__is_hsts, .expected = "none or a header value such as \"max-age=63072000\"",
       .doc = "Strict-Transport-Security on HTTPS responses (none: not sent)" },
-    { "cache_control", CONF_KIND_MAP, TOP, AT(cache_control), .map = &conf__cache_control_map,
+    { "cache_control", CONF_KIND_MAP, TOP | HOST, AT(cache_control), .map = &conf__cache_control_map,
       .doc = "Cache-Control by extension, default for the rest" },
-    { "error_pages", CONF_KIND_MAP, TOP, AT(error_pages), .map = &conf__error_pages_map,
+    { "error_pages", CONF_KIND_MAP, TOP | HOST, AT(error_pages), .map = &conf__error_pages_map,
       .doc = "status -> page under root" },
-    { "mime_types", CONF_KIND_MAP, TOP, AT(mime_types), .map = &conf__mime_types_map,
+    { "mime_types", CONF_KIND_MAP, TOP | HOST, AT(mime_types), .map = &conf__mime_types_map,
       .doc = "extension -> Content-Type, over the built-in table" },
+    { "headers", CONF_KIND_MAP, TOP | HOST, AT(headers), .map = &conf__headers_map,
+      .doc = "extra response header lines: name -> value" },
+    { "log_format", CONF_KIND_ENUM, TOP, AT(log_format), "combined", .names = conf__log_formats,
+      .doc = "access log lines: combined, vhost_combined or json" },
+    { "hosts", CONF_KIND_HOSTS, TOP, AT(hosts),
+      .doc = "virtual hosts: name (or *.suffix) -> per-host keys" },
+    { "aliases", CONF_KIND_LIST, HOST, AT(aliases), .list = &conf__alias_items,
+      .max_items = CONF_MAX_ALIASES, .count_offset = AT(num_aliases),
+      .doc = "more names of this host" },
+    { "redirect", CONF_KIND_STRING, HOST, AT(redirect), .check = conf__is_redirect,
+      .expected = "a URL such as https://example.com",
+      .doc = "every request: 301 to this URL plus the path and query" },
+    { "tls", CONF_KIND_SECTION, HOST, AT(tls_cert), .inner = CONF_SCOPE_HOST_TLS,
+      .doc = "this host's certificate: {cert, key}" },
+    { "cert", CONF_KIND_PATH, CONF_SCOPE_HOST_TLS, AT(tls_cert), .flags = CONF_F_REQUIRED },
+    { "key", CONF_KIND_PATH, CONF_SCOPE_HOST_TLS, AT(tls_key), .flags = CONF_F_REQUIRED },
 };
 
 const size_t conf__num_keys = sizeof(conf__keys) / sizeof(conf__keys[0]);
@@ -411,6 +493,74 @@ void conf__free_scope(void *base, unsigned scope)
             break;
         }
     }
+}
+
+int conf__copy_scope(void *dst, const void *src, unsigned scope)
+{
+    for (size_t i = 0; i < conf__num_keys; i++) {
+        const conf_key_t *k = &conf__keys[i];
+        char *to = (char *)dst + k->offset;
+        const char *from = (const char *)src + k->offset;
+        if (!(k->scope & scope))
+            continue;
+        switch (k->kind) {
+        case CONF_KIND_BOOL:
+        case CONF_KIND_INT:
+        case CONF_KIND_ENUM:
+            *(int *)(void *)to = *(const int *)(const void *)from;
+            break;
+        case CONF_KIND_SIZE:
+            *(size_t *)(void *)to = *(const size_t *)(const void *)from;
+            break;
+        case CONF_KIND_DURATION:
+            *(double *)(void *)to = *(const double *)(const void *)from;
+            break;
+        case CONF_KIND_PATH:
+        case CONF_KIND_STRING: {
+            const char *s = *(char *const *)(const void *)from;
+            if (s != NULL && (*(char **)(void *)to = strdup(s)) == NULL)
+                return -1;
+            break;
+        }
+        case CONF_KIND_LIST: {
+            size_t n = *(const size_t *)(const void *)((const char *)src + k->count_offset);
+            for (size_t j = 0; j < n; j++) {
+                void *d = to + j * k->list->size;
+                const void *sj = from + j * k->list->size;
+                if (k->list->keep == NULL) {
+                    memcpy(d, sj, k->list->size);
+                } else {
+                    /* Only lists of strings have a keep() in a host's scope. */
+                    if (k->list->size != sizeof(char *) || *(char *const *)sj == NULL ||
+                        k->list->keep(d, *(char *const *)sj) < 0)
+                        return -1;
+                }
+                *(size_t *)(void *)((char *)dst + k->count_offset) = j + 1;
+            }
+            break;
+        }
+        case CONF_KIND_MAP: {
+            const conf_map_t *m = (const conf_map_t *)(const void *)from;
+            conf_map_t *o = (conf_map_t *)(void *)to;
+            if (m->n == 0)
+                break;
+            if ((o->items = calloc(m->n, sizeof(*o->items))) == NULL)
+                return -1;
+            for (; o->n < m->n; o->n++) {
+                o->items[o->n].key = strdup(m->items[o->n].key);
+                o->items[o->n].value = strdup(m->items[o->n].value);
+                if (o->items[o->n].key == NULL || o->items[o->n].value == NULL) {
+                    o->n++;
+                    return -1;
+                }
+            }
+            break;
+        }
+        default:
+            break;
+        }
+    }
+    return 0;
 }
 
 /* A YAML double-quoted scalar: any string reads back as itself. */

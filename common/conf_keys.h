@@ -35,6 +35,8 @@ typedef enum {
     CONF_KIND_ENUM,     /* int: the index in names */
     CONF_KIND_SECTION,  /* a mapping of the rows of scope inner; offset: a char *
                          * that is non-NULL when the section was given */
+    CONF_KIND_HOSTS,    /* hosts: name -> a mapping of the rows of scope HOST, each
+                         * into its own conf_t (conf_host_t, conf_hosts.c) */
 } conf_kind_t;
 
 /* Where a key may appear. Per-host and per-listener scopes come next. */
@@ -44,6 +46,8 @@ typedef enum {
 /* The scopes of list items store into the item, not into conf_t. */
 #define CONF_SCOPE_TLS 0x8u     /* inside tls: {certificates, min_version, ...} */
 #define CONF_SCOPE_TLS_CERT 0x10u /* an entry of tls.certificates: conf_tls_cert_t */
+#define CONF_SCOPE_HOST 0x100u  /* inside a hosts: entry; stores into the host's conf_t */
+#define CONF_SCOPE_HOST_TLS 0x200u /* inside a host's tls: {cert, key} */
 #define CONF_SCOPE_ITEMS (CONF_SCOPE_LISTEN | CONF_SCOPE_TLS_CERT)
 #define CONF_SCOPE_ALL (0xffffffffu & ~CONF_SCOPE_ITEMS) /* every scope stored in conf_t */
 
@@ -78,6 +82,8 @@ typedef struct {
     int (*value_ok)(const char *);
     const char *value_what;
     const char *example;
+    int keep_case; /* keys keep the case they were written in (header names
+                    * go out as the user wrote them); else lower-cased */
 } conf_map_kind_t;
 
 typedef struct {
@@ -112,6 +118,15 @@ void conf__keys_list(unsigned scope, char *out, size_t size);
 
 /* Frees what the rows of scope own in base and zeroes them. */
 void conf__free_scope(void *base, unsigned scope);
+
+/* Copies the values of the rows of scope from src into dst (zeroed for
+ * them), deeply: a host inheriting the top level's. A list item is copied
+ * as its bytes when its kind has no keep(), else it must be a char * that
+ * keep() copies. 0, or -1 (ENOMEM). */
+int conf__copy_scope(void *dst, const void *src, unsigned scope);
+
+/* Frees the hosts of a top-level conf_t (conf_hosts.c). */
+void conf_hosts_free(conf_t *c);
 
 /* Writes s as a YAML double-quoted scalar, which reads back as s. */
 void conf__print_quoted(FILE *out, const char *s);

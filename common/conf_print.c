@@ -82,7 +82,43 @@ static void conf__print_value(FILE *out, const conf_key_t *k, const char *base,
         break;
     }
     case CONF_KIND_SECTION:
+    case CONF_KIND_HOSTS:
         break;
+    }
+}
+
+static void conf__print_scope(FILE *out, const char *base, unsigned scope, const char *indent);
+
+/* Each host with the keys it sets, then what it inherits as comments:
+ * the output still reads back to the same configuration. */
+static void conf__print_hosts(FILE *out, const conf_t *c)
+{
+    if (c->num_hosts == 0) {
+        fputs("hosts: {}\n", out);
+        return;
+    }
+    fputs("hosts:\n", out);
+    for (size_t i = 0; i < c->num_hosts; i++) {
+        const conf_host_t *h = &c->hosts[i];
+        fputs("  ", out);
+        conf__print_quoted(out, h->name);
+        fprintf(out, ":  # line %u\n", h->line);
+        for (int own = 1; own >= 0; own--) {
+            for (size_t j = 0; j < conf__num_keys; j++) {
+                const conf_key_t *k = &conf__keys[j];
+                if (!(k->scope & CONF_SCOPE_HOST) || conf_host_sets(h, k->name) != own)
+                    continue;
+                if (!own && (k->scope & CONF_SCOPE_TOP) == 0)
+                    continue; /* aliases, redirect, tls: nothing to inherit */
+                const char *base = (const char *)h->conf;
+                if (k->kind == CONF_KIND_SECTION) {
+                    fprintf(out, "    %s:\n", k->name);
+                    conf__print_scope(out, base, k->inner, "      ");
+                } else {
+                    conf__print_value(out, k, base, own ? "    " : "    # inherited: ");
+                }
+            }
+        }
     }
 }
 
@@ -94,7 +130,9 @@ static void conf__print_scope(FILE *out, const char *base, unsigned scope, const
             continue;
         if (k->doc != NULL)
             fprintf(out, "%s# %s\n", indent, k->doc);
-        if (k->kind != CONF_KIND_SECTION) {
+        if (k->kind == CONF_KIND_HOSTS) {
+            conf__print_hosts(out, (const conf_t *)(const void *)base);
+        } else if (k->kind != CONF_KIND_SECTION) {
             conf__print_value(out, k, base, indent);
         } else if (*(char *const *)(const void *)(base + k->offset) == NULL) {
             fprintf(out, "%s# %s: not set\n", indent, k->name);

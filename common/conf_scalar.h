@@ -20,6 +20,8 @@ typedef struct {
     yaml_document_t *doc;
     const char *base;   /* relative paths are resolved against this */
     const char *prefix; /* "" at the top, "status." inside status */
+    yaml_node_t *hosts; /* hosts:, read after the top level it inherits from */
+    unsigned char *set; /* in a host: the rows it sets (conf_host_t.set) */
 } conf_ctx_t;
 
 /* "file:line: prefix key: message" into ctx->err; returns -1. */

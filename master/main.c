@@ -215,6 +215,7 @@ int main(int argc, char **argv)
         return 1;
     }
     if (test) {
+        conf_hosts_warn(conf, stderr);
         fprintf(stderr, "drover: configuration file %s test is successful\n", conf->file);
         int rc = test == 2 && conf_print(conf, stdout) < 0 ? 1 : 0;
         conf_free(conf);

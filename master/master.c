@@ -32,6 +32,7 @@
 #include "status.h"
 #include "upgrade.h"
 #include "user.h"
+#include "vhost_logs.h"
 
 /* A fast stop kills what is left after this. */
 #define MASTER_FAST_STOP_LIMIT 5.0
@@ -105,6 +106,9 @@ static void master__reopen(master_t *m)
             close(fd);
         }
     }
+    char err[CONF_ERR_LEN];
+    if (vhost_logs_prepare(m->conf, m->uid, m->gid, err, sizeof(err)) < 0)
+        log_error("%s", err);
     for (size_t i = 0; i < MASTER_MAX_WORKERS; i++)
         if (m->workers[i].pid != 0)
             workers_send(&m->workers[i], CMD_REOPEN);
@@ -351,6 +355,10 @@ int master_run(conf_t *conf, int foreground, char *exe, pid_t predecessor, int p
         if (geteuid() == 0 && m->uid != (uid_t)-1 && fchown(fd, m->uid, m->gid) < 0)
             log_warn("fchown(\"%s\"): %s", conf->access_log, strerror(errno));
         close(fd);
+    }
+    if (vhost_logs_prepare(conf, m->uid, m->gid, err, sizeof(err)) < 0) {
+        log_error("%s", err);
+        goto fail;
     }
 
     sigemptyset(&mask);

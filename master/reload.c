@@ -25,6 +25,7 @@
 #include "log.h"
 #include "notify.h"
 #include "user.h"
+#include "vhost_logs.h"
 
 /* How long a reload's new generation has to report READY. */
 #define RELOAD_READY_TIMEOUT 10.0
@@ -172,6 +173,12 @@ void reload_begin(master_t *m)
     if (geteuid() != 0) {
         uid = (uid_t)-1;
         gid = (gid_t)-1;
+    }
+    if (vhost_logs_prepare(c, uid, gid, err, sizeof(err)) < 0) {
+        reload__refuse(m, err);
+        conf_free(c);
+        reload__unbind_unused(m);
+        return;
     }
     m->pending_uid = uid;
     m->pending_gid = gid;

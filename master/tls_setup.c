@@ -28,6 +28,18 @@ static int tls_setup__conf(const conf_t *conf, tls_conf_t *tc)
         if (tls_conf_add_certificate(tc, conf->tls_certs[i].cert, conf->tls_certs[i].key,
                                      (int)conf->tls_certs[i].line) < 0)
             return -1;
+    /* Each host's own certificate (hosts:, tls: {cert, key}) joins the
+     * list, once: SNI picks it by its names, and a request whose Host
+     * would pick another is a 421 (worker/host.c). */
+    for (size_t i = 0; i < conf->num_hosts; i++) {
+        const conf_t *h = conf->hosts[i].conf;
+        int seen = 0;
+        for (size_t j = 0; h->tls_cert != NULL && j < tc->ncertificates && !seen; j++)
+            seen = strcmp(tc->certificates[j].cert, h->tls_cert) == 0;
+        if (h->tls_cert != NULL && !seen &&
+            tls_conf_add_certificate(tc, h->tls_cert, h->tls_key, (int)conf->hosts[i].line) < 0)
+            return -1;
+    }
     for (size_t i = 0; i < conf->num_tls_ticket_key_files; i++)
         if (tls_conf_add_ticket_key_file(tc, conf->tls_ticket_key_files[i]) < 0)
             return -1;

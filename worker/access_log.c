@@ -13,6 +13,7 @@
 
 #include "http_date.h"
 #include "log.h"
+#include "http_parser.h"
 
 /* The longest line we write: fields are cut to these lengths. */
 #define ACCESS_LOG_FIELD_MAX 2048
@@ -26,6 +27,7 @@ int access_log_open(access_log_t *l, const char *path)
     l->len = 0;
     l->failing = 0;
     l->dropped = l->dropped_total = 0;
+    l->format = 0; /* combined, until the caller says otherwise */
     if (path == NULL)
         return 0;
     l->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
@@ -159,19 +161,105 @@ static char *access_log__escaped(char *o, str_t s)
     return o;
 }
 
+/* Appends s as the inside of a JSON string: '"', '\\' and control bytes
+ * escaped; a byte above 0x7e as \u00XX, so an invalid UTF-8 request can
+ * never make an invalid JSON line (bytes read as Latin-1). */
+static char *access_log__json(char *o, str_t s)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t n = s.len < ACCESS_LOG_FIELD_MAX ? s.len : ACCESS_LOG_FIELD_MAX;
+    *o++ = '"';
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s.p[i];
+        if (ch == '"' || ch == '\\') {
+            *o++ = '\\';
+            *o++ = (char)ch;
+        } else if (ch < 0x20 || ch >= 0x7f) {
+            o += sprintf(o, "\\u00%c%c", hex[ch >> 4], hex[ch & 15]);
+        } else {
+            *o++ = (char)ch;
+        }
+    }
+    *o++ = '"';
+    return o;
+}
+
+/* The normalised Host of r into buf, "-" when there is none. */
+static str_t access_log__host(const access_log_record_t *r, char *buf, size_t size)
+{
+    ssize_t n = r->host.len > 0 ? http_host_normalize(r->host, buf, size) : -1;
+    return n > 0 ? str_make(buf, (size_t)n) : STR_LIT("-");
+}
+
+/* method, target and protocol of a request line; empty when it has fewer
+ * parts (a request that could not be parsed). */
+static void access_log__split(str_t line, str_t part[3])
+{
+    size_t i = 0;
+    for (int k = 0; k < 3; k++) {
+        size_t start = i;
+        while (i < line.len && line.p[i] != ' ')
+            i++;
+        part[k] = str_make(line.p + start, i - start);
+        if (i < line.len)
+            i++;
+    }
+}
+
+static void access_log__write_json(access_log_t *l, const access_log_record_t *r, time_t now)
+{
+    char hostbuf[256], when[32];
+    str_t part[3];
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    access_log__split(r->request, part);
+    char *o = l->buf + l->len;
+    o += sprintf(o, "{\"time\":\"%s\",\"host\":", when);
+    o = access_log__json(o, access_log__host(r, hostbuf, sizeof(hostbuf)));
+    o += sprintf(o, ",\"client\":\"%s\",\"method\":", r->addr);
+    o = access_log__json(o, part[0]);
+    o += sprintf(o, ",\"path\":");
+    o = access_log__json(o, part[1]);
+    o += sprintf(o, ",\"protocol\":");
+    o = access_log__json(o, part[2]);
+    o += sprintf(o, ",\"status\":%d,\"bytes\":%llu,\"referer\":", r->status,
+                 (unsigned long long)r->body_bytes);
+    o = access_log__json(o, r->referer);
+    o += sprintf(o, ",\"agent\":");
+    o = access_log__json(o, r->agent);
+    o += sprintf(o, ",\"duration_us\":%llu}\n", (unsigned long long)r->duration_us);
+    l->len = (size_t)(o - l->buf);
+}
+
 void access_log_write(access_log_t *l, const access_log_record_t *r, time_t now)
 {
     if (l->fd < 0)
         return;
-    /* Worst case: three escaped fields at 4 bytes per byte, plus the rest. */
-    size_t worst = 3 * 4 * ACCESS_LOG_FIELD_MAX + 256;
+    /* Worst case for this record: every byte of its fields escaped (6
+     * bytes in json, 4 otherwise; each field cut at ACCESS_LOG_FIELD_MAX),
+     * plus the rest of the line. */
+    size_t worst = 6 * (3 * ACCESS_LOG_FIELD_MAX) + 2048;
+    if (r->request.len + r->referer.len + r->agent.len < ACCESS_LOG_FIELD_MAX)
+        worst = 6 * (r->request.len + r->referer.len + r->agent.len) + 2048;
     if (l->len + worst > sizeof(l->buf))
         access_log_flush(l);
+    if (l->format == 2) {
+        access_log__write_json(l, r, now);
+        return;
+    }
     if (now != l->clf_at) {
         http_date_clf(now, l->clf);
         l->clf_at = now;
     }
     char *o = l->buf + l->len;
+    if (l->format == 1) {
+        /* Apache's vhost_combined: "%v:%p %h ...", here the host as asked
+         * for (normalised, without the port), "-" when there was none. */
+        char hostbuf[256];
+        o = access_log__escaped(o, access_log__host(r, hostbuf, sizeof(hostbuf)));
+        *o++ = ' ';
+    }
     o += sprintf(o, "%s - - [%s] \"", r->addr, l->clf);
     o = access_log__escaped(o, r->request);
     o += sprintf(o, "\" %d %llu \"", r->status, (unsigned long long)r->body_bytes);

@@ -1,5 +1,8 @@
 /*
- * access_log: the combined-format access log of a worker.
+ * access_log: the access log of a worker: combined (the default),
+ * vhost_combined (the host, then a combined line, as Apache's) or json (one
+ * object per line: time, host, client, method, path, protocol, status,
+ * bytes, referer, agent, duration_us).
  *
  * Lines are appended to a 64 KiB buffer and written when it fills, at least
  * once a second, and at exit, with O_APPEND writes of whole lines so the
@@ -37,6 +40,7 @@ typedef struct {
     uint64_t dropped_total; /* since the failure began */
     time_t reported_at;     /* when the last report was logged */
     char buf[ACCESS_LOG_BUF];
+    int format;             /* CONF_LOG_* (conf.h): combined unless set */
 } access_log_t;
 
 /* One exchange. The slices are borrowed for the call only. */
@@ -51,6 +55,8 @@ typedef struct {
      * or NULL. The combined format does not show them; other formats may. */
     const char *scheme;
     const char *tls_version;
+    str_t host;             /* the Host header as sent (normalised when written) */
+    uint64_t duration_us;   /* from the request head to the end of the response */
 } access_log_record_t;
 
 /* Starts l; path NULL: logging off. */

@@ -114,6 +114,9 @@ struct conn_s {
     str_t log_request;      /* the request line, into rbuf */
     str_t log_referer;
     str_t log_agent;
+    str_t log_host;         /* the Host header, into rbuf */
+    double log_start;       /* w->now when the request head was read */
+    struct host_s *host;    /* the virtual host that answered; NULL: default */
 
     /* The listener it came from (w->a.conf->listen[]). */
     const conf_listen_t *listener;

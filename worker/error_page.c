@@ -7,12 +7,14 @@
 #include <string.h>
 
 #include "file_cache.h"
+#include "host.h"
 #include "http_parser.h"
 
 /* The configured page for r's status, or -1 when there is none to send. */
 static int error_page__configured(worker_t *w, response_t *r)
 {
-    const conf_map_t *pages = &w->a.conf->error_pages;
+    /* The current host's pages, from its own root (w->fc is its cache). */
+    const conf_map_t *pages = w->host != NULL ? &w->host->conf->error_pages : &w->a.conf->error_pages;
     if (pages->n == 0 || w->fc == NULL)
         return -1;
     char key[8];

@@ -30,7 +30,16 @@ struct file_cache_s {
      * check that replaces it where it does not. */
     int no_openat2;
     char root_real[PATH_MAX];
+    char etag_tag[12];     /* "" or "<hex>-": a virtual host's, see file_cache_set_tag */
 };
+
+void file_cache_set_tag(file_cache_t *fc, unsigned tag)
+{
+    if (tag == 0)
+        fc->etag_tag[0] = '\0';
+    else
+        snprintf(fc->etag_tag, sizeof(fc->etag_tag), "%x-", tag);
+}
 
 /* openat2(RESOLVE_BENEATH): the kernel refuses any way out of dirfd, a
  * symlink that points outside included; path_normalize() has already
@@ -186,7 +195,7 @@ static const char *file_cache__cache_control(const file_cache_t *fc, str_t ext)
 
 /* Fills validators, header lines and (small files) the bytes. fd is taken.
  * coding: what this copy is encoded with (a variant), or identity. */
-static int file_cache__load(file_cache_entry_t *e, int fd, const struct stat *st, const char *type,
+static int file_cache__load(const file_cache_t *fc, file_cache_entry_t *e, int fd, const struct stat *st, const char *type,
                             http_coding_t coding, int vary, const char *cache_control)
 {
     e->kind = FC_FILE;
@@ -198,8 +207,8 @@ static int file_cache__load(file_cache_entry_t *e, int fd, const struct stat *st
      * coding, so it never equals the identity's even when the two files
      * share a size and a second (each is a different representation). */
     const char *cname = http_coding_name(coding);
-    e->etag_len = (size_t)snprintf(e->etag, sizeof(e->etag), "\"%llx-%llx%s%s\"",
-                                   (unsigned long long)st->st_mtime,
+    e->etag_len = (size_t)snprintf(e->etag, sizeof(e->etag), "\"%s%llx-%llx%s%s\"",
+                                   fc->etag_tag, (unsigned long long)st->st_mtime,
                                    (unsigned long long)st->st_size, cname ? "-" : "",
                                    cname ? cname : "");
     http_date_format(st->st_mtime, e->last_modified);
@@ -281,7 +290,7 @@ static void file_cache__variants(file_cache_t *fc, file_cache_entry_t *e, char *
         }
         v->refs = 1;
         list_init(&v->lru);
-        if (file_cache__load(v, vfd, &vst, type, kinds[i].coding, 1, cache_control) < 0) {
+        if (file_cache__load(fc, v, vfd, &vst, type, kinds[i].coding, 1, cache_control) < 0) {
             file_cache__destroy(v);
             continue;
         }
@@ -375,7 +384,7 @@ static file_cache_entry_t *file_cache__build(file_cache_t *fc, const char *path,
     const char *cache_control = file_cache__cache_control(fc, ext);
     if (fc->conf->gzip_static)
         file_cache__variants(fc, e, rel, type, cache_control);
-    file_cache__load(e, fd, &st, type, HTTP_CODING_IDENTITY, e->codings != 0, cache_control);
+    file_cache__load(fc, e, fd, &st, type, HTTP_CODING_IDENTITY, e->codings != 0, cache_control);
     return e;
 }
 

@@ -104,6 +104,11 @@ void file_cache_unref(file_cache_t *fc, file_cache_entry_t *e);
  * dirfd, or outside the root where openat2 is missing). */
 int file_cache_openat(file_cache_t *fc, int dirfd, const char *rel);
 
+/* Makes the ETags of fc's entries start with tag (in hex; 0: none, the
+ * default): a virtual host's own, so two hosts never share a validator
+ * even for files of the same size and second. */
+void file_cache_set_tag(file_cache_t *fc, unsigned tag);
+
 /* Descriptors the cache may hold at most in the usual case (one per entry:
  * a large file), for the worker's descriptor reserve. */
 size_t file_cache_max_fds(const file_cache_t *fc);

@@ -6,10 +6,38 @@
 #include <string.h>
 
 #include "error_page.h"
+#include "host.h"
 #include "static.h"
 #include "status.h"
 
+/* A host with redirect: 301 to its URL plus the path and query. */
+static void handler__redirect(const handler_req_t *h, response_t *r, const char *url)
+{
+    const http_request_t *req = h->req;
+    size_t ulen = strlen(url);
+    str_t path = req->path.len > 0 && req->path.p[0] == '/' ? req->path : STR_LIT("/");
+    if (ulen > 0 && url[ulen - 1] == '/')
+        ulen--; /* "https://example.com/" + "/a" */
+    response_init(r, 301);
+    response_addf(r, "Location: %.*s%.*s%s%.*s\r\n", (int)ulen, url, (int)path.len, path.p,
+                  req->query.len > 0 ? "?" : "", (int)req->query.len, req->query.p);
+    error_page_respond(h->w, r);
+}
+
+static void handler__route(const handler_req_t *h, response_t *r);
+
 void handler_respond(const handler_req_t *h, response_t *r)
+{
+    const host_t *host = h->host != NULL ? h->host : host_select(h->w, h->req);
+    if (host != NULL && host->conf->redirect != NULL)
+        handler__redirect(h, r, host->conf->redirect);
+    else
+        handler__route(h, r);
+    if (host != NULL && host->headers_len > 0)
+        response_add(r, host->headers, host->headers_len);
+}
+
+static void handler__route(const handler_req_t *h, response_t *r)
 {
     const http_request_t *req = h->req;
     const conf_t *conf = h->w->a.conf;

@@ -26,6 +26,9 @@ typedef struct {
      * multipart body. */
     uint64_t conn_id;
     unsigned seq;
+    /* The virtual host, when the protocol already chose it (host_select);
+     * NULL: handler_respond chooses it from req. */
+    struct host_s *host;
 } handler_req_t;
 
 void handler_respond(const handler_req_t *h, response_t *r);

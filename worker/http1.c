@@ -8,11 +8,13 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "access_log.h"
 #include "discard.h"
 #include "error_page.h"
 #include "handler.h"
+#include "host.h"
 #include "redirect_https.h"
 #include "http_parser.h"
 #include "response.h"
@@ -26,6 +28,7 @@ static void http1__log_fields(conn_t *c, const http_request_t *req)
         c->log_request = str_make(start, end ? (size_t)(end - start) : 0);
         c->log_referer = req->referer;
         c->log_agent = req->user_agent;
+        c->log_host = req->host;
     } else {
         size_t n = c->rlen < 1024 ? c->rlen : 1024;
         const char *s = c->rbuf ? c->rbuf : "";
@@ -35,7 +38,9 @@ static void http1__log_fields(conn_t *c, const http_request_t *req)
         c->log_request = str_make(s, i);
         c->log_referer = STR_NULL;
         c->log_agent = STR_NULL;
+        c->log_host = STR_NULL;
     }
+    c->log_start = c->w->now;
 }
 
 #define HTTP1_LIT(p, lit) (memcpy((p), (lit), sizeof(lit) - 1), sizeof(lit) - 1)
@@ -187,6 +192,7 @@ static void http1__error(conn_t *c, int status)
     c->body_left = 0;
     c->requests_http10 = 0;
     http1__log_fields(c, NULL);
+    c->host = host_select(c->w, NULL);
     error_page_status(c->w, &r, status);
     http1__frame(c, &r, 0);
 }
@@ -200,6 +206,8 @@ static void http1__request(conn_t *c, const http_request_t *req)
     response_t r;
 
     http1__log_fields(c, req);
+    /* Once per request, before any answer: even a 413 is the host's. */
+    c->host = host_select(w, req);
     c->requests_http10 = req->version_minor == 0;
     c->keep_alive = req->keep_alive && !w->draining && conf->keepalive_timeout > 0 &&
                     c->requests + 1 < (unsigned)conf->keepalive_requests;
@@ -239,12 +247,19 @@ static void http1__request(conn_t *c, const http_request_t *req)
         return;
     }
 
+    /* Over HTTPS, a Host whose certificate is not the one SNI chose. */
+    if (host_misdirected(c, req->host)) {
+        error_page_status(w, &r, 421);
+        http1__frame(c, &r, head_only);
+        return;
+    }
     if (c->redirect_https) {
         redirect_https_respond(w, req, &r);
         http1__frame(c, &r, head_only);
         return;
     }
-    handler_req_t h = { .w = w, .req = req, .conn_id = (uint64_t)(uintptr_t)c, .seq = c->requests };
+    handler_req_t h = { .w = w, .req = req, .conn_id = (uint64_t)(uintptr_t)c, .seq = c->requests,
+                        .host = c->host };
     h.addr = conn_peer(c, &h.family);
     handler_respond(&h, &r);
     http1__frame(c, &r, head_only);
@@ -254,13 +269,18 @@ static void http1__request(conn_t *c, const http_request_t *req)
 static void http1__finish(conn_t *c)
 {
     worker_t *w = c->w;
-    if (access_log_on(&w->access_log)) {
+    access_log_t *log = c->host != NULL ? c->host->log : &w->access_log;
+    if (access_log_on(log)) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        double took = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 - c->log_start;
         access_log_record_t rec = {
             .addr = conn_addr(c), .request = c->log_request, .status = c->status,
             .body_bytes = c->body_bytes, .referer = c->log_referer, .agent = c->log_agent,
             .scheme = c->https ? "https" : "http", .tls_version = c->tls_version,
+            .host = c->log_host, .duration_us = took > 0 ? (uint64_t)(took * 1e6) : 0,
         };
-        access_log_write(&w->access_log, &rec, w->wall);
+        access_log_write(log, &rec, w->wall);
     }
     conn_output_done(c);
 

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "access_log.h"
+#include "host.h"
 #include "balance.h"
 #include "channel.h"
 #include "conn.h"
@@ -247,6 +248,7 @@ static void worker__command(worker_t *w)
                 log_error("reopening the error log: %s", strerror(errno));
             if (access_log_reopen(&w->access_log) < 0)
                 log_error("reopening the access log %s: %s", w->a.conf->access_log, strerror(errno));
+            host_reopen(w);
             break;
         }
     }
@@ -298,6 +300,8 @@ static int worker__setup(worker_t *w)
         log_error("open(\"%s\"): %s", w->a.conf->access_log, strerror(errno));
         return -1;
     }
+    if (host_open(w) < 0)
+        return -1;
     if (worker__drop_privileges(&w->a) < 0)
         return -1;
     /* After setuid(): the kernel clears the parent-death signal on a
@@ -460,6 +464,7 @@ void worker_run(const worker_args_t *args)
             worker__tell_master(w, MSG_HEARTBEAT);
             worker__report(w, REPORT_COUNTERS);
             access_log_flush(&w->access_log);
+            host_flush(w);
             log_tick();
         }
         if (w->draining) {
@@ -471,10 +476,12 @@ void worker_run(const worker_args_t *args)
     }
 
     access_log_flush(&w->access_log);
+    host_flush(w);
     log_tick();
     if (!w->draining)
         worker__report(w, REPORT_STOPPING);
     worker__report(w, REPORT_EXITED);
     access_log_close(&w->access_log);
+    host_close(w);
     _exit(WORKER_EXIT_OK);
 }

@@ -93,6 +93,8 @@ typedef struct {
     double proxy_refused_logged;        /* when an untrusted PROXY peer was last logged */
     unsigned long proxy_refused_quiet;  /* refused since then, not logged */
     struct tls_worker_s *tls; /* TLS counters and pool (tls_transport.h); NULL without TLS */
+    struct host_set_s *hosts;  /* the virtual hosts (host.h) */
+    struct host_s *host;       /* the current request's; fc is its cache */
 } worker_t;
 
 /* Never returns: the process exits with WORKER_EXIT_*. */

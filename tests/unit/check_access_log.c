@@ -1,6 +1,7 @@
 /*
  * Unit tests for worker/access_log: combined-format lines built from a
- * plain record, escaping, buffering until a flush, and logging off.
+ * plain record, escaping, buffering until a flush, and logging off; the
+ * json and vhost_combined formats.
  */
 #include "config.h"
 
@@ -71,6 +72,49 @@ START_TEST(test_empty_fields_and_escaping)
 }
 END_TEST
 
+/* json: one object per line, every string escaped as JSON wants, bytes
+ * above 0x7e as \u00XX so any request makes valid JSON. */
+START_TEST(test_json_line)
+{
+    access_log_record_t r = {
+        .addr = "192.0.2.7", .request = STR_LIT("GET /a\"b\\c?d=\x01\xe9 HTTP/1.1"), .status = 404,
+        .body_bytes = 12, .referer = STR_NULL, .agent = STR_LIT("ag\tent"),
+        .host = STR_LIT("WWW.Example.COM.:8080"), .duration_us = 1234,
+    };
+    l.format = 2; /* CONF_LOG_JSON */
+    access_log_write(&l, &r, WALL);
+    r.host = STR_NULL;
+    r.request = STR_LIT("garbage");
+    access_log_write(&l, &r, WALL);
+    access_log_flush(&l);
+    ck_assert_str_eq(content(),
+        "{\"time\":\"1994-11-06T08:49:37Z\",\"host\":\"www.example.com\",\"client\":\"192.0.2.7\","
+        "\"method\":\"GET\",\"path\":\"/a\\\"b\\\\c?d=\\u0001\\u00e9\",\"protocol\":\"HTTP/1.1\","
+        "\"status\":404,\"bytes\":12,\"referer\":\"\",\"agent\":\"ag\\u0009ent\",\"duration_us\":1234}\n"
+        "{\"time\":\"1994-11-06T08:49:37Z\",\"host\":\"-\",\"client\":\"192.0.2.7\","
+        "\"method\":\"garbage\",\"path\":\"\",\"protocol\":\"\","
+        "\"status\":404,\"bytes\":12,\"referer\":\"\",\"agent\":\"ag\\u0009ent\",\"duration_us\":1234}\n");
+}
+END_TEST
+
+/* vhost_combined: Apache's, the host first. */
+START_TEST(test_vhost_combined_line)
+{
+    access_log_record_t r = {
+        .addr = "192.0.2.7", .request = STR_LIT("GET / HTTP/1.1"), .status = 200,
+        .host = STR_LIT("Example.com:80"),
+    };
+    l.format = 1; /* CONF_LOG_VHOST_COMBINED */
+    access_log_write(&l, &r, WALL);
+    r.host = STR_NULL;
+    access_log_write(&l, &r, WALL);
+    access_log_flush(&l);
+    ck_assert_str_eq(content(),
+        "example.com 192.0.2.7 - - [06/Nov/1994:08:49:37 +0000] \"GET / HTTP/1.1\" 200 0 \"-\" \"-\"\n"
+        "- 192.0.2.7 - - [06/Nov/1994:08:49:37 +0000] \"GET / HTTP/1.1\" 200 0 \"-\" \"-\"\n");
+}
+END_TEST
+
 START_TEST(test_long_fields_are_cut)
 {
     static char big[10000];
@@ -128,6 +172,8 @@ static Suite *access_log_suite(void)
     tcase_add_test(tc, test_combined_line);
     tcase_add_test(tc, test_empty_fields_and_escaping);
     tcase_add_test(tc, test_long_fields_are_cut);
+    tcase_add_test(tc, test_json_line);
+    tcase_add_test(tc, test_vhost_combined_line);
     tcase_add_test(tc, test_off);
     tcase_add_test(tc, test_reopen_follows_the_path);
     suite_add_tcase(s, tc);

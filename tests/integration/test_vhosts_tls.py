@@ -1,0 +1,85 @@
+"""Virtual hosts over HTTPS: each host's own certificate (hosts: tls:) is
+chosen by SNI, and a request whose Host names a host with a different
+certificate than the one SNI chose gets 421 Misdirected Request (RFC 9110
+15.5.20) instead of the other site's page under the wrong certificate."""
+
+import os
+import socket
+import ssl
+
+import tlsgen
+from harness import ServerTestCase, run_main, yaml_dump, yaml_scalar
+
+
+class VhostTlsTest(ServerTestCase):
+    start_server = False
+
+    def setUp(self):
+        if not tlsgen.have_openssl():
+            self.skipTest("no openssl command")
+        super(VhostTlsTest, self).setUp()
+        d = self.srv.dir
+        self.ca = tlsgen.make_ca(d)
+        default = tlsgen.make_leaf(d, "default", "DNS:localhost,IP:127.0.0.1", 11)
+        a = tlsgen.make_leaf(d, "a", "DNS:a.test,DNS:www.a.test", 12)
+        b = tlsgen.make_leaf(d, "b", "DNS:b.test", 13)
+        roots = {}
+        for name in ("a", "b"):
+            roots[name] = os.path.join(d, "root-" + name)
+            os.makedirs(roots[name])
+            with open(os.path.join(roots[name], "who.txt"), "w") as f:
+                f.write(name + "\n")
+        self.tls_port = self.srv.port + 1
+        conf = dict(self.srv.conf)
+        conf.pop("listen")
+        text = ("listen:\n  - \"127.0.0.1:%d\"\n  - {address: \"127.0.0.1:%d\", tls: true}\n"
+                % (self.srv.port, self.tls_port) + yaml_dump(conf) +
+                "tls:\n  certificates:\n    - {cert: %s, key: %s}\n" % (yaml_scalar(default[0]), yaml_scalar(default[1])) +
+                "hosts:\n" +
+                "  a.test:\n    aliases: [www.a.test]\n    root: %s\n    tls: {cert: %s, key: %s}\n"
+                % (yaml_scalar(roots["a"]), yaml_scalar(a[0]), yaml_scalar(a[1])) +
+                "  b.test:\n    root: %s\n    tls: {cert: %s, key: %s}\n"
+                % (yaml_scalar(roots["b"]), yaml_scalar(b[0]), yaml_scalar(b[1])) +
+                "  c.test:\n    root: %s\n" % yaml_scalar(roots["b"]))
+        self.srv.write_config(text)
+        self.srv.start()
+
+    def get(self, sni, host):
+        ctx = ssl.create_default_context(cafile=self.ca)
+        ctx.check_hostname = False
+        with socket.create_connection(("127.0.0.1", self.tls_port), timeout=5) as raw:
+            with ctx.wrap_socket(raw, server_hostname=sni) as s:
+                cn = dict(x[0] for x in s.getpeercert()["subject"])["commonName"]
+                s.sendall(("GET /who.txt HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n"
+                           % host).encode())
+                data = b""
+                for _ in range(100):
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        return cn, int(head.split()[1]), body
+
+    def test_sni_picks_the_hosts_certificate(self):
+        self.assertEqual(self.get("a.test", "a.test"), ("a.test", 200, b"a\n"))
+        self.assertEqual(self.get("www.a.test", "WWW.A.TEST:443"), ("a.test", 200, b"a\n"))
+        self.assertEqual(self.get("b.test", "b.test"), ("b.test", 200, b"b\n"))
+
+    def test_421_when_host_names_another_certificate(self):
+        cn, status, body = self.get("a.test", "b.test")
+        self.assertEqual((cn, status), ("a.test", 421))
+        self.assertIn(b"421 Misdirected Request", body)
+        # Without SNI the default certificate is served: a host with its
+        # own certificate is misdirected there too.
+        self.assertEqual(self.get(None, "a.test")[1], 421)
+        # c.test has no certificate of its own: the default one is its,
+        # so with SNI a.test it is misdirected, without SNI it is not.
+        self.assertEqual(self.get("a.test", "c.test")[1], 421)
+        self.assertEqual(self.get("localhost", "c.test")[:2], ("localhost", 200))
+        # Same certificate: not misdirected.
+        self.assertEqual(self.get("www.a.test", "a.test")[1], 200)
+
+
+if __name__ == "__main__":
+    run_main()

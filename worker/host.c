@@ -1,0 +1,199 @@
+/*
+ * host: see host.h.
+ */
+#include "host.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "file_cache.h"
+#include "log.h"
+#include "tls.h"
+#include "tls_ctx.h"
+#include "vhost.h"
+
+/* "Name: value\r\n" for each entry of m, in one block; NULL when none. */
+static char *host__headers(const conf_map_t *m, size_t *len)
+{
+    size_t n = 0;
+    *len = 0;
+    for (size_t i = 0; i < m->n; i++)
+        n += strlen(m->items[i].key) + strlen(m->items[i].value) + 4;
+    if (n == 0)
+        return NULL;
+    char *out = malloc(n + 1);
+    if (out == NULL)
+        return NULL;
+    for (size_t i = 0; i < m->n; i++)
+        *len += (size_t)sprintf(out + *len, "%s: %s\r\n", m->items[i].key, m->items[i].value);
+    return out;
+}
+
+/* The descriptor of root: the default host's, one this set opened for an
+ * earlier host, or a new one. -1 (logged) when it cannot be opened: that
+ * host answers 404, as the default host does. */
+static int host__root(worker_t *w, host_set_t *s, size_t upto, const char *root)
+{
+    if (strcmp(root, w->a.conf->root) == 0)
+        return w->root_fd;
+    for (size_t i = 1; i < upto; i++)
+        if (s->hosts[i].root_fd >= 0 && strcmp(s->hosts[i].conf->root, root) == 0)
+            return s->hosts[i].root_fd;
+    int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        log_error("open(\"%s\"): %s: every request for host %s will get 404", root,
+                  strerror(errno), s->hosts[upto].name);
+        return -1;
+    }
+    s->fds[s->nfds++] = fd;
+    return fd;
+}
+
+static access_log_t *host__log(worker_t *w, host_set_t *s, const char *path)
+{
+    if (path == NULL)
+        return &s->off;
+    if (w->a.conf->access_log != NULL && strcmp(path, w->a.conf->access_log) == 0)
+        return &w->access_log;
+    for (size_t i = 0; i < s->nlogs; i++)
+        if (strcmp(s->logs[i]->path, path) == 0)
+            return s->logs[i];
+    access_log_t *l = malloc(sizeof(*l));
+    if (l == NULL) {
+        log_error("virtual hosts: out of memory");
+        return NULL;
+    }
+    if (access_log_open(l, path) < 0) {
+        log_error("open(\"%s\"): %s", path, strerror(errno));
+        free(l);
+        return NULL;
+    }
+    l->format = w->a.conf->log_format;
+    s->logs[s->nlogs++] = l;
+    return l;
+}
+
+int host_open(worker_t *w)
+{
+    const conf_t *conf = w->a.conf;
+    host_set_t *s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        goto nomem;
+    w->hosts = s;
+    s->off.fd = -1;
+    s->n = conf->num_hosts + 1;
+    s->hosts = calloc(s->n, sizeof(*s->hosts));
+    s->fds = calloc(s->n, sizeof(*s->fds));
+    /* Pointers: each log has a 64 KiB buffer, and most hosts share the
+     * top level's, so only the logs really opened are allocated. */
+    s->logs = conf->num_hosts ? calloc(conf->num_hosts, sizeof(*s->logs)) : NULL;
+    if (s->hosts == NULL || s->fds == NULL || (conf->num_hosts && s->logs == NULL))
+        goto nomem;
+    w->access_log.format = conf->log_format;
+
+    /* A host's cache holds up to a quarter of the default host's entries:
+     * many hosts must not take every descriptor between them. */
+    struct rlimit rl;
+    s->fc_max = 256;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur / 48 < s->fc_max)
+        s->fc_max = rl.rlim_cur / 48 < 8 ? 8 : rl.rlim_cur / 48;
+
+    host_t *d = &s->hosts[0];
+    d->conf = conf;
+    d->name = "";
+    d->root_fd = w->root_fd;
+    d->log = &w->access_log;
+    d->headers = host__headers(&conf->headers, &d->headers_len);
+    for (size_t i = 1; i < s->n; i++) {
+        host_t *h = &s->hosts[i];
+        h->conf = conf->hosts[i - 1].conf;
+        h->name = conf->hosts[i - 1].name;
+        h->root_fd = host__root(w, s, i, h->conf->root);
+        if ((h->log = host__log(w, s, h->conf->access_log)) == NULL)
+            return -1;
+        h->headers = host__headers(&h->conf->headers, &h->headers_len);
+        if (h->conf->headers.n > 0 && h->headers == NULL)
+            goto nomem;
+    }
+    w->host = d;
+    return 0;
+
+nomem:
+    log_error("virtual hosts: out of memory");
+    return -1;
+}
+
+/* A host's ETag tag: a hash of its name, never 0 (the default host's). */
+static unsigned host__tag(const char *name)
+{
+    uint32_t h = 2166136261u;
+    for (const char *p = name; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    return h != 0 ? h : 1;
+}
+
+host_t *host_select(worker_t *w, const http_request_t *req)
+{
+    host_set_t *s = w->hosts;
+    if (s == NULL)
+        return NULL; /* a worker_t built without host_open (unit tests) */
+    if (!s->default_fc) {
+        /* worker.c made the default host's cache at setup: adopt it before
+         * w->fc starts to follow the current host. */
+        s->hosts[0].fc = w->fc;
+        s->default_fc = 1;
+    }
+    int i = req == NULL ? VHOST_DEFAULT : vhost_match_header(w->a.conf->vhosts, req->host);
+    host_t *h = &s->hosts[i + 1];
+    if (h->fc == NULL && h->root_fd >= 0) {
+        h->fc = file_cache_new(h->root_fd, h->conf, s->fc_max);
+        if (h->fc == NULL)
+            log_error("file_cache_new(): out of memory: host %s answers 404", h->name);
+        else
+            file_cache_set_tag(h->fc, host__tag(h->name));
+    }
+    w->host = h;
+    w->fc = h->fc;
+    return h;
+}
+
+int host_misdirected(const conn_t *c, str_t host)
+{
+    const tls_ctx_t *tls = c->w->a.tls;
+    const tls_conn_t *t = c->io.data;
+    if (!c->https || tls == NULL || t == NULL || host.len == 0)
+        return 0;
+    char buf[VHOST_NAME_MAX + 2];
+    ssize_t n = http_host_normalize(host, buf, sizeof(buf));
+    if (n <= 0)
+        return 0;
+    /* The set a client naming this host in SNI would have got: its
+     * certificate's, else the default (set 0). */
+    ssize_t want = tls_ctx_find(tls, buf, (size_t)n);
+    return (size_t)(want < 0 ? 0 : want) != tls_ctx_selected(tls, t->ssl);
+}
+
+void host_flush(worker_t *w)
+{
+    for (size_t i = 0; w->hosts != NULL && i < w->hosts->nlogs; i++)
+        access_log_flush(w->hosts->logs[i]);
+}
+
+void host_reopen(worker_t *w)
+{
+    for (size_t i = 0; w->hosts != NULL && i < w->hosts->nlogs; i++)
+        if (access_log_reopen(w->hosts->logs[i]) < 0)
+            log_error("reopening the access log %s: %s", w->hosts->logs[i]->path, strerror(errno));
+}
+
+void host_close(worker_t *w)
+{
+    for (size_t i = 0; w->hosts != NULL && i < w->hosts->nlogs; i++)
+        access_log_close(w->hosts->logs[i]);
+}
