@@ -15,6 +15,7 @@
 #include "error_page.h"
 #include "file_cache.h"
 #include "handler.h"
+#include "host.h"
 #include "http_parser.h"
 #include "log.h"
 #include "response.h"
@@ -35,6 +36,7 @@ http2_stream_t *http2_stream_new(int32_t id)
     s->nfields = 0;
     s->body_in = 0;
     s->status = 0;
+    s->host = NULL;
     s->sent = 0;
     s->chunk = NULL;
     s->nchunks = s->ci = 0;
@@ -298,11 +300,16 @@ int http2_stream_respond(nghttp2_session *session, conn_t *c, http2_stream_t *s)
         st = 413;
     if (st == 0 && req.bad_expect)
         st = 417;
+    /* The virtual host by :authority (or Host), once, as HTTP/1 does;
+     * over HTTPS a name whose certificate SNI did not choose is a 421. */
+    s->host = host_select(w, &req);
+    if (st == 0 && host_misdirected(c, req.host))
+        st = 421;
     if (st != 0) {
         error_page_status(w, &r, st);
     } else {
         handler_req_t h = { .w = w, .req = &req, .conn_id = (uint64_t)(uintptr_t)c,
-                            .seq = (unsigned)s->id };
+                            .seq = (unsigned)s->id, .host = s->host };
         h.addr = conn_peer(c, &h.family);
         handler_respond(&h, &r);
     }
@@ -338,17 +345,20 @@ int http2_stream_respond(nghttp2_session *session, conn_t *c, http2_stream_t *s)
 void http2_stream_log(conn_t *c, http2_stream_t *s)
 {
     worker_t *w = c->w;
-    if (!s->responded || !access_log_on(&w->access_log))
+    access_log_t *log = s->host != NULL ? s->host->log : &w->access_log;
+    if (!s->responded || !access_log_on(log))
         return;
-    str_t method = STR_NULL, path = STR_NULL, referer = STR_NULL, agent = STR_NULL;
+    str_t method = STR_NULL, path = STR_NULL, referer = STR_NULL, agent = STR_NULL, host = STR_NULL;
     for (unsigned i = 0; i < s->nfields; i++) {
         str_t name = http2__name(s, i);
         if (STR_EQ(name, ":method"))
             method = http2__value(s, i);
         else if (STR_EQ(name, ":path"))
             path = http2__value(s, i);
-        else if (STR_EQ(name, ":authority") && path.len == 0)
-            path = http2__value(s, i); /* CONNECT */
+        else if (STR_EQ(name, ":authority"))
+            host = http2__value(s, i);
+        else if (STR_EQ(name, "host") && host.len == 0)
+            host = http2__value(s, i);
         else if (STR_EQ(name, "referer"))
             referer = http2__value(s, i);
         else if (STR_EQ(name, "user-agent"))
@@ -363,6 +373,7 @@ void http2_stream_log(conn_t *c, http2_stream_t *s)
     access_log_record_t rec = {
         .addr = conn_addr(c), .request = str_make(line, n > 0 ? (size_t)n : 0), .status = s->status,
         .body_bytes = s->sent, .referer = referer, .agent = agent,
+        .scheme = c->https ? "https" : "http", .tls_version = c->tls_version, .host = host,
     };
-    access_log_write(&w->access_log, &rec, w->wall);
+    access_log_write(log, &rec, w->wall);
 }

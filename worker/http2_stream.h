@@ -60,6 +60,7 @@ typedef struct {
     uint64_t body_in;       /* request body bytes received */
 
     /* The response. */
+    struct host_s *host;    /* the virtual host (host_select), or NULL */
     int status;
     uint64_t sent;          /* body bytes handed to DATA frames */
     http2_chunk_t *chunk;   /* owned */

@@ -418,6 +418,31 @@ class Http2Test(unittest.TestCase):
 
 
 @unittest.skipUnless(h2client.available(), "python3-h2 is not installed")
+class Http2VhostTest(unittest.TestCase):
+    def test_authority_picks_the_virtual_host(self):
+        s = harness.Server(files={"same.txt": b"default\n"}, http2_cleartext=True)
+        try:
+            root = os.path.join(s.dir, "a")
+            os.makedirs(root)
+            with open(os.path.join(root, "same.txt"), "wb") as f:
+                f.write(b"root of a\n")
+            alog = os.path.join(s.dir, "a.log")
+            s.write_config(harness.yaml_dump(s.conf) + "hosts:\n  \"a.test\":\n    root: %s\n"
+                           "    access_log: %s\n" % (root, alog))
+            s.start()
+            with h2client.H2(s.port) as c:
+                st = c.get("/same.txt")
+                self.assertEqual(bytes(st.body), b"default\n")
+                sid = c.request("/same.txt", authority="a.test")
+                c.pump(lambda: c.streams[sid].ended, 5)
+                self.assertEqual(bytes(c.streams[sid].body), b"root of a\n")
+            self.assertTrue(harness.wait_until(
+                lambda: "HTTP/2.0" in s.read(alog), 5), s.read(alog))
+        finally:
+            s.stop()
+
+
+@unittest.skipUnless(h2client.available(), "python3-h2 is not installed")
 class Http2OffTest(unittest.TestCase):
     def test_prior_knowledge_refused_when_off(self):
         s = harness.Server(files={"small.txt": SMALL})
