@@ -126,6 +126,9 @@ typedef struct {
     char *redirect;                /* URL: every request gets a 301 to it + path and query */
     char *tls_cert;                /* tls: {cert, key} of the host: absolute paths */
     char *tls_key;
+    char *metrics_path;            /* NULL: no /metrics */
+    conf_cidr_t metrics_allow[CONF_MAX_ALLOW];
+    size_t num_metrics_allow;
 } conf_t;
 
 /* One entry of hosts:. Its conf_t holds every per-host key (scope HOST in

@@ -372,6 +372,15 @@ const conf_key_t conf__keys[] = {
     { "allow", CONF_KIND_LIST, CONF_SCOPE_STATUS, AT(status_allow), "127.0.0.1 ::1",
       .list = &conf__cidr_items, .max_items = CONF_MAX_ALLOW,
       .count_offset = AT(num_status_allow) },
+    { "metrics", CONF_KIND_SECTION, TOP, AT(metrics_path), NULL, .inner = CONF_SCOPE_METRICS,
+      .doc = "Prometheus metrics: {path, allow}" },
+    { "path", CONF_KIND_STRING, CONF_SCOPE_METRICS, AT(metrics_path), NULL,
+      .flags = CONF_F_REQUIRED, .check = conf_value_is_url_path,
+      .expected = "an absolute URL path such as /metrics" },
+    /* Loopback only unless told otherwise, like status. */
+    { "allow", CONF_KIND_LIST, CONF_SCOPE_METRICS, AT(metrics_allow), "127.0.0.1 ::1",
+      .list = &conf__cidr_items, .max_items = CONF_MAX_ALLOW,
+      .count_offset = AT(num_metrics_allow) },
     /* Loopback by default: a PROXY header from anyone else would let any
      * client choose the address it is logged and allowed as. */
     { "proxy_trusted", CONF_KIND_LIST, TOP, AT(proxy_trusted), "127.0.0.1 ::1",

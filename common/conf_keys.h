@@ -42,6 +42,7 @@ typedef enum {
 /* Where a key may appear. Per-host and per-listener scopes come next. */
 #define CONF_SCOPE_TOP 0x1u
 #define CONF_SCOPE_STATUS 0x2u /* inside status: {path, allow} */
+#define CONF_SCOPE_METRICS 0x100u /* inside metrics: {path, allow} */
 #define CONF_SCOPE_LISTEN 0x4u /* a listen entry as a mapping: conf_listen_t */
 /* The scopes of list items store into the item, not into conf_t. */
 #define CONF_SCOPE_TLS 0x8u     /* inside tls: {certificates, min_version, ...} */

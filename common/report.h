@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "metrics_counts.h"
+
 #define REPORT_QUEUE_PREFIX "drover."
 #define REPORT_QUEUE_MAXMSG 10
 
@@ -34,7 +36,7 @@ typedef struct {
     uint64_t accepted;
     uint64_t status_class[6]; /* [1]..[5]: 1xx..5xx */
     uint32_t connections;     /* open now */
-    uint32_t pad;
+    uint32_t conn_state[METRICS_CONN_STATES]; /* of those, by metrics_conn_t (a present count) */
     uint64_t h2_connections;  /* connections that spoke HTTP/2 */
     uint64_t h2_streams;      /* HTTP/2 streams (requests) opened */
     /* TLS (worker/tls.h tls_stats_t), totals like the rest. */
@@ -43,6 +45,7 @@ typedef struct {
     uint64_t tls_resumed;
     uint64_t tls_sendfile_ktls;     /* connections that sent a file by kTLS */
     uint64_t tls_sendfile_fallback; /* ... by read + SSL_write */
+    metrics_counts_t m;       /* by label, for /metrics (metrics_counts.h) */
 } report_t;
 
 /* Adds b's totals (not its connections, a present count) into a. */
@@ -60,6 +63,7 @@ static inline void report_add(report_t *a, const report_t *b)
     a->tls_resumed += b->tls_resumed;
     a->tls_sendfile_ktls += b->tls_sendfile_ktls;
     a->tls_sendfile_fallback += b->tls_sendfile_fallback;
+    metrics_counts_add(&a->m, &b->m);
 }
 
 #endif

@@ -9,6 +9,7 @@
  *   status        the text table of drover -s status
  *   status json   the JSON of the status page
  *   reload        the outcome of a reload, once known: "ok: ..." or "error: ..."
+ *   metrics       the metrics page's bytes (metrics_page.h), for drover -s top
  *   upgrade       the outcome of a binary upgrade, the same way
  */
 #include "config.h"
@@ -102,6 +103,13 @@ static void control__client(master_t *m, int fd)
                           : status_render_text(m, out, sizeof(out));
         control__send(fd, out, n);
         close(fd);
+    } else if (strcmp(cmd, "metrics") == 0) {
+        /* Published now, so top sees this moment's figures. Binary: the
+         * client is this same program. */
+        metrics_publish(m);
+        if (m->metrics != NULL)
+            control__send(fd, (const char *)m->metrics, metrics_page_size(m->metrics->nworkers));
+        close(fd);
     } else if (strcmp(cmd, "reload") == 0) {
         if (m->num_waiters == sizeof(m->waiters) / sizeof(m->waiters[0])) {
             static const char busy[] = "error: too many reloads waiting\n";
@@ -123,7 +131,7 @@ static void control__client(master_t *m, int fd)
         /* Same path as SIGUSR2, like reload and SIGHUP. */
         kill(getpid(), SIGUSR2);
     } else {
-        static const char bad[] = "error: unknown command (status, status json, reload, upgrade)\n";
+        static const char bad[] = "error: unknown command (status, status json, metrics, reload, upgrade)\n";
         control__send(fd, bad, sizeof(bad) - 1);
         close(fd);
     }
@@ -221,5 +229,5 @@ int control_request(pid_t pid, const char *cmd, double timeout, char *out, size_
     }
     out[got] = '\0';
     close(fd);
-    return 0;
+    return (int)got;
 }

@@ -31,8 +31,9 @@ void control_reload_done(master_t *m, int ok, const char *msg);
 /* The outcome of an upgrade, to every client that asked for one. */
 void control_upgrade_done(master_t *m, int ok, const char *msg);
 
-/* Client side, for the command line: sends cmd, reads the reply into out.
- * Returns 0, or -1 with errno (ECONNREFUSED: no control socket). */
+/* Client side, for the command line: sends cmd, reads the reply into out
+ * (NUL-terminated after the bytes read). Returns the bytes read, or -1 with
+ * errno (ECONNREFUSED: no control socket). */
 int control_request(pid_t pid, const char *cmd, double timeout, char *out, size_t size);
 
 #endif

@@ -20,6 +20,7 @@
 #include "balance.h"
 #include "conf.h"
 #include "listen.h"
+#include "metrics_page.h"
 #include "mq.h"
 #include "report.h"
 #include "status_page.h"
@@ -129,6 +130,11 @@ typedef struct {
     tls_ctx_t *tls;        /* conf's TLS contexts, or NULL */
     tls_ctx_t *pending_tls; /* pending's, until the reload commits or aborts */
     tls_ticket_ring_t *ticket_ring; /* shared with every worker; NULL without TLS at start */
+    metrics_page_t *metrics;  /* shared with every worker (metrics.c) */
+    double started_wall;      /* Unix seconds */
+    uint64_t restarts_by[METRICS_RESTART_REASONS];
+    uint64_t reloads_by[METRICS_RELOAD_RESULTS];
+    double last_reload_ok;    /* Unix seconds; 0: none yet */
 } master_t;
 
 /* epoll tags of the master's loop: what an event's fd is. */
@@ -161,6 +167,10 @@ void workers_respawn(master_t *m);                              /* slots whose t
 void workers_watch(master_t *m);                                /* heartbeats, drain limits */
 void workers_kill_late(master_t *m);                            /* stopping, past the deadline */
 void workers_publish_balance(master_t *m);
+
+/* master/metrics.c: the metrics page (metrics_page.h). */
+void metrics_publish(master_t *m);
+double metrics_wall(void);                                      /* Unix seconds */
 
 /* master/reload.c: the reload transaction. */
 void reload_begin(master_t *m);                                 /* SIGHUP */

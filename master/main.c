@@ -16,6 +16,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "master.h"
+#include "top.h"
 #include "tls_setup.h"
 #include "upgrade.h"
 #include "user.h"
@@ -23,7 +24,7 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: drover [-c FILE] [-t | -T] [-s stop|quit|reload|reopen|status|upgrade] [-f] [-v] [-h]\n"
+            "usage: drover [-c FILE] [-t | -T] [-s stop|quit|reload|reopen|status|upgrade|top [-n N]] [-f] [-v] [-h]\n"
             "  -c FILE   configuration file (default: %s/drover/drover.yaml,\n"
             "            or etc/drover.yaml beside the binary in a source tree)\n"
             "  -t        check the configuration and exit\n"
@@ -32,7 +33,9 @@ static void usage(FILE *out)
             "            reload (HUP, and wait for its outcome), reopen (USR1),\n"
             "            upgrade (USR2: start the binary again, hand over, wait for\n"
             "            the outcome);\n"
-            "            status prints the master's view of its workers\n"
+            "            status prints the master's view of its workers;\n"
+            "            top shows them live, every second (q or Ctrl-C leaves)\n"
+            "  -n N      with -s top: N refreshes, then exit\n"
             "  -f        stay in the foreground even with daemon: true\n"
             "  -v        print the version and exit\n"
             "  -h        print this help and exit\n",
@@ -97,7 +100,7 @@ static int control(pid_t pid, const char *cmd)
     return strncmp(out, "error", 5) == 0 ? 1 : 0;
 }
 
-static int send_signal(const char *pid_file, const char *name)
+static int send_signal(const char *pid_file, const char *name, int top_count)
 {
     static const struct {
         const char *name;
@@ -108,9 +111,9 @@ static int send_signal(const char *pid_file, const char *name)
         if (strcmp(name, sigs[i].name) == 0)
             sig = sigs[i].sig;
     int ctl = strcmp(name, "status") == 0 || strcmp(name, "reload") == 0 ||
-              strcmp(name, "upgrade") == 0;
+              strcmp(name, "upgrade") == 0 || strcmp(name, "top") == 0;
     if (sig == 0 && !ctl) {
-        fprintf(stderr, "drover: -s %s: expected stop, quit, reload, reopen, status or upgrade\n",
+        fprintf(stderr, "drover: -s %s: expected stop, quit, reload, reopen, status, upgrade or top\n",
                 name);
         return 2;
     }
@@ -125,6 +128,8 @@ static int send_signal(const char *pid_file, const char *name)
                 (long)pid, pid_file);
         return 1;
     }
+    if (strcmp(name, "top") == 0)
+        return top_run(pid, top_count);
     if (ctl)
         return control(pid, name);
     if (kill(pid, sig) < 0) {
@@ -152,7 +157,7 @@ static int main__check_tls(const conf_t *conf, char *err, size_t errlen)
 int main(int argc, char **argv)
 {
     const char *conf_path = NULL, *signame = NULL;
-    int test = 0, foreground = 0, opt;
+    int test = 0, foreground = 0, top_count = 0, opt;
     char buf[PATH_MAX], err[CONF_ERR_LEN];
     pid_t predecessor;
     int predecessor_fd;
@@ -161,13 +166,23 @@ int main(int argc, char **argv)
      * upgrade, and the path to start for the next one. */
     upgrade_child_env(&predecessor, &predecessor_fd);
 
-    while ((opt = getopt(argc, argv, "c:tTs:fvh")) != -1) {
+    while ((opt = getopt(argc, argv, "c:tTs:n:fvh")) != -1) {
         switch (opt) {
         case 'c': conf_path = optarg; break;
         case 't': test = 1; break;
         case 'T': test = 2; break;
         case 's': signame = optarg; break;
         case 'f': foreground = 1; break;
+        case 'n': {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (*end != '\0' || v < 1 || v > 1000000) {
+                fprintf(stderr, "drover: -n %s: expected a number of refreshes from 1 to 1000000\n", optarg);
+                return 2;
+            }
+            top_count = (int)v;
+            break;
+        }
         case 'v': printf("drover %s\n", DROVER_VERSION); return 0;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
@@ -189,7 +204,7 @@ int main(int argc, char **argv)
          * running master logs why and answers with it. */
         fprintf(stderr, "drover: warning: %s\n", err);
         char *pid_file = conf_pid_file(conf_path);
-        int rc = send_signal(pid_file, signame);
+        int rc = send_signal(pid_file, signame, top_count);
         free(pid_file);
         return rc;
     }
@@ -222,7 +237,7 @@ int main(int argc, char **argv)
         return rc;
     }
     if (signame != NULL) {
-        int rc = send_signal(conf->pid_file, signame);
+        int rc = send_signal(conf->pid_file, signame, top_count);
         conf_free(conf);
         return rc;
     }

@@ -245,6 +245,7 @@ static int master__loop(master_t *m)
         if (m->status_dirty) {
             workers_publish_balance(m);
             status_publish(m);
+            metrics_publish(m);
         }
     }
     return 0;
@@ -391,6 +392,14 @@ int master_run(conf_t *conf, int foreground, char *exe, pid_t predecessor, int p
         m->page = NULL;
         goto fail;
     }
+    m->metrics = mmap(NULL, sizeof(metrics_page_t), PROT_READ | PROT_WRITE,
+                      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (m->metrics == MAP_FAILED) {
+        log_error("mmap(metrics page): %s", strerror(errno));
+        m->metrics = NULL;
+        goto fail;
+    }
+    m->started_wall = metrics_wall();
     m->balance = mmap(NULL, sizeof(balance_t), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
                       -1, 0);
     if (m->balance == MAP_FAILED) {

@@ -44,6 +44,8 @@ static void reload__abort(master_t *m, const char *why)
              "generation %u failed: %s; generation %u keeps serving", m->pending_generation, why,
              m->generation);
     m->reloads_failed++;
+    m->reloads_by[METRICS_RELOAD_ABORTED]++;
+    m->status_dirty = 1;
     control_reload_done(m, 0, m->last_reload);
     notify_send("READY=1\nSTATUS=reload failed: generation %u keeps serving", m->generation);
     for (size_t i = 0; i < MASTER_MAX_WORKERS; i++) {
@@ -94,6 +96,8 @@ static void reload__commit(master_t *m)
     snprintf(m->last_reload, sizeof(m->last_reload),
              "generation %u is serving, generation %u is draining", m->generation, old);
     m->reloads_ok++;
+    m->reloads_by[METRICS_RELOAD_OK]++;
+    m->last_reload_ok = metrics_wall();
     m->status_dirty = 1;
     control_reload_done(m, 1, m->last_reload);
     notify_send("READY=1\nSTATUS=serving: generation %u, %d workers (reloaded)", m->generation,
@@ -107,6 +111,8 @@ static void reload__refuse(master_t *m, const char *why)
               m->generation, why);
     snprintf(m->last_reload, sizeof(m->last_reload), "failed, configuration unchanged: %s", why);
     m->reloads_failed++;
+    m->reloads_by[METRICS_RELOAD_REFUSED]++;
+    m->status_dirty = 1;
     control_reload_done(m, 0, m->last_reload);
     notify_send("READY=1\nSTATUS=reload refused: generation %u keeps serving", m->generation);
 }

@@ -140,6 +140,7 @@ int workers_spawn(master_t *m, unsigned slot, unsigned generation, const conf_t 
             .uid = pending_gen ? m->pending_uid : m->uid,
             .gid = pending_gen ? m->pending_gid : m->gid,
             .page = m->page,
+            .metrics = m->metrics,
             .balance = m->balance,
             .cell = (unsigned)(w - m->workers),
             .tls = pending_gen ? m->pending_tls : m->tls,
@@ -286,6 +287,7 @@ void workers_reap(master_t *m)
         report_add(&m->retired, &w->report);
         unsigned slot = w->slot, gen = w->generation;
         int draining = w->state == WORKER_DRAINING;
+        int hung = w->hung;
         int was_serving = workers__was_serving(w, master__now());
         workers__forget(m, w);
 
@@ -305,6 +307,7 @@ void workers_reap(master_t *m)
         if (gen == m->generation && slot < (unsigned)m->target_workers &&
             !workers__slot_taken(m, slot, gen)) {
             m->slots[slot].restarts++;
+            m->restarts_by[hung ? METRICS_RESTART_HANG : METRICS_RESTART_CRASH]++;
             workers__schedule(m, slot, !was_serving);
         } else if (m->pending != NULL && gen == m->pending_generation) {
             /* A worker of a reload died before the reload committed: the new
@@ -321,8 +324,10 @@ static void workers__retire_recycled(master_t *m, master_worker_t *ready)
     for (size_t i = 0; i < MASTER_MAX_WORKERS; i++) {
         master_worker_t *w = &m->workers[i];
         if (w->pid != 0 && w != ready && w->recycling && w->slot == ready->slot &&
-            w->generation == ready->generation)
+            w->generation == ready->generation) {
             workers_drain(m, w, "replaced after worker_max_requests");
+            m->restarts_by[METRICS_RESTART_RECYCLE]++;
+        }
     }
 }
 

@@ -117,6 +117,8 @@ struct conn_s {
     str_t log_host;         /* the Host header, into rbuf */
     double log_start;       /* w->now when the request head was read */
     struct host_s *host;    /* the virtual host that answered; NULL: default */
+    unsigned method;        /* HTTP_METHOD_* of the request (0: other), for metrics */
+    double started;         /* the turn its head was read in (w->now), for metrics */
 
     /* The listener it came from (w->a.conf->listen[]). */
     const conf_listen_t *listener;

@@ -44,6 +44,7 @@ int discard_run(conn_t *c)
             memmove(c->rbuf, c->rbuf + n, c->rlen - n);
             c->rlen -= n;
             c->body_left -= (int64_t)n;
+            c->w->report.m.request_bytes += n; /* for /metrics */
         }
         if (c->body_left == 0)
             return 1;

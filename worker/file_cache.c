@@ -31,6 +31,7 @@ struct file_cache_s {
     int no_openat2;
     char root_real[PATH_MAX];
     char etag_tag[12];     /* "" or "<hex>-": a virtual host's, see file_cache_set_tag */
+    uint64_t hits, misses; /* lookups, for /metrics */
 };
 
 void file_cache_set_tag(file_cache_t *fc, unsigned tag)
@@ -404,6 +405,7 @@ file_cache_entry_t *file_cache_get(file_cache_t *fc, const char *path, size_t le
                 list_remove(&e->lru);
                 list_insert_head(&fc->lru, &e->lru);
                 e->refs++;
+                fc->hits++;
                 return e;
             }
             stale = e; /* build it again; replaced only once that worked */
@@ -411,6 +413,7 @@ file_cache_entry_t *file_cache_get(file_cache_t *fc, const char *path, size_t le
         }
     }
 
+    fc->misses++;
     file_cache_entry_t *e = file_cache__build(fc, path, len, now);
     if (stale != NULL && (e == NULL || file_cache__short_of_fds(e))) {
         /* Out of descriptors (or memory): the previous answer beats a 503.
@@ -440,6 +443,12 @@ file_cache_entry_t *file_cache_get(file_cache_t *fc, const char *path, size_t le
     list_insert_head(&fc->lru, &e->lru);
     fc->count++;
     return e;
+}
+
+void file_cache_stats(const file_cache_t *fc, uint64_t *hits, uint64_t *misses)
+{
+    *hits = fc->hits;
+    *misses = fc->misses;
 }
 
 void file_cache_free(file_cache_t *fc)

@@ -28,6 +28,7 @@
 #define DROVER_FILE_CACHE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
@@ -115,5 +116,8 @@ size_t file_cache_max_fds(const file_cache_t *fc);
 
 /* The document root's descriptor (owned by the caller of file_cache_new). */
 int file_cache_root_fd(const file_cache_t *fc);
+
+/* Lookups so far: answered from the cache, and built from disk. */
+void file_cache_stats(const file_cache_t *fc, uint64_t *hits, uint64_t *misses);
 
 #endif

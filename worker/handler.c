@@ -7,6 +7,7 @@
 
 #include "error_page.h"
 #include "host.h"
+#include "metrics.h"
 #include "static.h"
 #include "status.h"
 
@@ -45,6 +46,11 @@ static void handler__route(const handler_req_t *h, response_t *r)
     if (conf->status_path != NULL && (req->method == HTTP_METHOD_GET || req->method == HTTP_METHOD_HEAD) &&
         str_eq(req->path, conf->status_path, strlen(conf->status_path))) {
         status_respond(h, r);
+        return;
+    }
+    if (conf->metrics_path != NULL && (req->method == HTTP_METHOD_GET || req->method == HTTP_METHOD_HEAD) &&
+        str_eq(req->path, conf->metrics_path, strlen(conf->metrics_path))) {
+        metrics_respond(h, r);
         return;
     }
 

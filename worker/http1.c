@@ -17,6 +17,7 @@
 #include "host.h"
 #include "redirect_https.h"
 #include "http_parser.h"
+#include "metrics.h"
 #include "response.h"
 
 /* The request line and log fields, for the access log. */
@@ -191,6 +192,7 @@ static void http1__error(conn_t *c, int status)
     c->keep_alive = 0;
     c->body_left = 0;
     c->requests_http10 = 0;
+    c->method = 0;
     http1__log_fields(c, NULL);
     c->host = host_select(c->w, NULL);
     error_page_status(c->w, &r, status);
@@ -208,6 +210,7 @@ static void http1__request(conn_t *c, const http_request_t *req)
     http1__log_fields(c, req);
     /* Once per request, before any answer: even a 413 is the host's. */
     c->host = host_select(w, req);
+    c->method = req->method;
     c->requests_http10 = req->version_minor == 0;
     c->keep_alive = req->keep_alive && !w->draining && conf->keepalive_timeout > 0 &&
                     c->requests + 1 < (unsigned)conf->keepalive_requests;
@@ -269,6 +272,7 @@ static void http1__request(conn_t *c, const http_request_t *req)
 static void http1__finish(conn_t *c)
 {
     worker_t *w = c->w;
+    metrics_time(&w->report, c->started);
     access_log_t *log = c->host != NULL ? c->host->log : &w->access_log;
     if (access_log_on(log)) {
         struct timespec ts;
@@ -316,6 +320,8 @@ static void http1__prepare(conn_t *c, int parsed)
     w->report.requests++;
     if (c->status >= 100 && c->status < 600)
         w->report.status_class[c->status / 100]++;
+    metrics_count(&w->report, c->method, c->status, c->head_len);
+    c->started = w->now;
     c->state = CONN_WRITE;
     c->woff = 0;
     c->sent_bytes = 0;

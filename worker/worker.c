@@ -30,6 +30,7 @@
 #include "http1.h"
 #include "http2.h"
 #include "log.h"
+#include "metrics.h"
 #include "plain.h"
 #include "tls_transport.h"
 #include "proxy.h"
@@ -85,6 +86,7 @@ static void worker__report(worker_t *w, report_type_t type)
         w->report.tls_sendfile_ktls = t->sendfile_ktls;
         w->report.tls_sendfile_fallback = t->sendfile_fallback;
     }
+    metrics_report(w);
     /* O_NONBLOCK queue: when full, this report is dropped; the next one
      * carries the same totals. */
     mq_send(w->a.mq, (const char *)&w->report, sizeof(w->report), 0);

@@ -43,6 +43,7 @@ typedef struct {
     uid_t uid;             /* (uid_t)-1: do not change */
     gid_t gid;
     const struct status_page_s *page; /* the master's status, shared; may be NULL */
+    const struct metrics_page_s *metrics; /* the figures for /metrics, shared; may be NULL */
     struct balance_s *balance;        /* accept balance, shared; may be NULL */
     unsigned cell;                    /* this worker's cell in balance */
     const tls_ctx_t *tls;             /* the generation's TLS contexts, or NULL */

@@ -1,0 +1,224 @@
+/*
+ * metrics: see metrics.h.
+ *
+ * The page is the sum of the master's retired totals and every live
+ * worker's latest report, so it lags the truth by at most the report
+ * interval (a second) and never goes backwards.
+ */
+#include "config.h"
+
+#include "metrics.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "error_page.h"
+#include "file_cache.h"
+#include "log.h"
+#include "metrics_page.h"
+
+/* By HTTP_METHOD_* (http_parser.h); 0 is everything else. */
+static const char *const metrics_method_names[METRICS_METHODS] = {
+    "other", "GET", "HEAD", "OPTIONS", "POST", "PUT", "DELETE", "PATCH", "CONNECT", "TRACE",
+};
+
+static const char *const metrics_restart_names[METRICS_RESTART_REASONS] = { "crash", "hang", "recycle" };
+static const char *const metrics_reload_names[METRICS_RELOAD_RESULTS] = { "ok", "refused", "aborted" };
+static const char *const metrics_conn_names[METRICS_CONN_STATES] = { "reading", "writing", "idle" };
+
+#define METRICS_OUT_SIZE (128 * 1024)
+
+void metrics_report(worker_t *w)
+{
+    uint32_t n[METRICS_CONN_STATES] = { 0, 0, 0 };
+    /* Every connection is on exactly one timer list (conn.h); a second's
+     * walk is cheap next to the requests it counts. */
+    list_t *q, *tmp;
+    list_foreach_safe(q, tmp, &w->header_list.head)
+        n[list_entry(q, conn_t, timer)->rlen > 0 ? METRICS_CONN_READING : METRICS_CONN_IDLE]++;
+    list_foreach_safe(q, tmp, &w->keepalive_list.head)
+        n[METRICS_CONN_IDLE]++;
+    list_foreach_safe(q, tmp, &w->send_list.head)
+        n[list_entry(q, conn_t, timer)->state == CONN_DISCARD_BODY ? METRICS_CONN_READING
+                                                                    : METRICS_CONN_WRITING]++;
+    list_foreach_safe(q, tmp, &w->linger_list.head)
+        n[METRICS_CONN_WRITING]++;
+    list_foreach_safe(q, tmp, &w->body_list.head)
+        n[METRICS_CONN_READING]++; /* a request body being discarded */
+    memcpy(w->report.conn_state, n, sizeof(n));
+    if (w->fc != NULL)
+        file_cache_stats(w->fc, &w->report.m.cache_hits, &w->report.m.cache_misses);
+}
+
+typedef struct {
+    char *p;
+    size_t len, size;
+    int full;
+} metrics_buf_t;
+
+static void mb_printf(metrics_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void mb_printf(metrics_buf_t *b, const char *fmt, ...)
+{
+    if (b->full)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(b->p + b->len, b->size - b->len, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= b->size - b->len)
+        b->full = 1;
+    else
+        b->len += (size_t)n;
+}
+
+static void metrics__family(metrics_buf_t *b, const char *name, const char *type, const char *help)
+{
+    mb_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* The Prometheus text of page pg (a consistent copy). */
+static void metrics__render(metrics_buf_t *b, const metrics_page_t *pg)
+{
+    report_t t = pg->retired;
+    uint32_t conns[METRICS_CONN_STATES] = { 0, 0, 0 };
+    for (uint32_t i = 0; i < pg->nworkers; i++) {
+        report_add(&t, &pg->workers[i].r);
+        for (int s = 0; s < METRICS_CONN_STATES; s++)
+            conns[s] += pg->workers[i].r.conn_state[s];
+    }
+
+    metrics__family(b, "drover_build_info", "gauge", "A constant 1, labelled by the version of drover.");
+    mb_printf(b, "drover_build_info{version=\"%s\"} 1\n", DROVER_VERSION);
+    metrics__family(b, "drover_start_time_seconds", "gauge", "When the master started, in Unix seconds.");
+    mb_printf(b, "drover_start_time_seconds %.3f\n", pg->start_time);
+
+    metrics__family(b, "drover_http_requests_total", "counter",
+                    "HTTP responses, by request method and status class.");
+    for (int m = 0; m < METRICS_METHODS; m++) {
+        for (int k = 2; k < METRICS_CLASSES; k++) {
+            uint64_t v = t.m.requests[m][k];
+            /* GET and HEAD always, so their series exist from the start;
+             * the rest once seen. */
+            if (v != 0 || m == 1 || m == 2)
+                mb_printf(b, "drover_http_requests_total{code=\"%dxx\",method=\"%s\"} %llu\n", k,
+                          metrics_method_names[m], (unsigned long long)v);
+        }
+    }
+
+    metrics__family(b, "drover_http_request_duration_seconds", "histogram",
+                    "From the request head's arrival to the response's last byte handed to the kernel.");
+    uint64_t cum = 0;
+    for (int i = 0; i < METRICS_BUCKETS; i++) {
+        cum += t.m.duration[i];
+        mb_printf(b, "drover_http_request_duration_seconds_bucket{le=\"%g\"} %llu\n",
+                  metrics_bucket_us[i] / 1e6, (unsigned long long)cum);
+    }
+    cum += t.m.duration[METRICS_BUCKETS];
+    mb_printf(b, "drover_http_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
+              (unsigned long long)cum);
+    mb_printf(b, "drover_http_request_duration_seconds_sum %.9f\n", (double)t.m.duration_ns / 1e9);
+    mb_printf(b, "drover_http_request_duration_seconds_count %llu\n", (unsigned long long)cum);
+
+    metrics__family(b, "drover_http_response_bytes_total", "counter",
+                    "Response bytes handed to the kernel, heads included.");
+    mb_printf(b, "drover_http_response_bytes_total %llu\n", (unsigned long long)t.bytes_sent);
+    metrics__family(b, "drover_http_request_bytes_total", "counter",
+                    "Request bytes read: heads and the bodies read or discarded.");
+    mb_printf(b, "drover_http_request_bytes_total %llu\n", (unsigned long long)t.m.request_bytes);
+
+    metrics__family(b, "drover_connections", "gauge", "Open client connections, by state.");
+    for (int s = 0; s < METRICS_CONN_STATES; s++)
+        mb_printf(b, "drover_connections{state=\"%s\"} %u\n", metrics_conn_names[s], conns[s]);
+    metrics__family(b, "drover_connections_accepted_total", "counter", "Client connections accepted.");
+    mb_printf(b, "drover_connections_accepted_total %llu\n", (unsigned long long)t.accepted);
+
+    metrics__family(b, "drover_workers", "gauge", "Live worker processes, by configuration generation.");
+    for (uint32_t i = 0; i < pg->nworkers; i++) {
+        uint32_t gen = pg->workers[i].r.generation, n = 0, seen = 0;
+        for (uint32_t j = 0; j < pg->nworkers; j++) {
+            if (pg->workers[j].r.generation == gen) {
+                seen |= j < i; /* this generation's line is written at its first row */
+                n++;
+            }
+        }
+        if (!seen)
+            mb_printf(b, "drover_workers{generation=\"%u\"} %u\n", gen, n);
+    }
+    metrics__family(b, "drover_worker_restarts_total", "counter",
+                    "Workers replaced: died, killed for missing heartbeats, or recycled.");
+    for (int i = 0; i < METRICS_RESTART_REASONS; i++)
+        mb_printf(b, "drover_worker_restarts_total{reason=\"%s\"} %llu\n", metrics_restart_names[i],
+                  (unsigned long long)pg->restarts[i]);
+    metrics__family(b, "drover_reloads_total", "counter",
+                    "Reloads: done, refused (bad configuration), aborted (its workers failed).");
+    for (int i = 0; i < METRICS_RELOAD_RESULTS; i++)
+        mb_printf(b, "drover_reloads_total{result=\"%s\"} %llu\n", metrics_reload_names[i],
+                  (unsigned long long)pg->reloads[i]);
+    metrics__family(b, "drover_last_reload_success_timestamp_seconds", "gauge",
+                    "When the serving configuration was loaded (the start when never reloaded).");
+    mb_printf(b, "drover_last_reload_success_timestamp_seconds %.3f\n",
+              pg->last_reload_ok != 0 ? pg->last_reload_ok : pg->start_time);
+
+    metrics__family(b, "drover_file_cache_hits_total", "counter", "File lookups answered from the cache.");
+    mb_printf(b, "drover_file_cache_hits_total %llu\n", (unsigned long long)t.m.cache_hits);
+    metrics__family(b, "drover_file_cache_misses_total", "counter", "File lookups built from disk.");
+    mb_printf(b, "drover_file_cache_misses_total %llu\n", (unsigned long long)t.m.cache_misses);
+}
+
+void metrics_respond(const handler_req_t *h, response_t *r)
+{
+    worker_t *w = h->w;
+    const conf_t *conf = w->a.conf;
+    if (!conf_cidr_match(conf->metrics_allow, conf->num_metrics_allow, h->family, h->addr)) {
+        error_page_status(w, r, 403);
+        return;
+    }
+    if (w->a.metrics == NULL) {
+        error_page_status(w, r, 503);
+        return;
+    }
+    /* Scrapes are rare: buffers for each are cheaper than ones kept for
+     * the worker's life. */
+    metrics_page_t *pg = malloc(sizeof(*pg));
+    metrics_buf_t b = { malloc(METRICS_OUT_SIZE), 0, METRICS_OUT_SIZE, 0 };
+    int status = 500, fd = -1;
+    if (pg == NULL || b.p == NULL)
+        goto fail;
+    if (metrics_page_read(w->a.metrics, pg) < 0) {
+        status = 503;
+        goto fail;
+    }
+    metrics__render(&b, pg);
+    if (b.full) {
+        log_error("metrics: the page does not fit in %d bytes", METRICS_OUT_SIZE);
+        goto fail;
+    }
+    /* Larger than the write buffer with many generations: sent like the
+     * status page, from an anonymous file. */
+    fd = memfd_create("drover-metrics", MFD_CLOEXEC);
+    if (fd < 0 || write(fd, b.p, b.len) != (ssize_t)b.len) {
+        log_error("memfd_create/write(metrics): %s", strerror(errno));
+        goto fail;
+    }
+    free(pg);
+    free(b.p);
+    response_init(r, 200);
+    response_addf(r, "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
+                     "Content-Length: %zu\r\nCache-Control: no-store\r\n", b.len);
+    response_file(r, fd, 0, (uint64_t)b.len, NULL);
+    return;
+
+fail:
+    if (fd >= 0)
+        close(fd);
+    free(pg);
+    free(b.p);
+    error_page_status(w, r, status);
+}
