@@ -99,6 +99,9 @@ typedef struct {
     double client_body_timeout;    /* longest gap between reads of a body */
     conf_cidr_t proxy_trusted[CONF_MAX_ALLOW]; /* may send a PROXY protocol header */
     size_t num_proxy_trusted;
+    int http2;                     /* offer h2 by ALPN on TLS listeners */
+    int http2_cleartext;           /* plain listeners take HTTP/2 with prior knowledge */
+    int http2_max_streams;         /* SETTINGS_MAX_CONCURRENT_STREAMS */
     /* tls: (SPEC "TLS"); tls_ciphers is non-NULL ("default" or a list)
      * exactly when the section was given. The master turns these into a
      * tls_conf_t and contexts (master/tls_setup.c). */

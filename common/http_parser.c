@@ -567,6 +567,28 @@ ssize_t http_parse_request(const char *buf, size_t len, size_t last_len, size_t 
     return end;
 }
 
+http_method_t http_method_lookup(str_t name)
+{
+    for (size_t i = 0; i < sizeof(http__methods) / sizeof(http__methods[0]); i++)
+        if (str_eq(name, http__methods[i].name, http__methods[i].len))
+            return http__methods[i].method;
+    return HTTP_METHOD_UNKNOWN;
+}
+
+int http_request_target(http_request_t *req)
+{
+    if (req->target.len == 0)
+        return -1;
+    return http__parse_target(req);
+}
+
+int http_request_field(http_request_t *req, str_t name, str_t value)
+{
+    int seen_te = 0;
+    unsigned te_chunked = 0, connection = 0;
+    return http__header(req, name, value, &seen_te, &te_chunked, &connection);
+}
+
 const char *http_status_reason(int status)
 {
     switch (status) {

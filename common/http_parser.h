@@ -120,6 +120,21 @@ ssize_t http_parse_request(const char *buf, size_t len, size_t last_len,
 int http_host_parse(str_t value, str_t *host, int *port);
 ssize_t http_host_normalize(str_t value, char *buf, size_t size);
 
+/*
+ * For HTTP/2, whose frames carry the method, target and fields already
+ * split (worker/http2_stream.c builds an http_request_t from them, so the
+ * handlers see one kind of request):
+ *   http_method_lookup: the method of a name (HTTP_METHOD_UNKNOWN if none);
+ *   http_request_target: splits req->target into path and query as the
+ *     HTTP/1 parser does (req->method set first); -1 when it is invalid;
+ *   http_request_field: acts on one field as the HTTP/1 parser does (Range,
+ *     conditionals, Content-Length ...); 0, or the status to answer with.
+ *     Host is the caller's.
+ */
+http_method_t http_method_lookup(str_t name);
+int http_request_target(http_request_t *req);
+int http_request_field(http_request_t *req, str_t name, str_t value);
+
 const char *http_status_reason(int status);
 
 #endif

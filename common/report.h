@@ -38,6 +38,8 @@ typedef struct {
     uint64_t status_class[6]; /* [1]..[5]: 1xx..5xx */
     uint32_t connections;     /* open now */
     uint32_t conn_state[METRICS_CONN_STATES]; /* of those, by metrics_conn_t (a present count) */
+    uint64_t h2_connections;  /* connections that spoke HTTP/2 */
+    uint64_t h2_streams;      /* HTTP/2 streams (requests) opened */
     /* TLS (worker/tls.h tls_stats_t), totals like the rest. */
     uint64_t tls_handshakes;
     uint64_t tls_handshake_failures;
@@ -55,6 +57,8 @@ static inline void report_add(report_t *a, const report_t *b)
     a->accepted += b->accepted;
     for (int k = 1; k < 6; k++)
         a->status_class[k] += b->status_class[k];
+    a->h2_connections += b->h2_connections;
+    a->h2_streams += b->h2_streams;
     a->tls_handshakes += b->tls_handshakes;
     a->tls_handshake_failures += b->tls_handshake_failures;
     a->tls_resumed += b->tls_resumed;

@@ -128,11 +128,12 @@ size_t status_render_json(const master_t *m, char *buf, size_t size)
     }
     sb_printf(&b, "],\"totals\":{\"workers\":%zu,\"connections\":%u,\"requests\":%llu,\"accepted\":%llu,"
                   "\"bytes_sent\":%llu,\"responses\":{\"1xx\":%llu,\"2xx\":%llu,\"3xx\":%llu,"
-                  "\"4xx\":%llu,\"5xx\":%llu}}",
+                  "\"4xx\":%llu,\"5xx\":%llu},\"http2\":{\"connections\":%llu,\"streams\":%llu}}",
               n, t.connections, (unsigned long long)t.requests, (unsigned long long)t.accepted,
               (unsigned long long)t.bytes_sent, (unsigned long long)t.status_class[1],
               (unsigned long long)t.status_class[2], (unsigned long long)t.status_class[3],
-              (unsigned long long)t.status_class[4], (unsigned long long)t.status_class[5]);
+              (unsigned long long)t.status_class[4], (unsigned long long)t.status_class[5],
+              (unsigned long long)t.h2_connections, (unsigned long long)t.h2_streams);
     b.len += tls_status_json(m->tls, m->ticket_ring, &t, b.p + b.len, b.size - b.len);
     sb_printf(&b, "}\n");
     return b.len;

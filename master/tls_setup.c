@@ -70,7 +70,9 @@ int tls_setup_build(const conf_t *conf, tls_ticket_ring_t *ring, tls_ctx_t **out
                 goto fail;
         }
     }
-    *out = tls_ctx_new(&tc, tc.session_tickets ? ring : NULL, 0, err, errlen);
+    /* http2: offer h2 by ALPN (before http/1.1). */
+    *out = tls_ctx_new(&tc, tc.session_tickets ? ring : NULL, conf->http2 ? TLS_CTX_H2 : 0, err,
+                       errlen);
     if (*out != NULL)
         r = 0;
 fail:

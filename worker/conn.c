@@ -190,6 +190,8 @@ static void conn__release_file(conn_t *c)
 void conn_close(conn_t *c)
 {
     worker_t *w = c->w;
+    if (c->proto_ops != NULL && c->proto_ops->release != NULL)
+        c->proto_ops->release(c);
     conn_list_remove(c);
     list_remove(&c->ready);
     conn__release_file(c);
@@ -366,7 +368,10 @@ void conn_expire(worker_t *w)
                 log_info("client %s: no progress for %.1fs: closing", conn_addr(c), lists[i]->timeout);
             else if (lists[i] == &w->body_list)
                 log_info("client %s: request body too slow: closing", conn_addr(c));
-            conn_close(c);
+            if (c->proto_ops != NULL && c->proto_ops->expire != NULL)
+                c->proto_ops->expire(c); /* HTTP/2: GOAWAY first */
+            else
+                conn_close(c);
         }
     }
 }
@@ -398,8 +403,12 @@ void conn_run_ready(worker_t *w)
 void conn_close_idle(worker_t *w)
 {
     conn_t *c;
-    while ((c = conn__first(&w->keepalive_list)) != NULL)
-        conn_close(c);
+    while ((c = conn__first(&w->keepalive_list)) != NULL) {
+        if (c->proto_ops != NULL && c->proto_ops->drain != NULL)
+            c->proto_ops->drain(c); /* HTTP/2: GOAWAY, open streams finish */
+        else
+            conn_close(c);
+    }
     /* A new connection that sent nothing yet is idle too. */
     list_t *q, *tmp;
     list_foreach_safe(q, tmp, &w->header_list.head) {

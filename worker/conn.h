@@ -57,6 +57,17 @@ typedef enum {
 
 typedef void (*conn_process_fn)(conn_t *c, uint32_t events);
 
+/* What a protocol with state of its own (HTTP/2: a session and streams)
+ * does where conn would otherwise just close the connection. Each is
+ * optional. expire: a timer ran out (it must take c off its timer list,
+ * closing it or not); drain: the worker drains and c is idle (the same
+ * duty); release: conn_close is freeing c, free the protocol's state. */
+typedef struct {
+    void (*expire)(conn_t *c);
+    void (*drain)(conn_t *c);
+    void (*release)(conn_t *c);
+} conn_proto_t;
+
 struct conn_s {
     transport_io_t io;      /* io.fd: the socket */
     const transport_t *tr;
@@ -114,6 +125,8 @@ struct conn_s {
     /* While a PROXY protocol header is awaited (proxy.h): the protocol to
      * run after it; NULL otherwise. */
     conn_process_fn proxy_next;
+    void *proto;            /* the protocol's own state (HTTP/2), or NULL */
+    const conn_proto_t *proto_ops; /* NULL: conn closes on its own */
 
     union {
         sa_family_t sa_family;

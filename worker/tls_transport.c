@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "http1.h"
+#include "http2.h"
 #include "log.h"
 
 static char *tls_transport__pool(const tls_conn_t *t)
@@ -167,11 +168,11 @@ void tls_transport_handshake(conn_t *c, uint32_t events)
     const unsigned char *proto = NULL;
     unsigned len = 0;
     tls_alpn(t, &proto, &len);
-    /* HTTP/2 hook: when ALPN chose "h2" (offered once tls_ctx_new gets
-     * TLS_CTX_H2), hand the connection to HTTP/2 here:
-     *     if (len == 2 && memcmp(proto, "h2", 2) == 0) c->process = h2_process;
-     * Everything else (http/1.1, or no ALPN) is HTTP/1. */
-    c->tls_version = tls_version(t);
+    /* ALPN chose h2 (offered when http2 is on): HTTP/2 from here. */
+    if (len == 2 && memcmp(proto, "h2", 2) == 0) {
+        http2_attach(c);
+        return;
+    }
     c->process = http1_process;
     /* The client may have sent its request with its Finished: read now. */
     conn_process(c, EPOLLIN);

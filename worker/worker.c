@@ -28,6 +28,7 @@
 #include "fd_budget.h"
 #include "file_cache.h"
 #include "http1.h"
+#include "http2.h"
 #include "log.h"
 #include "metrics.h"
 #include "host_metrics.h"
@@ -194,7 +195,8 @@ static void worker__accept(worker_t *w, size_t li)
          * then speak the protocol ALPN chose. */
         int tls = l->tls && w->tls != NULL;
         conn_t *c = conn_new(w, fd, (struct sockaddr *)&ss, tls ? &tls_transport : &plain_transport,
-                             tls ? tls_transport_handshake : http1_process);
+                             tls ? tls_transport_handshake
+                             : w->a.conf->http2_cleartext ? http2_sniff : http1_process);
         if (c == NULL || (tls && tls_transport_start(c, w->tls) < 0))
             continue;
         c->https = (unsigned)tls;

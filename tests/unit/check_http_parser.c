@@ -1232,6 +1232,59 @@ START_TEST(test_status_reason)
 }
 END_TEST
 
+/* --- the pieces HTTP/2 builds a request from ----------------------------- */
+
+START_TEST(test_h2_method_lookup)
+{
+    ck_assert_int_eq(http_method_lookup(STR_LIT("GET")), HTTP_METHOD_GET);
+    ck_assert_int_eq(http_method_lookup(STR_LIT("HEAD")), HTTP_METHOD_HEAD);
+    ck_assert_int_eq(http_method_lookup(STR_LIT("CONNECT")), HTTP_METHOD_CONNECT);
+    ck_assert_int_eq(http_method_lookup(STR_LIT("get")), HTTP_METHOD_UNKNOWN);
+    ck_assert_int_eq(http_method_lookup(STR_LIT("GETX")), HTTP_METHOD_UNKNOWN);
+    ck_assert_int_eq(http_method_lookup(STR_NULL), HTTP_METHOD_UNKNOWN);
+}
+END_TEST
+
+START_TEST(test_h2_request_target)
+{
+    http_request_t req;
+    memset(&req, 0, sizeof(req));
+    req.method = HTTP_METHOD_GET;
+    req.target = STR_LIT("/a%20b?x=1");
+    ck_assert_int_eq(http_request_target(&req), 0);
+    ck_assert(STR_EQ(req.path, "/a%20b"));
+    ck_assert(STR_EQ(req.query, "x=1"));
+    req.target = STR_LIT("*");
+    ck_assert_int_eq(http_request_target(&req), -1); /* only for OPTIONS */
+    req.method = HTTP_METHOD_OPTIONS;
+    ck_assert_int_eq(http_request_target(&req), 0);
+    req.method = HTTP_METHOD_GET;
+    req.target = STR_NULL;
+    ck_assert_int_eq(http_request_target(&req), -1);
+    req.target = STR_LIT("nope");
+    ck_assert_int_eq(http_request_target(&req), -1);
+}
+END_TEST
+
+START_TEST(test_h2_request_field)
+{
+    http_request_t req;
+    memset(&req, 0, sizeof(req));
+    req.content_length = -1;
+    ck_assert_int_eq(http_request_field(&req, STR_LIT("range"), STR_LIT("bytes=0-1")), 0);
+    ck_assert(STR_EQ(req.range, "bytes=0-1"));
+    ck_assert_int_eq(http_request_field(&req, STR_LIT("if-none-match"), STR_LIT("\"x\"")), 0);
+    ck_assert(STR_EQ(req.if_none_match, "\"x\""));
+    ck_assert_int_eq(http_request_field(&req, STR_LIT("content-length"), STR_LIT("12")), 0);
+    ck_assert_int_eq(req.content_length, 12);
+    /* A second Content-Length, or a bad one, is a 400 as in HTTP/1. */
+    ck_assert_int_eq(http_request_field(&req, STR_LIT("content-length"), STR_LIT("12")), 400);
+    req.content_length = -1;
+    ck_assert_int_eq(http_request_field(&req, STR_LIT("content-length"), STR_LIT("1x")), 400);
+    ck_assert_int_eq(http_request_field(&req, STR_LIT("x-other"), STR_LIT("v")), 0);
+}
+END_TEST
+
 static Suite *http_parser_suite(void)
 {
     Suite *s = suite_create("http_parser");
@@ -1292,6 +1345,12 @@ static Suite *http_parser_suite(void)
     tcase_add_test(tc, test_large_head_unfinished);
     tcase_add_test(tc, test_large_head_complete);
     tcase_add_test(tc, test_head_limit_boundary);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("http2 pieces");
+    tcase_add_test(tc, test_h2_method_lookup);
+    tcase_add_test(tc, test_h2_request_target);
+    tcase_add_test(tc, test_h2_request_field);
     suite_add_tcase(s, tc);
 
     return s;

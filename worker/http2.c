@@ -1,0 +1,578 @@
+/*
+ * http2: see http2.h.
+ *
+ * Output: obuf[ooff, olen) holds serialized frames; seg[] marks where a
+ * file range goes between them (a DATA frame's header is in obuf, its
+ * payload is the segment's range). http2__write sends obuf up to the next
+ * segment's mark, the segment's range, and so on, then the rest of obuf.
+ * A segment keeps its stream alive (pending) until its range is sent.
+ */
+#include "config.h"
+
+#include "http2.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nghttp2/nghttp2.h>
+
+#include "http1.h"
+#include "http2_stream.h"
+#include "log.h"
+
+#define HTTP2_OBUF (64 * 1024)
+/* Room kept free before asking nghttp2 for more: one frame of the default
+ * maximum size (16 KiB), padding and a DATA frame header. */
+#define HTTP2_ROOM (17 * 1024 + 512)
+#define HTTP2_SEGS 32
+/* Reads per turn before letting other connections run. */
+#define HTTP2_READS 16
+/* Fill-and-write rounds per turn (each up to HTTP2_OBUF plus file ranges). */
+#define HTTP2_ROUNDS 16
+/* Gaps in the client's stream ids remembered (see http2__on_begin_frame). */
+#define HTTP2_GAPS 4
+
+typedef struct {
+    size_t end;             /* obuf bytes before the range */
+    int fd;
+    off_t off;
+    size_t len;
+    http2_stream_t *s;
+} http2_seg_t;
+
+typedef struct {
+    conn_t *c;
+    nghttp2_session *session;
+    list_t streams;         /* every stream not yet freed, closed ones included */
+    unsigned active;        /* streams nghttp2 has not closed */
+    unsigned goaway : 1;    /* we sent (or queued) GOAWAY */
+    unsigned wrote : 1;     /* bytes went out this turn: the send timer restarts */
+    char *obuf;
+    size_t olen, ooff;
+    http2_seg_t seg[HTTP2_SEGS];
+    unsigned nseg, segi;
+    int32_t last_id;        /* the highest stream id a request HEADERS had */
+    int32_t gap[HTTP2_GAPS][2]; /* ids skipped below it: [first, last] */
+    unsigned gapi;
+} http2_conn_t;
+
+static const conn_proto_t http2__ops;
+
+/* --- nghttp2 callbacks -------------------------------------------------- */
+
+/* RFC 9113 5.1.1: a HEADERS on an id below the highest one used, for a
+ * stream that was never opened, is a connection error. nghttp2 ignores it
+ * instead (it cannot tell a stream it forgot from one never opened, and
+ * must not fail a late trailer), so the ids the client skipped are
+ * remembered here: a few ranges, which covers clients that skip at all. */
+static int http2__on_begin_frame(nghttp2_session *session, const nghttp2_frame_hd *hd, void *user_data)
+{
+    http2_conn_t *h = user_data;
+    int32_t id = hd->stream_id;
+    if (hd->type != NGHTTP2_HEADERS || id <= 0 || !(id & 1))
+        return 0;
+    if (id > h->last_id) {
+        int32_t next = h->last_id == 0 ? 1 : h->last_id + 2;
+        if (id > next) {
+            h->gap[h->gapi % HTTP2_GAPS][0] = next;
+            h->gap[h->gapi % HTTP2_GAPS][1] = id - 2;
+            h->gapi++;
+        }
+        h->last_id = id;
+        return 0;
+    }
+    for (unsigned i = 0; i < HTTP2_GAPS && i < h->gapi; i++) {
+        if (id >= h->gap[i][0] && id <= h->gap[i][1]) {
+            nghttp2_session_terminate_session(session, NGHTTP2_PROTOCOL_ERROR);
+            break;
+        }
+    }
+    return 0;
+}
+
+static int http2__on_begin_headers(nghttp2_session *session, const nghttp2_frame *frame, void *user_data)
+{
+    http2_conn_t *h = user_data;
+    if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
+        return 0;
+    http2_stream_t *s = http2_stream_new(frame->hd.stream_id);
+    if (s == NULL)
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* resets the stream */
+    list_insert_tail(&h->streams, &s->link);
+    h->active++;
+    h->c->w->report.h2_streams++;
+    nghttp2_session_set_stream_user_data(session, s->id, s);
+    return 0;
+}
+
+static int http2__on_header(nghttp2_session *session, const nghttp2_frame *frame, const uint8_t *name,
+                            size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags,
+                            void *user_data)
+{
+    http2_conn_t *h = user_data;
+    if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
+        return 0; /* trailers: ignored */
+    http2_stream_t *s = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
+    if (s == NULL)
+        return 0;
+    if (http2_stream_field(s, name, namelen, value, valuelen, h->c->w->a.conf->max_header_size) < 0)
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    return 0;
+}
+
+static int http2__respond(nghttp2_session *session, http2_conn_t *h, http2_stream_t *s)
+{
+    if (s->responded)
+        return 0;
+    int rv = http2_stream_respond(session, h->c, s);
+    if (rv != 0 && nghttp2_is_fatal(rv))
+        return NGHTTP2_ERR_CALLBACK_FAILURE;
+    return 0;
+}
+
+static int http2__on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, void *user_data)
+{
+    http2_conn_t *h = user_data;
+    if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA)
+        return 0;
+    if (!(frame->hd.flags & NGHTTP2_FLAG_END_STREAM))
+        return 0;
+    /* The request is whole: nghttp2 has checked it (Content-Length against
+     * the DATA received included). */
+    http2_stream_t *s = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
+    if (s == NULL)
+        return 0;
+    s->request_ended = 1;
+    return http2__respond(session, h, s);
+}
+
+static int http2__on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t stream_id,
+                                const uint8_t *data, size_t len, void *user_data)
+{
+    http2_conn_t *h = user_data;
+    http2_stream_t *s = nghttp2_session_get_stream_user_data(session, stream_id);
+    if (s == NULL)
+        return 0;
+    /* The body is not wanted by any handler: count it, and answer 413 as
+     * soon as it is too large rather than take all of it. */
+    s->body_in += len;
+    if (s->body_in > h->c->w->a.conf->max_body_size && !s->responded)
+        return http2__respond(session, h, s);
+    return 0;
+}
+
+static int http2__on_stream_close(nghttp2_session *session, int32_t stream_id, uint32_t error_code,
+                                  void *user_data)
+{
+    http2_conn_t *h = user_data;
+    http2_stream_t *s = nghttp2_session_get_stream_user_data(session, stream_id);
+    if (s == NULL)
+        return 0;
+    nghttp2_session_set_stream_user_data(session, stream_id, NULL);
+    http2_stream_log(h->c, s);
+    s->closed = 1;
+    h->active--;
+    if (s->pending == 0)
+        http2_stream_free(h->c->w, s);
+    return 0;
+}
+
+static int http2__on_frame_send(nghttp2_session *session, const nghttp2_frame *frame, void *user_data)
+{
+    http2_conn_t *h = user_data;
+    if ((frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
+        (frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
+        /* Answered (413) before the request body ended: ask the client to
+         * stop sending it (RFC 9113 8.1), or it could go on for ever. */
+        http2_stream_t *s = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
+        if (s != NULL && !s->request_ended)
+            nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_NO_ERROR);
+        return 0;
+    }
+    if (frame->hd.type == NGHTTP2_GOAWAY) {
+        h->goaway = 1;
+        if (frame->goaway.error_code != NGHTTP2_NO_ERROR)
+            log_info("client %s: HTTP/2: GOAWAY %s: closing", conn_addr(h->c),
+                     nghttp2_http2_strerror(frame->goaway.error_code));
+    }
+    return 0;
+}
+
+/* A DATA frame of a stream's chunk: its header into obuf, then the bytes
+ * (copied: a small cached body) or a segment for the file range. */
+static int http2__send_data(nghttp2_session *session, nghttp2_frame *frame, const uint8_t *framehd,
+                            size_t length, nghttp2_data_source *source, void *user_data)
+{
+    http2_conn_t *h = user_data;
+    http2_stream_t *s = source->ptr;
+    size_t pad = frame->data.padlen;
+    size_t room = HTTP2_OBUF - h->olen;
+    if (s->frame_mem != NULL) {
+        if (room < 9 + length + pad)
+            return NGHTTP2_ERR_WOULDBLOCK; /* retried after a write */
+    } else if (room < 9 + pad || h->nseg == HTTP2_SEGS) {
+        return NGHTTP2_ERR_WOULDBLOCK;
+    }
+    memcpy(h->obuf + h->olen, framehd, 9);
+    h->olen += 9;
+    if (pad > 0)
+        h->obuf[h->olen++] = (char)(pad - 1);
+    if (s->frame_mem != NULL) {
+        memcpy(h->obuf + h->olen, s->frame_mem, length);
+        h->olen += length;
+    } else {
+        h->seg[h->nseg++] = (http2_seg_t){ h->olen, s->frame_fd, s->frame_off, length, s };
+        s->pending++;
+    }
+    if (pad > 1) {
+        /* Padding follows the payload: after a segment, it needs a mark of
+         * its own, so padding is never asked for (no select_padding). */
+        memset(h->obuf + h->olen, 0, pad - 1);
+        h->olen += pad - 1;
+    }
+    s->sent += length;
+    return 0;
+}
+
+/* --- output ------------------------------------------------------------- */
+
+/* Sends obuf and the segments. Returns 1 when all is sent, 0 on EAGAIN,
+ * -1 on error. */
+static int http2__write(http2_conn_t *h)
+{
+    conn_t *c = h->c;
+    worker_t *w = c->w;
+    for (;;) {
+        size_t end = h->segi < h->nseg ? h->seg[h->segi].end : h->olen;
+        ssize_t n;
+        if (h->ooff < end) {
+            n = c->tr->send(&c->io, h->obuf + h->ooff, end - h->ooff, h->segi < h->nseg);
+            if (n < 0)
+                return errno == EAGAIN ? 0 : -1;
+            h->ooff += (size_t)n;
+        } else if (h->segi < h->nseg) {
+            http2_seg_t *g = &h->seg[h->segi];
+            n = c->tr->sendfile(&c->io, g->fd, &g->off, g->len);
+            if (n < 0) {
+                if (errno == EAGAIN)
+                    return 0;
+                log_error("sendfile(): %s", strerror(errno));
+                return -1;
+            }
+            if (n == 0) {
+                log_warn("sendfile(): file truncated while being sent");
+                return -1;
+            }
+            g->len -= (size_t)n;
+            if (g->len == 0) {
+                http2_stream_t *s = g->s;
+                h->segi++;
+                if (--s->pending == 0 && s->closed)
+                    http2_stream_free(w, s);
+            }
+        } else {
+            break;
+        }
+        c->sent_bytes += (uint64_t)n;
+        w->report.bytes_sent += (uint64_t)n;
+        h->wrote = 1;
+    }
+    h->olen = h->ooff = 0;
+    h->nseg = h->segi = 0;
+    return 1;
+}
+
+/* Serializes what nghttp2 has to send into obuf and writes it, as long as
+ * the socket takes it. Returns 1 when nothing is left, 0 when the socket is
+ * full, 2 when there is more but the turn is over, -1 on error. */
+static int http2__flush(http2_conn_t *h)
+{
+    for (int round = 0; round < HTTP2_ROUNDS; round++) {
+        while (h->nseg < HTTP2_SEGS && HTTP2_OBUF - h->olen >= HTTP2_ROOM) {
+            const uint8_t *p;
+            ssize_t n = nghttp2_session_mem_send(h->session, &p);
+            if (n < 0) {
+                log_error("nghttp2_session_mem_send(): %s", nghttp2_strerror((int)n));
+                return -1;
+            }
+            if (n == 0)
+                break;
+            if ((size_t)n > HTTP2_OBUF - h->olen) {
+                log_error("HTTP/2: a frame of %zd bytes does not fit the output buffer", n);
+                return -1;
+            }
+            memcpy(h->obuf + h->olen, p, (size_t)n);
+            h->olen += (size_t)n;
+        }
+        if (h->olen == 0 && h->nseg == 0)
+            return 1;
+        int r = http2__write(h);
+        if (r <= 0)
+            return r;
+    }
+    return 2;
+}
+
+/* --- the connection ------------------------------------------------------ */
+
+static void http2__release(conn_t *c)
+{
+    http2_conn_t *h = c->proto;
+    if (h == NULL)
+        return;
+    /* nghttp2_session_del calls no callback: the streams are freed here,
+     * unlogged (the connection was cut under them). */
+    nghttp2_session_del(h->session);
+    list_t *q, *tmp;
+    list_foreach_safe(q, tmp, &h->streams) {
+        http2_stream_free(c->w, list_entry(q, http2_stream_t, link));
+    }
+    free(h->obuf);
+    free(h);
+    c->proto = NULL;
+    c->proto_ops = NULL;
+}
+
+/* Queues GOAWAY once: streams up to the last one nghttp2 took still get
+ * their responses; newer ones are refused. */
+static void http2__goaway(http2_conn_t *h)
+{
+    if (h->goaway)
+        return;
+    h->goaway = 1;
+    nghttp2_submit_goaway(h->session, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(h->session),
+                          NGHTTP2_NO_ERROR, NULL, 0);
+}
+
+/* A timer ran out: idle (keep-alive) connections get GOAWAY first; a
+ * connection that made no progress is just closed. */
+static void http2__expire(conn_t *c)
+{
+    http2_conn_t *h = c->proto;
+    if (c->list == &c->w->keepalive_list) {
+        http2__goaway(h);
+        http2__flush(h);
+    }
+    conn_close(c);
+}
+
+/* The worker drains and c sits idle: GOAWAY; streams still open finish
+ * under the send timeout. */
+static void http2__drain(conn_t *c)
+{
+    http2_conn_t *h = c->proto;
+    http2__goaway(h);
+    int r = http2__flush(h);
+    if (r < 0 || (h->active == 0 && r == 1)) {
+        conn_close(c);
+        return;
+    }
+    conn_list_append(&c->w->send_list, c, c->w->now);
+}
+
+static const conn_proto_t http2__ops = {
+    .expire = http2__expire,
+    .drain = http2__drain,
+    .release = http2__release,
+};
+
+static nghttp2_session_callbacks *http2__callbacks(void)
+{
+    nghttp2_session_callbacks *cb;
+    if (nghttp2_session_callbacks_new(&cb) != 0)
+        return NULL;
+    nghttp2_session_callbacks_set_on_begin_frame_callback(cb, http2__on_begin_frame);
+    nghttp2_session_callbacks_set_on_begin_headers_callback(cb, http2__on_begin_headers);
+    nghttp2_session_callbacks_set_on_header_callback(cb, http2__on_header);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(cb, http2__on_frame_recv);
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, http2__on_data_chunk);
+    nghttp2_session_callbacks_set_on_stream_close_callback(cb, http2__on_stream_close);
+    nghttp2_session_callbacks_set_on_frame_send_callback(cb, http2__on_frame_send);
+    nghttp2_session_callbacks_set_send_data_callback(cb, http2__send_data);
+    return cb;
+}
+
+int http2_attach(conn_t *c)
+{
+    worker_t *w = c->w;
+    const conf_t *conf = w->a.conf;
+    nghttp2_session_callbacks *cb = NULL;
+    nghttp2_option *opt = NULL;
+    http2_conn_t *h = calloc(1, sizeof(*h));
+    if (h == NULL)
+        goto fail;
+    h->c = c;
+    list_init(&h->streams);
+    h->obuf = malloc(HTTP2_OBUF);
+    cb = http2__callbacks();
+    if (h->obuf == NULL || cb == NULL || nghttp2_option_new(&opt) != 0)
+        goto fail;
+    /* No push; Rapid Reset: at most 1000 resets at once, 33 a second after
+     * (nghttp2's defaults, set so they do not depend on the build). */
+    nghttp2_option_set_no_auto_window_update(opt, 0);
+    nghttp2_option_set_stream_reset_rate_limit(opt, 1000, 33);
+    nghttp2_option_set_max_continuations(opt, 8);
+    nghttp2_option_set_max_outbound_ack(opt, 1000);
+    nghttp2_option_set_max_settings(opt, 32);
+    if (nghttp2_session_server_new2(&h->session, cb, h, opt) != 0)
+        goto fail;
+    nghttp2_session_callbacks_del(cb);
+    nghttp2_option_del(opt);
+    cb = NULL;
+    opt = NULL;
+
+    nghttp2_settings_entry iv[] = {
+        { NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, (uint32_t)conf->http2_max_streams },
+        { NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, (uint32_t)conf->max_header_size },
+        { NGHTTP2_SETTINGS_ENABLE_PUSH, 0 },
+    };
+    if (nghttp2_submit_settings(h->session, NGHTTP2_FLAG_NONE, iv, sizeof(iv) / sizeof(iv[0])) != 0)
+        goto fail;
+
+    w->report.h2_connections++;
+    c->proto = h;
+    c->proto_ops = &http2__ops;
+    c->process = http2_process;
+    c->keep_alive = 1;
+    conn_list_append(&w->header_list, c, w->now);
+    http2_process(c, 0);
+    return 0;
+
+fail:
+    log_error("HTTP/2 for client %s: out of memory", conn_addr(c));
+    if (cb != NULL)
+        nghttp2_session_callbacks_del(cb);
+    if (opt != NULL)
+        nghttp2_option_del(opt);
+    if (h != NULL) {
+        if (h->session != NULL)
+            nghttp2_session_del(h->session);
+        free(h->obuf);
+        free(h);
+    }
+    conn_close(c);
+    return -1;
+}
+
+void http2_process(conn_t *c, uint32_t events)
+{
+    worker_t *w = c->w;
+    http2_conn_t *h = c->proto;
+    int got = 0, more = 0;
+
+    conn_note_events(c, events);
+    if (w->draining)
+        http2__goaway(h);
+    /* Bytes left in rbuf by the sniffer or the caller come first. */
+    for (int i = 0; i <= HTTP2_READS; i++) {
+        if (c->rlen == 0) {
+            if (i == HTTP2_READS) {
+                more = 1;
+                break;
+            }
+            if (!nghttp2_session_want_read(h->session))
+                break;
+            ssize_t n = conn_read(c);
+            if (n < 0) {
+                conn_close(c); /* the client is gone: nothing left to say */
+                return;
+            }
+            if (n == 0)
+                break;
+        }
+        got = 1;
+        ssize_t rv = nghttp2_session_mem_recv(h->session, (const uint8_t *)c->rbuf, c->rlen);
+        c->rlen = 0;
+        if (rv < 0) {
+            /* A bad preface, a flood (NGHTTP2_ERR_FLOODED), too many
+             * CONTINUATION frames: nghttp2 stops without a GOAWAY of its
+             * own; say why in one before closing (best effort: a flooding
+             * client may not read it). */
+            log_info("client %s: HTTP/2: %s: closing", conn_addr(c), nghttp2_strerror((int)rv));
+            nghttp2_session_terminate_session(h->session, rv == NGHTTP2_ERR_FLOODED
+                                                              ? NGHTTP2_ENHANCE_YOUR_CALM
+                                                              : NGHTTP2_PROTOCOL_ERROR);
+            http2__flush(h);
+            conn_close(c);
+            return;
+        }
+    }
+    if (c->rbuf != NULL && c->rlen == 0 && c->drained) {
+        conn_buf_put(w, c->rbuf, 0); /* idle: back to the pool */
+        c->rbuf = NULL;
+    }
+
+    h->wrote = 0;
+    int r = http2__flush(h);
+    if (r < 0) {
+        conn_close(c);
+        return;
+    }
+    if (r == 1 && !nghttp2_session_want_read(h->session) && !nghttp2_session_want_write(h->session)) {
+        /* GOAWAY sent and every stream done (or a fatal error). */
+        conn_close(c);
+        return;
+    }
+    if (r == 0) {
+        /* send_timeout counts from the last progress either way: a client
+         * with a large window may read for long without sending a frame. */
+        if (got || h->wrote || c->list != &w->send_list)
+            conn_list_append(&w->send_list, c, w->now);
+    } else if (got || (c->list != &w->keepalive_list && c->list != &w->send_list) ||
+               (c->list == &w->send_list && h->active == 0)) {
+        /* Waiting for the client: a new request, a window update or a
+         * request body. keepalive_timeout bounds it, then GOAWAY. */
+        conn_list_append(&w->keepalive_list, c, w->now);
+    }
+    if (more || r == 2)
+        conn_ready_push(c);
+}
+
+/* 1 when the first line of buf[0, len) ends in an HTTP/1 version: what
+ * goes to HTTP/1 when it is not the HTTP/2 preface; 0 when it ends in
+ * something else; -1 when the line is not whole yet. */
+static int http2__looks_http1(const char *buf, size_t len, size_t cap)
+{
+    const char *nl = memchr(buf, '\n', len);
+    if (nl == NULL)
+        return len == cap ? 1 : -1; /* a huge line: HTTP/1's 414 */
+    size_t n = (size_t)(nl - buf);
+    if (n > 0 && buf[n - 1] == '\r')
+        n--;
+    return n >= 9 && memcmp(buf + n - 9, " HTTP/1.", 8) == 0;
+}
+
+void http2_sniff(conn_t *c, uint32_t events)
+{
+    conn_note_events(c, events);
+    ssize_t n = conn_read(c);
+    if (n < 0) {
+        conn_close(c);
+        return;
+    }
+    size_t k = c->rlen < HTTP2_PREFACE_LEN ? c->rlen : HTTP2_PREFACE_LEN;
+    if (k > 0 && memcmp(c->rbuf, HTTP2_PREFACE, k) != 0) {
+        /* Not the preface. An HTTP/1 request line goes to HTTP/1; other
+         * bytes are a client that means HTTP/2 and got the preface wrong,
+         * which HTTP/2 ends with GOAWAY (RFC 9113 3.4). */
+        int h1 = http2__looks_http1(c->rbuf, c->rlen, c->w->rbuf_size);
+        if (h1 < 0)
+            return; /* the header timeout bounds the wait */
+        if (h1) {
+            c->process = http1_process;
+            http1_process(c, 0);
+        } else {
+            http2_attach(c);
+        }
+        return;
+    }
+    if (c->rlen < HTTP2_PREFACE_LEN) {
+        if (c->rlen == 0 && c->rbuf != NULL) {
+            conn_buf_put(c->w, c->rbuf, 0);
+            c->rbuf = NULL;
+        }
+        return; /* the header timeout bounds the wait */
+    }
+    http2_attach(c);
+}
