@@ -12,11 +12,17 @@
 #include "metrics_hosts.h"
 #include "worker.h"
 
-/* A response framed on c: count it for the host that answered. */
+/* A response framed for host h (NULL: none, not counted). */
+static inline void host_metrics_count_host(host_t *h, int status)
+{
+    if (h != NULL && status >= 100 && status < 600)
+        h->metrics_requests[status / 100]++;
+}
+
+/* A response framed on c (HTTP/1): count it for the host that answered. */
 static inline void host_metrics_count(conn_t *c, int status)
 {
-    if (c->host != NULL && status >= 100 && status < 600)
-        c->host->metrics_requests[status / 100]++;
+    host_metrics_count_host(c->host, status);
 }
 
 /* n response bytes of c handed to the kernel. */

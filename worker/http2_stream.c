@@ -13,6 +13,7 @@
 
 #include "access_log.h"
 #include "error_page.h"
+#include "host_metrics.h"
 #include "file_cache.h"
 #include "handler.h"
 #include "host.h"
@@ -332,6 +333,7 @@ int http2_stream_respond(nghttp2_session *session, conn_t *c, http2_stream_t *s)
     w->report.requests++;
     if (r.status >= 100 && r.status < 600)
         w->report.status_class[r.status / 100]++;
+    host_metrics_count_host(s->host, r.status);
 
     nghttp2_data_provider dp = { .source.ptr = s, .read_callback = http2__read };
     const nghttp2_data_provider *body = &dp;

@@ -174,6 +174,20 @@ class MetricsTlsHostsTest(unittest.TestCase):
         for k, v in kept.items():
             self.assertGreaterEqual(after.get(k, -1), v, "%r went back after a reload" % (k,))
 
+    def test_per_host_over_http2(self):
+        if shutil.which("curl") is None:
+            self.skipTest("no curl")
+        key = ("drover_host_requests_total", frozenset({("host", "a.test"), ("code", "2xx")}))
+        n0 = scrape(self.srv.port)[1].get(key, 0)
+        p = subprocess.run(["curl", "-sS", "--http2", "--max-time", "10", "--cacert", self.certs["ca"],
+                            "--resolve", "a.test:%d:127.0.0.1" % self.tls_port, "-o", os.devnull,
+                            "-w", "%{http_version}", "https://a.test:%d/a.txt" % self.tls_port],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=15)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        if p.stdout.strip() != b"2":
+            self.skipTest("curl did not speak HTTP/2 here: %r" % p.stdout)
+        self.wait_for(lambda s: s.get(key, 0) == n0 + 1, "one HTTP/2 response counted for a.test")
+
     def test_promtool(self):
         why = have_prometheus()
         if why is not None:
