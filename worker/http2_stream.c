@@ -13,12 +13,13 @@
 
 #include "access_log.h"
 #include "error_page.h"
-#include "host_metrics.h"
 #include "file_cache.h"
 #include "handler.h"
 #include "host.h"
+#include "host_metrics.h"
 #include "http_parser.h"
 #include "log.h"
+#include "metrics.h"
 #include "response.h"
 
 /* Header lines of a response: RESPONSE_MAX_LINES slices, each possibly
@@ -333,7 +334,11 @@ int http2_stream_respond(nghttp2_session *session, conn_t *c, http2_stream_t *s)
     w->report.requests++;
     if (r.status >= 100 && r.status < 600)
         w->report.status_class[r.status / 100]++;
+    /* /metrics counts streams as HTTP/1 counts requests; what a stream
+     * read is its body (its header block was decoded by nghttp2). */
+    metrics_count(&w->report, req.method, r.status, s->body_in);
     host_metrics_count_host(s->host, r.status);
+    s->started = w->now;
 
     nghttp2_data_provider dp = { .source.ptr = s, .read_callback = http2__read };
     const nghttp2_data_provider *body = &dp;
@@ -347,6 +352,8 @@ int http2_stream_respond(nghttp2_session *session, conn_t *c, http2_stream_t *s)
 void http2_stream_log(conn_t *c, http2_stream_t *s)
 {
     worker_t *w = c->w;
+    if (s->responded)
+        metrics_time(&w->report, s->started);
     access_log_t *log = s->host != NULL ? s->host->log : &w->access_log;
     if (!s->responded || !access_log_on(log))
         return;

@@ -62,6 +62,7 @@ typedef struct {
     /* The response. */
     struct host_s *host;    /* the virtual host (host_select), or NULL */
     int status;
+    double started;         /* w->now when it was answered, for the duration histogram */
     uint64_t sent;          /* body bytes handed to DATA frames */
     http2_chunk_t *chunk;   /* owned */
     unsigned nchunks, ci;

@@ -108,7 +108,8 @@ def files():
 
 @unittest.skipUnless(h2client.available(), "python3-h2 is not installed")
 class Http2Test(unittest.TestCase):
-    conf = {"http2_cleartext": True, "status": {"path": "/drover-status"}}
+    conf = {"http2_cleartext": True, "status": {"path": "/drover-status"},
+            "metrics": {"path": "/metrics"}}
 
     def setUp(self):
         self.s = harness.Server(files=files(), **self.conf)
@@ -401,6 +402,24 @@ class Http2Test(unittest.TestCase):
                 return t if t["connections"] >= 1 and t["streams"] >= 4 else None
         t = harness.wait_until(totals, 5, interval=0.3)
         self.assertTrue(t, "http2 counters never showed up")
+
+    def test_metrics_count_streams(self):
+        # /metrics counts HTTP/2 streams by method and status, and times
+        # them, as it does HTTP/1 requests. HEAD, so the scrapes (GET over
+        # HTTP/1) cannot touch the figure.
+        with h2client.H2(self.s.port) as c:
+            for _ in range(5):
+                self.assertEqual(c.get("/small.txt", method="HEAD").status, 200)
+        pat = re.compile(r'^drover_http_requests_total\{code="2xx",method="HEAD"\} (\S+)$', re.M)
+
+        def heads():
+            m = pat.search(get(self.s.port, "/metrics").body.decode())
+            return m is not None and float(m.group(1)) == 5
+        self.assertTrue(harness.wait_until(heads, 5, interval=0.3),
+                        "5 HEAD streams never showed in /metrics")
+        body = get(self.s.port, "/metrics").body.decode()
+        m = re.search(r'^drover_http_request_duration_seconds_count (\S+)$', body, re.M)
+        self.assertTrue(m and float(m.group(1)) >= 5, body[-400:])
 
     @unittest.skipUnless(shutil.which("nghttp"), "nghttp (nghttp2-client) is not installed")
     def test_nghttp(self):
