@@ -42,7 +42,7 @@ typedef enum {
 /* Where a key may appear. Per-host and per-listener scopes come next. */
 #define CONF_SCOPE_TOP 0x1u
 #define CONF_SCOPE_STATUS 0x2u /* inside status: {path, allow} */
-#define CONF_SCOPE_METRICS 0x100u /* inside metrics: {path, allow} */
+#define CONF_SCOPE_METRICS 0x20u /* inside metrics: {path, allow} */
 #define CONF_SCOPE_LISTEN 0x4u /* a listen entry as a mapping: conf_listen_t */
 /* The scopes of list items store into the item, not into conf_t. */
 #define CONF_SCOPE_TLS 0x8u     /* inside tls: {certificates, min_version, ...} */
@@ -50,6 +50,15 @@ typedef enum {
 #define CONF_SCOPE_HOST 0x100u  /* inside a hosts: entry; stores into the host's conf_t */
 #define CONF_SCOPE_HOST_TLS 0x200u /* inside a host's tls: {cert, key} */
 #define CONF_SCOPE_ITEMS (CONF_SCOPE_LISTEN | CONF_SCOPE_TLS_CERT)
+/* Every scope is one bit of its own: two scopes sharing a bit would let the
+ * keys of one appear (and take their defaults) inside the other. */
+#define CONF_SCOPE__EACH                                                       \
+    (CONF_SCOPE_TOP + CONF_SCOPE_STATUS + CONF_SCOPE_METRICS + CONF_SCOPE_LISTEN + \
+     CONF_SCOPE_TLS + CONF_SCOPE_TLS_CERT + CONF_SCOPE_HOST + CONF_SCOPE_HOST_TLS)
+_Static_assert(CONF_SCOPE__EACH ==
+                   (CONF_SCOPE_TOP | CONF_SCOPE_STATUS | CONF_SCOPE_METRICS | CONF_SCOPE_LISTEN |
+                    CONF_SCOPE_TLS | CONF_SCOPE_TLS_CERT | CONF_SCOPE_HOST | CONF_SCOPE_HOST_TLS),
+               "two config scopes share a bit");
 #define CONF_SCOPE_ALL (0xffffffffu & ~CONF_SCOPE_ITEMS) /* every scope stored in conf_t */
 
 #define CONF_F_AUTO 0x1u     /* int: "auto" is the number of CPUs */

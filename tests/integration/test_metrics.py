@@ -243,6 +243,25 @@ class MetricsConfigTest(ServerTestCase):
         self.srv.start()
         self.assertEqual(get(self.port, "/metrics").status, 404)
 
+    def test_section_leaves_top_level_keys_alone(self):
+        # A metrics section once shared its scope bit with hosts: the
+        # top-level keys a host may set (access_log, root, ...) were taken
+        # as defaults inside it, and the access log went off.
+        self.srv.conf["metrics"] = METRICS
+        self.srv.write_config()
+        p = self.srv.run("-T")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        out = p.stdout.decode("utf-8", "replace")
+        self.assertIn('access_log: "%s"' % self.srv.access_log, out)
+        section = out[out.index("\nmetrics:"):].split("\n")[2:]
+        inner = [l for l in section[:section.index(next(l for l in section if l and not l.startswith(" ")))]
+                 if l.strip() and not l.strip().startswith("#")]
+        self.assertEqual(sorted(l.split(":")[0].strip() for l in inner), ["allow", "path"], inner)
+        self.srv.start()
+        get(self.port, "/")
+        self.assertTrue(wait_until(lambda: "GET / HTTP/1.1" in self.srv.read(self.srv.access_log),
+                                   timeout=5, interval=0.2), self.srv.diag())
+
 
 class PrometheusScrapeTest(ServerTestCase):
     """A real Prometheus scrapes drover and its HTTP API reports the figure."""
