@@ -587,14 +587,26 @@ class Server(object):
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               timeout=timeout, cwd=cwd or self.dir)
 
+    # (soft, hard) RLIMIT_NOFILE to start the binary with, as prlimit would
+    # (the workers inherit it); None: the test runner's own.
+    nofile = None
+
     def spawn(self, *args, cwd=None, conf=None):
         """Starts the binary with its output in files of the temp dir."""
         out = open(self.stdout_path, "ab")
         err = open(self.stderr_path, "ab")
+        limit = None
+        if self.nofile is not None:
+            import resource
+            nofile = self.nofile
+
+            def limit():
+                resource.setrlimit(resource.RLIMIT_NOFILE, nofile)
         try:
             return subprocess.Popen(self.command(*args, conf=conf),
                                     stdin=subprocess.DEVNULL,
-                                    stdout=out, stderr=err, cwd=cwd or self.dir)
+                                    stdout=out, stderr=err, cwd=cwd or self.dir,
+                                    preexec_fn=limit)
         finally:
             out.close()
             err.close()

@@ -9,7 +9,6 @@ the error log stays under 100 lines."""
 
 import os
 import re
-import resource
 import shutil
 import signal
 import subprocess
@@ -24,24 +23,8 @@ class LimitedServer(harness.Server):
     """Started with RLIMIT_NOFILE (soft, hard), as prlimit would."""
 
     def __init__(self, nofile, **kw):
-        self.nofile = nofile
+        self.nofile = tuple(nofile)
         super().__init__(**kw)
-
-    def spawn(self, *args, cwd=None, conf=None):
-        out = open(self.stdout_path, "ab")
-        err = open(self.stderr_path, "ab")
-        soft, hard = self.nofile
-
-        def limit():
-            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
-
-        try:
-            return subprocess.Popen(self.command(*args, conf=conf), stdin=subprocess.DEVNULL,
-                                    stdout=out, stderr=err, cwd=cwd or self.dir,
-                                    preexec_fn=limit, close_fds=True)
-        finally:
-            out.close()
-            err.close()
 
 
 def soft_nofile(pid):

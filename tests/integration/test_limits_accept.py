@@ -6,7 +6,6 @@ worker_connections does not spin: it pauses accepting, stays cheap in CPU,
 and serves again once clients leave."""
 
 import os
-import resource
 import socket
 import subprocess
 import time
@@ -54,24 +53,8 @@ class LimitedServer(harness.Server):
     as `prlimit --nofile=N` would; the workers inherit it."""
 
     def __init__(self, nofile, **kw):
-        self.nofile = nofile
+        self.nofile = (nofile, nofile)
         super().__init__(**kw)
-
-    def spawn(self, *args, cwd=None, conf=None):
-        out = open(self.stdout_path, "ab")
-        err = open(self.stderr_path, "ab")
-        n = self.nofile
-
-        def limit():
-            resource.setrlimit(resource.RLIMIT_NOFILE, (n, n))
-
-        try:
-            return subprocess.Popen(self.command(*args, conf=conf), stdin=subprocess.DEVNULL,
-                                    stdout=out, stderr=err, cwd=cwd or self.dir,
-                                    preexec_fn=limit, close_fds=True)
-        finally:
-            out.close()
-            err.close()
 
 
 class HeaderTimeoutTest(harness.ServerTestCase):
