@@ -30,7 +30,11 @@
 
 #define METRICS_HOSTS 64
 #define METRICS_HOST_NAME 96
-#define METRICS_HOSTS_PER_MSG 16
+/* Five rows keep a hosts message no larger than a report_t, so the queue's
+ * message size (and with it what each queue costs of the user's
+ * RLIMIT_MSGQUEUE, 800 KiB by default and shared by every drover of that
+ * user, an upgrading one included) does not grow with per-host metrics. */
+#define METRICS_HOSTS_PER_MSG 5
 #define METRICS_HOST_DEFAULT "_default"
 #define METRICS_HOST_OTHER "_other"
 
@@ -83,5 +87,7 @@ static inline void metrics_hosts_add(metrics_hosts_t *t, const metrics_host_t *r
 /* The queue's message size: the larger of the two messages. */
 #define REPORT_MSG_MAX (sizeof(report_t) > sizeof(metrics_hosts_msg_t) ? sizeof(report_t) \
                                                                       : sizeof(metrics_hosts_msg_t))
+_Static_assert(sizeof(metrics_hosts_msg_t) <= sizeof(report_t),
+               "a hosts message larger than a report makes every queue cost more");
 
 #endif

@@ -77,6 +77,20 @@ def wait_until(pred, timeout=5.0, interval=0.05, max_iter=None):
     return val
 
 
+# ---------------------------------------------------------------- queues
+
+_librt = None
+
+
+def mq_unlink(name):
+    """mq_unlink(3); 0, or -1 when there was no such queue."""
+    global _librt
+    if _librt is None:
+        import ctypes
+        _librt = ctypes.CDLL("librt.so.1", use_errno=True)
+    return _librt.mq_unlink(name.encode())
+
+
 # ---------------------------------------------------------------- ports
 
 def free_port():
@@ -738,8 +752,23 @@ class Server(object):
             for pid, st in list(self.known.items()):
                 if alive(pid, st):
                     self._kill(pid, signal.SIGKILL)
+            self._unlink_queues()
         except Exception as e:  # cleanup must never hide the test's result
             sys.stderr.write("harness stop: %r\n" % (e,))
+
+    def _unlink_queues(self):
+        """Removes the message queue of every master of ours that is gone
+        without removing it (a test that kills -9). Without /dev/mqueue
+        mounted nothing else would, and leaked queues use up the user's
+        RLIMIT_MSGQUEUE until mq_open fails for every later master."""
+        pids = set(self.known)
+        if self.master is not None:
+            pids.add(self.master)
+        for pid in pids:
+            # No process at all with that pid: a recycled pid may be another
+            # test's live master, whose queue it is now.
+            if proc_stat(pid) is None:
+                mq_unlink("/drover.%d" % pid)
 
     def cleanup(self):
         self.stop()
