@@ -29,7 +29,20 @@ struct vhost_table_s {
     size_t mask;      /* slots - 1 */
     size_t used;
     size_t wildcards; /* none: a miss on the exact name is the answer */
+    /* Filters that let a Host skip the suffix probes no wildcard could
+     * answer: bit k of wild_labels is set when some wildcard's suffix has
+     * k labels (".a.example.com": 3); wild_tld holds one bit per hash of a
+     * wildcard's last label (".com"), 256 bits. A Host such as "127.0.0.1"
+     * or "example.org" beside "*.customers.example.com" then costs one
+     * probe, the exact name's, as with no wildcards at all. */
+    uint64_t wild_labels;
+    uint64_t wild_tld[4];
 };
+
+#define VHOST__TLD_BIT(h) ((h) & 255)
+/* A suffix of 63 labels or more shares bit 63 (a DNS name has up to 127). */
+#define VHOST__LABELS_BIT(n) (1ULL << ((n) < 63 ? (n) : 63))
+
 
 /* FNV-1a from the last byte to the first: the hash of every suffix of a
  * name is a step of the one pass over it (vhost_match). */
@@ -189,7 +202,18 @@ int vhost_table_add(vhost_table_t *t, const char *name, int host, unsigned line,
     s->host = host;
     s->line = line;
     t->used++;
-    t->wildcards += norm[0] == '.';
+    if (norm[0] == '.') {
+        size_t labels = 0, last = 0;
+        for (size_t k = 0; k < len; k++)
+            if (norm[k] == '.') {
+                labels++;
+                last = k;
+            }
+        uint64_t tld = vhost__hash(norm + last, len - last);
+        t->wildcards++;
+        t->wild_labels |= VHOST__LABELS_BIT(labels);
+        t->wild_tld[VHOST__TLD_BIT(tld) / 64] |= 1ULL << (VHOST__TLD_BIT(tld) % 64);
+    }
     return 0;
 }
 
@@ -220,12 +244,20 @@ int vhost_match(const vhost_table_t *t, const char *name, size_t len)
     if (s != NULL)
         return s->host;
     /* An IPv6 literal has no labels to walk. */
-    if (name[0] == '[' || t->wildcards == 0)
+    if (name[0] == '[' || t->wildcards == 0 || ndots == 0)
         return VHOST_DEFAULT;
-    /* Longest suffix first: the dot nearest the start, found last. */
-    while (ndots-- > 0)
+    /* at_dot[0] is the hash of ".tld": no wildcard ends in it, none can match. */
+    uint64_t tld = VHOST__TLD_BIT(at_dot[0]);
+    if (!(t->wild_tld[tld / 64] & (1ULL << (tld % 64))))
+        return VHOST_DEFAULT;
+    /* Longest suffix first: the dot nearest the start, found last; the
+     * suffix at dot[k] has k + 1 labels. */
+    while (ndots-- > 0) {
+        if (!(t->wild_labels & VHOST__LABELS_BIT(ndots + 1)))
+            continue;
         if ((s = vhost__find_hashed(t, name + dot[ndots], len - dot[ndots], at_dot[ndots])) != NULL)
             return s->host;
+    }
     return VHOST_DEFAULT;
 }
 

@@ -149,7 +149,19 @@ host_t *host_select(worker_t *w, const http_request_t *req)
         s->hosts[0].fc = w->fc;
         s->default_fc = 1;
     }
-    int i = req == NULL ? VHOST_DEFAULT : vhost_match_header(w->a.conf->vhosts, req->host);
+    int i = VHOST_DEFAULT;
+    if (req != NULL && req->host.len > 0 && w->a.conf->num_hosts > 0) {
+        if (req->host.len == s->memo_len && memcmp(req->host.p, s->memo, s->memo_len) == 0) {
+            i = s->memo_host;
+        } else {
+            i = vhost_match_header(w->a.conf->vhosts, req->host);
+            if (req->host.len <= sizeof(s->memo)) {
+                memcpy(s->memo, req->host.p, req->host.len);
+                s->memo_len = req->host.len;
+                s->memo_host = i;
+            }
+        }
+    }
     host_t *h = &s->hosts[i + 1];
     if (h->fc == NULL && h->root_fd >= 0) {
         h->fc = file_cache_new(h->root_fd, h->conf, s->fc_max);

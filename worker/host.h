@@ -27,6 +27,7 @@
 #include "conf.h"
 #include "http_parser.h"
 #include "metrics_counts.h"
+#include "vhost.h"
 #include "conn.h"
 #include "worker.h"
 
@@ -54,6 +55,12 @@ typedef struct host_set_s {
     size_t fc_max;
     int default_fc;           /* hosts[0].fc was taken from w->fc */
     size_t metrics_next;      /* the host host_metrics_send starts at next */
+    /* The last Host value matched and its answer: most requests repeat
+     * the one before (a keep-alive connection, a site with one name), and
+     * a memcmp of a few bytes is cheaper than normalising and probing. */
+    char memo[VHOST_NAME_MAX + 8];
+    size_t memo_len;          /* 0: nothing remembered */
+    int memo_host;
 } host_set_t;
 
 /* Opens the roots and logs of every host of w->a.conf; w->root_fd and

@@ -77,6 +77,34 @@ START_TEST(test_longest_wildcard_wins)
 }
 END_TEST
 
+/* The filters that spare a Host the suffix probes: wildcards under two
+ * top-level labels and of several depths, one of more than 63 labels. */
+START_TEST(test_wildcard_filters)
+{
+    vhost_table_t *t = vhost_table_new(4);
+    unsigned line;
+    int host;
+    char deep[VHOST_NAME_MAX + 1] = "*", name[VHOST_NAME_MAX + 1] = "x";
+    for (int i = 0; i < 70; i++)
+        strcat(deep, ".a");
+    strcat(deep, ".net");
+    strcat(name, deep + 1);
+    ck_assert_int_eq(vhost_table_add(t, "*.b.org", 1, 1, &line, &host), 0);
+    ck_assert_int_eq(vhost_table_add(t, "*.c.d.e.com", 2, 2, &line, &host), 0);
+    ck_assert_int_eq(vhost_table_add(t, deep, 3, 3, &line, &host), 0);
+    ck_assert_int_eq(vhost_match(t, "x.b.org", 7), 1);
+    ck_assert_int_eq(vhost_match(t, "x.y.b.org", 9), 1);
+    ck_assert_int_eq(vhost_match(t, "x.c.d.e.com", 11), 2);
+    ck_assert_int_eq(vhost_match(t, "x.y.z.c.d.e.com", 15), 2);
+    ck_assert_int_eq(vhost_match(t, name, strlen(name)), 3);
+    ck_assert_int_eq(vhost_match(t, "x.d.e.com", 9), VHOST_DEFAULT);
+    ck_assert_int_eq(vhost_match(t, "x.b.com", 7), VHOST_DEFAULT);
+    ck_assert_int_eq(vhost_match(t, "127.0.0.1", 9), VHOST_DEFAULT);
+    ck_assert_int_eq(vhost_match(t, "localhost", 9), VHOST_DEFAULT);
+    vhost_table_free(t);
+}
+END_TEST
+
 START_TEST(test_normal_form)
 {
     vhost_table_t *t = table();
@@ -174,6 +202,7 @@ static Suite *vhost_suite(void)
     tcase_add_test(tc, test_exact_and_alias);
     tcase_add_test(tc, test_wildcard_depth);
     tcase_add_test(tc, test_longest_wildcard_wins);
+    tcase_add_test(tc, test_wildcard_filters);
     tcase_add_test(tc, test_normal_form);
     tcase_add_test(tc, test_empty_absent_invalid);
     tcase_add_test(tc, test_duplicates);
