@@ -345,7 +345,7 @@ static SSL_CTX *tls_ctx__new_ssl_ctx(tls_ctx_t *tls, const tls_conf_t *tc,
     /* Mozilla "intermediate" leaves the order to the client: every suite
      * in the list is strong, and clients know whether they have AES-NI. */
     SSL_CTX_set_options(ctx, opts);
-    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
+    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
                               SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     /* Read what the socket has, not one record header (5 bytes) and then its
      * body: without read-ahead every record costs two read() calls. The

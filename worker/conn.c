@@ -67,6 +67,14 @@ void conn_list_append(conn_list_t *l, conn_t *c, double now)
     list_insert_tail(&l->head, &c->timer);
 }
 
+void conn_keepalive(conn_t *c)
+{
+    worker_t *w = c->w;
+    conn_list_append(&w->keepalive_list, c, w->now);
+    if (c->tr->idle != NULL)
+        c->tr->idle(&c->io, w->num_conns > CONN_IDLE_KEEP_BUFFERS);
+}
+
 static conn_t *conn__first(const conn_list_t *l)
 {
     list_t *q = list_first(&l->head);

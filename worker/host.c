@@ -179,8 +179,8 @@ int host_misdirected(const conn_t *c, str_t host)
 {
     const tls_ctx_t *tls = c->w->a.tls;
     const tls_conn_t *t = c->io.data;
-    if (!c->https || tls == NULL || t == NULL || host.len == 0)
-        return 0;
+    if (!c->https || tls == NULL || t == NULL || host.len == 0 || tls->nsets < 2)
+        return 0; /* one certificate set: SNI could not have chosen another */
     char buf[VHOST_NAME_MAX + 2];
     ssize_t n = http_host_normalize(host, buf, sizeof(buf));
     if (n <= 0)

@@ -308,7 +308,7 @@ static void http1__finish(conn_t *c)
     if (c->body_left > 0)
         discard_start(c);
     else if (c->rlen == 0)
-        conn_list_append(&w->keepalive_list, c, w->now);
+        conn_keepalive(c);
     else
         conn_list_append(&w->header_list, c, w->now);
 }
@@ -369,7 +369,10 @@ void http1_process(conn_t *c, uint32_t events)
             if (r == 0)
                 return;
             c->state = CONN_READ_HEAD;
-            conn_list_append(c->rlen ? &w->header_list : &w->keepalive_list, c, w->now);
+            if (c->rlen)
+                conn_list_append(&w->header_list, c, w->now);
+            else
+                conn_keepalive(c);
             break;
         }
 

@@ -523,7 +523,7 @@ void http2_process(conn_t *c, uint32_t events)
                (c->list == &w->send_list && h->active == 0)) {
         /* Waiting for the client: a new request, a window update or a
          * request body. keepalive_timeout bounds it, then GOAWAY. */
-        conn_list_append(&w->keepalive_list, c, w->now);
+        conn_keepalive(c);
     }
     if (more || r == 2)
         conn_ready_push(c);

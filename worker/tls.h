@@ -112,6 +112,12 @@ int tls_shutdown(tls_conn_t *c);
 
 unsigned tls_wants(const tls_conn_t *c);
 size_t tls_pending(const tls_conn_t *c);
+
+/* lean: frees OpenSSL's record buffers now when nothing is buffered in
+ * them, and whenever they empty from now on (SSL_MODE_RELEASE_BUFFERS);
+ * they come back with the next read or write. !lean: keeps them, which
+ * spares an allocation and a free around every record. */
+void tls_lean(tls_conn_t *c, int lean);
 int tls_ktls_send(const tls_conn_t *c);          /* 1 if the kernel encrypts */
 const char *tls_version(const tls_conn_t *c);    /* "TLSv1.3", for the access log */
 void tls_alpn(const tls_conn_t *c, const unsigned char **proto, unsigned *len);

@@ -91,6 +91,11 @@ static void tls_transport__close(transport_io_t *io)
     io->fd = -1;
 }
 
+static void tls_transport__idle(transport_io_t *io, int lean)
+{
+    tls_lean(io->data, lean);
+}
+
 /* OpenSSL reads whole records: a short read does not prove the socket
  * empty, so the connection reads on until EAGAIN. */
 const transport_t tls_transport = {
@@ -102,6 +107,7 @@ const transport_t tls_transport = {
     .sendfile = tls_transport__sendfile,
     .shutdown = tls_transport__shutdown,
     .close = tls_transport__close,
+    .idle = tls_transport__idle,
 };
 
 tls_worker_t *tls_transport_worker_new(const tls_ctx_t *tls)

@@ -50,6 +50,10 @@ typedef struct transport_s {
     void (*shutdown)(transport_io_t *io);
     /* Releases everything, the socket included. */
     void (*close)(transport_io_t *io);
+    /* The connection waits for a request. lean: release what can be made
+     * again when it speaks, now and whenever it waits (TLS: OpenSSL's
+     * record buffers); !lean: keep it. NULL: nothing to release. */
+    void (*idle)(transport_io_t *io, int lean);
 } transport_t;
 
 #endif
