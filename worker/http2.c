@@ -1,11 +1,6 @@
 /*
- * http2: see http2.h.
- *
- * Output: obuf[ooff, olen) holds serialized frames; seg[] marks where a
- * file range goes between them (a DATA frame's header is in obuf, its
- * payload is the segment's range). http2__write sends obuf up to the next
- * segment's mark, the segment's range, and so on, then the rest of obuf.
- * A segment keeps its stream alive (pending) until its range is sent.
+ * http2: see http2.h. The connection and nghttp2's input callbacks; what
+ * goes out is http2_output.c's.
  */
 #include "config.h"
 
@@ -18,44 +13,9 @@
 #include <nghttp2/nghttp2.h>
 
 #include "http1.h"
+#include "http2_conn.h"
 #include "http2_stream.h"
 #include "log.h"
-
-#define HTTP2_OBUF (64 * 1024)
-/* Room kept free before asking nghttp2 for more: one frame of the default
- * maximum size (16 KiB), padding and a DATA frame header. */
-#define HTTP2_ROOM (17 * 1024 + 512)
-#define HTTP2_SEGS 32
-/* Reads per turn before letting other connections run. */
-#define HTTP2_READS 16
-/* Fill-and-write rounds per turn (each up to HTTP2_OBUF plus file ranges). */
-#define HTTP2_ROUNDS 16
-/* Gaps in the client's stream ids remembered (see http2__on_begin_frame). */
-#define HTTP2_GAPS 4
-
-typedef struct {
-    size_t end;             /* obuf bytes before the range */
-    int fd;
-    off_t off;
-    size_t len;
-    http2_stream_t *s;
-} http2_seg_t;
-
-typedef struct {
-    conn_t *c;
-    nghttp2_session *session;
-    list_t streams;         /* every stream not yet freed, closed ones included */
-    unsigned active;        /* streams nghttp2 has not closed */
-    unsigned goaway : 1;    /* we sent (or queued) GOAWAY */
-    unsigned wrote : 1;     /* bytes went out this turn: the send timer restarts */
-    char *obuf;
-    size_t olen, ooff;
-    http2_seg_t seg[HTTP2_SEGS];
-    unsigned nseg, segi;
-    int32_t last_id;        /* the highest stream id a request HEADERS had */
-    int32_t gap[HTTP2_GAPS][2]; /* ids skipped below it: [first, last] */
-    unsigned gapi;
-} http2_conn_t;
 
 static const conn_proto_t http2__ops;
 
@@ -199,121 +159,6 @@ static int http2__on_frame_send(nghttp2_session *session, const nghttp2_frame *f
     return 0;
 }
 
-/* A DATA frame of a stream's chunk: its header into obuf, then the bytes
- * (copied: a small cached body) or a segment for the file range. */
-static int http2__send_data(nghttp2_session *session, nghttp2_frame *frame, const uint8_t *framehd,
-                            size_t length, nghttp2_data_source *source, void *user_data)
-{
-    http2_conn_t *h = user_data;
-    http2_stream_t *s = source->ptr;
-    size_t pad = frame->data.padlen;
-    size_t room = HTTP2_OBUF - h->olen;
-    if (s->frame_mem != NULL) {
-        if (room < 9 + length + pad)
-            return NGHTTP2_ERR_WOULDBLOCK; /* retried after a write */
-    } else if (room < 9 + pad || h->nseg == HTTP2_SEGS) {
-        return NGHTTP2_ERR_WOULDBLOCK;
-    }
-    memcpy(h->obuf + h->olen, framehd, 9);
-    h->olen += 9;
-    if (pad > 0)
-        h->obuf[h->olen++] = (char)(pad - 1);
-    if (s->frame_mem != NULL) {
-        memcpy(h->obuf + h->olen, s->frame_mem, length);
-        h->olen += length;
-    } else {
-        h->seg[h->nseg++] = (http2_seg_t){ h->olen, s->frame_fd, s->frame_off, length, s };
-        s->pending++;
-    }
-    if (pad > 1) {
-        /* Padding follows the payload: after a segment, it needs a mark of
-         * its own, so padding is never asked for (no select_padding). */
-        memset(h->obuf + h->olen, 0, pad - 1);
-        h->olen += pad - 1;
-    }
-    s->sent += length;
-    return 0;
-}
-
-/* --- output ------------------------------------------------------------- */
-
-/* Sends obuf and the segments. Returns 1 when all is sent, 0 on EAGAIN,
- * -1 on error. */
-static int http2__write(http2_conn_t *h)
-{
-    conn_t *c = h->c;
-    worker_t *w = c->w;
-    for (;;) {
-        size_t end = h->segi < h->nseg ? h->seg[h->segi].end : h->olen;
-        ssize_t n;
-        if (h->ooff < end) {
-            n = c->tr->send(&c->io, h->obuf + h->ooff, end - h->ooff, h->segi < h->nseg);
-            if (n < 0)
-                return errno == EAGAIN ? 0 : -1;
-            h->ooff += (size_t)n;
-        } else if (h->segi < h->nseg) {
-            http2_seg_t *g = &h->seg[h->segi];
-            n = c->tr->sendfile(&c->io, g->fd, &g->off, g->len);
-            if (n < 0) {
-                if (errno == EAGAIN)
-                    return 0;
-                log_error("sendfile(): %s", strerror(errno));
-                return -1;
-            }
-            if (n == 0) {
-                log_warn("sendfile(): file truncated while being sent");
-                return -1;
-            }
-            g->len -= (size_t)n;
-            if (g->len == 0) {
-                http2_stream_t *s = g->s;
-                h->segi++;
-                if (--s->pending == 0 && s->closed)
-                    http2_stream_free(w, s);
-            }
-        } else {
-            break;
-        }
-        c->sent_bytes += (uint64_t)n;
-        w->report.bytes_sent += (uint64_t)n;
-        h->wrote = 1;
-    }
-    h->olen = h->ooff = 0;
-    h->nseg = h->segi = 0;
-    return 1;
-}
-
-/* Serializes what nghttp2 has to send into obuf and writes it, as long as
- * the socket takes it. Returns 1 when nothing is left, 0 when the socket is
- * full, 2 when there is more but the turn is over, -1 on error. */
-static int http2__flush(http2_conn_t *h)
-{
-    for (int round = 0; round < HTTP2_ROUNDS; round++) {
-        while (h->nseg < HTTP2_SEGS && HTTP2_OBUF - h->olen >= HTTP2_ROOM) {
-            const uint8_t *p;
-            ssize_t n = nghttp2_session_mem_send(h->session, &p);
-            if (n < 0) {
-                log_error("nghttp2_session_mem_send(): %s", nghttp2_strerror((int)n));
-                return -1;
-            }
-            if (n == 0)
-                break;
-            if ((size_t)n > HTTP2_OBUF - h->olen) {
-                log_error("HTTP/2: a frame of %zd bytes does not fit the output buffer", n);
-                return -1;
-            }
-            memcpy(h->obuf + h->olen, p, (size_t)n);
-            h->olen += (size_t)n;
-        }
-        if (h->olen == 0 && h->nseg == 0)
-            return 1;
-        int r = http2__write(h);
-        if (r <= 0)
-            return r;
-    }
-    return 2;
-}
-
 /* --- the connection ------------------------------------------------------ */
 
 static void http2__release(conn_t *c)
@@ -352,7 +197,7 @@ static void http2__expire(conn_t *c)
     http2_conn_t *h = c->proto;
     if (c->list == &c->w->keepalive_list) {
         http2__goaway(h);
-        http2__flush(h);
+        http2_output_flush(h);
     }
     conn_close(c);
 }
@@ -363,7 +208,7 @@ static void http2__drain(conn_t *c)
 {
     http2_conn_t *h = c->proto;
     http2__goaway(h);
-    int r = http2__flush(h);
+    int r = http2_output_flush(h);
     if (r < 0 || (h->active == 0 && r == 1)) {
         conn_close(c);
         return;
@@ -377,7 +222,7 @@ static const conn_proto_t http2__ops = {
     .release = http2__release,
 };
 
-static nghttp2_session_callbacks *http2__callbacks(void)
+static nghttp2_session_callbacks *http2__callbacks(const conn_t *c)
 {
     nghttp2_session_callbacks *cb;
     if (nghttp2_session_callbacks_new(&cb) != 0)
@@ -389,7 +234,9 @@ static nghttp2_session_callbacks *http2__callbacks(void)
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, http2__on_data_chunk);
     nghttp2_session_callbacks_set_on_stream_close_callback(cb, http2__on_stream_close);
     nghttp2_session_callbacks_set_on_frame_send_callback(cb, http2__on_frame_send);
-    nghttp2_session_callbacks_set_send_data_callback(cb, http2__send_data);
+    nghttp2_session_callbacks_set_send_data_callback(cb, http2_output_send_data);
+    if (c->tr->write_pieces != NULL)
+        nghttp2_session_callbacks_set_data_source_read_length_callback(cb, http2_output_data_length);
     return cb;
 }
 
@@ -405,7 +252,7 @@ int http2_attach(conn_t *c)
     h->c = c;
     list_init(&h->streams);
     h->obuf = malloc(HTTP2_OBUF);
-    cb = http2__callbacks();
+    cb = http2__callbacks(c);
     if (h->obuf == NULL || cb == NULL || nghttp2_option_new(&opt) != 0)
         goto fail;
     /* No push; Rapid Reset: at most 1000 resets at once, 33 a second after
@@ -493,7 +340,7 @@ void http2_process(conn_t *c, uint32_t events)
             nghttp2_session_terminate_session(h->session, rv == NGHTTP2_ERR_FLOODED
                                                               ? NGHTTP2_ENHANCE_YOUR_CALM
                                                               : NGHTTP2_PROTOCOL_ERROR);
-            http2__flush(h);
+            http2_output_flush(h);
             conn_close(c);
             return;
         }
@@ -504,7 +351,7 @@ void http2_process(conn_t *c, uint32_t events)
     }
 
     h->wrote = 0;
-    int r = http2__flush(h);
+    int r = http2_output_flush(h);
     if (r < 0) {
         conn_close(c);
         return;

@@ -21,6 +21,8 @@
 /* A piece at least this long goes to SSL_write as it is: it fills a record
  * (16 KiB) on its own, so copying it into the pool buys nothing. */
 #define TLS_DIRECT_MIN 16384
+/* The most plaintext one record carries. */
+#define TLS_RECORD 16384
 
 #define TLS_PLAIN_BODY "The plain HTTP request was sent to HTTPS port\n"
 #define TLS_PLAIN_STR(x) #x
@@ -336,6 +338,89 @@ ssize_t tls_send_file_range(tls_conn_t *c, int file_fd, off_t offset, size_t cou
                 return done > 0 && n != TLS_ERROR ? (ssize_t)done : n;
             pos += (size_t)n;
             done += (size_t)n;
+        }
+    }
+    return (ssize_t)done;
+}
+
+/* Fills pool from pieces pc[i..n), starting off bytes into pc[i]: the
+ * length gathered, or -1 (errno) when a file cannot be read. */
+static ssize_t tls__gather(const tls_piece_t *pc, int n, int i, size_t off, char *pool,
+                           size_t pool_len)
+{
+    size_t len = 0;
+    for (; i < n && len < pool_len; i++, off = 0) {
+        size_t take = pc[i].len - off;
+        if (take > pool_len - len)
+            take = pool_len - len;
+        if (pc[i].p != NULL) {
+            memcpy(pool + len, (const char *)pc[i].p + off, take);
+            len += take;
+            continue;
+        }
+        for (size_t got = 0; got < take;) {
+            ssize_t r = pread(pc[i].fd, pool + len + got, take - got, pc[i].off + (off_t)(off + got));
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r <= 0) {
+                if (r == 0)
+                    errno = EIO; /* the file is shorter than the range promised */
+                return -1;
+            }
+            got += (size_t)r;
+        }
+        len += take;
+    }
+    return (ssize_t)len;
+}
+
+ssize_t tls_write_pieces(tls_conn_t *c, const tls_piece_t *pc, int n, char *pool, size_t pool_len)
+{
+    size_t done = 0, off = 0;
+    int i = 0;
+
+    if (n > 0 && tls_ktls_send(c)) {
+        if (pc[0].p != NULL) {
+            struct iovec iov = { (void *)(uintptr_t)pc[0].p, pc[0].len };
+            return tls_writev(c, &iov, 1, NULL, 0);
+        }
+        return tls_send_file_range(c, pc[0].fd, pc[0].off, pc[0].len, pool, pool_len);
+    }
+    if (pool == NULL || pool_len == 0) {
+        errno = EINVAL;
+        return TLS_ERROR;
+    }
+    if (n > 0 && pc[0].p == NULL)
+        tls__count_path(c, 0);
+    /* One record at a time: after TLS_WANT_WRITE the caller offers the
+     * same bytes again and they are gathered again, so a larger gather
+     * would read the file ahead over and over while the socket is full. */
+    if (pool_len > TLS_RECORD)
+        pool_len = TLS_RECORD;
+    while (i < n) {
+        if (off == pc[i].len) {
+            i++;
+            off = 0;
+            continue;
+        }
+        ssize_t len = tls__gather(pc, n, i, off, pool, pool_len);
+        if (len < 0)
+            return TLS_ERROR;
+        ssize_t w = tls__write(c, pool, (size_t)len);
+        if (w < 0)
+            return done > 0 && w != TLS_ERROR ? (ssize_t)done : w;
+        done += (size_t)w;
+        /* advance the cursor by w bytes */
+        for (size_t k = (size_t)w; k > 0 && i < n;) {
+            size_t rest = pc[i].len - off;
+            if (k < rest) {
+                off += k;
+                k = 0;
+            } else {
+                k -= rest;
+                i++;
+                off = 0;
+            }
         }
     }
     return (ssize_t)done;

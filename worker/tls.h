@@ -55,6 +55,14 @@
 
 #include <openssl/ssl.h>
 
+/* A piece of output: memory (p != NULL) or bytes [off, off + len) of file fd. */
+typedef struct {
+    const void *p;
+    int fd;
+    off_t off;
+    size_t len;
+} tls_piece_t;
+
 #define TLS_OK 0
 #define TLS_ERROR (-1)
 #define TLS_WANT_READ (-2)
@@ -108,6 +116,12 @@ ssize_t tls_send_file_range(tls_conn_t *c, int file_fd, off_t offset, size_t cou
 
 /* Sends close_notify, without waiting for the peer's: TLS_OK (close now),
  * TLS_WANT_WRITE (try once more when writable, or just close), TLS_ERROR. */
+/* pc[0..n) in order: gathered into pool (memory copied, files read)
+ * and written with as few SSL_writes, so records are full. With kernel
+ * TLS, the first piece only, a file by SSL_sendfile. Returns as the
+ * writes do. */
+ssize_t tls_write_pieces(tls_conn_t *c, const tls_piece_t *pc, int n, char *pool, size_t pool_len);
+
 int tls_shutdown(tls_conn_t *c);
 
 unsigned tls_wants(const tls_conn_t *c);

@@ -31,6 +31,14 @@ typedef struct {
     void *data;             /* the transport's own state (TLS: its session); NULL for plain */
 } transport_io_t;
 
+/* A piece of output: memory (p != NULL) or bytes [off, off + len) of file fd. */
+typedef struct {
+    const void *p;
+    int fd;
+    off_t off;
+    size_t len;
+} transport_piece_t;
+
 typedef struct transport_s {
     const char *name;
     /* 1 when a read that returns less than asked proves the socket empty,
@@ -46,6 +54,12 @@ typedef struct transport_s {
     ssize_t (*writev)(transport_io_t *io, const struct iovec *iov, int iovcnt, int more);
     /* Bytes [*off, *off + len) of file fd (at most len), advancing *off. */
     ssize_t (*sendfile)(transport_io_t *io, int fd, off_t *off, size_t len);
+    /* Pieces in order, sent together (TLS: gathered into full records
+     * with one SSL_write, instead of a record for each frame header and
+     * another for its payload). Bytes sent, at most their sum. NULL: the
+     * caller sends memory and file ranges apart (plain: send and
+     * sendfile, without a copy). */
+    ssize_t (*write_pieces)(transport_io_t *io, const transport_piece_t *pc, int n);
     /* Stops sending (the write side only: lingering close reads on). */
     void (*shutdown)(transport_io_t *io);
     /* Releases everything, the socket included. */
