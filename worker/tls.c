@@ -58,10 +58,18 @@ tls_conn_t *tls_new(SSL_CTX *ctx, int fd, tls_stats_t *stats)
     return c;
 }
 
+void tls_use_readahead(tls_conn_t *c, tls_readahead_t *ra)
+{
+    c->ra = ra;
+    c->serial = ++ra->next_serial;
+}
+
 void tls_free(tls_conn_t *c)
 {
     if (c == NULL)
         return;
+    if (c->ra != NULL && c->ra->serial == c->serial)
+        c->ra->serial = 0;
     SSL_free(c->ssl);
     free(c);
 }
@@ -246,6 +254,8 @@ ssize_t tls_writev(tls_conn_t *c, const struct iovec *iov, int iovcnt, char *poo
             /* gather from the cursor into the pool; the cursor moves only
              * by what SSL_write takes */
             size_t o = off;
+            if (c->ra != NULL)
+                c->ra->serial = 0; /* the pool's file bytes are overwritten */
             len = 0;
             for (int j = i; j < iovcnt && len < pool_len; j++, o = 0) {
                 size_t take = iov[j].iov_len - o;
@@ -320,26 +330,49 @@ ssize_t tls_send_file_range(tls_conn_t *c, int file_fd, off_t offset, size_t cou
         errno = EINVAL;
         return TLS_ERROR;
     }
+    tls_readahead_t *ra = c->ra;
     while (done < count) {
-        size_t want = count - done < pool_len ? count - done : pool_len;
-        ssize_t got = pread(file_fd, pool, want, offset + (off_t)done);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got <= 0) {
-            if (got == 0)
-                errno = EIO; /* the file is shorter than the range promised */
-            return TLS_ERROR;
+        off_t at = offset + (off_t)done;
+        const char *p;
+        size_t avail;
+        if (ra != NULL && ra->serial == c->serial && ra->fd == file_fd && at >= ra->off &&
+            at < ra->off + (off_t)ra->len) {
+            /* read before the socket filled: the same bytes, offered again */
+            p = pool + (at - ra->off);
+            avail = (size_t)(ra->off + (off_t)ra->len - at);
+        } else {
+            size_t want = count - done < pool_len ? count - done : pool_len;
+            ssize_t got = pread(file_fd, pool, want, at);
+            if (ra != NULL) {
+                ra->reads++;
+                ra->serial = 0;
+            }
+            if (got < 0 && errno == EINTR)
+                continue;
+            if (got <= 0) {
+                if (got == 0)
+                    errno = EIO; /* the file is shorter than the range promised */
+                return TLS_ERROR;
+            }
+            if (ra != NULL)
+                *ra = (tls_readahead_t){ c->serial, ra->next_serial, file_fd, at, (size_t)got, ra->reads };
+            p = pool;
+            avail = (size_t)got;
         }
+        if (avail > count - done)
+            avail = count - done;
         /* Records are filled from the big chunk; each SSL_write takes one
          * or more whole records (partial-write mode). */
-        for (size_t pos = 0; pos < (size_t)got;) {
-            ssize_t n = tls__write(c, pool + pos, (size_t)got - pos);
+        for (size_t pos = 0; pos < avail;) {
+            ssize_t n = tls__write(c, p + pos, avail - pos);
             if (n < 0)
                 return done > 0 && n != TLS_ERROR ? (ssize_t)done : n;
             pos += (size_t)n;
             done += (size_t)n;
         }
     }
+    if (ra != NULL && ra->serial == c->serial)
+        ra->serial = 0; /* all of it went out: nothing to resume */
     return (ssize_t)done;
 }
 
@@ -403,6 +436,8 @@ ssize_t tls_write_pieces(tls_conn_t *c, const tls_piece_t *pc, int n, char *pool
             off = 0;
             continue;
         }
+        if (c->ra != NULL)
+            c->ra->serial = 0; /* the pool's file bytes are overwritten */
         ssize_t len = tls__gather(pc, n, i, off, pool, pool_len);
         if (len < 0)
             return TLS_ERROR;

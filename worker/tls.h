@@ -82,6 +82,20 @@ typedef struct {
     uint64_t sendfile_fallback;   /* ... with pread + SSL_write */
 } tls_stats_t;
 
+/* What the shared pool holds of a file for the fallback path: the bytes
+ * [off, off + len) of fd, read for the connection numbered serial. A
+ * write that stopped on a full socket resumes from them instead of reading
+ * the file again (a 64 KiB read, of which one record went out, was read
+ * again and again while a slow client emptied the socket). */
+typedef struct {
+    uint64_t serial;        /* 0: the pool holds nothing for anyone */
+    uint64_t next_serial;   /* numbers given out to connections */
+    int fd;
+    off_t off;
+    size_t len;
+    uint64_t reads;         /* pread calls made, for the tests */
+} tls_readahead_t;
+
 typedef struct {
     SSL *ssl;               /* owned */
     int fd;                 /* not owned: the caller closes it */
@@ -91,7 +105,13 @@ typedef struct {
     unsigned path_counted : 1;
     unsigned peeked : 1;    /* the caller looked for plain HTTP already */
     tls_stats_t *stats;     /* not owned; may be NULL */
+    tls_readahead_t *ra;    /* not owned; NULL: the pool is read every call */
+    uint64_t serial;        /* this connection's number in ra */
 } tls_conn_t;
+
+/* Lets c keep file bytes read ahead in the pool its caller passes, as
+ * ra (shared by every connection using that pool) describes. */
+void tls_use_readahead(tls_conn_t *c, tls_readahead_t *ra);
 
 /* A connection in server (accept) state on fd, or NULL (errno ENOMEM). */
 tls_conn_t *tls_new(SSL_CTX *ctx, int fd, tls_stats_t *stats);

@@ -138,6 +138,7 @@ int tls_transport_start(conn_t *c, tls_worker_t *tw)
         conn_close(c);
         return -1;
     }
+    tls_use_readahead(c->io.data, &tw->ra);
     return 0;
 }
 

@@ -27,6 +27,7 @@
 typedef struct tls_worker_s {
     tls_stats_t stats;        /* first: tls_conn_t.stats points here */
     SSL_CTX *ctx;             /* the generation's default context */
+    tls_readahead_t ra;       /* file bytes the pool holds (tls.h) */
     char pool[TLS_POOL_SIZE];
 } tls_worker_t;
 

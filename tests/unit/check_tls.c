@@ -291,6 +291,32 @@ START_TEST(test_send_file_range_fallback)
 }
 END_TEST
 
+/* With read-ahead, a write stopped by a full socket resumes from the bytes
+ * already in the pool: one read per 64 KiB however often the socket fills
+ * (without it, one read per call). A connection closed with bytes in the
+ * pool leaves nothing another could take for its own. */
+START_TEST(test_send_file_range_reads_once)
+{
+    tls_readahead_t ra = { 0 };
+    int fd = make_file(1000003), wants = 0;
+    pair_t p;
+
+    pair_open(&p);
+    int small = 20000; /* the socket fills after a record or two */
+    ck_assert_int_eq(setsockopt(p.server->fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)), 0);
+    tls_use_readahead(p.server, &ra);
+    send_range(&p, fd, 12345, 900000, &wants);
+    ck_assert_msg(wants > 10, "the socket filled only %d times", wants);
+    ck_assert_uint_le(ra.reads, 900000 / TLS_POOL_SIZE + 1);
+    ck_assert_uint_eq(ra.serial, 0); /* all sent: nothing kept */
+    uint64_t serial = p.server->serial;
+    ck_assert_uint_ne(serial, 0);
+    close(fd);
+    pair_close(&p);
+    ck_assert_uint_eq(ra.next_serial, serial);
+}
+END_TEST
+
 START_TEST(test_send_file_range_ktls)
 {
     struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
@@ -469,6 +495,7 @@ static Suite *tls_suite(void)
     tcase_add_test(io, test_writev_coalesces);
     tcase_add_test(io, test_writev_full_socket);
     tcase_add_test(io, test_send_file_range_fallback);
+    tcase_add_test(io, test_send_file_range_reads_once);
     tcase_add_test(io, test_send_file_range_ktls);
     tcase_add_test(io, test_shutdown);
     tcase_set_timeout(io, 30);
