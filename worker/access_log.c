@@ -228,7 +228,9 @@ static void access_log__write_json(access_log_t *l, const access_log_record_t *r
     o = access_log__json(o, r->referer);
     o += sprintf(o, ",\"agent\":");
     o = access_log__json(o, r->agent);
-    o += sprintf(o, ",\"duration_us\":%llu}\n", (unsigned long long)r->duration_us);
+    o += sprintf(o, ",\"duration_us\":%llu,\"scheme\":\"%s\",\"tls\":", (unsigned long long)r->duration_us,
+                 r->scheme != NULL ? r->scheme : "http");
+    o += r->tls_version != NULL ? sprintf(o, "\"%s\"}\n", r->tls_version) : sprintf(o, "null}\n");
     l->len = (size_t)(o - l->buf);
 }
 

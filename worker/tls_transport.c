@@ -184,6 +184,7 @@ void tls_transport_handshake(conn_t *c, uint32_t events)
         conn_close(c); /* logged at info by tls_handshake */
         return;
     }
+    c->tls_version = tls_version(t); /* a static string: "TLSv1.3" */
     const unsigned char *proto = NULL;
     unsigned len = 0;
     tls_alpn(t, &proto, &len);

@@ -32,6 +32,8 @@ class VhostTlsTest(ServerTestCase):
         self.tls_port = self.srv.port + 1
         conf = dict(self.srv.conf)
         conf.pop("listen")
+        conf["log_format"] = "json"
+        self.log = conf["access_log"]
         text = ("listen:\n  - \"127.0.0.1:%d\"\n  - {address: \"127.0.0.1:%d\", tls: true}\n"
                 % (self.srv.port, self.tls_port) + yaml_dump(conf) +
                 "tls:\n  certificates:\n    - {cert: %s, key: %s}\n" % (yaml_scalar(default[0]), yaml_scalar(default[1])) +
@@ -79,6 +81,21 @@ class VhostTlsTest(ServerTestCase):
         self.assertEqual(self.get("localhost", "c.test")[:2], ("localhost", 200))
         # Same certificate: not misdirected.
         self.assertEqual(self.get("www.a.test", "a.test")[1], 200)
+
+    def test_json_log_shows_scheme_and_tls_version(self):
+        import json
+        import urllib.request
+        from harness import wait_until
+        self.assertEqual(self.get("b.test", "b.test")[1], 200)
+        urllib.request.urlopen("http://127.0.0.1:%d/" % self.srv.port, timeout=5).read()
+
+        def entries():
+            return [json.loads(ln) for ln in self.srv.read(self.log).splitlines() if ln]
+        self.assertTrue(wait_until(lambda: len(entries()) >= 2, timeout=4), self.srv.read(self.log))
+        by = {e["scheme"]: e for e in entries()}
+        self.assertEqual(by["https"]["tls"], "TLSv1.3")
+        self.assertEqual(by["https"]["host"], "b.test")
+        self.assertIsNone(by["http"]["tls"])
 
 
 if __name__ == "__main__":
