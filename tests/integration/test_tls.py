@@ -420,6 +420,11 @@ class TlsIdleBuffersTest(unittest.TestCase):
         # record buffers freed, about 35 KiB with them kept.
         print("worker RSS: %.1f KiB per idle TLS connection past the first %d"
               % (per_conn, self.FIRST), file=sys.stderr)
+        with open("/proc/%d/maps" % worker) as f:
+            if "libasan" in f.read():
+                # AddressSanitizer holds freed memory in quarantine: RSS
+                # says nothing about what the worker keeps.
+                self.skipTest("memory per connection not measured under AddressSanitizer")
         self.assertLess(per_conn, 25)
 
 
