@@ -18,11 +18,6 @@
 #include "log.h"
 #include "tls.h"
 
-/* A piece at least this long goes to SSL_write as it is: it fills a record
- * (16 KiB) on its own, so copying it into the pool buys nothing. */
-#define TLS_DIRECT_MIN 16384
-/* The most plaintext one record carries. */
-#define TLS_RECORD 16384
 
 #define TLS_PLAIN_BODY "The plain HTTP request was sent to HTTPS port\n"
 #define TLS_PLAIN_STR(x) #x
@@ -71,6 +66,7 @@ void tls_free(tls_conn_t *c)
     if (c->ra != NULL && c->ra->serial == c->serial)
         c->ra->serial = 0;
     SSL_free(c->ssl);
+    free(c->bio.buf);
     free(c);
 }
 
@@ -149,6 +145,21 @@ static int tls__map(tls_conn_t *c, int ret, char *why, size_t whylen)
     }
 }
 
+/* From here on, writes go through tls_bio, so files can go out several
+ * records to a write(). Not with kernel TLS, which needs OpenSSL's socket
+ * BIO; without memory the socket BIO stays, which works as before. */
+static void tls__batch_writes(tls_conn_t *c)
+{
+    if (tls_ktls_send(c))
+        return;
+    c->bio.fd = c->fd;
+    BIO *b = tls_bio_new(&c->bio);
+    if (b == NULL)
+        return;
+    SSL_set0_wbio(c->ssl, b);
+    c->batched = 1;
+}
+
 int tls_handshake(tls_conn_t *c)
 {
     char why[200] = "", peer[64];
@@ -162,6 +173,7 @@ int tls_handshake(tls_conn_t *c)
     if (r == 1) {
         c->handshake_done = 1;
         c->want = 0;
+        tls__batch_writes(c);
         if (c->stats != NULL) {
             c->stats->handshakes++;
             c->stats->resumed += SSL_session_reused(c->ssl) ? 1 : 0;
@@ -199,7 +211,7 @@ ssize_t tls_recv(tls_conn_t *c, void *buf, size_t len)
 }
 
 /* One SSL_write of p[0..len): bytes written, or TLS_WANT_* / TLS_ERROR. */
-static ssize_t tls__write(tls_conn_t *c, const void *p, size_t len)
+ssize_t tls_write_record(tls_conn_t *c, const void *p, size_t len)
 {
     int n, r;
 
@@ -229,74 +241,6 @@ static ssize_t tls__write(tls_conn_t *c, const void *p, size_t len)
     return TLS_ERROR;
 }
 
-ssize_t tls_writev(tls_conn_t *c, const struct iovec *iov, int iovcnt, char *pool,
-                   size_t pool_len)
-{
-    size_t done = 0, off = 0;
-    int i = 0;
-
-    while (i < iovcnt) {
-        const char *base = iov[i].iov_base;
-        size_t left = iov[i].iov_len - off;
-        const void *p;
-        size_t len;
-        ssize_t n;
-
-        if (left == 0) {
-            i++;
-            off = 0;
-            continue;
-        }
-        if (left >= TLS_DIRECT_MIN || pool == NULL || pool_len == 0) {
-            p = base + off;
-            len = left;
-        } else {
-            /* gather from the cursor into the pool; the cursor moves only
-             * by what SSL_write takes */
-            size_t o = off;
-            if (c->ra != NULL)
-                c->ra->serial = 0; /* the pool's file bytes are overwritten */
-            len = 0;
-            for (int j = i; j < iovcnt && len < pool_len; j++, o = 0) {
-                size_t take = iov[j].iov_len - o;
-                if (take > pool_len - len)
-                    take = pool_len - len;
-                memcpy(pool + len, (const char *)iov[j].iov_base + o, take);
-                len += take;
-            }
-            p = pool;
-        }
-        n = tls__write(c, p, len);
-        if (n < 0)
-            return done > 0 && n != TLS_ERROR ? (ssize_t)done : n;
-        done += (size_t)n;
-        /* advance the cursor by n bytes */
-        for (size_t k = (size_t)n; k > 0 && i < iovcnt;) {
-            size_t rest = iov[i].iov_len - off;
-            if (k < rest) {
-                off += k;
-                k = 0;
-            } else {
-                k -= rest;
-                i++;
-                off = 0;
-            }
-        }
-    }
-    return (ssize_t)done;
-}
-
-static void tls__count_path(tls_conn_t *c, int ktls)
-{
-    if (c->path_counted || c->stats == NULL)
-        return;
-    c->path_counted = 1;
-    if (ktls)
-        c->stats->sendfile_ktls++;
-    else
-        c->stats->sendfile_fallback++;
-}
-
 int tls_ktls_send(const tls_conn_t *c)
 {
 #ifdef BIO_get_ktls_send
@@ -306,159 +250,17 @@ int tls_ktls_send(const tls_conn_t *c)
 #endif
 }
 
-ssize_t tls_send_file_range(tls_conn_t *c, int file_fd, off_t offset, size_t count, char *pool,
-                            size_t pool_len)
+ssize_t tls_ktls_sendfile(tls_conn_t *c, int file_fd, off_t offset, size_t count)
 {
-    size_t done = 0;
-
-    if (count == 0)
-        return 0;
-    if (tls_ktls_send(c)) {
-        tls__count_path(c, 1);
-        ERR_clear_error();
-        errno = 0;
-        ossl_ssize_t n = SSL_sendfile(c->ssl, file_fd, offset, count, 0);
-        if (n >= 0) {
-            c->want = 0;
-            return (ssize_t)n;
-        }
-        int r = tls__map(c, (int)n, NULL, 0);
-        return r == 0 ? TLS_ERROR : r;
+    ERR_clear_error();
+    errno = 0;
+    ossl_ssize_t n = SSL_sendfile(c->ssl, file_fd, offset, count, 0);
+    if (n >= 0) {
+        c->want = 0;
+        return (ssize_t)n;
     }
-    tls__count_path(c, 0);
-    if (pool == NULL || pool_len == 0) {
-        errno = EINVAL;
-        return TLS_ERROR;
-    }
-    tls_readahead_t *ra = c->ra;
-    while (done < count) {
-        off_t at = offset + (off_t)done;
-        const char *p;
-        size_t avail;
-        if (ra != NULL && ra->serial == c->serial && ra->fd == file_fd && at >= ra->off &&
-            at < ra->off + (off_t)ra->len) {
-            /* read before the socket filled: the same bytes, offered again */
-            p = pool + (at - ra->off);
-            avail = (size_t)(ra->off + (off_t)ra->len - at);
-        } else {
-            size_t want = count - done < pool_len ? count - done : pool_len;
-            ssize_t got = pread(file_fd, pool, want, at);
-            if (ra != NULL) {
-                ra->reads++;
-                ra->serial = 0;
-            }
-            if (got < 0 && errno == EINTR)
-                continue;
-            if (got <= 0) {
-                if (got == 0)
-                    errno = EIO; /* the file is shorter than the range promised */
-                return TLS_ERROR;
-            }
-            if (ra != NULL)
-                *ra = (tls_readahead_t){ c->serial, ra->next_serial, file_fd, at, (size_t)got, ra->reads };
-            p = pool;
-            avail = (size_t)got;
-        }
-        if (avail > count - done)
-            avail = count - done;
-        /* Records are filled from the big chunk; each SSL_write takes one
-         * or more whole records (partial-write mode). */
-        for (size_t pos = 0; pos < avail;) {
-            ssize_t n = tls__write(c, p + pos, avail - pos);
-            if (n < 0)
-                return done > 0 && n != TLS_ERROR ? (ssize_t)done : n;
-            pos += (size_t)n;
-            done += (size_t)n;
-        }
-    }
-    if (ra != NULL && ra->serial == c->serial)
-        ra->serial = 0; /* all of it went out: nothing to resume */
-    return (ssize_t)done;
-}
-
-/* Fills pool from pieces pc[i..n), starting off bytes into pc[i]: the
- * length gathered, or -1 (errno) when a file cannot be read. */
-static ssize_t tls__gather(const tls_piece_t *pc, int n, int i, size_t off, char *pool,
-                           size_t pool_len)
-{
-    size_t len = 0;
-    for (; i < n && len < pool_len; i++, off = 0) {
-        size_t take = pc[i].len - off;
-        if (take > pool_len - len)
-            take = pool_len - len;
-        if (pc[i].p != NULL) {
-            memcpy(pool + len, (const char *)pc[i].p + off, take);
-            len += take;
-            continue;
-        }
-        for (size_t got = 0; got < take;) {
-            ssize_t r = pread(pc[i].fd, pool + len + got, take - got, pc[i].off + (off_t)(off + got));
-            if (r < 0 && errno == EINTR)
-                continue;
-            if (r <= 0) {
-                if (r == 0)
-                    errno = EIO; /* the file is shorter than the range promised */
-                return -1;
-            }
-            got += (size_t)r;
-        }
-        len += take;
-    }
-    return (ssize_t)len;
-}
-
-ssize_t tls_write_pieces(tls_conn_t *c, const tls_piece_t *pc, int n, char *pool, size_t pool_len)
-{
-    size_t done = 0, off = 0;
-    int i = 0;
-
-    if (n > 0 && tls_ktls_send(c)) {
-        if (pc[0].p != NULL) {
-            struct iovec iov = { (void *)(uintptr_t)pc[0].p, pc[0].len };
-            return tls_writev(c, &iov, 1, NULL, 0);
-        }
-        return tls_send_file_range(c, pc[0].fd, pc[0].off, pc[0].len, pool, pool_len);
-    }
-    if (pool == NULL || pool_len == 0) {
-        errno = EINVAL;
-        return TLS_ERROR;
-    }
-    if (n > 0 && pc[0].p == NULL)
-        tls__count_path(c, 0);
-    /* One record at a time: after TLS_WANT_WRITE the caller offers the
-     * same bytes again and they are gathered again, so a larger gather
-     * would read the file ahead over and over while the socket is full. */
-    if (pool_len > TLS_RECORD)
-        pool_len = TLS_RECORD;
-    while (i < n) {
-        if (off == pc[i].len) {
-            i++;
-            off = 0;
-            continue;
-        }
-        if (c->ra != NULL)
-            c->ra->serial = 0; /* the pool's file bytes are overwritten */
-        ssize_t len = tls__gather(pc, n, i, off, pool, pool_len);
-        if (len < 0)
-            return TLS_ERROR;
-        ssize_t w = tls__write(c, pool, (size_t)len);
-        if (w < 0)
-            return done > 0 && w != TLS_ERROR ? (ssize_t)done : w;
-        done += (size_t)w;
-        /* advance the cursor by w bytes */
-        for (size_t k = (size_t)w; k > 0 && i < n;) {
-            size_t rest = pc[i].len - off;
-            if (k < rest) {
-                off += k;
-                k = 0;
-            } else {
-                k -= rest;
-                i++;
-                off = 0;
-            }
-        }
-    }
-    return (ssize_t)done;
+    int r = tls__map(c, (int)n, NULL, 0);
+    return r == 0 ? TLS_ERROR : r;
 }
 
 int tls_shutdown(tls_conn_t *c)
@@ -499,6 +301,7 @@ void tls_lean(tls_conn_t *c, int lean)
      * (WANT_READ) comes after this and would otherwise allocate again. */
     SSL_set_mode(c->ssl, SSL_MODE_RELEASE_BUFFERS);
     SSL_free_buffers(c->ssl); /* 0 when records are pending: then kept */
+    tls_bio_trim(&c->bio);
 }
 
 const char *tls_version(const tls_conn_t *c)

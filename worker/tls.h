@@ -18,7 +18,7 @@
  *       "h2" once HTTP/2 lands); TLS_WANT_READ / TLS_WANT_WRITE -> re-arm
  *       epoll for that; TLS_ERROR -> close (already logged at info);
  *   ops->recv      = tls_recv(c->tls, buf, len)
- *   ops->writev    = tls_writev(c->tls, iov, iovcnt, pool, pool_len)
+ *   ops->writev    = tls_send_iov(c->tls, iov, iovcnt, pool, pool_len)
  *   ops->sendfile  = tls_send_file_range(c->tls, file_fd, off, count,
  *                                        pool, pool_len)
  *   ops->shutdown  = tls_shutdown(c->tls), then close(fd), tls_free(c->tls)
@@ -55,13 +55,8 @@
 
 #include <openssl/ssl.h>
 
-/* A piece of output: memory (p != NULL) or bytes [off, off + len) of file fd. */
-typedef struct {
-    const void *p;
-    int fd;
-    off_t off;
-    size_t len;
-} tls_piece_t;
+#include "tls_bio.h"
+
 
 #define TLS_OK 0
 #define TLS_ERROR (-1)
@@ -107,6 +102,8 @@ typedef struct {
     tls_stats_t *stats;     /* not owned; may be NULL */
     tls_readahead_t *ra;    /* not owned; NULL: the pool is read every call */
     uint64_t serial;        /* this connection's number in ra */
+    tls_bio_t bio;          /* the write side once the handshake is done */
+    unsigned batched : 1;   /* bio is the SSL's wbio (tls_bio.h) */
 } tls_conn_t;
 
 /* Lets c keep file bytes read ahead in the pool its caller passes, as
@@ -123,25 +120,16 @@ int tls_handshake(tls_conn_t *c);
 
 ssize_t tls_recv(tls_conn_t *c, void *buf, size_t len);
 
-/* Writes the iovecs in as few, as full records as it can: pieces shorter
- * than 16 KiB are copied together into pool (up to pool_len) first. */
-ssize_t tls_writev(tls_conn_t *c, const struct iovec *iov, int iovcnt, char *pool,
-                   size_t pool_len);
+/* One SSL_write of p[0..len) (tls_send.c builds on it): the bytes it
+ * took, or TLS_WANT_* / TLS_ERROR. After TLS_WANT_*, the retry must offer
+ * at least len bytes again, the same ones. */
+ssize_t tls_write_record(tls_conn_t *c, const void *p, size_t len);
 
-/* Sends count bytes of file_fd from offset: SSL_sendfile when the kernel
- * took the keys (kTLS), else pread into pool and SSL_write. Returns the
- * bytes sent by this call; a file that shrank is TLS_ERROR (errno EIO). */
-ssize_t tls_send_file_range(tls_conn_t *c, int file_fd, off_t offset, size_t count, char *pool,
-                            size_t pool_len);
+/* SSL_sendfile of a file range (kernel TLS only, see tls_ktls_send). */
+ssize_t tls_ktls_sendfile(tls_conn_t *c, int file_fd, off_t offset, size_t count);
 
 /* Sends close_notify, without waiting for the peer's: TLS_OK (close now),
  * TLS_WANT_WRITE (try once more when writable, or just close), TLS_ERROR. */
-/* pc[0..n) in order: gathered into pool (memory copied, files read)
- * and written with as few SSL_writes, so records are full. With kernel
- * TLS, the first piece only, a file by SSL_sendfile. Returns as the
- * writes do. */
-ssize_t tls_write_pieces(tls_conn_t *c, const tls_piece_t *pc, int n, char *pool, size_t pool_len);
-
 int tls_shutdown(tls_conn_t *c);
 
 unsigned tls_wants(const tls_conn_t *c);

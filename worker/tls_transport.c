@@ -47,7 +47,7 @@ static ssize_t tls_transport__writev(transport_io_t *io, const struct iovec *iov
 {
     (void)more; /* records are filled in the pool: nothing to cork */
     errno = 0;
-    return tls_transport__result(io, tls_writev(io->data, iov, iovcnt,
+    return tls_transport__result(io, tls_send_iov(io->data, iov, iovcnt,
                                                 tls_transport__pool(io->data), TLS_POOL_SIZE));
 }
 
@@ -75,7 +75,7 @@ static ssize_t tls_transport__write_pieces(transport_io_t *io, const transport_p
                        offsetof(tls_piece_t, len) == offsetof(transport_piece_t, len),
                    "one piece, two names: tls.c knows nothing of transport.h");
     errno = 0;
-    return tls_transport__result(io, tls_write_pieces(io->data, (const tls_piece_t *)(const void *)pc, n,
+    return tls_transport__result(io, tls_send_pieces(io->data, (const tls_piece_t *)(const void *)pc, n,
                                                       tls_transport__pool(io->data), TLS_POOL_SIZE));
 }
 

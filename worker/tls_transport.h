@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #include "conn.h"
-#include "tls.h"
+#include "tls_send.h"
 #include "tls_ctx.h"
 
 typedef struct tls_worker_s {

@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "tls.h"
+#include "tls_send.h"
 #include "tls_ctx.h"
 #include "tls_test_util.h"
 
@@ -159,14 +159,14 @@ START_TEST(test_writev_coalesces)
         iov[i] = (struct iovec){ data[i], sizeof(data[i]) };
     }
     pair_open(&p);
-    ck_assert_int_eq(tls_writev(p.server, iov, 100, pool, sizeof(pool)), 10000);
+    ck_assert_int_eq(tls_send_iov(p.server, iov, 100, pool, sizeof(pool)), 10000);
     ck_assert_uint_eq(client_drain(&p, out, sizeof(out)), 10000);
     ck_assert_int_eq(p.records, 1); /* 100 pieces, one record */
     for (int i = 0; i < 100; i++)
         ck_assert_mem_eq(out + i * 100, data[i], 100);
     /* without a pool every piece is a record of its own: what coalescing saves */
     p.records = 0;
-    ck_assert_int_eq(tls_writev(p.server, iov, 100, NULL, 0), 10000);
+    ck_assert_int_eq(tls_send_iov(p.server, iov, 100, NULL, 0), 10000);
     ck_assert_uint_eq(client_drain(&p, out, sizeof(out)), 10000);
     ck_assert_int_eq(p.records, 100);
     pair_close(&p);
@@ -203,7 +203,7 @@ START_TEST(test_writev_full_socket)
                 size_t skip = sent > at ? sent - at : 0;
                 iov[n++] = (struct iovec){ stream + at + skip, sizes[i] - skip };
             }
-            ssize_t w = tls_writev(p.server, iov, n, pool, sizeof(pool));
+            ssize_t w = tls_send_iov(p.server, iov, n, pool, sizeof(pool));
             ck_assert_int_ne(w, TLS_ERROR);
             if (w == TLS_WANT_WRITE) {
                 ck_assert_uint_eq(tls_wants(p.server), TLS_WANTS_WRITE);

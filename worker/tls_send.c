@@ -1,0 +1,381 @@
+/*
+ * tls_send: what a TLS connection sends beyond a record: iovecs gathered
+ * into full records, file ranges (kernel TLS, or read into the pool and
+ * written), and pieces of both (HTTP/2 frames and their payloads); through
+ * tls_bio, several records to a write(). See tls_send.h.
+ */
+#include "config.h"
+
+#include "tls_send.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+/* A piece at least this long goes to SSL_write as it is: it fills a record
+ * (16 KiB) on its own, so copying it into the pool buys nothing. */
+#define TLS_DIRECT_MIN 16384
+/* The most plaintext one record carries. */
+#define TLS_RECORD 16384
+
+ssize_t tls_send_iov(tls_conn_t *c, const struct iovec *iov, int iovcnt, char *pool,
+                   size_t pool_len)
+{
+    size_t done = 0, off = 0;
+    int i = 0;
+
+    while (i < iovcnt) {
+        const char *base = iov[i].iov_base;
+        size_t left = iov[i].iov_len - off;
+        const void *p;
+        size_t len;
+        ssize_t n;
+
+        if (left == 0) {
+            i++;
+            off = 0;
+            continue;
+        }
+        if (left >= TLS_DIRECT_MIN || pool == NULL || pool_len == 0) {
+            p = base + off;
+            len = left;
+        } else {
+            /* gather from the cursor into the pool; the cursor moves only
+             * by what SSL_write takes */
+            size_t o = off;
+            if (c->ra != NULL)
+                c->ra->serial = 0; /* the pool's file bytes are overwritten */
+            len = 0;
+            for (int j = i; j < iovcnt && len < pool_len; j++, o = 0) {
+                size_t take = iov[j].iov_len - o;
+                if (take > pool_len - len)
+                    take = pool_len - len;
+                memcpy(pool + len, (const char *)iov[j].iov_base + o, take);
+                len += take;
+            }
+            p = pool;
+        }
+        n = tls_write_record(c, p, len);
+        if (n < 0)
+            return done > 0 && n != TLS_ERROR ? (ssize_t)done : n;
+        done += (size_t)n;
+        /* advance the cursor by n bytes */
+        for (size_t k = (size_t)n; k > 0 && i < iovcnt;) {
+            size_t rest = iov[i].iov_len - off;
+            if (k < rest) {
+                off += k;
+                k = 0;
+            } else {
+                k -= rest;
+                i++;
+                off = 0;
+            }
+        }
+    }
+    return (ssize_t)done;
+}
+
+static void tls_send__count_path(tls_conn_t *c, int ktls)
+{
+    if (c->path_counted || c->stats == NULL)
+        return;
+    c->path_counted = 1;
+    if (ktls)
+        c->stats->sendfile_ktls++;
+    else
+        c->stats->sendfile_fallback++;
+}
+
+/* The file's bytes at `at` (at most left of them): from what the pool
+ * holds for c (read before the socket filled), else read into it. 0, or
+ * TLS_ERROR (errno; EIO: the file is shorter than the range promised). */
+static int tls_send__file_bytes(tls_conn_t *c, int file_fd, off_t at, size_t left, char *pool,
+                           size_t pool_len, const char **p, size_t *avail)
+{
+    tls_readahead_t *ra = c->ra;
+    if (ra != NULL && ra->serial == c->serial && ra->fd == file_fd && at >= ra->off &&
+        at < ra->off + (off_t)ra->len) {
+        *p = pool + (at - ra->off);
+        *avail = (size_t)(ra->off + (off_t)ra->len - at);
+    } else {
+        size_t want = left < pool_len ? left : pool_len;
+        ssize_t got;
+        if (ra != NULL)
+            ra->serial = 0;
+        do {
+            got = pread(file_fd, pool, want, at);
+            if (ra != NULL)
+                ra->reads++;
+        } while (got < 0 && errno == EINTR);
+        if (got <= 0) {
+            if (got == 0)
+                errno = EIO;
+            return TLS_ERROR;
+        }
+        if (ra != NULL)
+            *ra = (tls_readahead_t){ c->serial, ra->next_serial, file_fd, at, (size_t)got, ra->reads };
+        *p = pool;
+        *avail = (size_t)got;
+    }
+    if (*avail > left)
+        *avail = left;
+    return 0;
+}
+
+/* Flushes c's batch at the end of a call: what it held is then sent. */
+static int tls_send__flush_batch(tls_conn_t *c, size_t *done)
+{
+    tls_bio_t *b = &c->bio;
+    int r = tls_bio_held(b) > 0 ? tls_bio_flush(b) : 1;
+    if (r == 1) {
+        *done += b->plain;
+        b->plain = 0;
+    }
+    b->batch = 0;
+    return r;
+}
+
+/* The fallback through tls_bio: records are made into the batch, a record
+ * at a time, and written four to a write(). Plaintext counts as sent only
+ * once its records are out (tls_bio.h). */
+static ssize_t tls_send__file_batched(tls_conn_t *c, int file_fd, off_t offset, size_t count,
+                                      char *pool, size_t pool_len)
+{
+    tls_bio_t *b = &c->bio;
+    size_t done = 0;
+    ssize_t last = TLS_WANT_WRITE;
+    int r;
+
+    if (tls_bio_held(b) > 0 && (r = tls_bio_flush(b)) <= 0) {
+        if (r < 0)
+            return TLS_ERROR;
+        c->want = TLS_WANTS_WRITE;
+        return TLS_WANT_WRITE;
+    }
+    if (b->plain > 0) {
+        /* records an earlier call made, now out: the caller offered their
+         * bytes again, as after any short count */
+        if (b->plain > count) {
+            errno = EINVAL;
+            return TLS_ERROR;
+        }
+        done = b->plain;
+        b->plain = 0;
+    }
+    b->batch = 1;
+    while (done + b->plain < count) {
+        if (tls_bio_room(b) < TLS_BIO_RECORD) {
+            if ((r = tls_bio_flush(b)) < 0)
+                goto fail;
+            if (r == 0)
+                break;
+            done += b->plain;
+            b->plain = 0;
+        }
+        size_t at = done + b->plain;
+        const char *p;
+        size_t avail;
+        if (tls_send__file_bytes(c, file_fd, offset + (off_t)at, count - at, pool, pool_len, &p, &avail) < 0)
+            goto fail;
+        ssize_t n = tls_write_record(c, p, avail < TLS_RECORD ? avail : TLS_RECORD);
+        if (n == TLS_ERROR)
+            goto fail;
+        if (n < 0) {
+            last = n; /* OpenSSL holds a record: offered again next call */
+            break;
+        }
+        b->plain += (size_t)n;
+    }
+    if ((r = tls_send__flush_batch(c, &done)) < 0)
+        return TLS_ERROR;
+    if (done == count && c->ra != NULL && c->ra->serial == c->serial)
+        c->ra->serial = 0; /* all of it went out: nothing to resume */
+    if (done > 0)
+        return (ssize_t)done;
+    if (last == TLS_WANT_WRITE)
+        c->want = TLS_WANTS_WRITE;
+    return last;
+fail:
+    b->batch = 0;
+    return TLS_ERROR;
+}
+
+ssize_t tls_send_file_range(tls_conn_t *c, int file_fd, off_t offset, size_t count, char *pool,
+                            size_t pool_len)
+{
+    size_t done = 0;
+
+    if (count == 0)
+        return 0;
+    if (tls_ktls_send(c)) {
+        tls_send__count_path(c, 1);
+        return tls_ktls_sendfile(c, file_fd, offset, count);
+    }
+    tls_send__count_path(c, 0);
+    if (pool == NULL || pool_len == 0) {
+        errno = EINVAL;
+        return TLS_ERROR;
+    }
+    if (c->batched)
+        return tls_send__file_batched(c, file_fd, offset, count, pool, pool_len);
+    while (done < count) {
+        const char *p;
+        size_t avail;
+        if (tls_send__file_bytes(c, file_fd, offset + (off_t)done, count - done, pool, pool_len, &p, &avail) < 0)
+            return TLS_ERROR;
+        /* Records are filled from the big chunk; each SSL_write takes one
+         * or more whole records (partial-write mode). */
+        for (size_t pos = 0; pos < avail;) {
+            ssize_t n = tls_write_record(c, p + pos, avail - pos);
+            if (n < 0)
+                return done > 0 && n != TLS_ERROR ? (ssize_t)done : n;
+            pos += (size_t)n;
+            done += (size_t)n;
+        }
+    }
+    if (c->ra != NULL && c->ra->serial == c->serial)
+        c->ra->serial = 0; /* all of it went out: nothing to resume */
+    return (ssize_t)done;
+}
+
+/* Fills pool from pieces pc[i..n), starting off bytes into pc[i]: the
+ * length gathered, or -1 (errno) when a file cannot be read. */
+static ssize_t tls_send__gather(const tls_piece_t *pc, int n, int i, size_t off, char *pool,
+                           size_t pool_len)
+{
+    size_t len = 0;
+    for (; i < n && len < pool_len; i++, off = 0) {
+        size_t take = pc[i].len - off;
+        if (take > pool_len - len)
+            take = pool_len - len;
+        if (pc[i].p != NULL) {
+            memcpy(pool + len, (const char *)pc[i].p + off, take);
+            len += take;
+            continue;
+        }
+        for (size_t got = 0; got < take;) {
+            ssize_t r = pread(pc[i].fd, pool + len + got, take - got, pc[i].off + (off_t)(off + got));
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r <= 0) {
+                if (r == 0)
+                    errno = EIO; /* the file is shorter than the range promised */
+                return -1;
+            }
+            got += (size_t)r;
+        }
+        len += take;
+    }
+    return (ssize_t)len;
+}
+
+/* Moves the cursor (piece *i, *off bytes into it) k bytes on. */
+static void tls_send__advance(const tls_piece_t *pc, int n, int *i, size_t *off, size_t k)
+{
+    while (k > 0 && *i < n) {
+        size_t rest = pc[*i].len - *off;
+        if (k < rest) {
+            *off += k;
+            return;
+        }
+        k -= rest;
+        (*i)++;
+        *off = 0;
+    }
+}
+
+ssize_t tls_send_pieces(tls_conn_t *c, const tls_piece_t *pc, int n, char *pool, size_t pool_len)
+{
+    size_t done = 0, off = 0, total = 0;
+    ssize_t last = 0;
+    tls_bio_t *b = &c->bio;
+    int i = 0, r;
+
+    if (n > 0 && tls_ktls_send(c)) {
+        if (pc[0].p != NULL) {
+            struct iovec iov = { (void *)(uintptr_t)pc[0].p, pc[0].len };
+            return tls_send_iov(c, &iov, 1, NULL, 0);
+        }
+        return tls_send_file_range(c, pc[0].fd, pc[0].off, pc[0].len, pool, pool_len);
+    }
+    if (pool == NULL || pool_len == 0) {
+        errno = EINVAL;
+        return TLS_ERROR;
+    }
+    if (n > 0 && pc[0].p == NULL)
+        tls_send__count_path(c, 0);
+    /* One record at a time: after TLS_WANT_WRITE the caller offers the
+     * same bytes again and they are gathered again, so a larger gather
+     * would read the file ahead over and over while the socket is full. */
+    if (pool_len > TLS_RECORD)
+        pool_len = TLS_RECORD;
+    if (c->batched) {
+        /* as in tls_send__file_batched: what an earlier call made goes out
+         * first, and its bytes, offered again, count as sent then */
+        for (int k = 0; k < n; k++)
+            total += pc[k].len;
+        if (tls_bio_held(b) > 0 && (r = tls_bio_flush(b)) <= 0) {
+            if (r < 0)
+                return TLS_ERROR;
+            c->want = TLS_WANTS_WRITE;
+            return TLS_WANT_WRITE;
+        }
+        if (b->plain > total) {
+            errno = EINVAL;
+            return TLS_ERROR;
+        }
+        done = b->plain;
+        b->plain = 0;
+        tls_send__advance(pc, n, &i, &off, done);
+        b->batch = 1;
+    }
+    while (i < n) {
+        if (off == pc[i].len) {
+            i++;
+            off = 0;
+            continue;
+        }
+        if (c->batched && tls_bio_room(b) < TLS_BIO_RECORD) {
+            if ((r = tls_bio_flush(b)) < 0)
+                goto fail;
+            if (r == 0) {
+                last = TLS_WANT_WRITE;
+                break;
+            }
+            done += b->plain;
+            b->plain = 0;
+        }
+        if (c->ra != NULL)
+            c->ra->serial = 0; /* the pool's file bytes are overwritten */
+        ssize_t len = tls_send__gather(pc, n, i, off, pool, pool_len);
+        if (len < 0)
+            goto fail;
+        ssize_t w = tls_write_record(c, pool, (size_t)len);
+        if (w == TLS_ERROR)
+            goto fail;
+        if (w < 0) {
+            last = w;
+            break;
+        }
+        if (c->batched)
+            b->plain += (size_t)w;
+        else
+            done += (size_t)w;
+        tls_send__advance(pc, n, &i, &off, (size_t)w);
+    }
+    if (c->batched) {
+        if ((r = tls_send__flush_batch(c, &done)) < 0)
+            return TLS_ERROR;
+        if (r == 0)
+            last = TLS_WANT_WRITE;
+    }
+    if (done > 0 || last == 0)
+        return (ssize_t)done;
+    if (last == TLS_WANT_WRITE)
+        c->want = TLS_WANTS_WRITE;
+    return last;
+fail:
+    b->batch = 0;
+    return TLS_ERROR;
+}
