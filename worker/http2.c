@@ -18,6 +18,7 @@
 #include "log.h"
 
 static const conn_proto_t http2__ops;
+static void http2__goaway(http2_conn_t *h);
 
 /* --- nghttp2 callbacks -------------------------------------------------- */
 
@@ -56,6 +57,14 @@ static int http2__on_begin_headers(nghttp2_session *session, const nghttp2_frame
     http2_conn_t *h = user_data;
     if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
         return 0;
+    if (h->c->requests >= (unsigned)h->c->w->a.conf->keepalive_requests) {
+        /* keepalive_requests bounds a connection's streams as it bounds
+         * HTTP/1 requests. Past it a stream is refused (the client may
+         * retry it on a new connection), and GOAWAY follows once the
+         * streams in flight are answered (http2__on_stream_close). */
+        nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_REFUSED_STREAM);
+        return 0;
+    }
     http2_stream_t *s = http2_stream_new(frame->hd.stream_id);
     if (s == NULL)
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* resets the stream */
@@ -63,6 +72,7 @@ static int http2__on_begin_headers(nghttp2_session *session, const nghttp2_frame
     h->active++;
     h->c->w->report.h2_streams++;
     nghttp2_session_set_stream_user_data(session, s->id, s);
+    h->c->requests++;
     return 0;
 }
 
@@ -133,6 +143,8 @@ static int http2__on_stream_close(nghttp2_session *session, int32_t stream_id, u
     http2_stream_log(h->c, s);
     s->closed = 1;
     h->active--;
+    if (h->active == 0 && h->c->requests >= (unsigned)h->c->w->a.conf->keepalive_requests)
+        http2__goaway(h);
     if (s->pending == 0)
         http2_stream_free(h->c->w, s);
     return 0;

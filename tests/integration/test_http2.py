@@ -344,6 +344,35 @@ class Http2Test(unittest.TestCase):
             self.assertTrue(c.closed)
             self.assertLess(time.monotonic() - t, 4)
 
+    def test_keepalive_requests_ends_the_connection_with_goaway(self):
+        self.s.stop()
+        self.s = harness.Server(files=files(), keepalive_requests=3, **self.conf)
+        self.s.start()
+        with h2client.H2(self.s.port) as c:
+            for _ in range(3):
+                self.assertEqual(c.get("/small.txt").status, 200)
+            c.pump(lambda: c.goaway is not None, 5)
+            self.assertIsNotNone(c.goaway)
+            self.assertEqual(c.goaway.error_code, 0)
+            self.assertEqual(c.goaway.last_stream_id, 5)  # the third stream: 1, 3, 5
+            c.pump(lambda: c.closed, 5)
+            self.assertTrue(c.closed)
+        # Four streams at once (nghttp sends them together): three are
+        # served, the fourth refused (the client may retry it elsewhere),
+        # then GOAWAY once the three are answered.
+        if shutil.which("nghttp") is None:
+            self.skipTest("no nghttp (nghttp2-client)")
+        out = subprocess.run(["nghttp", "-v", "-n", "-m", "4", "http://127.0.0.1:%d/small.txt" % self.s.port],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=10).stdout.decode()
+        frames = re.findall(r"recv (HEADERS|DATA|RST_STREAM|GOAWAY) frame <[^>]*stream_id=(\d+)>", out)
+        heads = [int(sid) for kind, sid in frames if kind == "HEADERS"]
+        resets = [int(sid) for kind, sid in frames if kind == "RST_STREAM"]
+        self.assertEqual(len(heads), 3, out)
+        self.assertEqual(len(resets), 1, out)
+        self.assertGreater(resets[0], max(heads))
+        self.assertIn("error_code=NO_ERROR", out[out.index("recv GOAWAY"):], out)
+        self.assertEqual(frames[-1][0], "GOAWAY", out)  # after every response
+
     def test_graceful_stop_lets_streams_finish(self):
         # python3-h2 stops at GOAWAY, so after the request this client
         # reads frames itself: a 1000-byte window stalls the stream, QUIT
