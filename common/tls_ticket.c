@@ -71,6 +71,21 @@ static int tls_ticket__snapshot(const tls_ticket_ring_t *ring, tls_ticket_ring_t
     return -1;
 }
 
+int tls_ticket_ring_snapshot(const tls_ticket_ring_t *ring, tls_ticket_ring_t *copy)
+{
+    return tls_ticket__snapshot(ring, copy) == 0;
+}
+
+void tls_ticket_ring_copy_keys(tls_ticket_ring_t *ring, const tls_ticket_ring_t *from)
+{
+    uint32_t n = from->nkeys < TLS_TICKET_MAX_KEYS ? from->nkeys : TLS_TICKET_MAX_KEYS;
+    tls_ticket__write_begin(ring);
+    memcpy(ring->keys, from->keys, n * sizeof(ring->keys[0]));
+    ring->nkeys = n;
+    ring->from_files = from->from_files;
+    tls_ticket__write_end(ring);
+}
+
 int tls_ticket_read_key(const tls_ticket_ring_t *ring, uint32_t i, tls_ticket_key_t *out)
 {
     tls_ticket_ring_t copy;

@@ -65,6 +65,14 @@ typedef struct {
 tls_ticket_ring_t *tls_ticket_ring_new_shared(void);
 void tls_ticket_ring_free_shared(tls_ticket_ring_t *ring);
 
+/* 1 and a consistent copy of ring in *copy, or 0 (a writer never done). */
+int tls_ticket_ring_snapshot(const tls_ticket_ring_t *ring, tls_ticket_ring_t *copy);
+
+/* Master only. Replaces the ring's keys with from's (a binary upgrade
+ * hands its keys to the new master this way), their dates kept, so the
+ * rotation goes on where it was. */
+void tls_ticket_ring_copy_keys(tls_ticket_ring_t *ring, const tls_ticket_ring_t *from);
+
 /* Master only. Replaces the ring's keys with one fresh random key. */
 int tls_ticket_generate(tls_ticket_ring_t *ring, time_t now, char *err, size_t errlen);
 

@@ -289,6 +289,10 @@ int master_run(conf_t *conf, int foreground, char *exe, pid_t predecessor, int p
         log_error("mmap(ticket keys): %s", strerror(errno));
         goto fail;
     }
+    /* A new master of an upgrade resumes the old one's tickets: its keys
+     * are in the ring before the build, which then keeps them. */
+    if (predecessor != 0)
+        upgrade_take_tickets(m->ticket_ring);
     if (tls_setup_build(conf, m->ticket_ring, &m->tls, err, sizeof(err)) < 0) {
         log_error("%s", err);
         goto fail;

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -26,6 +27,7 @@
 
 #define UPGRADE_ENV_FROM "DROVER_UPGRADE_FROM"
 #define UPGRADE_ENV_FD "DROVER_UPGRADE_FD"
+#define UPGRADE_ENV_TICKETS "DROVER_UPGRADE_TICKETS"
 
 char *upgrade_exe_path(const char *argv0)
 {
@@ -72,6 +74,51 @@ void upgrade_child_env(pid_t *from, int *fd)
     unsetenv(UPGRADE_ENV_FD);
 }
 
+int upgrade_take_tickets(tls_ticket_ring_t *ring)
+{
+    const char *v = getenv(UPGRADE_ENV_TICKETS);
+    tls_ticket_ring_t in;
+    struct stat st;
+    int taken = 0;
+    if (v == NULL)
+        return 0;
+    long fd = strtol(v, NULL, 10);
+    unsetenv(UPGRADE_ENV_TICKETS);
+    if (fd <= 2 || fcntl((int)fd, F_SETFD, FD_CLOEXEC) < 0)
+        return 0;
+    /* The ring is plain data; a binary whose ring has another layout
+     * (another size) does not take it, and makes keys of its own. */
+    if (fstat((int)fd, &st) == 0 && st.st_size == (off_t)sizeof(in) &&
+        pread((int)fd, &in, sizeof(in), 0) == (ssize_t)sizeof(in) && in.nkeys > 0 &&
+        in.nkeys <= TLS_TICKET_MAX_KEYS && !in.from_files) {
+        tls_ticket_ring_copy_keys(ring, &in);
+        taken = 1;
+        log_info("upgrade: %u session ticket key(s) taken over from the old master", (unsigned)in.nkeys);
+    } else {
+        log_warn("upgrade: the old master's session ticket keys do not fit this binary: new keys");
+    }
+    close((int)fd);
+    return taken;
+}
+
+/* In the old master's child, before execv(): the ring's bytes in a memfd
+ * for the new master, -1 when there is nothing to hand over. */
+static int upgrade__tickets_fd(const master_t *m)
+{
+    const tls_ticket_ring_t *ring = m->ticket_ring;
+    tls_ticket_ring_t copy;
+    if (ring == NULL || !tls_ticket_ring_snapshot(ring, &copy) || copy.nkeys == 0 || copy.from_files)
+        return -1;
+    int fd = memfd_create("drover-tickets", MFD_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    if (write(fd, &copy, sizeof(copy)) != (ssize_t)sizeof(copy)) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 static void upgrade__say(int fd, const char *line)
 {
     size_t len = strlen(line);
@@ -104,7 +151,8 @@ void upgrade_report_fail(int *fd, const char *why)
 static void upgrade__exec(master_t *m, int report)
 {
     size_t n = m->num_listen;
-    int hi[MASTER_MAX_LISTEN + 1];
+    int hi[MASTER_MAX_LISTEN + 2];
+    int tickets = upgrade__tickets_fd(m);
     char names[MASTER_MAX_LISTEN * 80] = "", num[32];
     sigset_t none;
 
@@ -116,21 +164,29 @@ static void upgrade__exec(master_t *m, int report)
     signal(SIGPIPE, SIG_DFL);
 
     /* Out of the way first: the sockets may sit anywhere, fds 3.. included. */
-    for (size_t i = 0; i <= n; i++) {
-        int fd = i < n ? m->listen[i].fd : report;
-        hi[i] = fcntl(fd, F_DUPFD_CLOEXEC, (int)(LISTEN_FDS_START + n + 1));
+    /* fds 3..: the sockets, the report pipe, then the ticket keys if any */
+    size_t last = tickets >= 0 ? n + 1 : n;
+    for (size_t i = 0; i <= last; i++) {
+        int fd = i < n ? m->listen[i].fd : i == n ? report : tickets;
+        hi[i] = fcntl(fd, F_DUPFD_CLOEXEC, (int)(LISTEN_FDS_START + last + 1));
         if (hi[i] < 0)
             goto fail;
     }
-    for (size_t i = 0; i <= n; i++)
+    for (size_t i = 0; i <= last; i++)
         if (dup2(hi[i], (int)(LISTEN_FDS_START + i)) < 0) /* dup2 clears FD_CLOEXEC */
             goto fail;
     report = (int)(LISTEN_FDS_START + n);
     /* Nothing else goes over: the queue's write end, the workers' pipes,
      * the control socket are the old master's. */
-    if (close_range((unsigned)report + 1, ~0U, 0) < 0)
-        for (int fd = report + 1; fd < 4096; fd++)
+    if (close_range((unsigned)(LISTEN_FDS_START + last) + 1, ~0U, 0) < 0)
+        for (int fd = (int)(LISTEN_FDS_START + last) + 1; fd < 4096; fd++)
             close(fd);
+    if (tickets >= 0) {
+        snprintf(num, sizeof(num), "%d", (int)(LISTEN_FDS_START + n + 1));
+        setenv(UPGRADE_ENV_TICKETS, num, 1);
+    } else {
+        unsetenv(UPGRADE_ENV_TICKETS);
+    }
 
     for (size_t i = 0; i < n; i++) {
         char one[80];

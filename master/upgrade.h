@@ -45,6 +45,13 @@ char *upgrade_exe_path(const char *argv0);
  * the variables so that no child of ours sees them. */
 void upgrade_child_env(pid_t *from, int *fd);
 
+/* When this process is a new master: the ticket keys the old master
+ * handed over (generated keys only; keys read from files are read again)
+ * copied into ring, so tickets it issued still resume here. 1 when keys
+ * were taken, 0 when there were none or they did not fit (logged). Unsets
+ * the variable. */
+int upgrade_take_tickets(tls_ticket_ring_t *ring);
+
 /* A new master that cannot start tells the old one why, once: "error:
  * why" on the pipe, which is then closed (*fd = -1). No-op when *fd < 0. */
 void upgrade_report_fail(int *fd, const char *why);

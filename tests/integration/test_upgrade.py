@@ -19,8 +19,9 @@ import unittest
 import sys
 sys.dont_write_bytecode = True  # keep the source tree clean
 
-from harness import (BIN, ServerTestCase, alive, children, get, proc_stat,
+from harness import (BIN, ServerTestCase, alive, children, free_port, get, proc_stat,
                      run_main, wait_until)
+import tlsgen
 
 NEXT_BIN = os.path.join(os.path.dirname(BIN), "drover-next")
 VERSION_RE = re.compile(r"^drover (\S+), master (\d+),")
@@ -66,6 +67,7 @@ class UpgradeCase(ServerTestCase):
         self.exe = os.path.join(self.bindir, "drover")
         install(BIN, self.exe)
         srv = self.srv
+        self.configure()
         out = open(srv.stdout_path, "ab")
         err = open(srv.stderr_path, "ab")
         try:
@@ -80,6 +82,9 @@ class UpgradeCase(ServerTestCase):
         srv.wait_serving()
         self.assertTrue(wait_until(lambda: len(srv.workers()) == 2, timeout=5),
                         srv.diag())
+
+    def configure(self):
+        """A subclass's changes to self.srv.conf before the start."""
 
     def pid_file(self):
         try:
@@ -105,6 +110,45 @@ class UpgradeCase(ServerTestCase):
     def assertServes(self):
         r = get(self.srv.port, "/")
         self.assertEqual(r.status, 200)
+
+
+class UpgradeTlsTest(UpgradeCase):
+    """The new master takes the old one's session ticket keys, so a client
+    that saved a session before the upgrade resumes it after (nginx loses
+    its shared session cache and, without ticket key files, its keys)."""
+
+    def configure(self):
+        if not tlsgen.have_openssl():
+            self.skipTest("no openssl command")
+        self.certs = tlsgen.make_all(self.srv.dir)
+        self.tls_port = free_port()
+        self.srv.conf["listen"] = ["127.0.0.1:%d" % self.srv.port,
+                                   {"address": "127.0.0.1:%d" % self.tls_port, "tls": True}]
+        self.srv.conf["tls"] = {"certificates": [tlsgen.cert_entry(self.certs["ec"])]}
+        self.srv.write_config()
+
+    def s_client(self, *args):
+        p = subprocess.run(["openssl", "s_client", "-connect", "127.0.0.1:%d" % self.tls_port,
+                            "-servername", "localhost", "-ign_eof"] + list(args),
+                           input=b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=10)
+        return p.stdout.decode("utf-8", "replace")
+
+    def test_sessions_resume_across_the_upgrade(self):
+        srv = self.srv
+        sess = os.path.join(srv.dir, "sess.pem")
+        out = self.s_client("-sess_out", sess)
+        self.assertIn("HTTP/1.1 200 OK", out)
+        p = self.upgrade()
+        self.assertEqual(p.returncode, 0, p.stdout.decode() + p.stderr.decode() + srv.diag())
+        new = self.pid_file()
+        self.follow(new)
+        self.assertEqual(srv.proc.wait(timeout=10), 0, srv.diag())
+        outs = [self.s_client("-sess_in", sess) for _ in range(4)]
+        self.assertTrue(all("HTTP/1.1 200 OK" in o for o in outs), outs[0])
+        reused = sum("Reused, TLS" in o for o in outs)
+        self.assertEqual(reused, 4, "%d of 4 resumed after the upgrade" % reused)
+        self.assertIn("session ticket key(s) taken over from the old master", srv.log_text())
 
 
 class UpgradeTest(UpgradeCase):

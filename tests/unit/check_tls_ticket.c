@@ -72,6 +72,36 @@ START_TEST(test_generate_and_rotate)
 }
 END_TEST
 
+/* A binary upgrade: the new master's ring takes the old one's keys, dates
+ * and all, so the rotation goes on where it was. */
+START_TEST(test_copy_keys)
+{
+    tls_ticket_ring_t *a = tls_ticket_ring_new_shared(), *b = tls_ticket_ring_new_shared();
+    tls_ticket_ring_t snap;
+    tls_ticket_key_t ka, kb;
+    char err[256];
+    time_t t0 = 1000000;
+
+    ck_assert_int_eq(tls_ticket_generate(a, t0, err, sizeof(err)), 0);
+    ck_assert_int_eq(tls_ticket_rotate(a, t0 + TLS_TICKET_PERIOD), 1);
+    ck_assert_int_eq(tls_ticket_ring_snapshot(a, &snap), 1);
+    uint32_t gen = b->generation;
+    tls_ticket_ring_copy_keys(b, &snap);
+    ck_assert_uint_eq(b->nkeys, 2);
+    ck_assert_uint_eq(b->from_files, 0);
+    ck_assert_uint_gt(b->generation, gen);
+    ck_assert_uint_eq(b->seq % 2, 0);
+    for (uint32_t i = 0; i < 2; i++) {
+        ck_assert_int_eq(tls_ticket_read_key(a, i, &ka), 0);
+        ck_assert_int_eq(tls_ticket_read_key(b, i, &kb), 0);
+        ck_assert_mem_eq(&ka, &kb, sizeof(ka));
+    }
+    ck_assert_int_eq(tls_ticket_next_rotation(b), tls_ticket_next_rotation(a));
+    tls_ticket_ring_free_shared(a);
+    tls_ticket_ring_free_shared(b);
+}
+END_TEST
+
 START_TEST(test_key_files)
 {
     tls_ticket_ring_t *r = tls_ticket_ring_new_shared();
@@ -219,6 +249,7 @@ static Suite *tls_ticket_suite(void)
     TCase *tc = tcase_create("ring");
 
     tcase_add_test(tc, test_generate_and_rotate);
+    tcase_add_test(tc, test_copy_keys);
     tcase_add_test(tc, test_key_files);
     tcase_add_test(tc, test_key_file_errors);
     tcase_add_test(tc, test_shared_with_fork);
