@@ -23,6 +23,7 @@ struct file_cache_s {
     const conf_t *conf;
     size_t max_entries;
     size_t count;
+    file_cache_budget_t *budget; /* shared with other caches, or NULL */
     size_t nbuckets;
     file_cache_entry_t **buckets;
     list_t lru;            /* first: most recently used */
@@ -54,6 +55,36 @@ static int file_cache__openat2(int dirfd, const char *rel)
     how.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
     how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
     return (int)syscall(SYS_openat2, dirfd, rel, &how, sizeof(how));
+}
+
+void file_cache_budget_init(file_cache_budget_t *b, size_t max)
+{
+    b->total = 0;
+    b->max = max;
+    list_init(&b->lru);
+}
+
+void file_cache_share(file_cache_t *fc, file_cache_budget_t *b)
+{
+    fc->budget = b;
+    /* oldest last, as in fc's own list */
+    list_t *q, *tmp;
+    list_foreach_safe(q, tmp, &fc->lru) {
+        file_cache_entry_t *e = list_entry(q, file_cache_entry_t, lru);
+        list_insert_tail(&b->lru, &e->shared_lru);
+        b->total++;
+    }
+}
+
+/* e was used: first on its cache's list and on the shared one. */
+static void file_cache__touch(file_cache_t *fc, file_cache_entry_t *e)
+{
+    list_remove(&e->lru);
+    list_insert_head(&fc->lru, &e->lru);
+    if (fc->budget != NULL) {
+        list_remove(&e->shared_lru);
+        list_insert_head(&fc->budget->lru, &e->shared_lru);
+    }
 }
 
 size_t file_cache_max_fds(const file_cache_t *fc)
@@ -164,6 +195,10 @@ static void file_cache__remove(file_cache_t *fc, file_cache_entry_t *e)
     *pp = e->hnext;
     list_remove(&e->lru);
     fc->count--;
+    if (fc->budget != NULL) {
+        list_remove(&e->shared_lru);
+        fc->budget->total--;
+    }
     e->cached = 0;
     file_cache_unref(fc, e);
 }
@@ -291,6 +326,7 @@ static void file_cache__variants(file_cache_t *fc, file_cache_entry_t *e, char *
         }
         v->refs = 1;
         list_init(&v->lru);
+        list_init(&v->shared_lru);
         if (file_cache__load(fc, v, vfd, &vst, type, kinds[i].coding, 1, cache_control) < 0) {
             file_cache__destroy(v);
             continue;
@@ -309,6 +345,7 @@ static file_cache_entry_t *file_cache__build(file_cache_t *fc, const char *path,
     memcpy(e->path, path, len);
     e->path_len = len;
     list_init(&e->lru);
+    list_init(&e->shared_lru);
     e->fd = -1;
     e->built = now;
     e->refs = 1;
@@ -402,8 +439,7 @@ file_cache_entry_t *file_cache_get(file_cache_t *fc, const char *path, size_t le
     for (file_cache_entry_t *e = fc->buckets[b]; e != NULL; e = e->hnext) {
         if (e->path_len == len && memcmp(e->path, path, len) == 0) {
             if (now >= e->built && now < e->built + FILE_CACHE_VALID && e->kind != FC_ERROR) {
-                list_remove(&e->lru);
-                list_insert_head(&fc->lru, &e->lru);
+                file_cache__touch(fc, e);
                 e->refs++;
                 fc->hits++;
                 return e;
@@ -421,8 +457,7 @@ file_cache_entry_t *file_cache_get(file_cache_t *fc, const char *path, size_t le
         if (e != NULL)
             file_cache_unref(fc, e);
         stale->built = now;
-        list_remove(&stale->lru);
-        list_insert_head(&fc->lru, &stale->lru);
+        file_cache__touch(fc, stale);
         stale->refs++;
         return stale;
     }
@@ -436,12 +471,24 @@ file_cache_entry_t *file_cache_get(file_cache_t *fc, const char *path, size_t le
     file_cache_entry_t *old;
     while (fc->count >= fc->max_entries && (old = file_cache__lru_oldest(fc)) != NULL)
         file_cache__remove(fc, old);
+    /* Then within the budget shared with the other hosts' caches: the
+     * least recently used entry of any of them makes room. */
+    for (list_t *q; fc->budget != NULL && fc->budget->total >= fc->budget->max &&
+                    (q = list_last(&fc->budget->lru)) != NULL;) {
+        old = list_entry(q, file_cache_entry_t, shared_lru);
+        file_cache__remove(old->owner, old);
+    }
     e->cached = 1;
     e->refs++; /* the table's reference */
     e->hnext = fc->buckets[b];
     fc->buckets[b] = e;
     list_insert_head(&fc->lru, &e->lru);
     fc->count++;
+    e->owner = fc;
+    if (fc->budget != NULL) {
+        list_insert_head(&fc->budget->lru, &e->shared_lru);
+        fc->budget->total++;
+    }
     return e;
 }
 

@@ -54,6 +54,8 @@ typedef struct file_cache_entry_s file_cache_entry_t;
 struct file_cache_entry_s {
     file_cache_entry_t *hnext;            /* hash chain */
     list_t lru;                           /* on the cache's LRU list while cached */
+    list_t shared_lru;                    /* on the shared budget's, when shared */
+    struct file_cache_s *owner;           /* the cache holding it */
     unsigned refs;                        /* the cache's own + connections' */
     unsigned cached : 1;                  /* still in the table */
     time_t built;                         /* wall second it was built */
@@ -109,6 +111,20 @@ int file_cache_openat(file_cache_t *fc, int dirfd, const char *rel);
  * default): a virtual host's own, so two hosts never share a validator
  * even for files of the same size and second. */
 void file_cache_set_tag(file_cache_t *fc, unsigned tag);
+
+/* Entries shared out between several caches (the virtual hosts' of one
+ * worker): at most max between them, the least recently used of all of
+ * them giving way, so they hold the descriptors the worker set aside for
+ * one cache. */
+typedef struct {
+    size_t total, max;
+    list_t lru;             /* first: most recently used, of every cache */
+} file_cache_budget_t;
+
+void file_cache_budget_init(file_cache_budget_t *b, size_t max);
+
+/* Makes fc's entries, those it holds included, count in b. */
+void file_cache_share(file_cache_t *fc, file_cache_budget_t *b);
 
 /* Descriptors the cache may hold at most in the usual case (one per entry:
  * a large file), for the worker's descriptor reserve. */

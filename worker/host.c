@@ -97,8 +97,10 @@ int host_open(worker_t *w)
         goto nomem;
     w->access_log.format = conf->log_format;
 
-    /* A host's cache holds up to a quarter of the default host's entries:
-     * many hosts must not take every descriptor between them. */
+    /* A host's cache holds up to a quarter of the default host's entries,
+     * and all of them together, the default's included, no more than the
+     * default's bound (file_cache_share in host_select): many hosts must
+     * not take every descriptor between them. */
     struct rlimit rl;
     s->fc_max = 256;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur / 48 < s->fc_max)
@@ -145,9 +147,14 @@ host_t *host_select(worker_t *w, const http_request_t *req)
         return NULL; /* a worker_t built without host_open (unit tests) */
     if (!s->default_fc) {
         /* worker.c made the default host's cache at setup: adopt it before
-         * w->fc starts to follow the current host. */
+         * w->fc starts to follow the current host. Its bound is what the
+         * worker kept descriptors aside for: every host's cache shares it. */
         s->hosts[0].fc = w->fc;
         s->default_fc = 1;
+        if (w->fc != NULL && s->n > 1) {
+            file_cache_budget_init(&s->fc_budget, file_cache_max_fds(w->fc));
+            file_cache_share(w->fc, &s->fc_budget);
+        }
     }
     int i = VHOST_DEFAULT;
     if (req != NULL && req->host.len > 0 && w->a.conf->num_hosts > 0) {
@@ -169,6 +176,8 @@ host_t *host_select(worker_t *w, const http_request_t *req)
             log_error("file_cache_new(): out of memory: host %s answers 404", h->name);
         else
             file_cache_set_tag(h->fc, host__tag(h->name));
+        if (h->fc != NULL && s->fc_budget.max > 0)
+            file_cache_share(h->fc, &s->fc_budget);
     }
     w->host = h;
     w->fc = h->fc;

@@ -25,6 +25,7 @@
 
 #include "access_log.h"
 #include "conf.h"
+#include "file_cache.h"
 #include "http_parser.h"
 #include "metrics_counts.h"
 #include "vhost.h"
@@ -53,6 +54,9 @@ typedef struct host_set_s {
     size_t nlogs;
     access_log_t off;         /* the log of hosts with access_log: off */
     size_t fc_max;
+    /* Entries of every host's cache, the default's too: at most the
+     * default cache's bound, what worker.c kept descriptors aside for. */
+    file_cache_budget_t fc_budget;
     int default_fc;           /* hosts[0].fc was taken from w->fc */
     size_t metrics_next;      /* the host host_metrics_send starts at next */
     /* The last Host value matched and its answer: most requests repeat

@@ -104,6 +104,57 @@ class ReuseIdleTest(FdBudgetCase):
                 c.close()
 
 
+class VhostCachesTest(FdBudgetCase):
+    """Issue 11: the file caches of many virtual hosts share the descriptors
+    the worker set aside for one. 40 hosts under a limit of 128, six large
+    files each (a cached large file holds its descriptor for sendfile):
+    each host's own bound (8 entries) would hold 240 descriptors between
+    them (EMFILE long before); shared, they stay within the default
+    cache's 10, the least recently used of all of them giving way."""
+
+    def test_many_hosts_do_not_exhaust_descriptors(self):
+        s = LimitedServer((128, 128), workers=1, worker_connections=16)
+        self.addCleanup(s.cleanup)
+        body = b"x" * 100000
+        hosts = {}
+        for h in range(40):
+            root = os.path.join(s.dir, "h%d" % h)
+            os.makedirs(root)
+            for i in range(6):
+                with open(os.path.join(root, "f%d.bin" % i), "wb") as f:
+                    f.write(body)
+            hosts["h%d.test" % h] = {"root": root}
+        s.conf["hosts"] = hosts
+        s.write_config()
+        s.start()
+        (w,) = s.workers()
+        statuses = {}
+        most = 0
+
+        def files_held():
+            n = 0
+            for fd in os.listdir("/proc/%d/fd" % w):
+                try:
+                    n += bool(re.search(r"/h\d+/f\d\.bin$", os.readlink("/proc/%d/fd/%s" % (w, fd))))
+                except OSError:
+                    pass
+            return n
+        for h in range(40):
+            c = Conn(s.port, timeout=5.0)
+            try:
+                for i in range(6):
+                    c.send(req("GET", "/f%d.bin" % i, host="h%d.test" % h))
+                    r = c.read_response()
+                    statuses[r.status] = statuses.get(r.status, 0) + 1
+            finally:
+                c.close()
+            most = max(most, files_held())
+        self.assertEqual(statuses, {200: 240}, s.log_text()[-2000:])
+        # The default cache's bound under 128 descriptors: 128 / 12.
+        self.assertLessEqual(most, 10, "the caches held %d files open" % most)
+        self.assertNotIn("EMFILE", s.log_text())
+
+
 class WrkTest(FdBudgetCase):
     """The issue's bar, shortened to 4 s."""
 

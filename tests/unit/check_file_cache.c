@@ -211,6 +211,54 @@ START_TEST(test_eviction_lru)
 }
 END_TEST
 
+/* Two caches (two virtual hosts) sharing a budget of 3 entries: the least
+ * recently used entry of either gives way, whichever cache adds one. */
+START_TEST(test_shared_budget)
+{
+    file_cache_budget_t b;
+    put("a", "a1");
+    put("b", "b1");
+    put("c", "c1");
+    make_cache(8);
+    file_cache_t *other = file_cache_new(root_fd, &conf, 8);
+    ck_assert_ptr_nonnull(other);
+    ck_assert(body_is("/a", T0, "a1"));                 /* in fc before sharing */
+    file_cache_budget_init(&b, 3);
+    file_cache_share(fc, &b);
+    ck_assert_uint_eq(b.total, 1);
+    file_cache_share(other, &b);
+    file_cache_entry_t *e;
+    const char *paths[] = { "/b", "/c" };
+    for (int i = 0; i < 2; i++) {                        /* other: /b, /c */
+        e = file_cache_get(other, paths[i], 2, T0);
+        file_cache_unref(other, e);
+    }
+    ck_assert_uint_eq(b.total, 3);
+    ck_assert(body_is("/b", T0, "b1"));                 /* fc: /b; /a (fc's) was the oldest */
+    ck_assert_uint_eq(b.total, 3);
+    put("a", "a2");
+    ck_assert(body_is("/a", T0, "a2"));                 /* read again: it had given way */
+    ck_assert_uint_eq(b.total, 3);
+    /* other's /b was the oldest of all: it gave way. /c, touched now, is
+     * newer than fc's /b, which gives way when other reads /b again. */
+    e = file_cache_get(other, "/c", 2, T0);
+    ck_assert_mem_eq(e->body, "c1", 2);
+    file_cache_unref(other, e);
+    put("b", "b2");
+    e = file_cache_get(other, "/b", 2, T0);
+    ck_assert_mem_eq(e->body, "b2", 2);
+    file_cache_unref(other, e);
+    put("c", "c2");
+    e = file_cache_get(other, "/c", 2, T0);
+    ck_assert_mem_eq(e->body, "c1", 2);                 /* still cached */
+    file_cache_unref(other, e);
+    ck_assert(body_is("/b", T0, "b2"));                 /* fc's /b had given way */
+    ck_assert_uint_eq(b.total, 3);
+    file_cache_free(other);
+    ck_assert_uint_le(b.total, 3);
+}
+END_TEST
+
 START_TEST(test_eviction_keeps_referenced_entries_alive)
 {
     put("a", "aaaa");
@@ -310,6 +358,7 @@ static Suite *file_cache_suite(void)
     tcase_add_test(tc, test_freshness);
     tcase_add_test(tc, test_out_of_descriptors_keeps_the_previous_entry);
     tcase_add_test(tc, test_eviction_lru);
+    tcase_add_test(tc, test_shared_budget);
     tcase_add_test(tc, test_eviction_keeps_referenced_entries_alive);
     suite_add_tcase(s, tc);
     tc = tcase_create("resolve");
