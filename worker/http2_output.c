@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "host.h"
 #include "log.h"
 
 int http2_output_send_data(nghttp2_session *session, nghttp2_frame *frame, const uint8_t *framehd,
@@ -49,6 +50,9 @@ int http2_output_send_data(nghttp2_session *session, nghttp2_frame *frame, const
         h->olen += pad - 1;
     }
     s->sent += length;
+    /* The host's response bytes, as HTTP/1 counts them: its DATA frames */
+    if (s->host != NULL)
+        s->host->metrics_bytes += 9 + length + pad;
     return 0;
 }
 

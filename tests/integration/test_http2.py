@@ -475,6 +475,9 @@ class Http2VhostTest(unittest.TestCase):
             with open(os.path.join(root, "same.txt"), "wb") as f:
                 f.write(b"root of a\n")
             alog = os.path.join(s.dir, "a.log")
+            with open(os.path.join(root, "big.bin"), "wb") as f:
+                f.write(b"b" * 100000)
+            s.conf["metrics"] = {"path": "/metrics"}
             s.write_config(harness.yaml_dump(s.conf) + "hosts:\n  \"a.test\":\n    root: %s\n"
                            "    access_log: %s\n" % (root, alog))
             s.start()
@@ -484,8 +487,19 @@ class Http2VhostTest(unittest.TestCase):
                 sid = c.request("/same.txt", authority="a.test")
                 c.pump(lambda: c.streams[sid].ended, 5)
                 self.assertEqual(bytes(c.streams[sid].body), b"root of a\n")
+                sid = c.request("/big.bin", authority="a.test")
+                c.pump(lambda: c.streams[sid].ended, 5)
+                self.assertEqual(len(c.streams[sid].body), 100000)
             self.assertTrue(harness.wait_until(
                 lambda: "HTTP/2.0" in s.read(alog), 5), s.read(alog))
+            # /metrics counts the host's HTTP/2 response bytes too.
+            pat = re.compile(r'^drover_host_response_bytes_total\{host="a\.test"\} (\S+)$', re.M)
+
+            def counted():
+                m = pat.search(get(s.port, "/metrics").body.decode())
+                return m is not None and float(m.group(1)) >= 100000
+            self.assertTrue(harness.wait_until(counted, 5, interval=0.3),
+                            get(s.port, "/metrics").body.decode()[-1500:])
         finally:
             s.stop()
 
