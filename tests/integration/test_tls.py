@@ -136,6 +136,27 @@ class TlsTest(unittest.TestCase):
         raw.close()
         self.assertEqual(data.count(b"HTTP/1.1 200 OK"), 2)
 
+    def test_slow_reader_gets_every_byte(self):
+        """A client slower than the server keeps the socket full: records
+        made four to a write() wait in the batch, and the file goes on from
+        the first byte the socket did not take. Two downloads at once, one
+        of them a range."""
+        if shutil.which("curl") is None:
+            self.skipTest("no curl")
+        out = tempfile.mkdtemp(prefix="drover-tls-slow-")
+        self.addCleanup(shutil.rmtree, out, True)
+        base = "https://localhost:%d/big.bin" % self.tls_port
+        args = ["curl", "--parallel", "-sS", "--cacert", self.certs["ca"], "--limit-rate", "3M",
+                "--max-time", "30", "-o", os.path.join(out, "a"), base, "--next", "-sS",
+                "--cacert", self.certs["ca"], "--limit-rate", "3M", "--max-time", "30",
+                "-r", "1000-2000000", "-o", os.path.join(out, "b"), base]
+        p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        with open(os.path.join(out, "a"), "rb") as f:
+            self.assertTrue(f.read() == BIG, "the whole file differs")
+        with open(os.path.join(out, "b"), "rb") as f:
+            self.assertTrue(f.read() == BIG[1000:2000001], "the range differs")
+
     def test_hsts_only_over_https(self):
         self.assertIsNone(get(self.srv.port, "/").header("Strict-Transport-Security"))
 
