@@ -69,6 +69,7 @@ static int http2__on_begin_headers(nghttp2_session *session, const nghttp2_frame
     if (s == NULL)
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* resets the stream */
     list_insert_tail(&h->streams, &s->link);
+    s->last_in = h->c->w->now;
     h->active++;
     h->c->w->report.h2_streams++;
     nghttp2_session_set_stream_user_data(session, s->id, s);
@@ -127,6 +128,7 @@ static int http2__on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t
     /* The body is not wanted by any handler: count it, and answer 413 as
      * soon as it is too large rather than take all of it. */
     s->body_in += len;
+    s->last_in = h->c->w->now;
     if (s->body_in > h->c->w->a.conf->max_body_size && !s->responded)
         return http2__respond(session, h, s);
     return 0;
@@ -314,6 +316,29 @@ fail:
     return -1;
 }
 
+/* A request that stopped coming (a header block or a body with no frame for
+ * client_body_timeout) is reset, even while other streams or PINGs keep
+ * the connection busy: otherwise it would hold a stream slot for ever.
+ * Checked at most once a second, when frames arrive. */
+static void http2__stalled_requests(http2_conn_t *h)
+{
+    worker_t *w = h->c->w;
+    double limit = w->a.conf->client_body_timeout;
+    if (w->now - h->scanned_at < 1.0)
+        return;
+    h->scanned_at = w->now;
+    list_t *q, *tmp;
+    list_foreach_safe(q, tmp, &h->streams) {
+        http2_stream_t *s = list_entry(q, http2_stream_t, link);
+        if (s->closed || s->request_ended || s->responded || s->timed_out || w->now - s->last_in < limit)
+            continue;
+        s->timed_out = 1;
+        log_info("client %s: HTTP/2 stream %d: no request frame for %.0f s: reset", conn_addr(h->c),
+                 (int)s->id, limit);
+        nghttp2_submit_rst_stream(h->session, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_CANCEL);
+    }
+}
+
 void http2_process(conn_t *c, uint32_t events)
 {
     worker_t *w = c->w;
@@ -357,6 +382,8 @@ void http2_process(conn_t *c, uint32_t events)
             return;
         }
     }
+    if (got)
+        http2__stalled_requests(h);
     if (c->rbuf != NULL && c->rlen == 0 && c->drained) {
         conn_buf_put(w, c->rbuf, 0); /* idle: back to the pool */
         c->rbuf = NULL;

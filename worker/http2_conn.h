@@ -47,6 +47,7 @@ typedef struct {
     size_t olen, ooff;
     http2_seg_t seg[HTTP2_SEGS];
     unsigned nseg, segi;
+    double scanned_at;      /* when streams were last checked for stalled requests */
     int32_t last_id;        /* the highest stream id a request HEADERS had */
     int32_t gap[HTTP2_GAPS][2]; /* ids skipped below it: [first, last] */
     unsigned gapi;

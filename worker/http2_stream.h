@@ -63,6 +63,8 @@ typedef struct {
     struct host_s *host;    /* the virtual host (host_select), or NULL */
     int status;
     double started;         /* w->now when it was answered, for the duration histogram */
+    double last_in;         /* w->now when its request last made progress */
+    unsigned timed_out : 1; /* reset for a request that stopped coming */
     uint64_t sent;          /* body bytes handed to DATA frames */
     http2_chunk_t *chunk;   /* owned */
     unsigned nchunks, ci;

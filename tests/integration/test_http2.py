@@ -373,6 +373,27 @@ class Http2Test(unittest.TestCase):
         self.assertIn("error_code=NO_ERROR", out[out.index("recv GOAWAY"):], out)
         self.assertEqual(frames[-1][0], "GOAWAY", out)  # after every response
 
+    def test_stalled_request_is_reset_while_pings_keep_the_connection(self):
+        # A request body that stops coming is reset after
+        # client_body_timeout even though PINGs keep the connection busy
+        # (the connection's own timers never fire then).
+        self.s.stop()
+        self.s = harness.Server(files=files(), client_body_timeout="1s", keepalive_timeout="10s",
+                                **self.conf)
+        self.s.start()
+        with h2client.H2(self.s.port) as c:
+            sid = c.request("/small.txt", method="POST", end=False)
+            deadline = time.monotonic() + 6
+            while c.streams[sid].reset is None and time.monotonic() < deadline:
+                c.conn.ping(b"12345678")
+                c.flush()
+                c.pump(lambda: c.streams[sid].reset is not None, 0.3)
+            self.assertEqual(c.streams[sid].reset, 8)  # CANCEL
+            self.assertLess(time.monotonic() - (deadline - 6), 4)
+            # The connection goes on.
+            self.assertEqual(c.get("/small.txt").status, 200)
+        self.assertIn("no request frame for 1 s: reset", self.s.log_text())
+
     def test_graceful_stop_lets_streams_finish(self):
         # python3-h2 stops at GOAWAY, so after the request this client
         # reads frames itself: a 1000-byte window stalls the stream, QUIT
