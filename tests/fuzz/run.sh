@@ -19,7 +19,7 @@ fi
 status=0
 for target in http_parser path http_range proxy_protocol; do
     case $target in
-        http_parser) srcs="$srcdir/common/http_parser.c $srcdir/common/http_conditional.c
+        http_parser) srcs="$srcdir/common/http_parser.c $srcdir/common/http_host.c $srcdir/common/http_conditional.c
                            $srcdir/common/http_date.c $srcdir/common/http_accept.c" ;;
         path) srcs="$srcdir/common/path.c" ;;
         http_range) srcs="$srcdir/common/http_range.c" ;;
