@@ -136,6 +136,39 @@ static int tls_send__flush_batch(tls_conn_t *c, size_t *done)
     return r;
 }
 
+/* The start of a batched call: what an earlier call made goes out first,
+ * and its plaintext, offered again by the caller as after any short count,
+ * counts as sent then (*done). 0, or TLS_WANT_WRITE / TLS_ERROR. */
+static int tls_send__resume(tls_conn_t *c, size_t offered, size_t *done)
+{
+    tls_bio_t *b = &c->bio;
+    int r;
+    if (tls_bio_held(b) > 0 && (r = tls_bio_flush(b)) <= 0) {
+        if (r < 0)
+            return TLS_ERROR;
+        c->want = TLS_WANTS_WRITE;
+        return TLS_WANT_WRITE;
+    }
+    if (b->plain > offered) {
+        errno = EINVAL;
+        return TLS_ERROR;
+    }
+    *done = b->plain;
+    b->plain = 0;
+    b->batch = 1;
+    return 0;
+}
+
+/* The end of a call: the bytes sent, else what stopped it (last). */
+static ssize_t tls_send__result(tls_conn_t *c, size_t done, ssize_t last)
+{
+    if (done > 0 || last == 0)
+        return (ssize_t)done;
+    if (last == TLS_WANT_WRITE)
+        c->want = TLS_WANTS_WRITE;
+    return last;
+}
+
 /* The fallback through tls_bio: records are made into the batch, a record
  * at a time, and written four to a write(). Plaintext counts as sent only
  * once its records are out (tls_bio.h). */
@@ -147,23 +180,8 @@ static ssize_t tls_send__file_batched(tls_conn_t *c, int file_fd, off_t offset, 
     ssize_t last = TLS_WANT_WRITE;
     int r;
 
-    if (tls_bio_held(b) > 0 && (r = tls_bio_flush(b)) <= 0) {
-        if (r < 0)
-            return TLS_ERROR;
-        c->want = TLS_WANTS_WRITE;
-        return TLS_WANT_WRITE;
-    }
-    if (b->plain > 0) {
-        /* records an earlier call made, now out: the caller offered their
-         * bytes again, as after any short count */
-        if (b->plain > count) {
-            errno = EINVAL;
-            return TLS_ERROR;
-        }
-        done = b->plain;
-        b->plain = 0;
-    }
-    b->batch = 1;
+    if ((r = tls_send__resume(c, count, &done)) < 0)
+        return r;
     while (done + b->plain < count) {
         if (tls_bio_room(b) < TLS_BIO_RECORD) {
             if ((r = tls_bio_flush(b)) < 0)
@@ -191,11 +209,7 @@ static ssize_t tls_send__file_batched(tls_conn_t *c, int file_fd, off_t offset, 
         return TLS_ERROR;
     if (done == count && c->ra != NULL && c->ra->serial == c->serial)
         c->ra->serial = 0; /* all of it went out: nothing to resume */
-    if (done > 0)
-        return (ssize_t)done;
-    if (last == TLS_WANT_WRITE)
-        c->want = TLS_WANTS_WRITE;
-    return last;
+    return tls_send__result(c, done, last);
 fail:
     b->batch = 0;
     return TLS_ERROR;
@@ -311,24 +325,11 @@ ssize_t tls_send_pieces(tls_conn_t *c, const tls_piece_t *pc, int n, char *pool,
     if (pool_len > TLS_RECORD)
         pool_len = TLS_RECORD;
     if (c->batched) {
-        /* as in tls_send__file_batched: what an earlier call made goes out
-         * first, and its bytes, offered again, count as sent then */
         for (int k = 0; k < n; k++)
             total += pc[k].len;
-        if (tls_bio_held(b) > 0 && (r = tls_bio_flush(b)) <= 0) {
-            if (r < 0)
-                return TLS_ERROR;
-            c->want = TLS_WANTS_WRITE;
-            return TLS_WANT_WRITE;
-        }
-        if (b->plain > total) {
-            errno = EINVAL;
-            return TLS_ERROR;
-        }
-        done = b->plain;
-        b->plain = 0;
+        if ((r = tls_send__resume(c, total, &done)) < 0)
+            return r;
         tls_send__advance(pc, n, &i, &off, done);
-        b->batch = 1;
     }
     while (i < n) {
         if (off == pc[i].len) {
@@ -370,11 +371,7 @@ ssize_t tls_send_pieces(tls_conn_t *c, const tls_piece_t *pc, int n, char *pool,
         if (r == 0)
             last = TLS_WANT_WRITE;
     }
-    if (done > 0 || last == 0)
-        return (ssize_t)done;
-    if (last == TLS_WANT_WRITE)
-        c->want = TLS_WANTS_WRITE;
-    return last;
+    return tls_send__result(c, done, last);
 fail:
     b->batch = 0;
     return TLS_ERROR;
