@@ -51,7 +51,9 @@ typedef struct {
     unsigned too_large : 1; /* fields over max_header_size: 431 */
     unsigned too_many : 1;  /* more than HTTP_MAX_HEADERS fields: 431 */
     unsigned request_ended : 1; /* the client's END_STREAM arrived */
+    unsigned timed_out : 1; /* reset for a request that stopped coming */
     unsigned pending;       /* output segments in http2.c that read its body */
+    double last_in;         /* w->now when its request last made progress */
 
     char *buf;              /* field names and values, copied */
     size_t len, cap, list_size;
@@ -63,8 +65,6 @@ typedef struct {
     struct host_s *host;    /* the virtual host (host_select), or NULL */
     int status;
     double started;         /* w->now when it was answered, for the duration histogram */
-    double last_in;         /* w->now when its request last made progress */
-    unsigned timed_out : 1; /* reset for a request that stopped coming */
     uint64_t sent;          /* body bytes handed to DATA frames */
     http2_chunk_t *chunk;   /* owned */
     unsigned nchunks, ci;
