@@ -145,10 +145,11 @@ static int tls__map(tls_conn_t *c, int ret, char *why, size_t whylen)
     }
 }
 
-/* From here on, writes go through tls_bio, so files can go out several
- * records to a write(). Not with kernel TLS, which needs OpenSSL's socket
- * BIO; without memory the socket BIO stays, which works as before. */
-static void tls__batch_writes(tls_conn_t *c)
+/* From here on, the socket is tls_bio: files go out several records to a
+ * write(), and a read says when it emptied the socket. Not with kernel
+ * TLS, which needs OpenSSL's socket BIO; without memory the socket BIO
+ * stays, which works as before. */
+static void tls__own_bio(tls_conn_t *c)
 {
     if (tls_ktls_send(c))
         return;
@@ -158,6 +159,15 @@ static void tls__batch_writes(tls_conn_t *c)
         return;
     SSL_set0_wbio(c->ssl, b);
     c->batched = 1;
+#ifdef BIO_get_ktls_recv
+    if (BIO_get_ktls_recv(SSL_get_rbio(c->ssl)))
+        return;
+#endif
+    /* The same BIO reads; what OpenSSL read ahead stays in the SSL. */
+    if (BIO_up_ref(b) == 1) {
+        SSL_set0_rbio(c->ssl, b);
+        c->own_read = 1;
+    }
 }
 
 int tls_handshake(tls_conn_t *c)
@@ -173,7 +183,7 @@ int tls_handshake(tls_conn_t *c)
     if (r == 1) {
         c->handshake_done = 1;
         c->want = 0;
-        tls__batch_writes(c);
+        tls__own_bio(c);
         if (c->stats != NULL) {
             c->stats->handshakes++;
             c->stats->resumed += SSL_session_reused(c->ssl) ? 1 : 0;
@@ -205,8 +215,12 @@ ssize_t tls_recv(tls_conn_t *c, void *buf, size_t len)
     n = SSL_read(c->ssl, buf, (int)len);
     if (n > 0) {
         c->want = 0;
+        /* The socket was empty after OpenSSL's last read, and OpenSSL
+         * holds no byte of it: the next bytes raise an edge. */
+        c->emptied = c->own_read && c->bio.emptied && !SSL_has_pending(c->ssl);
         return n;
     }
+    c->emptied = 0;
     return tls__map(c, n, NULL, 0);
 }
 

@@ -29,8 +29,9 @@
  *   Access log: tls_version(c->tls).
  *
  * Edge-triggered epoll: OpenSSL reads whole records, so bytes may wait in
- * SSL after the socket is drained. When tls_recv fills the buffer, or
- * tls_pending() > 0, read again without waiting for EPOLLIN.
+ * SSL after the socket is drained, and a short tls_recv proves nothing.
+ * Read again without waiting for EPOLLIN unless c->emptied says the
+ * socket and OpenSSL are both empty.
  *
  * Buffers: `pool` is a worker-wide scratch buffer (64 KiB is good). No state
  * is kept in it between calls, so every connection may share the one pool:
@@ -102,8 +103,11 @@ typedef struct {
     tls_stats_t *stats;     /* not owned; may be NULL */
     tls_readahead_t *ra;    /* not owned; NULL: the pool is read every call */
     uint64_t serial;        /* this connection's number in ra */
-    tls_bio_t bio;          /* the write side once the handshake is done */
+    tls_bio_t bio;          /* the socket once the handshake is done */
     unsigned batched : 1;   /* bio is the SSL's wbio (tls_bio.h) */
+    unsigned own_read : 1;  /* ... and its rbio */
+    unsigned emptied : 1;   /* the last tls_recv left nothing to read, in
+                             * the socket or in OpenSSL */
 } tls_conn_t;
 
 /* Lets c keep file bytes read ahead in the pool its caller passes, as

@@ -8,12 +8,12 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+#include <sys/socket.h>
 
 int tls_bio_flush(tls_bio_t *t)
 {
     while (t->off < t->len) {
-        ssize_t n = write(t->fd, t->buf + t->off, t->len - t->off);
+        ssize_t n = send(t->fd, t->buf + t->off, t->len - t->off, MSG_NOSIGNAL);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -43,7 +43,7 @@ static int tls_bio__write(BIO *b, const char *data, int len)
     if (!t->batch && tls_bio_held(t) == 0) {
         ssize_t n;
         do
-            n = write(t->fd, data, (size_t)len);
+            n = send(t->fd, data, (size_t)len, MSG_NOSIGNAL);
         while (n < 0 && errno == EINTR);
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             BIO_set_retry_write(b);
@@ -73,6 +73,24 @@ static int tls_bio__write(BIO *b, const char *data, int len)
     return len;
 }
 
+static int tls_bio__read(BIO *b, char *data, int len)
+{
+    tls_bio_t *t = BIO_get_data(b);
+    ssize_t n;
+    BIO_clear_retry_flags(b);
+    if (len <= 0)
+        return 0;
+    do
+        n = recv(t->fd, data, (size_t)len, 0);
+    while (n < 0 && errno == EINTR);
+    /* A read that returns less than asked emptied the socket (EAGAIN
+     * too): bytes that arrive later raise a new edge. */
+    t->emptied = n < len;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        BIO_set_retry_read(b);
+    return (int)n;
+}
+
 static long tls_bio__ctrl(BIO *b, int cmd, long num, void *ptr)
 {
     (void)b, (void)num, (void)ptr;
@@ -94,7 +112,8 @@ BIO *tls_bio_new(tls_bio_t *t)
     static BIO_METHOD *method;
     if (method == NULL) {
         BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "drover batch");
-        if (m == NULL || !BIO_meth_set_write(m, tls_bio__write) || !BIO_meth_set_ctrl(m, tls_bio__ctrl) ||
+        if (m == NULL || !BIO_meth_set_write(m, tls_bio__write) ||
+            !BIO_meth_set_read(m, tls_bio__read) || !BIO_meth_set_ctrl(m, tls_bio__ctrl) ||
             !BIO_meth_set_create(m, tls_bio__create)) {
             BIO_meth_free(m);
             return NULL;

@@ -1,6 +1,7 @@
 /*
- * tls_bio: the write side of a TLS connection, a BIO that can batch
- * records into one write().
+ * tls_bio: a TLS connection's socket once the handshake is done, a BIO
+ * that can batch records into one write() and tells when a read emptied
+ * the socket.
  *
  * OpenSSL writes each record (16 KiB at most) to its BIO as it makes it; a
  * socket BIO turns each into a write() of its own, 64 of them for a 1 MiB
@@ -14,6 +15,12 @@
  * any short count, and they are skipped once the flush completes. Every
  * write while something is held is appended behind it, so records never
  * go out of order (a close_notify included).
+ *
+ * Reading: OpenSSL reads ahead as much as its buffer takes. When that read
+ * comes back short, the socket is empty (emptied), and the connection can
+ * wait for the next edge once OpenSSL holds nothing either, instead of
+ * reading again only to see EAGAIN: one system call in three for a small
+ * keep-alive request.
  *
  * Not used with kernel TLS, which needs OpenSSL's own socket BIO.
  */
@@ -36,6 +43,7 @@ typedef struct {
     char *buf;              /* TLS_BIO_BATCH bytes once needed; NULL: none */
     size_t off, len;        /* buf[off, len) is held */
     size_t plain;           /* plaintext bytes whose records are held */
+    int emptied;            /* the last read returned less than asked */
 } tls_bio_t;
 
 /* A BIO writing to t->fd through t (not owned: t must outlive it), or

@@ -38,8 +38,11 @@ static ssize_t tls_transport__result(transport_io_t *io, ssize_t r)
 
 static ssize_t tls_transport__recv(transport_io_t *io, void *buf, size_t len)
 {
+    tls_conn_t *t = io->data;
     errno = 0;
-    return tls_transport__result(io, tls_recv(io->data, buf, len));
+    ssize_t n = tls_recv(t, buf, len);
+    io->emptied = t->emptied;
+    return tls_transport__result(io, n);
 }
 
 static ssize_t tls_transport__writev(transport_io_t *io, const struct iovec *iov, int iovcnt,
@@ -108,7 +111,7 @@ static void tls_transport__idle(transport_io_t *io, int lean)
 }
 
 /* OpenSSL reads whole records: a short read does not prove the socket
- * empty, so the connection reads on until EAGAIN. */
+ * empty; recv says when it is (io->emptied). */
 const transport_t tls_transport = {
     .name = "tls",
     .short_read_drains = 0,

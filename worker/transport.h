@@ -29,6 +29,8 @@ typedef struct {
     int fd;                 /* the socket; owned, released by close */
     unsigned want;          /* TRANSPORT_WANT_* after the last EAGAIN */
     void *data;             /* the transport's own state (TLS: its session); NULL for plain */
+    unsigned emptied;       /* recv left nothing behind, in the socket or the
+                             * transport: wait for an edge (TLS sets it) */
 } transport_io_t;
 
 /* A piece of output: memory (p != NULL) or bytes [off, off + len) of file fd. */
@@ -43,7 +45,8 @@ typedef struct transport_s {
     const char *name;
     /* 1 when a read that returns less than asked proves the socket empty,
      * so the next read can wait for an edge instead of seeing EAGAIN.
-     * (Plain: yes. TLS: not while decrypted bytes are buffered.) */
+     * (Plain: yes. TLS: no, a record may wait in OpenSSL; its recv says
+     * so itself in io->emptied.) */
     unsigned short_read_drains;
     ssize_t (*recv)(transport_io_t *io, void *buf, size_t len);
     /* more: further bytes follow at once (plain: MSG_MORE), so headers and

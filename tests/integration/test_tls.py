@@ -136,6 +136,62 @@ class TlsTest(unittest.TestCase):
         raw.close()
         self.assertEqual(data.count(b"HTTP/1.1 200 OK"), 2)
 
+    def test_records_together_and_apart(self):
+        """A worker stops reading when a read empties the socket and OpenSSL
+        holds nothing. Two requests in two records of one segment: the
+        first read takes both, the second waits in OpenSSL and must be read
+        without an edge. A request in two records a while apart: the second
+        half raises the edge the worker waits for."""
+        inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+        tls = self.context().wrap_bio(inc, out, server_hostname="localhost")
+        s = socket.create_connection(("127.0.0.1", self.tls_port), 10)
+        self.addCleanup(s.close)
+        for _ in range(20):
+            try:
+                tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                s.sendall(out.read())
+                chunk = s.recv(65536)
+                self.assertTrue(chunk, "closed in the handshake")
+                inc.write(chunk)
+        s.sendall(out.read())  # the client's Finished
+        time.sleep(0.2)  # the worker reads it alone, and sends its tickets
+
+        def responses(n):
+            data = b""
+            deadline = time.monotonic() + 5
+            s.settimeout(0.5)
+            while data.count(b"HTTP/1.1 200 OK") < n and time.monotonic() < deadline:
+                try:
+                    chunk = s.recv(65536)
+                except socket.timeout:
+                    continue
+                if not chunk:
+                    break
+                inc.write(chunk)
+                try:
+                    for _ in range(100):
+                        got = tls.read(65536)
+                        if not got:
+                            break
+                        data += got
+                except (ssl.SSLWantReadError, ssl.SSLZeroReturnError):
+                    pass
+            return data.count(b"HTTP/1.1 200 OK")
+
+        one = b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"
+        tls.write(one)
+        tls.write(one)
+        s.sendall(out.read())  # two records, one send
+        self.assertEqual(responses(2), 2)
+        tls.write(one[:10])
+        s.sendall(out.read())
+        time.sleep(0.3)
+        tls.write(one[10:])
+        s.sendall(out.read())
+        self.assertEqual(responses(1), 1)
+
     def test_slow_reader_gets_every_byte(self):
         """A client slower than the server keeps the socket full: records
         made four to a write() wait in the batch, and the file goes on from
