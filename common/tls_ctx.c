@@ -9,6 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -326,6 +330,32 @@ static int tls_ctx__alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *
     return SSL_TLSEXT_ERR_NOACK;
 }
 
+#ifdef SSL_OP_ENABLE_KTLS
+/* 1 when the kernel has its tls module. With SSL_OP_ENABLE_KTLS, OpenSSL
+ * tries setsockopt(TCP_ULP, "tls") on every connection, and then TLS_TX:
+ * two failing system calls per handshake on a kernel without it. One probe
+ * per process says which: ENOENT is "no such ULP"; an unconnected socket
+ * with the module fails otherwise (ENOTCONN). */
+static int tls_ctx__ktls_usable(void)
+{
+    static int usable = -1;
+    if (usable < 0) {
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            return 1; /* cannot tell: let OpenSSL try */
+        usable = setsockopt(fd, IPPROTO_TCP, TCP_ULP, "tls", sizeof("tls")) < 0 &&
+                         errno == ENOENT
+                     ? 0
+                     : 1;
+        close(fd);
+        if (!usable)
+            log_info("tls: no kernel TLS here (setsockopt TCP_ULP \"tls\": %s): files go "
+                     "out through SSL_write", strerror(ENOENT));
+    }
+    return usable;
+}
+#endif
+
 static SSL_CTX *tls_ctx__new_ssl_ctx(tls_ctx_t *tls, const tls_conf_t *tc,
                                      const tls_ticket_ring_t *ring, char *err, size_t errlen)
 {
@@ -340,7 +370,8 @@ static SSL_CTX *tls_ctx__new_ssl_ctx(tls_ctx_t *tls, const tls_conf_t *tc,
         return NULL;
     }
 #ifdef SSL_OP_ENABLE_KTLS
-    opts |= SSL_OP_ENABLE_KTLS;
+    if (tls_ctx__ktls_usable())
+        opts |= SSL_OP_ENABLE_KTLS;
 #endif
     /* Mozilla "intermediate" leaves the order to the client: every suite
      * in the list is strong, and clients know whether they have AES-NI. */
