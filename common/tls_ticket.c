@@ -225,6 +225,16 @@ time_t tls_ticket_next_rotation(const tls_ticket_ring_t *ring)
     return (time_t)(ring->keys[0].created + TLS_TICKET_PERIOD);
 }
 
+/* AES-256-CBC, fetched once: EVP_aes_256_cbc() makes every
+ * EVP_EncryptInit_ex look the cipher up in the provider store again. */
+static const EVP_CIPHER *tls_ticket__cipher(void)
+{
+    static EVP_CIPHER *cipher;
+    if (cipher == NULL)
+        cipher = EVP_CIPHER_fetch(NULL, "AES-256-CBC", NULL);
+    return cipher != NULL ? cipher : EVP_aes_256_cbc();
+}
+
 static int tls_ticket__set_keys(const tls_ticket_key_t *k, unsigned char *iv,
                                 EVP_CIPHER_CTX *cctx, EVP_MAC_CTX *hctx, int enc)
 {
@@ -238,8 +248,8 @@ static int tls_ticket__set_keys(const tls_ticket_key_t *k, unsigned char *iv,
     if (EVP_MAC_CTX_set_params(hctx, params) != 1)
         return -1;
     if (enc)
-        return EVP_EncryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, k->aes, iv) == 1 ? 0 : -1;
-    return EVP_DecryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, k->aes, iv) == 1 ? 0 : -1;
+        return EVP_EncryptInit_ex(cctx, tls_ticket__cipher(), NULL, k->aes, iv) == 1 ? 0 : -1;
+    return EVP_DecryptInit_ex(cctx, tls_ticket__cipher(), NULL, k->aes, iv) == 1 ? 0 : -1;
 }
 
 /* OpenSSL's ticket key callback. enc: fill key_name and iv, return 1 (or 0:
@@ -257,7 +267,7 @@ static int tls_ticket__cb(SSL *ssl, unsigned char key_name[16], unsigned char *i
     if (ring == NULL || tls_ticket__snapshot(ring, &snap) < 0 || snap.nkeys == 0)
         return 0; /* no ticket issued / not decrypted: a full handshake */
     if (enc) {
-        if (RAND_bytes(iv, EVP_CIPHER_get_iv_length(EVP_aes_256_cbc())) != 1)
+        if (RAND_bytes(iv, EVP_CIPHER_get_iv_length(tls_ticket__cipher())) != 1)
             goto done;
         memcpy(key_name, snap.keys[0].name, TLS_TICKET_NAME_LEN);
         rc = tls_ticket__set_keys(&snap.keys[0], iv, cctx, hctx, 1) == 0 ? 1 : -1;

@@ -184,8 +184,14 @@ void conn_note_events(conn_t *c, uint32_t events)
         c->rdhup = 1;
 }
 
+const char *conn_file_map(conn_t *c)
+{
+    return c->file_ref != NULL && c->tr->maps_files ? file_cache_map(c->file_ref) : NULL;
+}
+
 static void conn__release_file(conn_t *c)
 {
+    c->io.map = NULL;
     if (c->file_ref != NULL) {
         file_cache_unref(c->w->fc, c->file_ref);
         c->file_ref = NULL;
@@ -316,6 +322,9 @@ next_piece:
                 /* The client went away mid-download: its choice, not our
                  * failure (nginx logs it at info too). */
                 log_info("client %s: sendfile(): %s: download aborted", conn_addr(c), strerror(errno));
+            else if (errno == EIO)
+                /* TLS reads the file itself: it came up short */
+                log_warn("client %s: file truncated while being sent: closing", conn_addr(c));
             else
                 log_error("sendfile(): %s", strerror(errno));
             return -1;

@@ -171,6 +171,11 @@ ssize_t conn_read(conn_t *c);
  * EAGAIN (on the send list then), -1 on error. */
 int conn_write(conn_t *c);
 
+/* The mapping of c's cached file (c->file_ref) when the transport reads
+ * files from one (maps_files), else NULL: what io.map is set to when a
+ * file response starts. */
+const char *conn_file_map(conn_t *c);
+
 /* The output is written: releases the file and the write buffer. */
 void conn_output_done(conn_t *c);
 

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -167,10 +168,24 @@ static uint64_t file_cache__hash(const char *p, size_t len)
     return h;
 }
 
+const char *file_cache_map(file_cache_entry_t *e)
+{
+    if (e->map == NULL && !e->map_failed && e->fd >= 0 && e->st.st_size > 0) {
+        void *m = mmap(NULL, (size_t)e->st.st_size, PROT_READ, MAP_SHARED, e->fd, 0);
+        if (m == MAP_FAILED)
+            e->map_failed = 1; /* ENOMEM, or a file system without mmap: pread */
+        else
+            e->map = m;
+    }
+    return e->map;
+}
+
 static void file_cache__destroy(file_cache_entry_t *e)
 {
     if (e == NULL)
         return;
+    if (e->map != NULL)
+        munmap((void *)(uintptr_t)e->map, (size_t)e->st.st_size);
     if (e->fd >= 0)
         close(e->fd);
     free(e->body);

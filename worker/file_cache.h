@@ -63,6 +63,9 @@ struct file_cache_entry_s {
     file_cache_kind_t kind;
     int err;                              /* FC_ERROR: the errno (EMFILE: 503) */
     int fd;                               /* FC_FILE without body: for sendfile */
+    const char *map;                      /* fd's st_size bytes mapped, once
+                                           * file_cache_map asked; NULL: not */
+    unsigned map_failed : 1;              /* mmap said no: not asked again */
     struct stat st;
     const char *type;                     /* Content-Type */
     char etag[56];                        /* strong; a variant's ends in -gzip or -br */
@@ -100,6 +103,13 @@ void file_cache_free(file_cache_t *fc);
 file_cache_entry_t *file_cache_get(file_cache_t *fc, const char *path, size_t len, time_t now);
 
 void file_cache_unref(file_cache_t *fc, file_cache_entry_t *e);
+
+/* e's file mapped read-only (all st_size bytes), made on the first call
+ * and kept while e lives, or NULL (no descriptor, empty, or mmap failed).
+ * For TLS, which must read a file to encrypt it: encrypting straight from
+ * the page cache saves the pread() copy. A truncation of the file makes
+ * reads past its new end raise SIGBUS: read it under map_guard. */
+const char *file_cache_map(file_cache_entry_t *e);
 
 /* openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS), O_RDONLY | O_NONBLOCK
  * (a FIFO must not block the worker) of rel under dirfd, a directory at or

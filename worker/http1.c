@@ -114,6 +114,7 @@ static int http1__pieces(conn_t *c, response_t *r, size_t head)
     c->piece = 0;
     c->file_ref = r->ref;
     c->file_fd = r->fd;
+    c->io.map = conn_file_map(c);
     c->file_off = r->part[0].off;
     c->file_end = r->part[0].end;
     return 0;
@@ -158,6 +159,7 @@ static void http1__frame(conn_t *c, response_t *r, int head_only)
     case RESPONSE_BODY_FILE:
         c->file_ref = r->ref;
         c->file_fd = r->fd;
+        c->io.map = conn_file_map(c);
         c->file_off = r->off;
         c->file_end = r->off + (off_t)r->length;
         c->body_bytes = r->length;

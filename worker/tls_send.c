@@ -8,6 +8,10 @@
 
 #include "tls_send.h"
 
+#include "map_guard.h"
+
+#include <openssl/err.h>
+
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
@@ -90,10 +94,15 @@ static void tls_send__count_path(tls_conn_t *c, int ktls)
 /* The file's bytes at `at` (at most left of them): from what the pool
  * holds for c (read before the socket filled), else read into it. 0, or
  * TLS_ERROR (errno; EIO: the file is shorter than the range promised). */
-static int tls_send__file_bytes(tls_conn_t *c, int file_fd, off_t at, size_t left, char *pool,
-                           size_t pool_len, const char **p, size_t *avail)
+static int tls_send__file_bytes(tls_conn_t *c, int file_fd, off_t at, size_t left, const char *map,
+                                char *pool, size_t pool_len, const char **p, size_t *avail)
 {
     tls_readahead_t *ra = c->ra;
+    if (map != NULL) {
+        *p = map + at;
+        *avail = left;
+        return 0;
+    }
     if (ra != NULL && ra->serial == c->serial && ra->fd == file_fd && at >= ra->off &&
         at < ra->off + (off_t)ra->len) {
         *p = pool + (at - ra->off);
@@ -169,11 +178,22 @@ static ssize_t tls_send__result(tls_conn_t *c, size_t done, ssize_t last)
     return last;
 }
 
+/* The file under map was truncated while SSL_write read it: OpenSSL
+ * stopped mid-record, so the connection ends here, without close_notify. */
+static ssize_t tls_send__truncated(tls_conn_t *c)
+{
+    c->bio.batch = 0;
+    SSL_set_shutdown(c->ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+    ERR_clear_error();
+    errno = EIO;
+    return TLS_ERROR;
+}
+
 /* The fallback through tls_bio: records are made into the batch, a record
  * at a time, and written four to a write(). Plaintext counts as sent only
  * once its records are out (tls_bio.h). */
-static ssize_t tls_send__file_batched(tls_conn_t *c, int file_fd, off_t offset, size_t count,
-                                      char *pool, size_t pool_len)
+static ssize_t tls_send__file_records(tls_conn_t *c, int file_fd, off_t offset, size_t count,
+                                      const char *map, char *pool, size_t pool_len)
 {
     tls_bio_t *b = &c->bio;
     size_t done = 0;
@@ -194,7 +214,8 @@ static ssize_t tls_send__file_batched(tls_conn_t *c, int file_fd, off_t offset, 
         size_t at = done + b->plain;
         const char *p;
         size_t avail;
-        if (tls_send__file_bytes(c, file_fd, offset + (off_t)at, count - at, pool, pool_len, &p, &avail) < 0)
+        if (tls_send__file_bytes(c, file_fd, offset + (off_t)at, count - at, map, pool, pool_len, &p,
+                                 &avail) < 0)
             goto fail;
         ssize_t n = tls_write_record(c, p, avail < TLS_RECORD ? avail : TLS_RECORD);
         if (n == TLS_ERROR)
@@ -215,8 +236,21 @@ fail:
     return TLS_ERROR;
 }
 
-ssize_t tls_send_file_range(tls_conn_t *c, int file_fd, off_t offset, size_t count, char *pool,
-                            size_t pool_len)
+/* The same, with a mapped file read under map_guard. */
+static ssize_t tls_send__file_batched(tls_conn_t *c, int file_fd, off_t offset, size_t count,
+                                      const char *map, char *pool, size_t pool_len)
+{
+    if (map == NULL)
+        return tls_send__file_records(c, file_fd, offset, count, NULL, pool, pool_len);
+    if (MAP_GUARD_ARM(map + offset, count) != 0)
+        return tls_send__truncated(c);
+    ssize_t n = tls_send__file_records(c, file_fd, offset, count, map, pool, pool_len);
+    map_guard_disarm();
+    return n;
+}
+
+ssize_t tls_send_file_range(tls_conn_t *c, int file_fd, off_t offset, size_t count,
+                            const char *map, char *pool, size_t pool_len)
 {
     size_t done = 0;
 
@@ -232,11 +266,13 @@ ssize_t tls_send_file_range(tls_conn_t *c, int file_fd, off_t offset, size_t cou
         return TLS_ERROR;
     }
     if (c->batched)
-        return tls_send__file_batched(c, file_fd, offset, count, pool, pool_len);
+        return tls_send__file_batched(c, file_fd, offset, count, map, pool, pool_len);
+    /* Without the batch BIO (no memory for it): the file is read. */
     while (done < count) {
         const char *p;
         size_t avail;
-        if (tls_send__file_bytes(c, file_fd, offset + (off_t)done, count - done, pool, pool_len, &p, &avail) < 0)
+        if (tls_send__file_bytes(c, file_fd, offset + (off_t)done, count - done, NULL, pool,
+                                 pool_len, &p, &avail) < 0)
             return TLS_ERROR;
         /* Records are filled from the big chunk; each SSL_write takes one
          * or more whole records (partial-write mode). */
@@ -311,7 +347,7 @@ ssize_t tls_send_pieces(tls_conn_t *c, const tls_piece_t *pc, int n, char *pool,
             struct iovec iov = { (void *)(uintptr_t)pc[0].p, pc[0].len };
             return tls_send_iov(c, &iov, 1, NULL, 0);
         }
-        return tls_send_file_range(c, pc[0].fd, pc[0].off, pc[0].len, pool, pool_len);
+        return tls_send_file_range(c, pc[0].fd, pc[0].off, pc[0].len, NULL, pool, pool_len);
     }
     if (pool == NULL || pool_len == 0) {
         errno = EINVAL;

@@ -30,11 +30,13 @@ ssize_t tls_send_iov(tls_conn_t *c, const struct iovec *iov, int iovcnt, char *p
                      size_t pool_len);
 
 /* Sends count bytes of file_fd from offset: SSL_sendfile when the kernel
- * took the keys (kTLS), else pread into pool and SSL_write, four records
- * to a write(). Returns the bytes sent by this call; a file that shrank is
- * TLS_ERROR (errno EIO). */
-ssize_t tls_send_file_range(tls_conn_t *c, int file_fd, off_t offset, size_t count, char *pool,
-                            size_t pool_len);
+ * took the keys (kTLS), else SSL_write from map (file_fd's bytes mapped,
+ * from 0; NULL: none) or from pread into pool, four records to a write().
+ * Returns the bytes sent by this call; a file that shrank is TLS_ERROR
+ * (errno EIO), and after a truncation under map the connection can only
+ * be closed. */
+ssize_t tls_send_file_range(tls_conn_t *c, int file_fd, off_t offset, size_t count,
+                            const char *map, char *pool, size_t pool_len);
 
 /* pc[0..n) in order: gathered into pool (memory copied, files read) and
  * written a record at a time, so records are full. With kernel TLS, the

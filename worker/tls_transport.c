@@ -63,7 +63,7 @@ static ssize_t tls_transport__send(transport_io_t *io, const void *buf, size_t l
 static ssize_t tls_transport__sendfile(transport_io_t *io, int fd, off_t *off, size_t len)
 {
     errno = 0;
-    ssize_t n = tls_transport__result(io, tls_send_file_range(io->data, fd, *off, len,
+    ssize_t n = tls_transport__result(io, tls_send_file_range(io->data, fd, *off, len, io->map,
                                                               tls_transport__pool(io->data),
                                                               TLS_POOL_SIZE));
     if (n > 0)
@@ -115,6 +115,7 @@ static void tls_transport__idle(transport_io_t *io, int lean)
 const transport_t tls_transport = {
     .name = "tls",
     .short_read_drains = 0,
+    .maps_files = 1,
     .recv = tls_transport__recv,
     .send = tls_transport__send,
     .writev = tls_transport__writev,

@@ -31,6 +31,8 @@ typedef struct {
     void *data;             /* the transport's own state (TLS: its session); NULL for plain */
     unsigned emptied;       /* recv left nothing behind, in the socket or the
                              * transport: wait for an edge (TLS sets it) */
+    const char *map;        /* the file being sent, mapped whole (maps_files);
+                             * NULL: sendfile reads it */
 } transport_io_t;
 
 /* A piece of output: memory (p != NULL) or bytes [off, off + len) of file fd. */
@@ -48,6 +50,9 @@ typedef struct transport_s {
      * (Plain: yes. TLS: no, a record may wait in OpenSSL; its recv says
      * so itself in io->emptied.) */
     unsigned short_read_drains;
+    /* 1 when sendfile reads files itself (TLS encrypts them): it reads a
+     * cached file from its mapping, io->map, rather than pread a copy. */
+    unsigned maps_files;
     ssize_t (*recv)(transport_io_t *io, void *buf, size_t len);
     /* more: further bytes follow at once (plain: MSG_MORE), so headers and
      * the start of a body can share a segment. */

@@ -30,6 +30,7 @@
 #include "http1.h"
 #include "http2.h"
 #include "log.h"
+#include "map_guard.h"
 #include "metrics.h"
 #include "host_metrics.h"
 #include "plain.h"
@@ -294,6 +295,8 @@ static int worker__setup(worker_t *w)
     sigaction(SIGQUIT, &sa, NULL);
     sigaction(SIGTTIN, &sa, NULL);
     sigaction(SIGTTOU, &sa, NULL);
+    if (map_guard_install() < 0)
+        log_warn("sigaction(SIGBUS): %s", strerror(errno));
 
     /* Files first, privileges second: the root and logs may be readable by
      * root only, like nginx's. */

@@ -192,6 +192,49 @@ class TlsTest(unittest.TestCase):
         s.sendall(out.read())
         self.assertEqual(responses(1), 1)
 
+    def test_file_truncated_while_sent_ends_that_connection_only(self):
+        """Files go out encrypted from their mapping. A file truncated while
+        a slow client reads it turns the next read of the mapping into
+        SIGBUS: that connection closes short, the worker lives on."""
+        path = os.path.join(self.srv.root, "trunc.bin")
+        data = os.urandom(8 << 20)
+        with open(path, "wb") as f:
+            f.write(data)
+        self.addCleanup(os.unlink, path)
+        c = self.https()
+        c.request("GET", "/trunc.bin")
+        self.assertEqual(c.getresponse().read(), data)  # cached and mapped
+        c.close()
+        workers = sorted(self.srv.workers())
+        s = self.context().wrap_socket(socket.create_connection(("127.0.0.1", self.tls_port), 10),
+                                       server_hostname="localhost")
+        self.addCleanup(s.close)
+        s.sendall(b"GET /trunc.bin HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        got = s.recv(65536)
+        self.assertTrue(got.startswith(b"HTTP/1.1 200 OK"), got[:80])
+        os.truncate(path, 100000)
+        closed = False
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and len(got) < len(data):
+            try:
+                chunk = s.recv(65536)
+            except (ssl.SSLError, OSError):
+                closed = True
+                break
+            if not chunk:
+                closed = True
+                break
+            got += chunk
+        self.assertTrue(closed, "the connection was not closed")
+        self.assertLess(len(got), len(data))
+        self.assertTrue(wait_until(lambda: "file truncated while being sent" in self.srv.log_text(),
+                                   timeout=5), "no warning in the error log")
+        self.assertEqual(sorted(self.srv.workers()), workers, "a worker died")
+        self.assertNotIn("signal 7", self.srv.log_text())
+        c = self.https()
+        c.request("GET", "/")
+        self.assertEqual(c.getresponse().read(), INDEX_HTML)
+
     def test_slow_reader_gets_every_byte(self):
         """A client slower than the server keeps the socket full: records
         made four to a write() wait in the batch, and the file goes on from

@@ -250,7 +250,7 @@ static void send_range(pair_t *p, int fd, off_t off, size_t count, int *wants)
 
     for (int round = 0; round < ROUNDS && got < count; round++) {
         if (sent < count) {
-            ssize_t w = tls_send_file_range(p->server, fd, off + (off_t)sent, count - sent, pool,
+            ssize_t w = tls_send_file_range(p->server, fd, off + (off_t)sent, count - sent, NULL, pool,
                                             sizeof(pool));
             ck_assert_int_ne(w, TLS_ERROR);
             if (w <= 0 || (size_t)w < count - sent)
@@ -283,7 +283,7 @@ START_TEST(test_send_file_range_fallback)
     ck_assert_int_le(p.records, 900000 / 16384 + 2);
     /* a range past the end of a file that shrank */
     errno = 0;
-    ck_assert_int_eq(tls_send_file_range(p.server, fd, 1000000, 10, pool, sizeof(pool)),
+    ck_assert_int_eq(tls_send_file_range(p.server, fd, 1000000, 10, NULL, pool, sizeof(pool)),
                      TLS_ERROR);
     ck_assert_int_eq(errno, EIO);
     close(fd);

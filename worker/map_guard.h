@@ -1,0 +1,47 @@
+/*
+ * map_guard: reading a mapped file that someone truncates ends the one
+ * call that read it, not the worker.
+ *
+ * A page of a mapping past the file's end raises SIGBUS when touched. The
+ * TLS path encrypts files straight from their mapping (file_cache_map):
+ * no pread() copy. Around such a read the caller arms the guard with
+ * MAP_GUARD_ARM; on a SIGBUS inside the armed range the handler jumps back
+ * there, and the caller gives the connection up (its SSL is then mid-write
+ * and is only freed). Any other SIGBUS kills the worker as before.
+ * lighttpd guards its mmap reads the same way.
+ *
+ *   if (MAP_GUARD_ARM(map, map_len) != 0)
+ *       return truncated();        // the jump lands here
+ *   ... reads of map ...
+ *   map_guard_disarm();
+ */
+#ifndef DROVER_MAP_GUARD_H
+#define DROVER_MAP_GUARD_H
+
+#include <setjmp.h>
+#include <signal.h>
+#include <stddef.h>
+
+typedef struct {
+    sigjmp_buf jmp;
+    const char *lo, *hi;          /* the armed range */
+    volatile sig_atomic_t armed;
+} map_guard_t;
+
+extern map_guard_t map_guard;
+
+/* The SIGBUS handler, for the process: 0, or -1 (errno). */
+int map_guard_install(void);
+
+/* 0 when armed; nonzero when a SIGBUS in [p, p + len) jumped back. A macro:
+ * sigsetjmp must run in the frame it returns to. */
+#define MAP_GUARD_ARM(p, len)                                                  \
+    (map_guard.lo = (p), map_guard.hi = (p) + (len), map_guard.armed = 1,      \
+     sigsetjmp(map_guard.jmp, 0))
+
+static inline void map_guard_disarm(void)
+{
+    map_guard.armed = 0;
+}
+
+#endif
