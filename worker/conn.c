@@ -297,8 +297,10 @@ next_piece:
     while (c->woff < c->wlen) {
         /* "More" when a file follows keeps headers and the first bytes of
          * the body in one segment. */
-        ssize_t n = c->tr->send(&c->io, c->wbuf + c->woff, c->wlen - c->woff,
-                                c->file_fd >= 0 && c->file_off < c->file_end);
+        int more = c->file_fd >= 0 && c->file_off < c->file_end;
+        c->io.last = !more && !c->keep_alive && c->piece >= c->npieces;
+        ssize_t n = c->tr->send(&c->io, c->wbuf + c->woff, c->wlen - c->woff, more);
+        c->io.last = 0;
         if (n < 0) {
             if (errno == EAGAIN)
                 goto again;

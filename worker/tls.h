@@ -108,6 +108,9 @@ typedef struct {
     unsigned own_read : 1;  /* ... and its rbio */
     unsigned emptied : 1;   /* the last tls_recv left nothing to read, in
                              * the socket or in OpenSSL */
+    size_t tickets;         /* TLS 1.3 tickets after a full handshake */
+    unsigned closing : 1;   /* the send under way ends the output: its
+                             * close_notify goes in the same write() */
 } tls_conn_t;
 
 /* Lets c keep file bytes read ahead in the pool its caller passes, as

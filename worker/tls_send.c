@@ -23,11 +23,28 @@
 /* The most plaintext one record carries. */
 #define TLS_RECORD 16384
 
+/* tls_send_iov while the batch holds bytes or is asked to (tickets after
+ * the handshake): the iovecs as pieces, at most 8 (a short count; the
+ * caller offers the rest again). */
+static ssize_t tls_send__iov_batched(tls_conn_t *c, const struct iovec *iov, int iovcnt,
+                                     char *pool, size_t pool_len)
+{
+    tls_piece_t pc[8];
+    int n = iovcnt < 8 ? iovcnt : 8;
+    for (int i = 0; i < n; i++)
+        pc[i] = (tls_piece_t){ iov[i].iov_base, -1, 0, iov[i].iov_len };
+    return tls_send_pieces(c, pc, n, pool, pool_len);
+}
+
 ssize_t tls_send_iov(tls_conn_t *c, const struct iovec *iov, int iovcnt, char *pool,
                    size_t pool_len)
 {
     size_t done = 0, off = 0;
     int i = 0;
+
+    if (c->batched && (c->bio.batch || c->closing || tls_bio_held(&c->bio) > 0) && pool != NULL &&
+        pool_len > 0)
+        return tls_send__iov_batched(c, iov, iovcnt, pool, pool_len);
 
     while (i < iovcnt) {
         const char *base = iov[i].iov_base;
@@ -152,7 +169,10 @@ static int tls_send__resume(tls_conn_t *c, size_t offered, size_t *done)
 {
     tls_bio_t *b = &c->bio;
     int r;
-    if (tls_bio_held(b) > 0 && (r = tls_bio_flush(b)) <= 0) {
+    /* Held bytes that carry no plaintext of the caller's (tickets) may
+     * wait for this call's records and go out with them. */
+    if (tls_bio_held(b) > 0 && (b->plain > 0 || tls_bio_room(b) < TLS_BIO_RECORD) &&
+        (r = tls_bio_flush(b)) <= 0) {
         if (r < 0)
             return TLS_ERROR;
         c->want = TLS_WANTS_WRITE;
@@ -402,6 +422,12 @@ ssize_t tls_send_pieces(tls_conn_t *c, const tls_piece_t *pc, int n, char *pool,
         tls_send__advance(pc, n, &i, &off, (size_t)w);
     }
     if (c->batched) {
+        if (i == n && c->closing && !(SSL_get_shutdown(c->ssl) & SSL_SENT_SHUTDOWN)) {
+            /* The output ends here: close_notify joins the last records
+             * instead of a write() of its own at close. */
+            if (SSL_shutdown(c->ssl) < 0)
+                ERR_clear_error(); /* no room in the batch: sent at close */
+        }
         if ((r = tls_send__flush_batch(c, &done)) < 0)
             return TLS_ERROR;
         if (r == 0)

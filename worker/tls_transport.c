@@ -57,7 +57,11 @@ static ssize_t tls_transport__writev(transport_io_t *io, const struct iovec *iov
 static ssize_t tls_transport__send(transport_io_t *io, const void *buf, size_t len, int more)
 {
     struct iovec iov = { (void *)(uintptr_t)buf, len };
-    return tls_transport__writev(io, &iov, 1, more);
+    tls_conn_t *t = io->data;
+    t->closing = io->last;
+    ssize_t n = tls_transport__writev(io, &iov, 1, more);
+    t->closing = 0;
+    return n;
 }
 
 static ssize_t tls_transport__sendfile(transport_io_t *io, int fd, off_t *off, size_t len)

@@ -33,6 +33,8 @@ typedef struct {
                              * transport: wait for an edge (TLS sets it) */
     const char *map;        /* the file being sent, mapped whole (maps_files);
                              * NULL: sendfile reads it */
+    unsigned last;          /* the bytes sent now end the connection's output:
+                             * TLS sends its close_notify with them */
 } transport_io_t;
 
 /* A piece of output: memory (p != NULL) or bytes [off, off + len) of file fd. */
