@@ -210,7 +210,7 @@ static ssize_t tls_send__truncated(tls_conn_t *c)
 }
 
 /* The fallback through tls_bio: records are made into the batch, a record
- * at a time, and written four to a write(). Plaintext counts as sent only
+ * at a time, and written three to a write(). Plaintext counts as sent only
  * once its records are out (tls_bio.h). */
 static ssize_t tls_send__file_records(tls_conn_t *c, int file_fd, off_t offset, size_t count,
                                       const char *map, char *pool, size_t pool_len)

@@ -31,7 +31,7 @@ ssize_t tls_send_iov(tls_conn_t *c, const struct iovec *iov, int iovcnt, char *p
 
 /* Sends count bytes of file_fd from offset: SSL_sendfile when the kernel
  * took the keys (kTLS), else SSL_write from map (file_fd's bytes mapped,
- * from 0; NULL: none) or from pread into pool, four records to a write().
+ * from 0; NULL: none) or from pread into pool, three records to a write().
  * Returns the bytes sent by this call; a file that shrank is TLS_ERROR
  * (errno EIO), and after a truncation under map the connection can only
  * be closed. */
