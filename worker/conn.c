@@ -186,7 +186,8 @@ void conn_note_events(conn_t *c, uint32_t events)
 
 const char *conn_file_map(conn_t *c)
 {
-    return c->file_ref != NULL && c->tr->maps_files ? file_cache_map(c->file_ref) : NULL;
+    return c->file_ref != NULL && c->tr->maps_files ? file_cache_map(c->file_ref, c->file_fd)
+                                                    : NULL;
 }
 
 static void conn__release_file(conn_t *c)

@@ -168,8 +168,20 @@ static uint64_t file_cache__hash(const char *p, size_t len)
     return h;
 }
 
-const char *file_cache_map(file_cache_entry_t *e)
+const char *file_cache_map(file_cache_entry_t *e, int fd)
 {
+    if (fd < 0)
+        return NULL;
+    if (e->fd != fd) {
+        /* the bytes sent are a variant's (gzip_static): map that one */
+        file_cache_entry_t *v = NULL;
+        for (int i = 0; i < HTTP_CODING_COUNT && v == NULL; i++)
+            if (e->variant[i] != NULL && e->variant[i]->fd == fd)
+                v = e->variant[i];
+        if (v == NULL)
+            return NULL;
+        e = v;
+    }
     if (e->map == NULL && !e->map_failed && e->fd >= 0 && e->st.st_size > 0) {
         void *m = mmap(NULL, (size_t)e->st.st_size, PROT_READ, MAP_SHARED, e->fd, 0);
         if (m == MAP_FAILED)

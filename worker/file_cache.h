@@ -104,12 +104,15 @@ file_cache_entry_t *file_cache_get(file_cache_t *fc, const char *path, size_t le
 
 void file_cache_unref(file_cache_t *fc, file_cache_entry_t *e);
 
-/* e's file mapped read-only (all st_size bytes), made on the first call
- * and kept while e lives, or NULL (no descriptor, empty, or mmap failed).
+/* The file behind descriptor fd mapped read-only (all st_size bytes): e's
+ * own, or one of its variants' (a response's reference is the file's entry
+ * while its bytes may be the .gz variant's). Made on the first call and
+ * kept while the entry lives; NULL when fd is neither, the file is empty,
+ * or mmap failed.
  * For TLS, which must read a file to encrypt it: encrypting straight from
  * the page cache saves the pread() copy. A truncation of the file makes
  * reads past its new end raise SIGBUS: read it under map_guard. */
-const char *file_cache_map(file_cache_entry_t *e);
+const char *file_cache_map(file_cache_entry_t *e, int fd);
 
 /* openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS), O_RDONLY | O_NONBLOCK
  * (a FIFO must not block the worker) of rel under dirfd, a directory at or

@@ -175,6 +175,30 @@ class TlsRecordsTest(unittest.TestCase):
         self.assertEqual(c.getresponse().read(), INDEX_HTML)
 
 
+    def test_precompressed_variant_is_sent_from_its_own_mapping(self):
+        """gzip_static: the cache entry that holds the reference is the
+        file's, the bytes are its .gz variant's; the mapping must be the
+        variant's too, for a whole body and for a range."""
+        plain, gz = os.urandom(100000), os.urandom(60000)
+        for name, data in (("v.bin", plain), ("v.bin.gz", gz)):
+            with open(os.path.join(self.srv.root, name), "wb") as f:
+                f.write(data)
+            self.addCleanup(os.unlink, os.path.join(self.srv.root, name))
+        for _ in range(2):  # the second from the cache, mapped
+            c = self.https()
+            c.request("GET", "/v.bin", headers={"Accept-Encoding": "gzip"})
+            r = c.getresponse()
+            self.assertEqual(r.getheader("Content-Encoding"), "gzip")
+            self.assertEqual(r.read(), gz)
+            c.request("GET", "/v.bin", headers={"Accept-Encoding": "gzip",
+                                                 "Range": "bytes=1000-1999"})
+            r = c.getresponse()
+            self.assertEqual(r.status, 206)
+            self.assertEqual(r.read(), gz[1000:2000])
+            c.request("GET", "/v.bin")
+            self.assertEqual(c.getresponse().read(), plain)
+            c.close()
+
     def test_tickets_go_at_once_to_a_client_that_waits(self):
         """A client that sends its request only once its Finished is
         acknowledged (Nagle) gets the tickets, and the acknowledgement,

@@ -323,6 +323,35 @@ START_TEST(test_gzip_variant)
 }
 END_TEST
 
+START_TEST(test_map_is_the_sent_descriptors_file)
+{
+    /* Large enough to keep descriptors; the variant's bytes differ. */
+    char big[FILE_CACHE_SMALL + 100];
+    memset(big, 'p', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    put("m.txt", big);
+    memset(big, 'g', sizeof(big) - 1);
+    put("m.txt.gz", big);
+    make_cache(16);
+    file_cache_entry_t *e = file_cache_get(fc, "/m.txt", 6, T0);
+    file_cache_entry_t *v = e->variant[HTTP_CODING_GZIP];
+    ck_assert_ptr_nonnull(v);
+    ck_assert_int_ge(e->fd, 0);
+    ck_assert_int_ge(v->fd, 0);
+    const char *m = file_cache_map(e, e->fd);
+    ck_assert_ptr_nonnull(m);
+    ck_assert_int_eq(m[0], 'p');
+    ck_assert_ptr_eq(file_cache_map(e, e->fd), m); /* made once */
+    const char *g = file_cache_map(e, v->fd);      /* the response's ref is e */
+    ck_assert_ptr_nonnull(g);
+    ck_assert_int_eq(g[0], 'g');
+    ck_assert_int_eq(g[FILE_CACHE_SMALL], 'g');
+    ck_assert_ptr_null(file_cache_map(e, -1));
+    ck_assert_ptr_null(file_cache_map(e, 1000)); /* neither file */
+    file_cache_unref(fc, e);
+}
+END_TEST
+
 START_TEST(test_symlink_out_of_root)
 {
     char target[128], link[256];
@@ -366,6 +395,7 @@ static Suite *file_cache_suite(void)
     tcase_add_test(tc, test_large_file_keeps_a_descriptor);
     tcase_add_test(tc, test_directories);
     tcase_add_test(tc, test_gzip_variant);
+    tcase_add_test(tc, test_map_is_the_sent_descriptors_file);
     tcase_add_test(tc, test_symlink_out_of_root);
     tcase_add_test(tc, test_not_a_regular_file);
     suite_add_tcase(s, tc);
