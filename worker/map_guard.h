@@ -10,10 +10,14 @@
  * and is only freed). Any other SIGBUS kills the worker as before.
  * lighttpd guards its mmap reads the same way.
  *
- *   if (MAP_GUARD_ARM(map, map_len) != 0)
+ *   map_guard_arm(map, map_len);
+ *   if (sigsetjmp(map_guard.jmp, 0) != 0)
  *       return truncated();        // the jump lands here
  *   ... reads of map ...
  *   map_guard_disarm();
+ *
+ * (sigsetjmp stays in the caller, in a context the C standard allows for
+ * it: the whole controlling expression compared with a constant.)
  */
 #ifndef DROVER_MAP_GUARD_H
 #define DROVER_MAP_GUARD_H
@@ -33,11 +37,14 @@ extern map_guard_t map_guard;
 /* The SIGBUS handler, for the process: 0, or -1 (errno). */
 int map_guard_install(void);
 
-/* 0 when armed; nonzero when a SIGBUS in [p, p + len) jumped back. A macro:
- * sigsetjmp must run in the frame it returns to. */
-#define MAP_GUARD_ARM(p, len)                                                  \
-    (map_guard.lo = (p), map_guard.hi = (p) + (len), map_guard.armed = 1,      \
-     sigsetjmp(map_guard.jmp, 0))
+/* Arms the guard for reads of [p, p + len); the caller's sigsetjmp on
+ * map_guard.jmp follows at once. */
+static inline void map_guard_arm(const char *p, size_t len)
+{
+    map_guard.lo = p;
+    map_guard.hi = p + len;
+    map_guard.armed = 1;
+}
 
 static inline void map_guard_disarm(void)
 {

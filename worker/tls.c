@@ -195,8 +195,21 @@ static void tls__ask_tickets(tls_conn_t *c)
         c->bio.batch = 1;
         return;
     }
+    if (!c->batched) {
+        if (SSL_do_handshake(c->ssl) != 1)
+            ERR_clear_error(); /* the socket is full: they go with the next write */
+        return;
+    }
+    /* Made into the batch, which has room, so OpenSSL never waits to
+     * write them (a later SSL_read would then want the socket writable,
+     * which a reader does not wait for); what the socket does not take
+     * now goes ahead of the next response. */
+    c->bio.batch = 1;
     if (SSL_do_handshake(c->ssl) != 1)
-        ERR_clear_error(); /* the socket is full: they go with the next write */
+        ERR_clear_error();
+    c->bio.batch = 0;
+    if (tls_bio_flush(&c->bio) < 0)
+        ERR_clear_error(); /* the next read or write meets the error */
 }
 
 int tls_handshake(tls_conn_t *c)
@@ -242,6 +255,10 @@ ssize_t tls_recv(tls_conn_t *c, void *buf, size_t len)
         len = INT32_MAX;
     tls__clear_errors();
     errno = 0;
+    /* emptied speaks of a read made by this call only: a record OpenSSL
+     * read ahead earlier comes back without one, and the edge for bytes
+     * that came since may have been taken while the connection wrote. */
+    c->bio.emptied = 0;
     n = SSL_read(c->ssl, buf, (int)len);
     if (n > 0) {
         c->want = 0;

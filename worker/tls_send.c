@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* A piece at least this long goes to SSL_write as it is: it fills a record
@@ -260,9 +261,15 @@ fail:
 static ssize_t tls_send__file_batched(tls_conn_t *c, int file_fd, off_t offset, size_t count,
                                       const char *map, char *pool, size_t pool_len)
 {
+    struct stat st;
     if (map == NULL)
         return tls_send__file_records(c, file_fd, offset, count, NULL, pool, pool_len);
-    if (MAP_GUARD_ARM(map + offset, count) != 0)
+    /* A file cut short inside its last page reads as zeros, not SIGBUS:
+     * its size now, as pread would have found it. */
+    if (fstat(file_fd, &st) < 0 || st.st_size < offset + (off_t)count)
+        return tls_send__truncated(c);
+    map_guard_arm(map + offset, count);
+    if (sigsetjmp(map_guard.jmp, 0) != 0)
         return tls_send__truncated(c);
     ssize_t n = tls_send__file_records(c, file_fd, offset, count, map, pool, pool_len);
     map_guard_disarm();
@@ -426,7 +433,7 @@ ssize_t tls_send_pieces(tls_conn_t *c, const tls_piece_t *pc, int n, char *pool,
             /* The output ends here: close_notify joins the last records
              * instead of a write() of its own at close. */
             if (SSL_shutdown(c->ssl) < 0)
-                ERR_clear_error(); /* no room in the batch: sent at close */
+                ERR_clear_error(); /* no room in the batch: the close goes without it */
         }
         if ((r = tls_send__flush_batch(c, &done)) < 0)
             return TLS_ERROR;

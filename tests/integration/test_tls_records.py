@@ -131,6 +131,43 @@ class TlsRecordsTest(unittest.TestCase):
         s.sendall(out.read())
         self.assertEqual(responses(1), 1)
 
+    def test_pipelined_request_after_a_blocked_write_is_read(self):
+        """Requests 1 (a large file) and 2 come in one segment; request 3
+        comes while the worker waits to write request 1's file, and its
+        edge is taken then. Request 2 is then served from what OpenSSL read
+        ahead, without a read: that must not count as having emptied the
+        socket, or request 3 waits for an edge that already came."""
+        path = os.path.join(self.srv.root, "pipe.bin")
+        with open(path, "wb") as f:
+            f.write(os.urandom(16 << 20))
+        self.addCleanup(os.unlink, path)
+        inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+        tls = self.context().wrap_bio(inc, out, server_hostname="localhost")
+        s = socket.socket()
+        self.addCleanup(s.close)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)
+        s.connect(("127.0.0.1", self.tls_port))
+        s.settimeout(10)
+        for _ in range(20):
+            try:
+                tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                s.sendall(out.read())
+                inc.write(s.recv(65536))
+        s.sendall(out.read())
+        time.sleep(0.2)
+        tls.write(b"GET /pipe.bin HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        tls.write(ONE)
+        s.sendall(out.read())  # requests 1 and 2: two records, one segment
+        time.sleep(0.5)        # the worker is blocked writing pipe.bin
+        tls.write(ONE)
+        s.sendall(out.read())  # request 3
+        time.sleep(0.3)
+        data = self.read_some(s, tls, inc, lambda d: d.count(b"HTTP/1.1 200 OK") >= 3,
+                              seconds=10)
+        self.assertEqual(data.count(b"HTTP/1.1 200 OK"), 3)
+
     def test_file_truncated_while_sent_ends_that_connection_only(self):
         """Files go out encrypted from their mapping. A file truncated while
         a slow client reads it turns the next read of the mapping into
