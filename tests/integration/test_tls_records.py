@@ -65,13 +65,17 @@ class TlsRecordsTest(unittest.TestCase):
         return http.client.HTTPSConnection("localhost", self.tls_port, timeout=10,
                                            context=self.context())
 
-    def memory_handshake(self, session=None):
+    def memory_handshake(self, session=None, rcvbuf=None):
         """A TLS 1.3 client over memory BIOs: (socket, SSLObject, in, out),
-        its Finished still in out, not sent."""
+        its Finished still in out, not sent. rcvbuf: SO_RCVBUF to set."""
         inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
         tls = self.context().wrap_bio(inc, out, server_hostname="localhost", session=session)
-        s = socket.create_connection(("127.0.0.1", self.tls_port), 10)
+        s = socket.socket()
         self.addCleanup(s.close)
+        if rcvbuf is not None:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        s.settimeout(10)
+        s.connect(("127.0.0.1", self.tls_port))
         for _ in range(20):
             try:
                 tls.do_handshake()
@@ -141,20 +145,7 @@ class TlsRecordsTest(unittest.TestCase):
         with open(path, "wb") as f:
             f.write(os.urandom(16 << 20))
         self.addCleanup(os.unlink, path)
-        inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
-        tls = self.context().wrap_bio(inc, out, server_hostname="localhost")
-        s = socket.socket()
-        self.addCleanup(s.close)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)
-        s.connect(("127.0.0.1", self.tls_port))
-        s.settimeout(10)
-        for _ in range(20):
-            try:
-                tls.do_handshake()
-                break
-            except ssl.SSLWantReadError:
-                s.sendall(out.read())
-                inc.write(s.recv(65536))
+        s, tls, inc, out = self.memory_handshake(rcvbuf=8192)
         s.sendall(out.read())
         time.sleep(0.2)
         tls.write(b"GET /pipe.bin HTTP/1.1\r\nHost: localhost\r\n\r\n")
