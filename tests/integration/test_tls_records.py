@@ -6,52 +6,36 @@ here)."""
 
 import http.client
 import os
-import shutil
 import socket
 import ssl
 import sys
-import tempfile
 import time
 import unittest
 
 sys.dont_write_bytecode = True  # keep the source tree clean
 
-from harness import INDEX_HTML, Server, binary_ok, free_port, run_main, wait_until
+from harness import INDEX_HTML, SharedServerTestCase, free_port, run_main, wait_until
 import tlsgen
 
 ONE = b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"
 CLOSE = b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
 
 
-class TlsRecordsTest(unittest.TestCase):
-    srv = None
+class TlsRecordsTest(SharedServerTestCase):
+    server_kwargs = {"workers": 1, "files": {"big.bin": os.urandom(300000)}}
 
     @classmethod
-    def setUpClass(cls):
-        if not binary_ok():
-            raise unittest.SkipTest("no drover binary")
+    def populate(cls, srv):
         if not tlsgen.have_openssl():
             raise unittest.SkipTest("no openssl command")
-        cls.certdir = tempfile.mkdtemp(prefix="drover-tls-rec-")
-        cls.certs = tlsgen.make_all(cls.certdir)
+        certdir = os.path.join(srv.dir, "certs")  # removed with the server's directory
+        os.mkdir(certdir)
+        cls.certs = tlsgen.make_all(certdir)
         cls.tls_port = free_port()
-        srv = Server(workers=1, files={"big.bin": os.urandom(300000)})
         srv.conf["listen"] = ["127.0.0.1:%d" % srv.port,
                               {"address": "127.0.0.1:%d" % cls.tls_port, "tls": True}]
         srv.conf["tls"] = {"certificates": [tlsgen.cert_entry(cls.certs["ec"])]}
         srv.write_config()
-        cls.srv = srv
-        try:
-            srv.start()
-        except BaseException:
-            srv.cleanup()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        if cls.srv is not None:
-            cls.srv.cleanup()
-        shutil.rmtree(cls.certdir, ignore_errors=True)
 
     def context(self):
         # one for the class: a session resumes only in the context it came from
