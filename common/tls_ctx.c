@@ -380,9 +380,9 @@ static SSL_CTX *tls_ctx__new_ssl_ctx(tls_ctx_t *tls, const tls_conf_t *tc,
                               SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     /* Read what the socket has, not one record header (5 bytes) and then its
      * body: without read-ahead every record costs two read() calls. The
-     * transport never trusts a short read to mean "empty" for TLS
-     * (short_read_drains is 0): it reads on until WANT_READ, so bytes
-     * OpenSSL holds ahead are never stranded without an epoll edge. */
+     * worker waits for an epoll edge only when OpenSSL holds none of what
+     * it read ahead (tls_recv's emptied), so those bytes are never
+     * stranded. */
     SSL_CTX_set_read_ahead(ctx, 1);
     SSL_CTX_set_min_proto_version(ctx, tc->min_version == TLS_CONF_MIN_1_3 ? TLS1_3_VERSION
                                                                            : TLS1_2_VERSION);

@@ -273,7 +273,7 @@ ssize_t conn_read(conn_t *c)
         /* Edge-triggered: a short read emptied the socket, and bytes that
          * arrive later raise a new event. Not reading again until then
          * saves the read() that would only say EAGAIN. */
-        if (!c->rdhup && (((size_t)n < room && c->tr->short_read_drains) || c->io.emptied))
+        if (!c->rdhup && c->io.emptied)
             c->drained = 1;
         return n;
     }

@@ -26,7 +26,14 @@
 
 static ssize_t plain__recv(transport_io_t *io, void *buf, size_t len)
 {
-    PLAIN__RETRY(read(io->fd, buf, len), TRANSPORT_WANT_READ);
+    ssize_t n;
+    while ((n = read(io->fd, buf, len)) < 0 && errno == EINTR)
+        ;
+    if (n < 0 && errno == EAGAIN)
+        io->want = TRANSPORT_WANT_READ;
+    /* A short read took all the socket had. */
+    io->emptied = n >= 0 && (size_t)n < len;
+    return n;
 }
 
 static ssize_t plain__send(transport_io_t *io, const void *buf, size_t len, int more)
@@ -60,7 +67,6 @@ static void plain__close(transport_io_t *io)
 
 const transport_t plain_transport = {
     .name = "plain",
-    .short_read_drains = 1,
     .recv = plain__recv,
     .send = plain__send,
     .writev = plain__writev,

@@ -118,7 +118,6 @@ static void tls_transport__idle(transport_io_t *io, int lean)
  * empty; recv says when it is (io->emptied). */
 const transport_t tls_transport = {
     .name = "tls",
-    .short_read_drains = 0,
     .maps_files = 1,
     .recv = tls_transport__recv,
     .send = tls_transport__send,

@@ -29,8 +29,9 @@ typedef struct {
     int fd;                 /* the socket; owned, released by close */
     unsigned want;          /* TRANSPORT_WANT_* after the last EAGAIN */
     void *data;             /* the transport's own state (TLS: its session); NULL for plain */
-    unsigned emptied;       /* recv left nothing behind, in the socket or the
-                             * transport: wait for an edge (TLS sets it) */
+    unsigned emptied;       /* set by every recv: it left nothing behind, in
+                             * the socket or the transport, so the next read
+                             * can wait for an edge instead of seeing EAGAIN */
     const char *map;        /* the file being sent, mapped whole (maps_files);
                              * NULL: sendfile reads it */
     unsigned last;          /* the bytes sent now end the connection's output:
@@ -47,11 +48,6 @@ typedef struct {
 
 typedef struct transport_s {
     const char *name;
-    /* 1 when a read that returns less than asked proves the socket empty,
-     * so the next read can wait for an edge instead of seeing EAGAIN.
-     * (Plain: yes. TLS: no, a record may wait in OpenSSL; its recv says
-     * so itself in io->emptied.) */
-    unsigned short_read_drains;
     /* 1 when sendfile reads files itself (TLS encrypts them): it reads a
      * cached file from its mapping, io->map, rather than pread a copy. */
     unsigned maps_files;

@@ -36,6 +36,7 @@ static ssize_t rec_recv(transport_io_t *io, void *buf, size_t len)
     ssize_t n = recv(io->fd, buf, len, 0);
     if (n < 0 && errno == EAGAIN)
         io->want = TRANSPORT_WANT_READ;
+    io->emptied = n >= 0 && (size_t)n < len;
     return n;
 }
 
@@ -57,7 +58,7 @@ static void rec_close(transport_io_t *io)
 }
 
 static const transport_t rec_transport = {
-    .name = "recording", .short_read_drains = 1, .recv = rec_recv, .send = rec_send,
+    .name = "recording", .recv = rec_recv, .send = rec_send,
     .shutdown = rec_shutdown, .close = rec_close,
 };
 
