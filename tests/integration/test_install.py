@@ -22,6 +22,7 @@ import uuid
 
 from harness import (BIN, SRCDIR, Server, alive, binary_ok, children, exe_of, get,
                      proc_stat, run_main, wait_until)
+from test_supervision import parse_status
 
 BUILDDIR = os.path.dirname(os.path.abspath(BIN))
 MAKE = os.environ.get("MAKE") or "make"
@@ -379,8 +380,19 @@ class InstalledServiceAsRootTest(InstallBase):
         self.assertTrue(pid, "no master%s" % srv.diag())
         srv.master = pid
         srv.remember(pid)
-        self.assertTrue(wait_until(lambda: len(srv.workers()) == 2, timeout=10),
-                        "no workers%s" % srv.diag())
+        # A worker is forked as root and drops its privileges before it
+        # tells the master it is ready: look at its ids only once the master
+        # says every worker is ready (a worker caught between fork() and
+        # setuid() still shows uid 0, which is not a failure).
+        def ready():
+            w = srv.workers()
+            p = srv.run("-s", "status")
+            rows = parse_status(p.stdout.decode("utf-8", "replace"))["workers"]
+            if len(w) != 2 or sorted(r["pid"] for r in rows) != sorted(w):
+                return None
+            return w if all(r["state"] == "ready" for r in rows) else None
+        self.assertTrue(wait_until(ready, timeout=10, interval=0.1),
+                        "workers not ready%s" % srv.diag())
 
         # The installed binary, master as root, workers as the user.
         self.assertEqual(os.path.realpath(exe_of(pid)), os.path.realpath(sbin))
