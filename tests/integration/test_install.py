@@ -16,12 +16,11 @@ import shutil
 import stat
 import subprocess
 import tempfile
-import time
 import unittest
 import uuid
 
-from harness import (BIN, SRCDIR, Server, alive, binary_ok, children, exe_of, get,
-                     proc_stat, run_main, wait_until)
+from harness import (BIN, SRCDIR, Server, alive, binary_ok, exe_of, get, run_main,
+                     wait_until)
 from test_supervision import parse_status
 
 BUILDDIR = os.path.dirname(os.path.abspath(BIN))

@@ -15,34 +15,31 @@ import socket
 import ssl
 import subprocess
 import sys
-import tempfile
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (Server, ServerTestCase, binary_ok, exchange, free_port, req,  # noqa: E402
+from harness import (ServerTestCase, SharedServerTestCase, exchange, free_port, req,  # noqa: E402
                      wait_until, yaml_dump)
 import tlsgen  # noqa: E402
-from test_metrics import have_prometheus, parse, scrape, value  # noqa: E402
+from test_metrics import have_prometheus, scrape, value  # noqa: E402
 from test_vhosts import hosts_yaml, make_root  # noqa: E402
 
 
-class MetricsTlsHostsTest(unittest.TestCase):
-    srv = None
+class MetricsTlsHostsTest(SharedServerTestCase):
+    server_kwargs = {"workers": 2, "metrics": {"path": "/metrics"}, "worker_timeout": "30s"}
 
     @classmethod
-    def setUpClass(cls):
-        if not binary_ok():
-            raise unittest.SkipTest("no drover binary")
+    def populate(cls, srv):
         if not tlsgen.have_openssl():
             raise unittest.SkipTest("no openssl command")
-        cls.certdir = tempfile.mkdtemp(prefix="drover-mtls-")
-        cls.certs = {"ca": tlsgen.make_ca(cls.certdir)}
-        cls.certs["ec"] = tlsgen.make_leaf(cls.certdir, "ec", "DNS:localhost,DNS:a.test,IP:127.0.0.1",
+        certdir = os.path.join(srv.dir, "certs")  # removed with the server's directory
+        os.mkdir(certdir)
+        cls.certs = {"ca": tlsgen.make_ca(certdir)}
+        cls.certs["ec"] = tlsgen.make_leaf(certdir, "ec", "DNS:localhost,DNS:a.test,IP:127.0.0.1",
                                            2001, "ec")
-        cls.certs["other"] = tlsgen.make_leaf(cls.certdir, "other", "DNS:other.test", 2002, days=7)
+        cls.certs["other"] = tlsgen.make_leaf(certdir, "other", "DNS:other.test", 2002, days=7)
         cls.tls_port = free_port()
-        srv = Server(workers=2, metrics={"path": "/metrics"}, worker_timeout="30s")
         srv.conf["listen"] = ["127.0.0.1:%d" % srv.port,
                               {"address": "127.0.0.1:%d" % cls.tls_port, "tls": True}]
         srv.conf["tls"] = {"certificates": [tlsgen.cert_entry(cls.certs[k]) for k in ("ec", "other")]}
@@ -50,18 +47,6 @@ class MetricsTlsHostsTest(unittest.TestCase):
         b = make_root(srv, "b", {"b.txt": b"b" * 1000})
         srv.write_config(yaml_dump(srv.conf) + hosts_yaml({"a.test": {"root": a},
                                                            "b.test": {"root": b}}))
-        cls.srv = srv
-        try:
-            srv.start()
-        except BaseException:
-            srv.cleanup()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        if cls.srv is not None:
-            cls.srv.cleanup()
-        shutil.rmtree(cls.certdir, ignore_errors=True)
 
     def wait_for(self, pred, what, timeout=5):
         last = {}

@@ -18,7 +18,7 @@ import unittest
 
 sys.dont_write_bytecode = True  # keep the source tree clean
 
-from harness import (INDEX_HTML, Server, binary_ok, exchange, free_port, get, req,
+from harness import (INDEX_HTML, Server, SharedServerTestCase, binary_ok, exchange, free_port, get, req,
                      run_main, wait_until)
 import tlsgen
 
@@ -34,21 +34,19 @@ def s_client(port, *args, data=REQUEST, timeout=10):
     return p.stdout.decode("utf-8", "replace")
 
 
-class TlsTest(unittest.TestCase):
-    srv = None
+class TlsTest(SharedServerTestCase):
+    server_kwargs = {"workers": 4, "client_header_timeout": "2s", "files": {"big.bin": BIG}}
 
     @classmethod
-    def setUpClass(cls):
-        if not binary_ok():
-            raise unittest.SkipTest("no drover binary")
+    def populate(cls, srv):
         if not tlsgen.have_openssl():
             raise unittest.SkipTest("no openssl command")
-        cls.certdir = tempfile.mkdtemp(prefix="drover-tls-")
+        cls.certdir = os.path.join(srv.dir, "certs")  # removed with the server's directory
+        os.mkdir(cls.certdir)
         cls.certs = tlsgen.make_all(cls.certdir)
         cls.tls_port = free_port()
         cls.redirect_port = free_port()
         cls.proxy_port = free_port()
-        srv = Server(workers=4, client_header_timeout="2s", files={"big.bin": BIG})
         srv.conf["listen"] = ["127.0.0.1:%d" % srv.port,
                               {"address": "127.0.0.1:%d" % cls.tls_port, "tls": True},
                               {"address": "127.0.0.1:%d" % cls.redirect_port,
@@ -62,18 +60,6 @@ class TlsTest(unittest.TestCase):
             "hsts": "max-age=63072000",
         }
         srv.write_config()
-        cls.srv = srv
-        try:
-            srv.start()
-        except BaseException:
-            srv.cleanup()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        if cls.srv is not None:
-            cls.srv.cleanup()
-        shutil.rmtree(cls.certdir, ignore_errors=True)
 
     def context(self):
         ctx = ssl.create_default_context(cafile=self.certs["ca"])
@@ -268,7 +254,7 @@ class TlsTest(unittest.TestCase):
         self.assertIn(b"plain HTTP request was sent to HTTPS port", data)
 
     def test_truncated_hello_and_garbage_do_not_stall(self):
-        full = s_client  # noqa: a real ClientHello starts like this
+        # the start of a real ClientHello: record header, handshake header, version
         hello = bytes.fromhex("160301020001 0001fc0303".replace(" ", "")) + os.urandom(40)
         held = []
         try:
