@@ -81,6 +81,7 @@ void tls_ticket_ring_copy_keys(tls_ticket_ring_t *ring, const tls_ticket_ring_t 
     uint32_t n = from->nkeys < TLS_TICKET_MAX_KEYS ? from->nkeys : TLS_TICKET_MAX_KEYS;
     tls_ticket__write_begin(ring);
     memcpy(ring->keys, from->keys, n * sizeof(ring->keys[0]));
+    memset(ring->keys + n, 0, (TLS_TICKET_MAX_KEYS - n) * sizeof(ring->keys[0]));
     ring->nkeys = n;
     ring->from_files = from->from_files;
     tls_ticket__write_end(ring);

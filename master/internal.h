@@ -130,6 +130,7 @@ typedef struct {
     int predecessor_fd;    /* the write end of our report pipe to it, or -1 */
     tls_ctx_t *tls;        /* conf's TLS contexts, or NULL */
     tls_ctx_t *pending_tls; /* pending's, until the reload commits or aborts */
+    tls_ticket_ring_t pending_keys; /* pending's ticket keys, installed when it commits */
     tls_ticket_ring_t *ticket_ring; /* shared with every worker; NULL without TLS at start */
     metrics_page_t *metrics;  /* shared with every worker (metrics.c) */
     double started_wall;      /* Unix seconds */

@@ -148,7 +148,9 @@ static int main__check_tls(const conf_t *conf, char *err, size_t errlen)
         snprintf(err, errlen, "mmap(ticket keys): %s", strerror(errno));
         return -1;
     }
-    int r = tls_setup_build(conf, ring, &tls, err, errlen);
+    tls_ticket_ring_t keys;
+    int r = tls_setup_build(conf, ring, &keys, &tls, err, errlen);
+    tls_setup_drop_keys(&keys);
     tls_ctx_free(tls);
     tls_ticket_ring_free_shared(ring);
     return r;

@@ -293,10 +293,12 @@ int master_run(conf_t *conf, int foreground, char *exe, pid_t predecessor, int p
      * are in the ring before the build, which then keeps them. */
     if (predecessor != 0)
         upgrade_take_tickets(m->ticket_ring);
-    if (tls_setup_build(conf, m->ticket_ring, &m->tls, err, sizeof(err)) < 0) {
+    tls_ticket_ring_t keys;
+    if (tls_setup_build(conf, m->ticket_ring, &keys, &m->tls, err, sizeof(err)) < 0) {
         log_error("%s", err);
         goto fail;
     }
+    tls_setup_install_keys(m->ticket_ring, &keys);
 
     /* Bind before anything else that could touch a running instance: a
      * second instance on a busy port must fail here, with its pid file and

@@ -59,6 +59,7 @@ static void reload__abort(master_t *m, const char *why)
     m->pending = NULL;
     tls_ctx_free(m->pending_tls);
     m->pending_tls = NULL;
+    tls_setup_drop_keys(&m->pending_keys);
     m->pending_died = 0;
     reload__unbind_unused(m);
 }
@@ -84,6 +85,9 @@ static void reload__commit(master_t *m)
     tls_ctx_free(m->tls);
     m->tls = m->pending_tls;
     m->pending_tls = NULL;
+    /* The ticket keys the new configuration read (ticket_key_file), from
+     * now on for every generation: the ring is one shared page. */
+    tls_setup_install_keys(m->ticket_ring, &m->pending_keys);
     m->generation = m->pending_generation;
     m->uid = m->pending_uid;
     m->gid = m->pending_gid;
@@ -107,6 +111,7 @@ static void reload__commit(master_t *m)
 /* A reload that cannot happen: log it, tell waiting clients, keep serving. */
 static void reload__refuse(master_t *m, const char *why)
 {
+    tls_setup_drop_keys(&m->pending_keys);
     log_error("reload failed, configuration unchanged (generation %u keeps serving): %s",
               m->generation, why);
     snprintf(m->last_reload, sizeof(m->last_reload), "failed, configuration unchanged: %s", why);
@@ -148,9 +153,10 @@ void reload_begin(master_t *m)
         return;
     }
     /* Every certificate and key of the new configuration, checked before
-     * anything changes: a broken one refuses the reload. */
+     * anything changes: a broken one refuses the reload. Its ticket keys
+     * wait in pending_keys until the reload commits. */
     tls_ctx_t *tls = NULL;
-    if (tls_setup_build(c, m->ticket_ring, &tls, err, sizeof(err)) < 0) {
+    if (tls_setup_build(c, m->ticket_ring, &m->pending_keys, &tls, err, sizeof(err)) < 0) {
         reload__refuse(m, err);
         conf_free(c);
         return;
@@ -183,6 +189,7 @@ void reload_begin(master_t *m)
     if (vhost_logs_prepare(c, uid, gid, err, sizeof(err)) < 0) {
         reload__refuse(m, err);
         conf_free(c);
+        tls_ctx_free(tls);
         reload__unbind_unused(m);
         return;
     }

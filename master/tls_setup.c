@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "log.h"
 #include "tls_conf.h"
 
@@ -46,12 +48,13 @@ static int tls_setup__conf(const conf_t *conf, tls_conf_t *tc)
     return 0;
 }
 
-int tls_setup_build(const conf_t *conf, tls_ticket_ring_t *ring, tls_ctx_t **out, char *err,
-                    size_t errlen)
+int tls_setup_build(const conf_t *conf, const tls_ticket_ring_t *ring, tls_ticket_ring_t *keys,
+                    tls_ctx_t **out, char *err, size_t errlen)
 {
     tls_conf_t tc;
     int r = -1;
     *out = NULL;
+    memset(keys, 0, sizeof(*keys));
     if (!tls_setup_wanted(conf))
         return 0;
     if (tls_setup__conf(conf, &tc) < 0) {
@@ -60,13 +63,14 @@ int tls_setup_build(const conf_t *conf, tls_ticket_ring_t *ring, tls_ctx_t **out
     }
     if (ring != NULL && tc.session_tickets) {
         if (tc.nticket_key_files > 0) {
-            if (tls_ticket_load_files(ring, tc.ticket_key_files, tc.nticket_key_files, time(NULL),
+            if (tls_ticket_load_files(keys, tc.ticket_key_files, tc.nticket_key_files, time(NULL),
                                       err, errlen) < 0)
                 goto fail;
         } else if (ring->nkeys == 0 || ring->from_files) {
             /* Keys made here; a ring that stays (no files before, none now)
-             * keeps its keys across reloads, so tickets still resume. */
-            if (tls_ticket_generate(ring, time(NULL), err, errlen) < 0)
+             * keeps its keys across reloads, so tickets still resume. The
+             * master is the ring's only writer: it reads it directly. */
+            if (tls_ticket_generate(keys, time(NULL), err, errlen) < 0)
                 goto fail;
         }
     }
@@ -76,8 +80,22 @@ int tls_setup_build(const conf_t *conf, tls_ticket_ring_t *ring, tls_ctx_t **out
     if (*out != NULL)
         r = 0;
 fail:
+    if (r < 0)
+        tls_setup_drop_keys(keys);
     tls_conf_free(&tc);
     return r;
+}
+
+void tls_setup_install_keys(tls_ticket_ring_t *ring, tls_ticket_ring_t *keys)
+{
+    if (ring != NULL && keys->nkeys > 0)
+        tls_ticket_ring_copy_keys(ring, keys);
+    tls_setup_drop_keys(keys);
+}
+
+void tls_setup_drop_keys(tls_ticket_ring_t *keys)
+{
+    OPENSSL_cleanse(keys, sizeof(*keys));
 }
 
 void tls_setup_tick(tls_ticket_ring_t *ring, time_t now)

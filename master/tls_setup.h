@@ -14,7 +14,10 @@
  * fork, so every worker of every generation encrypts and decrypts tickets
  * with the same keys: a client resumes on whichever worker accepts it. The
  * master fills it (random keys, or ticket_key_file) and rotates generated
- * keys from its timer (tls_setup_tick).
+ * keys from its timer (tls_setup_tick). Since every generation reads that
+ * one page, a configuration's keys are staged beside it and installed only
+ * when the configuration takes effect (tls_setup_install_keys): a reload
+ * refused after its keys were read leaves the keys in use as they were.
  */
 #ifndef DROVER_TLS_SETUP_H
 #define DROVER_TLS_SETUP_H
@@ -30,12 +33,21 @@
 int tls_setup_wanted(const conf_t *conf);
 
 /* Builds the contexts of conf into *out (NULL when conf has no tls
- * section). ring: the shared key ring, filled from ticket_key_file or
- * generated when it has no keys yet (or had keys from files, which the new
- * configuration no longer names). 0 ok, -1 with err naming the file and
- * OpenSSL's reason. */
-int tls_setup_build(const conf_t *conf, tls_ticket_ring_t *ring, tls_ctx_t **out, char *err,
-                    size_t errlen);
+ * section), reading ticket keys from ring, the shared key ring, which this
+ * never writes. The keys conf asks for go to *keys, a ring of the caller's:
+ * read from ticket_key_file, or generated when ring has no keys yet (or had
+ * keys from files, which conf no longer names); keys->nkeys is 0 when
+ * ring's keys stay as they are. 0 ok, -1 with err naming the file and
+ * OpenSSL's reason (*keys is then empty). */
+int tls_setup_build(const conf_t *conf, const tls_ticket_ring_t *ring, tls_ticket_ring_t *keys,
+                    tls_ctx_t **out, char *err, size_t errlen);
+
+/* When the configuration built with keys takes effect: puts keys (if it
+ * has any) into ring, then wipes keys. ring may be NULL. */
+void tls_setup_install_keys(tls_ticket_ring_t *ring, tls_ticket_ring_t *keys);
+
+/* A configuration that does not take effect: wipes its keys. */
+void tls_setup_drop_keys(tls_ticket_ring_t *keys);
 
 /* Master timer: rotates generated ticket keys when their period is over. */
 void tls_setup_tick(tls_ticket_ring_t *ring, time_t now);

@@ -97,6 +97,15 @@ START_TEST(test_copy_keys)
         ck_assert_mem_eq(&ka, &kb, sizeof(ka));
     }
     ck_assert_int_eq(tls_ticket_next_rotation(b), tls_ticket_next_rotation(a));
+
+    /* Fewer keys over more: the keys past the new count are wiped, not
+     * left in the shared page. */
+    ck_assert_int_eq(tls_ticket_generate(a, t0, err, sizeof(err)), 0);
+    ck_assert_int_eq(tls_ticket_ring_snapshot(a, &snap), 1);
+    tls_ticket_ring_copy_keys(b, &snap);
+    ck_assert_uint_eq(b->nkeys, 1);
+    static const tls_ticket_key_t zero;
+    ck_assert_mem_eq(&b->keys[1], &zero, sizeof(zero));
     tls_ticket_ring_free_shared(a);
     tls_ticket_ring_free_shared(b);
 }
