@@ -169,7 +169,13 @@ static void tls_transport__plain_http(conn_t *c)
 void tls_transport_handshake(conn_t *c, uint32_t events)
 {
     tls_conn_t *t = c->io.data;
-    (void)events;
+    /* A connection is registered for both edges, and a new one raises a
+     * writable edge once, just after the first flight went out: while the
+     * handshake waits for the client, that edge alone would cost a read
+     * that finds nothing. */
+    int reading = !t->peeked || tls_wants(t) == TLS_WANTS_READ;
+    if (reading && (events & EPOLLOUT) && !(events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
+        return;
     if (!t->peeked) {
         int p = tls_peek_plain_http(c->io.fd);
         if (p == TLS_WANT_READ)
