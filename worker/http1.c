@@ -54,13 +54,10 @@ static ssize_t http1__head(conn_t *c, const response_t *r)
 {
     const char *server = c->w->a.conf->server_tokens ? RESPONSE_SERVER_VERSION : RESPONSE_SERVER;
     const char *hsts = c->https ? c->w->a.conf->tls_hsts : NULL;
-    size_t hsts_len = hsts != NULL ? strlen(hsts) + 32 : 0; /* at most 256 + the name */
-    ssize_t n = response_head_as(r, c->w->wall, server, c->wbuf, CONN_WBUF_SIZE - 32 - hsts_len);
+    ssize_t n = response_head_as(r, c->w->wall, server, hsts, c->wbuf, CONN_WBUF_SIZE - 32);
     if (n < 0)
         return -1;
     size_t len = (size_t)n;
-    if (hsts != NULL)
-        len += (size_t)snprintf(c->wbuf + len, hsts_len, "Strict-Transport-Security: %s\r\n", hsts);
     if (!c->keep_alive)
         len += HTTP1_LIT(c->wbuf + len, "Connection: close\r\n");
     else if (c->requests_http10)

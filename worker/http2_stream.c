@@ -25,8 +25,9 @@
 /* Header lines of a response: RESPONSE_MAX_LINES slices, each possibly
  * several lines, plus Server and Date. */
 #define HTTP2_MAX_NV 64
-/* What response_head() adds to the handler's lines. */
-#define HTTP2_HEAD_EXTRA 256
+/* What response_head_as() adds to the handler's lines: status, Server,
+ * Date, and a Strict-Transport-Security value of up to 256 bytes. */
+#define HTTP2_HEAD_EXTRA 512
 
 http2_stream_t *http2_stream_new(int32_t id)
 {
@@ -320,13 +321,17 @@ int http2_stream_respond(nghttp2_session *session, conn_t *c, http2_stream_t *s)
     char head[RESPONSE_SCRATCH + HTTP2_HEAD_EXTRA];
     nghttp2_nv nv[HTTP2_MAX_NV];
     char status[3];
-    ssize_t hlen = r.overflow ? -1 : response_head(&r, w->wall, head, sizeof(head));
+    /* The head HTTP/1 would send (Server as server_tokens says, HSTS
+     * over HTTPS), turned into header fields. */
+    const char *server = w->a.conf->server_tokens ? RESPONSE_SERVER_VERSION : RESPONSE_SERVER;
+    const char *hsts = c->https ? w->a.conf->tls_hsts : NULL;
+    ssize_t hlen = r.overflow ? -1 : response_head_as(&r, w->wall, server, hsts, head, sizeof(head));
     int nnv = hlen < 0 ? -1 : http2__nv(head, (size_t)hlen, nv, HTTP2_MAX_NV, status);
     if (nnv < 0) {
         /* Only a huge Location overflows: a 500 always fits. */
         response_release(&r, w->fc);
         error_page_status(w, &r, 500);
-        hlen = response_head(&r, w->wall, head, sizeof(head));
+        hlen = response_head_as(&r, w->wall, server, hsts, head, sizeof(head));
         nnv = http2__nv(head, (size_t)hlen, nv, HTTP2_MAX_NV, status);
     }
     s->status = r.status;

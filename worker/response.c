@@ -98,15 +98,19 @@ void response_release(response_t *r, struct file_cache_s *fc)
 
 ssize_t response_head(const response_t *r, time_t wall, char *out, size_t cap)
 {
-    return response_head_as(r, wall, RESPONSE_SERVER, out, cap);
+    return response_head_as(r, wall, RESPONSE_SERVER, NULL, out, cap);
 }
 
-ssize_t response_head_as(const response_t *r, time_t wall, const char *server, char *out, size_t cap)
+ssize_t response_head_as(const response_t *r, time_t wall, const char *server, const char *hsts,
+                         char *out, size_t cap)
 {
     const char *reason = http_status_reason(r->status);
     size_t rlen = strlen(reason);
     size_t slen = strlen(server);
+    size_t hlen = hsts != NULL ? strlen(hsts) : 0;
     size_t need = sizeof("HTTP/1.1 000 \r\nServer: \r\nDate: \r\n") - 1 + rlen + slen + HTTP_DATE_LEN;
+    if (hsts != NULL)
+        need += sizeof("Strict-Transport-Security: \r\n") - 1 + hlen;
     for (unsigned i = 0; i < r->nlines; i++)
         need += r->lines[i].len;
     if (need > cap || r->status < 100 || r->status > 999)
@@ -128,6 +132,12 @@ ssize_t response_head_as(const response_t *r, time_t wall, const char *server, c
     for (unsigned i = 0; i < r->nlines; i++) {
         memcpy(p, r->lines[i].p, r->lines[i].len);
         p += r->lines[i].len;
+    }
+    if (hsts != NULL) {
+        p = RESPONSE_PUT(p, "Strict-Transport-Security: ");
+        memcpy(p, hsts, hlen);
+        p += hlen;
+        p = RESPONSE_PUT(p, "\r\n");
     }
     return p - out;
 }

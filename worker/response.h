@@ -108,7 +108,10 @@ ssize_t response_head(const response_t *r, time_t wall, char *out, size_t cap);
 #define RESPONSE_SERVER "drover"
 #define RESPONSE_SERVER_VERSION "drover/" PACKAGE_VERSION
 
-/* The same with another Server value (server_tokens). */
-ssize_t response_head_as(const response_t *r, time_t wall, const char *server, char *out, size_t cap);
+/* The same as a connection sends it, for HTTP/1 and HTTP/2 alike: server
+ * is the Server value (server_tokens), hsts (NULL: none) the
+ * Strict-Transport-Security value an HTTPS response carries. */
+ssize_t response_head_as(const response_t *r, time_t wall, const char *server, const char *hsts,
+                         char *out, size_t cap);
 
 #endif

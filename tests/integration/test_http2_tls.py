@@ -19,7 +19,7 @@ HUGE = os.urandom(1024 * 1024 + 4321)
 
 
 class Http2TlsTest(unittest.TestCase):
-    def start(self, **conf):
+    def start(self, hsts=None, **conf):
         if not tlsgen.have_openssl():
             self.skipTest("no openssl command")
         self.certdir = tempfile.mkdtemp(prefix="drover-h2tls-")
@@ -29,6 +29,8 @@ class Http2TlsTest(unittest.TestCase):
         s.conf["listen"] = ["127.0.0.1:%d" % s.port,
                             {"address": "127.0.0.1:%d" % self.tls_port, "tls": True}]
         s.conf["tls"] = {"certificates": [tlsgen.cert_entry(certs["ec"])]}
+        if hsts is not None:
+            s.conf["tls"]["hsts"] = hsts
         s.write_config()
         self.s = s
         s.start()
@@ -54,6 +56,26 @@ class Http2TlsTest(unittest.TestCase):
                                "https://127.0.0.1:%d/big.bin" % self.tls_port],
                               stdout=subprocess.PIPE, timeout=20).stdout
         self.assertEqual(body, BIG[100:200])
+
+    def test_h2_head_is_the_http1_head(self):
+        """HSTS on every HTTPS response and the Server line as server_tokens
+        says, over h2 as over HTTP/1.1 (h2 once sent neither)."""
+        self.start(hsts="max-age=600; includeSubDomains", server_tokens=True,
+                   http2_cleartext=True)
+        for version in ("--http2", "--http1.1"):
+            p = subprocess.run(["curl", "-sk", version, "-D", "-", "-o", "/dev/null",
+                                "https://127.0.0.1:%d/big.bin" % self.tls_port],
+                               stdout=subprocess.PIPE, timeout=20)
+            head = p.stdout.decode("latin-1").lower()
+            self.assertIn("strict-transport-security: max-age=600; includesubdomains\r\n",
+                          head, version)
+            self.assertRegex(head, r"\r\nserver: drover/\S+\r\n", version)
+        # Never over plain HTTP (h2c prior knowledge on the plain port).
+        p = subprocess.run(["curl", "-s", "--http2-prior-knowledge", "-D", "-", "-o",
+                            "/dev/null", "http://127.0.0.1:%d/big.bin" % self.s.port],
+                           stdout=subprocess.PIPE, timeout=20)
+        self.assertTrue(p.stdout.startswith(b"HTTP/2 200"), p.stdout[:100])
+        self.assertNotIn(b"strict-transport-security", p.stdout.lower())
 
     def test_streams_share_records_and_survive_a_full_socket(self):
         """Over TLS, frame headers and file payloads are gathered into
