@@ -429,11 +429,14 @@ void conn_close_idle(worker_t *w)
         else
             conn_close(c);
     }
-    /* A new connection that sent nothing yet is idle too. */
+    /* A new connection that sent nothing yet is idle too; one in the
+     * middle of its TLS handshake is not: it goes on until its request is
+     * answered or client_header_timeout ends it, as a half-sent request
+     * head does. */
     list_t *q, *tmp;
     list_foreach_safe(q, tmp, &w->header_list.head) {
         c = list_entry(q, conn_t, timer);
-        if (c->rlen == 0)
+        if (c->rlen == 0 && !c->midway)
             conn_close(c);
     }
 }

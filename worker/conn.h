@@ -106,6 +106,8 @@ struct conn_s {
     unsigned requests_http10 : 1; /* answer keep-alive explicitly */
     unsigned https : 1;     /* accepted on a tls listener (HSTS applies) */
     unsigned redirect_https : 1; /* accepted on a redirect_https listener */
+    unsigned midway : 1;    /* bytes came that rbuf does not show (a TLS
+                             * handshake under way): not idle */
 
     /* The exchange, for the access log. */
     int status;

@@ -185,6 +185,7 @@ void tls_transport_handshake(conn_t *c, uint32_t events)
             return;
         }
         t->peeked = 1;
+        c->midway = 1; /* the client's hello has begun: not idle */
         if (p == 1) {
             tls_transport__plain_http(c);
             return;
@@ -197,6 +198,7 @@ void tls_transport_handshake(conn_t *c, uint32_t events)
         conn_close(c); /* logged at info by tls_handshake */
         return;
     }
+    c->midway = 0; /* from here on, rbuf shows what the client sent */
     c->tls_version = tls_version(t); /* a static string: "TLSv1.3" */
     const unsigned char *proto = NULL;
     unsigned len = 0;

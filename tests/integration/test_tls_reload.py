@@ -14,7 +14,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import unittest
 
 sys.dont_write_bytecode = True  # keep the source tree clean
 
@@ -109,6 +108,58 @@ class TlsReloadTest(ServerTestCase):
         out = subprocess.run(args + ["-sess_in", sess], input=request, stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, timeout=10).stdout.decode()
         self.assertIn("Reused, TLS", out)
+
+    def test_reload_keeps_a_handshake_under_way(self):
+        """A graceful reload closes the old generation's idle connections
+        after a second's grace. A client in the middle of its handshake is
+        not idle: it finishes, and its request is answered."""
+        # A header timeout that leaves room for the grace and the reload.
+        self.srv.conf["client_header_timeout"] = "30s"
+        self.srv.write_config()
+        self.assertEqual(self.reload().returncode, 0)
+        ctx = ssl.create_default_context(cafile=self.ca)
+        inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+        tls = ctx.wrap_bio(inc, out, server_hostname="localhost")
+        with self.assertRaises(ssl.SSLWantReadError):
+            tls.do_handshake()
+        hello = out.read()
+        s = socket.create_connection(("127.0.0.1", self.tls_port), 10)
+        self.addCleanup(s.close)
+        s.sendall(hello[:40])
+        time.sleep(0.3)             # the worker has seen the hello begin
+        p = self.reload()
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        # Past the old generation's grace (1 s), and the second it may take
+        # to look at its connections again.
+        time.sleep(3.0)
+        s.sendall(hello[40:])
+        for _ in range(20):
+            chunk = s.recv(65536)
+            self.assertTrue(chunk, "the old generation closed a handshake under way%s"
+                            % self.srv.diag())
+            inc.write(chunk)
+            try:
+                tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                s.sendall(out.read())
+        tls.write(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        s.sendall(out.read())       # the client's Finished and the request
+        data = b""
+        for _ in range(100):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            inc.write(chunk)
+            try:
+                for _ in range(100):
+                    got = tls.read(65536)
+                    if not got:
+                        break
+                    data += got
+            except (ssl.SSLWantReadError, ssl.SSLZeroReturnError):
+                pass
+        self.assertTrue(data.startswith(b"HTTP/1.1 200"), data[:200])
 
     def test_sighup_under_wrk_over_https(self):
         if shutil.which("wrk") is None:
