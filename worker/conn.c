@@ -381,6 +381,9 @@ void conn_expire(worker_t *w)
             if (c->proxy_next != NULL)
                 log_info("client %s: no PROXY protocol header within %.1fs: closing", conn_addr(c),
                          lists[i]->timeout);
+            else if (lists[i] == &w->header_list && c->midway)
+                log_info("client %s: TLS handshake not finished within %.1fs: closing",
+                         conn_addr(c), lists[i]->timeout);
             else if (lists[i] == &w->header_list && c->rlen > 0)
                 log_info("client %s: no complete request head within %.1fs: closing", conn_addr(c),
                          lists[i]->timeout);

@@ -4,9 +4,7 @@
  */
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,37 +60,25 @@ void tls_use_readahead(tls_conn_t *c, tls_readahead_t *ra)
     c->serial = ++ra->next_serial;
 }
 
+/* A handshake that began and will not finish counts once as failed,
+ * however it ends: an error, or a close (client_header_timeout, a stop). */
+static void tls__count_failure(tls_conn_t *c)
+{
+    if (c->stats != NULL && c->handshake_begun && !c->handshake_done && !c->failure_counted)
+        c->stats->handshake_failures++;
+    c->failure_counted = 1;
+}
+
 void tls_free(tls_conn_t *c)
 {
     if (c == NULL)
         return;
+    tls__count_failure(c);
     if (c->ra != NULL && c->ra->serial == c->serial)
         c->ra->serial = 0;
     SSL_free(c->ssl);
     free(c->bio.buf);
     free(c);
-}
-
-static void tls__peer(int fd, char *buf, size_t len)
-{
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof(ss);
-    char host[INET6_ADDRSTRLEN];
-
-    snprintf(buf, len, "?");
-    if (getpeername(fd, (struct sockaddr *)&ss, &sl) < 0)
-        return;
-    if (ss.ss_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)&ss;
-        inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-        snprintf(buf, len, "%s:%u", host, ntohs(in->sin_port));
-    } else if (ss.ss_family == AF_INET6) {
-        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&ss;
-        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-        snprintf(buf, len, "[%s]:%u", host, ntohs(in6->sin6_port));
-    } else if (ss.ss_family == AF_UNIX) {
-        snprintf(buf, len, "unix");
-    }
 }
 
 /* SSL_get_error needs an empty error queue. Every failure this file sees
@@ -212,13 +198,15 @@ static void tls__ask_tickets(tls_conn_t *c)
         ERR_clear_error(); /* the next read or write meets the error */
 }
 
-int tls_handshake(tls_conn_t *c)
+int tls_handshake(tls_conn_t *c, char *why, size_t whylen)
 {
-    char why[200] = "", peer[64];
     int r;
 
     if (c->handshake_done)
         return TLS_OK;
+    c->handshake_begun = 1;
+    if (why != NULL && whylen > 0)
+        why[0] = '\0';
     ERR_clear_error();
     errno = 0;
     r = SSL_do_handshake(c->ssl);
@@ -233,15 +221,12 @@ int tls_handshake(tls_conn_t *c)
         }
         return TLS_OK;
     }
-    r = tls__map(c, r, why, sizeof(why));
+    r = tls__map(c, r, why, whylen);
     if (r == TLS_WANT_READ || r == TLS_WANT_WRITE)
         return r;
-    /* A failed handshake is the client's problem (old protocol, garbage,
-     * a scanner): info, never error, so they cannot flood the log. */
-    tls__peer(c->fd, peer, sizeof(peer));
-    log_info("tls: handshake with %s failed: %s", peer, why[0] ? why : "connection closed");
-    if (c->stats != NULL)
-        c->stats->handshake_failures++;
+    if (why != NULL && whylen > 0 && why[0] == '\0')
+        snprintf(why, whylen, "connection closed");
+    tls__count_failure(c);
     return TLS_ERROR;
 }
 

@@ -100,6 +100,8 @@ typedef struct {
     unsigned handshake_done : 1;
     unsigned path_counted : 1;
     unsigned peeked : 1;    /* the caller looked for plain HTTP already */
+    unsigned handshake_begun : 1;
+    unsigned failure_counted : 1;
     tls_stats_t *stats;     /* not owned; may be NULL */
     tls_readahead_t *ra;    /* not owned; NULL: the pool is read every call */
     uint64_t serial;        /* this connection's number in ra */
@@ -122,8 +124,11 @@ tls_conn_t *tls_new(SSL_CTX *ctx, int fd, tls_stats_t *stats);
 void tls_free(tls_conn_t *c);
 
 /* One step of the handshake: TLS_OK, TLS_WANT_READ, TLS_WANT_WRITE or
- * TLS_ERROR (logged at info with the client address and OpenSSL's reason). */
-int tls_handshake(tls_conn_t *c);
+ * TLS_ERROR, with OpenSSL's reason in why (may be NULL) for the caller to
+ * log with the client's address (the PROXY one when there is one). A
+ * handshake that fails, or is freed unfinished, counts once in
+ * stats->handshake_failures. */
+int tls_handshake(tls_conn_t *c, char *why, size_t whylen);
 
 ssize_t tls_recv(tls_conn_t *c, void *buf, size_t len);
 

@@ -191,11 +191,15 @@ void tls_transport_handshake(conn_t *c, uint32_t events)
             return;
         }
     }
-    int r = tls_handshake(t);
+    char why[200];
+    int r = tls_handshake(t, why, sizeof(why));
     if (r == TLS_WANT_READ || r == TLS_WANT_WRITE)
         return; /* registered edge-triggered both ways: either edge retries */
     if (r != TLS_OK) {
-        conn_close(c); /* logged at info by tls_handshake */
+        /* The client's problem (old protocol, garbage, a scanner): info,
+         * never error, so they cannot flood the log. */
+        log_info("tls: handshake with %s failed: %s", conn_addr(c), why);
+        conn_close(c);
         return;
     }
     c->midway = 0; /* from here on, rbuf shows what the client sent */

@@ -257,6 +257,9 @@ class TlsTest(SharedServerTestCase):
         # the start of a real ClientHello: record header, handshake header, version
         hello = bytes.fromhex("160301020001 0001fc0303".replace(" ", "")) + os.urandom(40)
         held = []
+        # The status counters are the master's sums of the workers'
+        # reports, which come every second: wait for them to settle.
+        failures = wait_until(lambda: self.stable_failures(), timeout=5)
         try:
             for i in range(8):
                 s = socket.create_connection(("127.0.0.1", self.tls_port), 5)
@@ -297,8 +300,21 @@ class TlsTest(SharedServerTestCase):
             for s in held:
                 s.close()
         log = self.srv.log_text()
-        self.assertRegex(log, r"\[info\].*tls: handshake with 127\.0\.0\.1:\d+ failed")
+        self.assertRegex(log, r"\[info\].*tls: handshake with 127\.0\.0\.1 failed")
         self.assertNotRegex(log, r"\[error\].*handshake")
+        # A hello cut short is closed by the timeout, logged and counted as a
+        # failed handshake, like the garbage.
+        self.assertRegex(log, r"\[info\].*client 127\.0\.0\.1: TLS handshake not finished "
+                              r"within 2\.0s: closing")
+        self.assertTrue(wait_until(
+            lambda: self.status()["tls"]["handshake_failures"] >= failures + 16, timeout=5),
+            "%d failures before, %d after" % (failures, self.status()["tls"]["handshake_failures"]))
+
+    def stable_failures(self):
+        a = self.status()["tls"]["handshake_failures"]
+        time.sleep(1.1)
+        b = self.status()["tls"]["handshake_failures"]
+        return a if a == b else None
 
     def test_proxy_header_before_tls(self):
         """HAProxy sends its PROXY header before the ClientHello: the
@@ -318,6 +334,20 @@ class TlsTest(SharedServerTestCase):
         self.assertTrue(wait_until(lambda: "192.0.2.7" in self.srv.read(self.srv.access_log)
                                    and "via-proxy" in self.srv.read(self.srv.access_log),
                                    timeout=5), self.srv.read(self.srv.access_log)[-500:])
+        # A failed handshake names the header's client too.
+        raw = socket.create_connection(("127.0.0.1", self.proxy_port), 10)
+        raw.sendall(b"PROXY TCP4 192.0.2.8 127.0.0.1 40001 443\r\n"
+                    b"\x16\x03\x03\x00\x05" + os.urandom(300))
+        raw.settimeout(5)
+        try:
+            while raw.recv(4096):
+                pass
+        except ConnectionResetError:
+            pass
+        raw.close()
+        self.assertTrue(wait_until(lambda: re.search(r"tls: handshake with 192\.0\.2\.8 failed",
+                                                     self.srv.log_text()), timeout=5),
+                        self.srv.log_text()[-800:])
 
     def test_redirect_https(self):
         r = exchange(self.redirect_port, req("GET", "/a/b?x=1", host="localhost:%d" % self.redirect_port,
