@@ -22,8 +22,10 @@ void redirect_https_respond(worker_t *w, const http_request_t *req, response_t *
     if (req->target.len > 0 && req->target.p[0] == '/') {
         path = req->target.p; /* origin-form: path and query as sent */
         path_len = req->target.len;
-    } else if (req->path.len > 0) {
-        path = req->path.p;   /* absolute-form: its path, then its query */
+    } else if (req->path.len > 0 && req->path.p[0] == '/') {
+        /* absolute-form: its path, then its query; the asterisk-form of
+         * OPTIONS * names no path: the site's root then */
+        path = req->path.p;
         path_len = req->path.len;
         query = req->query.p;
         query_len = req->query.len;

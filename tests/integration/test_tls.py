@@ -354,6 +354,12 @@ class TlsTest(SharedServerTestCase):
                                              headers={"Connection": "close"}))
         self.assertEqual(r.status, 301)
         self.assertEqual(r.header("Location"), "https://localhost/a/b?x=1")
+        # OPTIONS * (the server as a whole) goes to the site's root, not to
+        # "https://localhost*".
+        r = exchange(self.redirect_port, req("OPTIONS", "*", host="localhost",
+                                             headers={"Connection": "close"}))
+        self.assertEqual(r.status, 301)
+        self.assertEqual(r.header("Location"), "https://localhost/")
         r = exchange(self.redirect_port, req("HEAD", "/", host="www.example.test",
                                              headers={"Connection": "close"}), head=True)
         self.assertEqual(r.status, 301)
