@@ -296,7 +296,12 @@ int http2_attach(conn_t *c)
     c->proto_ops = &http2__ops;
     c->process = http2_process;
     c->keep_alive = 1;
-    conn_list_append(&w->header_list, c, w->now);
+    /* A new connection (prior knowledge, or TLS whose ALPN chose h2) is
+     * on the header list since it was accepted: client_header_timeout
+     * counts from then, handshake and preface together, as for HTTP/1;
+     * http2_process moves it to keepalive_timeout once the client speaks. */
+    if (c->list != &w->header_list)
+        conn_list_append(&w->header_list, c, w->now);
     http2_process(c, 0);
     return 0;
 
@@ -405,6 +410,9 @@ void http2_process(conn_t *c, uint32_t events)
          * with a large window may read for long without sending a frame. */
         if (got || h->wrote || c->list != &w->send_list)
             conn_list_append(&w->send_list, c, w->now);
+    } else if (c->list == &w->header_list && !got) {
+        /* Nothing from the client since it connected: its preface is
+         * still to come, within client_header_timeout of the connect. */
     } else if (got || (c->list != &w->keepalive_list && c->list != &w->send_list) ||
                (c->list == &w->send_list && h->active == 0)) {
         /* Waiting for the client: a new request, a window update or a

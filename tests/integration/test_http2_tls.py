@@ -6,8 +6,11 @@ passes over TLS when installed."""
 import os
 import re
 import shutil
+import socket
+import ssl
 import subprocess
 import tempfile
+import time
 import unittest
 
 import harness
@@ -23,7 +26,7 @@ class Http2TlsTest(unittest.TestCase):
         if not tlsgen.have_openssl():
             self.skipTest("no openssl command")
         self.certdir = tempfile.mkdtemp(prefix="drover-h2tls-")
-        certs = tlsgen.make_all(self.certdir)
+        certs = self.certs = tlsgen.make_all(self.certdir)
         self.tls_port = free_port()
         s = Server(files={"big.bin": BIG, "huge.bin": HUGE}, **conf)
         s.conf["listen"] = ["127.0.0.1:%d" % s.port,
@@ -76,6 +79,42 @@ class Http2TlsTest(unittest.TestCase):
                            stdout=subprocess.PIPE, timeout=20)
         self.assertTrue(p.stdout.startswith(b"HTTP/2 200"), p.stdout[:100])
         self.assertNotIn(b"strict-transport-security", p.stdout.lower())
+
+    def test_header_timeout_counts_from_the_connect(self):
+        """client_header_timeout covers the handshake and the preface
+        together, as it covers the handshake and the request head of
+        HTTP/1: a client that takes 1.8 s of its 2 s to finish the handshake
+        (ALPN h2) and then sends nothing is closed 2 s after it connected,
+        not 2 s after the handshake."""
+        self.start(client_header_timeout="2s")
+        ctx = ssl.create_default_context(cafile=self.certs["ca"])
+        ctx.set_alpn_protocols(["h2"])
+        inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+        tls = ctx.wrap_bio(inc, out, server_hostname="localhost")
+        s = socket.create_connection(("127.0.0.1", self.tls_port), 10)
+        self.addCleanup(s.close)
+        t0 = time.monotonic()
+        with self.assertRaises(ssl.SSLWantReadError):
+            tls.do_handshake()
+        s.sendall(out.read())
+        time.sleep(1.8)
+        for _ in range(20):
+            inc.write(s.recv(65536))
+            try:
+                tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                pass
+        s.sendall(out.read())   # Finished; then no preface
+        self.assertEqual(tls.selected_alpn_protocol(), "h2")
+        s.settimeout(5)
+        try:
+            while s.recv(65536):
+                pass
+        except ConnectionResetError:
+            pass
+        took = time.monotonic() - t0
+        self.assertLess(took, 3.0, "closed %.1f s after the connect" % took)
 
     def test_streams_share_records_and_survive_a_full_socket(self):
         """Over TLS, frame headers and file payloads are gathered into
