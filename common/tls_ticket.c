@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -292,6 +293,65 @@ done:
     return rc;
 }
 
+/* The SNI of the ClientHello being processed: 1 and the name in *name,
+ * *len (not NUL-terminated), 0 when it has none, -1 when it is malformed or
+ * the ClientHello is not at hand. */
+static int tls_ticket__hello_sni(SSL *ssl, const unsigned char **name, size_t *len)
+{
+    const unsigned char *random, *p;
+    size_t n;
+
+    if (SSL_client_hello_get0_random(ssl, &random) == 0)
+        return -1;
+    if (!SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &p, &n))
+        return 0;
+    /* ServerNameList (RFC 6066 3): a 2-byte length, then one entry of
+     * type host_name (0), a 2-byte length and a name of at least one byte;
+     * OpenSSL takes nothing else either. */
+    if (n < 6 || (size_t)(p[0] << 8 | p[1]) != n - 2 || p[2] != TLSEXT_NAMETYPE_host_name ||
+        (size_t)(p[3] << 8 | p[4]) != n - 5)
+        return -1;
+    *name = p + 5;
+    *len = n - 5;
+    return 1;
+}
+
+/* OpenSSL's ticket decryption callback, after tls_ticket__cb: a session is
+ * resumed only under the SNI it was made with (RFC 6066 3: the server MUST
+ * NOT accept a resumption whose server_name differs; RFC 8446 4.2.11 and
+ * 4.6.1), compared case-insensitively, no SNI matching only no SNI. Else
+ * the servername callback would move the connection to another name's
+ * certificate set over a session authenticated with the first name's
+ * certificate. A refused ticket is a full handshake and a new ticket.
+ *
+ * OpenSSL 3 decrypts the ticket before it parses the server_name extension
+ * (ssl_get_prev_session runs first, for TLS 1.2 and 1.3), so
+ * SSL_get_servername is still NULL here (and the connection still on the
+ * first SSL_CTX, whose callback OpenSSL calls). The SNI is read from the
+ * ClientHello instead: SSL_client_hello_get0_ext is documented for the
+ * ClientHello callback, but OpenSSL holds the ClientHello until it has
+ * parsed every extension, ticket included. Should a later one drop it
+ * sooner, tls_ticket__hello_sni says -1 and nothing resumes: slower, never
+ * wrong (test_tls.py would show it). */
+static SSL_TICKET_RETURN tls_ticket__dec_cb(SSL *ssl, SSL_SESSION *sess,
+                                            const unsigned char *keyname, size_t keyname_len,
+                                            SSL_TICKET_STATUS status, void *arg)
+{
+    const char *had;
+    const unsigned char *name = NULL;
+    size_t len = 0;
+    int sni;
+
+    if (status != SSL_TICKET_SUCCESS && status != SSL_TICKET_SUCCESS_RENEW)
+        return SSL_TICKET_RETURN_IGNORE_RENEW; /* OpenSSL's own answer to these */
+    had = SSL_SESSION_get0_hostname(sess);
+    sni = tls_ticket__hello_sni(ssl, &name, &len);
+    if (sni < 0 || (had == NULL) != (sni == 0) ||
+        (had != NULL && (strlen(had) != len || strncasecmp(had, (const char *)name, len) != 0)))
+        return SSL_TICKET_RETURN_IGNORE_RENEW;
+    return status == SSL_TICKET_SUCCESS ? SSL_TICKET_RETURN_USE : SSL_TICKET_RETURN_USE_RENEW;
+}
+
 int tls_ticket_install(SSL_CTX *ctx, const tls_ticket_ring_t *ring)
 {
     if (tls_ticket__ex_index < 0) {
@@ -301,7 +361,8 @@ int tls_ticket_install(SSL_CTX *ctx, const tls_ticket_ring_t *ring)
     }
     if (SSL_CTX_set_ex_data(ctx, tls_ticket__ex_index, (void *)ring) != 1)
         return -1;
-    if (SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, tls_ticket__cb) != 1)
+    if (SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, tls_ticket__cb) != 1 ||
+        SSL_CTX_set_session_ticket_cb(ctx, NULL, tls_ticket__dec_cb, NULL) != 1)
         return -1;
     return 0;
 }

@@ -27,6 +27,10 @@
  * read from files never rotate here: whoever shares the files rotates them
  * and reloads.
  *
+ * A ticket resumes only under the SNI name it was issued for, compared
+ * case-insensitively (RFC 6066 3); another name, or SNI on one side only,
+ * gets a full handshake with its own certificate and a new ticket.
+ *
  * Return convention: 0 ok, -1 error with a message in err (naming the file).
  */
 #ifndef DROVER_TLS_TICKET_H
@@ -95,9 +99,12 @@ time_t tls_ticket_next_rotation(const tls_ticket_ring_t *ring);
  * range or the writer never finished. */
 int tls_ticket_read_key(const tls_ticket_ring_t *ring, uint32_t i, tls_ticket_key_t *out);
 
-/* Installs the ticket callback (SSL_CTX_set_tlsext_ticket_key_evp_cb) on
- * ctx, reading `ring`, which must outlive ctx. Call it on every SSL_CTX a
- * connection may switch to by SNI. Master only, before forking. */
+/* Installs the ticket key callback (SSL_CTX_set_tlsext_ticket_key_evp_cb)
+ * on ctx, reading `ring`, which must outlive ctx, and the decryption
+ * callback (SSL_CTX_set_session_ticket_cb, so nothing else may set one)
+ * that resumes a session only under the SNI it was made with. Call it on
+ * every SSL_CTX a connection may switch to by SNI. Master only, before
+ * forking. */
 int tls_ticket_install(SSL_CTX *ctx, const tls_ticket_ring_t *ring);
 
 #endif

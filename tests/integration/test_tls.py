@@ -233,6 +233,38 @@ class TlsTest(SharedServerTestCase):
         third, reused = fetch(second)
         self.assertTrue(reused)
 
+    def test_resumption_only_under_the_same_name(self):
+        """RFC 6066 3: a session made under one SNI name is not resumed under
+        another (nor without SNI, nor the other way): a full handshake with
+        the certificate of the name now sent. The same name, in any case,
+        still resumes. Both TLS 1.3 and 1.2 tickets."""
+        sess = os.path.join(self.certdir, "sni.pem")
+
+        def connect(version, sni, *args):
+            name = ["-servername", sni] if sni else ["-noservername"]
+            host = (sni or "localhost").lower().encode()
+            out = s_client(self.tls_port, version, *(name + list(args)),
+                           data=REQUEST.replace(b"localhost", host))
+            return "\n".join(l for l in out.splitlines()
+                             if l.startswith(("New,", "Reused,", "subject=", "HTTP/1.1")))
+        for version in ("-tls1_3", "-tls1_2"):
+            for first, then, reused in (("localhost", "other.test", False),
+                                        ("localhost", None, False),
+                                        (None, "localhost", False),
+                                        ("localhost", "localhost", True),
+                                        ("localhost", "LocalHost", True),
+                                        (None, None, True)):
+                with self.subTest(version=version, first=first, then=then):
+                    self.assertIn("200 OK", connect(version, first, "-sess_out", sess))
+                    out = connect(version, then, "-sess_in", sess)
+                    self.assertIn("HTTP/1.1 200 OK", out)
+                    self.assertIn("Reused, TLS" if reused else "New, TLS", out)
+                    if then == "other.test":
+                        self.assertIn("CN = other.test", out)
+        # Without tickets nothing resumes: no server-side session cache.
+        connect("-tls1_2", "localhost", "-no_ticket", "-sess_out", sess)
+        self.assertIn("New, TLS", connect("-tls1_2", "localhost", "-no_ticket", "-sess_in", sess))
+
     def test_tls11_refused(self):
         out = s_client(self.tls_port, "-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0")
         self.assertNotIn("HTTP/1.1 200", out)
