@@ -98,11 +98,16 @@ static int http2__write_pieces(http2_conn_t *h)
         for (unsigned si = h->segi;; si++) {
             size_t end = si < h->nseg ? h->seg[si].end : h->olen;
             if (o < end)
-                pc[n++] = (transport_piece_t){ h->obuf + o, -1, 0, end - o };
+                pc[n++] = (transport_piece_t){ h->obuf + o, -1, 0, end - o, NULL };
             o = end;
             if (si >= h->nseg)
                 break;
-            pc[n++] = (transport_piece_t){ NULL, h->seg[si].fd, h->seg[si].off, h->seg[si].len };
+            const http2_seg_t *g = &h->seg[si];
+            /* A cached file is copied from its mapping (TLS reads files
+             * itself): no pread per record. */
+            const char *map = c->tr->maps_files && g->s->ref != NULL ? file_cache_map(g->s->ref, g->fd)
+                                                                     : NULL;
+            pc[n++] = (transport_piece_t){ NULL, g->fd, g->off, g->len, map };
         }
         if (n == 0 || (h->ooff == h->olen && h->segi == h->nseg))
             break;
@@ -110,7 +115,10 @@ static int http2__write_pieces(http2_conn_t *h)
         if (sent < 0) {
             if (errno == EAGAIN)
                 return 0;
-            log_error("HTTP/2: write: %s", strerror(errno));
+            if (errno == EIO)
+                log_warn("client %s: file truncated while being sent: closing", conn_addr(c));
+            else
+                log_error("HTTP/2: write: %s", strerror(errno));
             return -1;
         }
         http2__advance(h, (size_t)sent);

@@ -33,7 +33,7 @@ static ssize_t tls_send__iov_batched(tls_conn_t *c, const struct iovec *iov, int
     tls_piece_t pc[8];
     int n = iovcnt < 8 ? iovcnt : 8;
     for (int i = 0; i < n; i++)
-        pc[i] = (tls_piece_t){ iov[i].iov_base, -1, 0, iov[i].iov_len };
+        pc[i] = (tls_piece_t){ iov[i].iov_base, -1, 0, iov[i].iov_len, NULL };
     return tls_send_pieces(c, pc, n, pool, pool_len);
 }
 
@@ -316,6 +316,21 @@ ssize_t tls_send_file_range(tls_conn_t *c, int file_fd, off_t offset, size_t cou
     return (ssize_t)done;
 }
 
+/* Copies len bytes of a mapped file. tls_send_pieces checked the file's
+ * size; a truncation since is a SIGBUS, which ends this connection only:
+ * 0, or -1 (errno EIO). */
+static int tls_send__copy_mapped(char *to, const char *from, size_t len)
+{
+    map_guard_arm(from, len);
+    if (sigsetjmp(map_guard.jmp, 0) != 0) {
+        errno = EIO;
+        return -1;
+    }
+    memcpy(to, from, len);
+    map_guard_disarm();
+    return 0;
+}
+
 /* Fills pool from pieces pc[i..n), starting off bytes into pc[i]: the
  * length gathered, or -1 (errno) when a file cannot be read. */
 static ssize_t tls_send__gather(const tls_piece_t *pc, int n, int i, size_t off, char *pool,
@@ -328,6 +343,12 @@ static ssize_t tls_send__gather(const tls_piece_t *pc, int n, int i, size_t off,
             take = pool_len - len;
         if (pc[i].p != NULL) {
             memcpy(pool + len, (const char *)pc[i].p + off, take);
+            len += take;
+            continue;
+        }
+        if (pc[i].map != NULL) {
+            if (tls_send__copy_mapped(pool + len, pc[i].map + pc[i].off + (off_t)off, take) < 0)
+                return -1;
             len += take;
             continue;
         }
@@ -382,6 +403,17 @@ ssize_t tls_send_pieces(tls_conn_t *c, const tls_piece_t *pc, int n, char *pool,
     }
     if (n > 0 && pc[0].p == NULL)
         tls_send__count_path(c, 0);
+    /* A mapped file cut short inside its last page reads as zeros, not
+     * SIGBUS: its size now, as pread would have found it (once a call, not
+     * once a record). */
+    for (int k = 0; k < n; k++) {
+        struct stat st;
+        if (pc[k].map != NULL &&
+            (fstat(pc[k].fd, &st) < 0 || st.st_size < pc[k].off + (off_t)pc[k].len)) {
+            errno = EIO;
+            return TLS_ERROR;
+        }
+    }
     /* One record at a time: after TLS_WANT_WRITE the caller offers the
      * same bytes again and they are gathered again, so a larger gather
      * would read the file ahead over and over while the socket is full. */

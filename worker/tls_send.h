@@ -16,12 +16,14 @@
 
 #include "tls.h"
 
-/* A piece of output: memory (p != NULL) or bytes [off, off + len) of file fd. */
+/* A piece of output: memory (p != NULL) or bytes [off, off + len) of file
+ * fd, mapped whole at map (NULL: read with pread). */
 typedef struct {
     const void *p;
     int fd;
     off_t off;
     size_t len;
+    const char *map;
 } tls_piece_t;
 
 /* Writes the iovecs in as few, as full records as it can: pieces shorter
@@ -38,8 +40,8 @@ ssize_t tls_send_iov(tls_conn_t *c, const struct iovec *iov, int iovcnt, char *p
 ssize_t tls_send_file_range(tls_conn_t *c, int file_fd, off_t offset, size_t count,
                             const char *map, char *pool, size_t pool_len);
 
-/* pc[0..n) in order: gathered into pool (memory copied, files read) and
- * written a record at a time, so records are full. With kernel TLS, the
+/* pc[0..n) in order: gathered into pool (memory and mapped files copied,
+ * other files read) and written a record at a time, so records are full. With kernel TLS, the
  * first piece only, a file by SSL_sendfile. Returns as the writes do. */
 ssize_t tls_send_pieces(tls_conn_t *c, const tls_piece_t *pc, int n, char *pool, size_t pool_len);
 

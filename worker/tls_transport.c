@@ -79,7 +79,8 @@ static ssize_t tls_transport__write_pieces(transport_io_t *io, const transport_p
 {
     _Static_assert(sizeof(tls_piece_t) == sizeof(transport_piece_t) &&
                        offsetof(tls_piece_t, off) == offsetof(transport_piece_t, off) &&
-                       offsetof(tls_piece_t, len) == offsetof(transport_piece_t, len),
+                       offsetof(tls_piece_t, len) == offsetof(transport_piece_t, len) &&
+                       offsetof(tls_piece_t, map) == offsetof(transport_piece_t, map),
                    "one piece, two names: tls.c knows nothing of transport.h");
     errno = 0;
     return tls_transport__result(io, tls_send_pieces(io->data, (const tls_piece_t *)(const void *)pc, n,

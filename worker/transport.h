@@ -38,12 +38,14 @@ typedef struct {
                              * TLS sends its close_notify with them */
 } transport_io_t;
 
-/* A piece of output: memory (p != NULL) or bytes [off, off + len) of file fd. */
+/* A piece of output: memory (p != NULL) or bytes [off, off + len) of file
+ * fd, mapped whole at map when the transport maps files (else NULL). */
 typedef struct {
     const void *p;
     int fd;
     off_t off;
     size_t len;
+    const char *map;
 } transport_piece_t;
 
 typedef struct transport_s {

@@ -116,6 +116,48 @@ class Http2TlsTest(unittest.TestCase):
         took = time.monotonic() - t0
         self.assertLess(took, 3.0, "closed %.1f s after the connect" % took)
 
+    def test_file_truncated_while_sent_over_h2(self):
+        """Over h2 and TLS, a cached file's bytes are copied from its
+        mapping into the records. Cut short while a slow client reads it,
+        it ends that connection (logged as a truncation), the worker lives
+        on, and the first bytes were the file's."""
+        self.start()
+        path = os.path.join(self.s.root, "trunc.bin")
+        data = os.urandom(8 << 20)
+        with open(path, "wb") as f:
+            f.write(data)
+        url = "https://127.0.0.1:%d/trunc.bin" % self.tls_port
+        first = subprocess.run(["curl", "-sk", "--http2", url], stdout=subprocess.PIPE,
+                               timeout=30).stdout
+        self.assertEqual(first, data)   # cached, mapped
+        workers = sorted(self.s.workers())
+        out = os.path.join(self.certdir, "got.bin")
+        slow = subprocess.Popen(["curl", "-sk", "--http2", "--limit-rate", "1M", "--max-time", "20",
+                                 "-o", out, url], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        try:
+            self.assertTrue(harness.wait_until(
+                lambda: os.path.exists(out) and os.path.getsize(out) > 200000, timeout=10))
+            os.truncate(path, 100000)
+            self.assertNotEqual(slow.wait(30), 0, "curl got a whole body")
+        finally:
+            if slow.poll() is None:
+                slow.kill()     # our own child, by its pid
+                slow.wait(5)
+        with open(out, "rb") as f:
+            got = f.read()
+        self.assertLess(len(got), len(data))
+        self.assertEqual(got, data[:len(got)])
+        self.assertTrue(harness.wait_until(
+            lambda: "file truncated while being sent" in self.s.log_text(), timeout=5),
+            self.s.log_text()[-600:])
+        self.assertEqual(sorted(self.s.workers()), workers, "a worker died")
+        self.assertNotIn("signal 7", self.s.log_text())
+        r = subprocess.run(["curl", "-sk", "--http2", "-o", "/dev/null", "-w", "%{http_code}",
+                            "https://127.0.0.1:%d/big.bin" % self.tls_port],
+                           stdout=subprocess.PIPE, timeout=20).stdout
+        self.assertEqual(r, b"200")
+
     def test_streams_share_records_and_survive_a_full_socket(self):
         """Over TLS, frame headers and file payloads are gathered into
         records (write_pieces); a reader slower than the server keeps the
