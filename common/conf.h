@@ -106,6 +106,7 @@ typedef struct {
      * exactly when the section was given. The master turns these into a
      * tls_conf_t and contexts (master/tls_setup.c). */
     char *tls_ciphers;
+    unsigned tls_ciphers_line;     /* where ciphers was written, 0: not written */
     conf_tls_cert_t tls_certs[CONF_MAX_TLS_CERTS];
     size_t num_tls_certs;
     int tls_min_version;           /* 0: "1.2", 1: "1.3" (tls_conf_min_version_t) */

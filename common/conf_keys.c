@@ -400,7 +400,7 @@ const conf_key_t conf__keys[] = {
       .names = conf__tls_versions, .doc = "\"1.2\" or \"1.3\"" },
     /* Stored even when "default": non-NULL marks the section as given. */
     { "ciphers", CONF_KIND_STRING, TLS, AT(tls_ciphers), "default", .check = conf__is_ciphers,
-      .expected = "default or an OpenSSL cipher list",
+      .expected = "default or an OpenSSL cipher list", .line_offset = AT(tls_ciphers_line),
       .doc = "TLS 1.2 ciphers: default (Mozilla intermediate) or an OpenSSL list" },
     { "session_tickets", CONF_KIND_BOOL, TLS, AT(tls_session_tickets), "true",
       .doc = "tickets with keys made by the master, shared by every worker, rotated" },

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,7 +38,7 @@ int tls_conf_add_certificate(tls_conf_t *tc, const char *cert, const char *key, 
     if (a == NULL)
         return -1;
     tc->certificates = a;
-    tls_conf_cert_t e = { strdup(cert), strdup(key), line };
+    tls_conf_cert_t e = { strdup(cert), strdup(key), line, NULL };
     if (e.cert == NULL || e.key == NULL) {
         free(e.cert);
         free(e.key);
@@ -76,4 +77,33 @@ const char *tls_conf_cipher_list(const tls_conf_t *tc)
     if (tc->ciphers == NULL || strcmp(tc->ciphers, "default") == 0)
         return TLS_CONF_CIPHERS_INTERMEDIATE;
     return tc->ciphers;
+}
+
+/* "file:line: key: ", the shape of every config error (conf.c). */
+static const char *tls_conf__where(const tls_conf_t *tc, int line, const char *key, char *buf,
+                                   size_t len)
+{
+    const char *file = tc->file != NULL ? tc->file : "config";
+
+    if (line > 0)
+        snprintf(buf, len, "%s:%d: %s: ", file, line, key);
+    else
+        snprintf(buf, len, "%s: %s: ", file, key);
+    return buf;
+}
+
+const char *tls_conf_where_ciphers(const tls_conf_t *tc, char *buf, size_t len)
+{
+    return tls_conf__where(tc, tc->ciphers_line, "tls.ciphers", buf, len);
+}
+
+const char *tls_conf_where_cert(const tls_conf_t *tc, size_t i, char *buf, size_t len)
+{
+    const tls_conf_cert_t *c = &tc->certificates[i];
+    char key[300];
+
+    if (c->host == NULL)
+        return tls_conf__where(tc, c->line, "tls.certificates", buf, len);
+    snprintf(key, sizeof(key), "host %s: tls", c->host);
+    return tls_conf__where(tc, c->line, key, buf, len);
 }

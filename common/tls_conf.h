@@ -32,6 +32,8 @@ typedef struct {
     char *cert; /* path of the PEM chain: leaf first, then intermediates */
     char *key;  /* path of the PEM private key */
     int line;   /* line of the entry in the config file, 0 when unknown */
+    const char *host; /* the hosts: entry it is the tls of, NULL for tls.certificates;
+                         not owned (the conf_t's), for messages */
 } tls_conf_cert_t;
 
 typedef struct {
@@ -39,6 +41,7 @@ typedef struct {
     size_t ncertificates;
     tls_conf_min_version_t min_version;
     char *ciphers;                 /* OpenSSL TLS 1.2 list; NULL = "default" */
+    int ciphers_line;              /* line of tls.ciphers in file, 0 when not written */
     int session_tickets;           /* 1 (default): shared, rotated ticket keys */
     char **ticket_key_files;       /* 80-byte files; the first encrypts */
     size_t nticket_key_files;
@@ -60,5 +63,14 @@ int tls_conf_parse_min_version(const char *s, tls_conf_min_version_t *out);
 
 /* The TLS 1.2 cipher list in effect: tc->ciphers, or the intermediate list. */
 const char *tls_conf_cipher_list(const tls_conf_t *tc);
+
+/* Where a message about the config starts, as every config error does
+ * (common/conf.h): "file:line: tls.ciphers: ", and for certificate i
+ * "file:line: tls.certificates: " or "file:line: host NAME: tls: ". ":line"
+ * is left out when unknown, and file is "config" when tc->file is NULL. Into
+ * buf, which is returned. */
+#define TLS_CONF_WHERE_LEN 512
+const char *tls_conf_where_ciphers(const tls_conf_t *tc, char *buf, size_t len);
+const char *tls_conf_where_cert(const tls_conf_t *tc, size_t i, char *buf, size_t len);
 
 #endif

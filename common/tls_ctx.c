@@ -53,45 +53,37 @@ static int tls_ctx__no_password(char *buf, int size, int rwflag, void *u)
     return -1;
 }
 
-static void tls_ctx__where(const tls_ctx_cert_t *c, char *buf, size_t len)
-{
-    if (c->line > 0)
-        snprintf(buf, len, " (line %d)", c->line);
-    else
-        buf[0] = '\0';
-}
-
-static BIO *tls_ctx__open(const char *what, const char *path, const char *where, char *err,
-                          size_t errlen)
+static BIO *tls_ctx__open(const char *at, const char *path, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "r");
     BIO *b;
 
     if (f == NULL) {
-        snprintf(err, errlen, "tls: %s \"%s\"%s: %s", what, path, where, strerror(errno));
+        snprintf(err, errlen, "%s%s: %s", at, path, strerror(errno));
         return NULL;
     }
     if ((b = BIO_new_fp(f, BIO_CLOSE)) == NULL) {
         fclose(f);
-        snprintf(err, errlen, "tls: %s \"%s\"%s: out of memory", what, path, where);
+        snprintf(err, errlen, "%s%s: out of memory", at, path);
     }
     return b;
 }
 
-static int tls_ctx__read_pem(const tls_ctx_cert_t *c, tls_ctx__pem_t *pem, char *err,
-                             size_t errlen)
+/* Reads certificate entry c into pem; at starts every message
+ * ("file:line: tls.certificates: "), then the file at fault. */
+static int tls_ctx__read_pem(const tls_ctx_cert_t *c, const char *at, tls_ctx__pem_t *pem,
+                             char *err, size_t errlen)
 {
-    char where[32], why[256];
+    char why[256];
     BIO *b;
     int rc = -1;
 
-    tls_ctx__where(c, where, sizeof(where));
     ERR_clear_error();
-    if ((b = tls_ctx__open("certificate", c->cert_path, where, err, errlen)) == NULL)
+    if ((b = tls_ctx__open(at, c->cert_path, err, errlen)) == NULL)
         return -1;
     if ((pem->x509 = PEM_read_bio_X509_AUX(b, NULL, tls_ctx__no_password, NULL)) == NULL) {
-        snprintf(err, errlen, "tls: certificate \"%s\"%s: no certificate: %s", c->cert_path,
-                 where, tls_ctx__reason(why, sizeof(why)));
+        snprintf(err, errlen, "%s%s: no certificate: %s", at, c->cert_path,
+                 tls_ctx__reason(why, sizeof(why)));
         goto fail;
     }
     if ((pem->chain = sk_X509_new_null()) == NULL)
@@ -104,29 +96,28 @@ static int tls_ctx__read_pem(const tls_ctx_cert_t *c, tls_ctx__pem_t *pem, char 
                 ERR_clear_error(); /* the end of the file */
                 break;
             }
-            snprintf(err, errlen, "tls: certificate \"%s\"%s: chain certificate %d: %s",
-                     c->cert_path, where, sk_X509_num(pem->chain) + 1,
-                     tls_ctx__reason(why, sizeof(why)));
+            snprintf(err, errlen, "%s%s: chain certificate %d: %s", at, c->cert_path,
+                     sk_X509_num(pem->chain) + 1, tls_ctx__reason(why, sizeof(why)));
             goto fail;
         }
         if (sk_X509_num(pem->chain) >= TLS_CTX_MAX_CHAIN || !sk_X509_push(pem->chain, x)) {
             X509_free(x);
-            snprintf(err, errlen, "tls: certificate \"%s\"%s: chain longer than %d",
-                     c->cert_path, where, TLS_CTX_MAX_CHAIN);
+            snprintf(err, errlen, "%s%s: chain longer than %d", at, c->cert_path,
+                     TLS_CTX_MAX_CHAIN);
             goto fail;
         }
     }
     BIO_free(b);
-    if ((b = tls_ctx__open("key", c->key_path, where, err, errlen)) == NULL)
+    if ((b = tls_ctx__open(at, c->key_path, err, errlen)) == NULL)
         return -1;
     if ((pem->key = PEM_read_bio_PrivateKey(b, NULL, tls_ctx__no_password, NULL)) == NULL) {
-        snprintf(err, errlen, "tls: key \"%s\"%s: no private key: %s", c->key_path, where,
+        snprintf(err, errlen, "%s%s: no private key: %s", at, c->key_path,
                  tls_ctx__reason(why, sizeof(why)));
         goto fail;
     }
     if (X509_check_private_key(pem->x509, pem->key) != 1) {
-        snprintf(err, errlen, "tls: key \"%s\"%s does not match certificate \"%s\": %s",
-                 c->key_path, where, c->cert_path, tls_ctx__reason(why, sizeof(why)));
+        snprintf(err, errlen, "%s%s: does not match certificate %s: %s", at, c->key_path,
+                 c->cert_path, tls_ctx__reason(why, sizeof(why)));
         goto fail;
     }
     rc = 0;
@@ -388,8 +379,9 @@ static SSL_CTX *tls_ctx__new_ssl_ctx(tls_ctx_t *tls, const tls_conf_t *tc,
                                                                            : TLS1_2_VERSION);
     SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
     if (SSL_CTX_set_cipher_list(ctx, tls_conf_cipher_list(tc)) != 1) {
-        snprintf(err, errlen, "tls: ciphers \"%s\": %s", tls_conf_cipher_list(tc),
-                 tls_ctx__reason(why, sizeof(why)));
+        char at[TLS_CONF_WHERE_LEN];
+        snprintf(err, errlen, "%s\"%s\": %s", tls_conf_where_ciphers(tc, at, sizeof(at)),
+                 tls_conf_cipher_list(tc), tls_ctx__reason(why, sizeof(why)));
         goto fail;
     }
     if (SSL_CTX_set_ciphersuites(ctx, TLS_CONF_CIPHERSUITES_TLS13) != 1 ||
@@ -456,7 +448,7 @@ tls_ctx_t *tls_ctx_new(const tls_conf_t *tc, const tls_ticket_ring_t *ring, unsi
 {
     tls_ctx_t *tls = calloc(1, sizeof(*tls));
     tls_ctx__pem_t pem = { 0 };
-    char where[32], why[256];
+    char at[TLS_CONF_WHERE_LEN], why[256];
 
     if (tls == NULL)
         goto oom;
@@ -474,7 +466,8 @@ tls_ctx_t *tls_ctx_new(const tls_conf_t *tc, const tls_ticket_ring_t *ring, unsi
         if ((c->cert_path = strdup(tc->certificates[i].cert)) == NULL ||
             (c->key_path = strdup(tc->certificates[i].key)) == NULL)
             goto oom;
-        if (tls_ctx__read_pem(c, &pem, err, errlen) < 0)
+        tls_conf_where_cert(tc, i, at, sizeof(at));
+        if (tls_ctx__read_pem(c, at, &pem, err, errlen) < 0)
             goto fail;
         if (tls_ctx__names(c, pem.x509) < 0)
             goto oom;
@@ -493,8 +486,7 @@ tls_ctx_t *tls_ctx_new(const tls_conf_t *tc, const tls_ticket_ring_t *ring, unsi
         c->set = (size_t)s;
         if (SSL_CTX_use_cert_and_key(tls->sets[s].ssl_ctx, pem.x509, pem.key, pem.chain, 1) !=
             1) {
-            tls_ctx__where(c, where, sizeof(where));
-            snprintf(err, errlen, "tls: certificate \"%s\"%s: %s", c->cert_path, where,
+            snprintf(err, errlen, "%s%s: %s", at, c->cert_path,
                      tls_ctx__reason(why, sizeof(why)));
             goto fail;
         }

@@ -26,6 +26,7 @@ static int tls_setup__conf(const conf_t *conf, tls_conf_t *tc)
     tc->session_tickets = conf->tls_session_tickets;
     if (strcmp(conf->tls_ciphers, "default") != 0 && (tc->ciphers = strdup(conf->tls_ciphers)) == NULL)
         return -1;
+    tc->ciphers_line = (int)conf->tls_ciphers_line;
     for (size_t i = 0; i < conf->num_tls_certs; i++)
         if (tls_conf_add_certificate(tc, conf->tls_certs[i].cert, conf->tls_certs[i].key,
                                      (int)conf->tls_certs[i].line) < 0)
@@ -38,9 +39,11 @@ static int tls_setup__conf(const conf_t *conf, tls_conf_t *tc)
         int seen = 0;
         for (size_t j = 0; h->tls_cert != NULL && j < tc->ncertificates && !seen; j++)
             seen = strcmp(tc->certificates[j].cert, h->tls_cert) == 0;
-        if (h->tls_cert != NULL && !seen &&
-            tls_conf_add_certificate(tc, h->tls_cert, h->tls_key, (int)conf->hosts[i].line) < 0)
+        if (h->tls_cert == NULL || seen)
+            continue;
+        if (tls_conf_add_certificate(tc, h->tls_cert, h->tls_key, (int)conf->hosts[i].line) < 0)
             return -1;
+        tc->certificates[tc->ncertificates - 1].host = conf->hosts[i].name;
     }
     for (size_t i = 0; i < conf->num_tls_ticket_key_files; i++)
         if (tls_conf_add_ticket_key_file(tc, conf->tls_ticket_key_files[i]) < 0)

@@ -148,6 +148,22 @@ class TlsConfigTest(ConfigCase):
         self.assertNotEqual(out.returncode, 0)
         self.assertIn(short, out.stderr.decode())
 
+    def test_errors_name_file_line_and_key(self):
+        # Like every other config error: "file:line: key: ...".
+        path, out = self.run_t(self.tls_conf(self.cert, self.key, '  ciphers: "NOPE"\n'))
+        err = out.stderr.decode()
+        self.assertNotEqual(out.returncode, 0, err)
+        line = self.tls_conf(self.cert, self.key).count("\n") + 1
+        self.assertRegex(err, r"%s:%d: tls\.ciphers: .*NOPE.*no cipher match"
+                         % (re.escape(path), line))
+        gone = os.path.join(self.srv.dir, "gone.pem")
+        path, out = self.run_t(self.tls_conf(gone, self.key))
+        err = out.stderr.decode()
+        self.assertNotEqual(out.returncode, 0, err)
+        line = self.tls_conf(gone, self.key).count("\n")
+        self.assertRegex(err, r"%s:%d: tls\.certificates: %s: No such file"
+                         % (re.escape(path), line, re.escape(gone)))
+
     def test_expired_certificate_is_a_warning(self):
         cert, key = tlsgen.make_leaf(self.srv.dir, "old", "DNS:old.test", 9, days=-1)
         _, out = self.run_t(self.tls_conf(cert, key))

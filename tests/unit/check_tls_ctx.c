@@ -47,8 +47,9 @@ static tls_ctx_t *ctx_usual(const tls_ticket_ring_t *ring, unsigned flags)
     return tls;
 }
 
-/* Builds from one certificate entry and expects an error mentioning want
- * and want2 (want2 may be NULL). */
+/* Builds from one certificate entry (line 7 of f.yaml) and expects an error
+ * that starts as every config error does, then mentions want and want2
+ * (want2 may be NULL). */
 static void assert_refused(const char *cert, const char *key, const char *want,
                            const char *want2)
 {
@@ -56,11 +57,13 @@ static void assert_refused(const char *cert, const char *key, const char *want,
     char err[512] = "";
 
     tls_conf_init(&tc);
+    tc.file = "f.yaml";
     tls_conf_add_certificate(&tc, tls_test_file(dir, cert), tls_test_file(dir, key), 7);
     ck_assert_ptr_null(tls_ctx_new(&tc, NULL, 0, err, sizeof(err)));
     ck_assert_msg(strstr(err, want) != NULL, "\"%s\" lacks \"%s\"", err, want);
     ck_assert_msg(want2 == NULL || strstr(err, want2) != NULL, "\"%s\" lacks \"%s\"", err, want2);
-    ck_assert_msg(strstr(err, "(line 7)") != NULL, "\"%s\" lacks the line", err);
+    ck_assert_msg(strncmp(err, "f.yaml:7: tls.certificates: ", 28) == 0,
+                  "\"%s\" lacks the file, line and key", err);
     tls_conf_free(&tc);
 }
 
@@ -191,9 +194,30 @@ START_TEST(test_bad_cipher_list_refused)
     char err[256] = "";
 
     conf_usual(&tc);
+    tc.file = "f.yaml";
     tc.ciphers = strdup("NOT-A-CIPHER");
+    tc.ciphers_line = 12;
     ck_assert_ptr_null(tls_ctx_new(&tc, NULL, 0, err, sizeof(err)));
+    ck_assert_msg(strncmp(err, "f.yaml:12: tls.ciphers: ", 24) == 0, "%s", err);
     ck_assert_msg(strstr(err, "NOT-A-CIPHER") != NULL, "%s", err);
+    tls_conf_free(&tc);
+}
+END_TEST
+
+/* A host's own certificate (hosts: NAME: tls:) is named as the host's key. */
+START_TEST(test_host_certificate_named)
+{
+    tls_conf_t tc;
+    char err[512] = "";
+
+    tls_conf_init(&tc);
+    tc.file = "f.yaml";
+    tls_conf_add_certificate(&tc, tls_test_file(dir, "missing.pem"), tls_test_file(dir, "rsa.key"),
+                             30);
+    tc.certificates[0].host = "a.test";
+    ck_assert_ptr_null(tls_ctx_new(&tc, NULL, 0, err, sizeof(err)));
+    ck_assert_msg(strncmp(err, "f.yaml:30: host a.test: tls: ", 29) == 0, "%s", err);
+    ck_assert_msg(strstr(err, "missing.pem: No such file") != NULL, "%s", err);
     tls_conf_free(&tc);
 }
 END_TEST
@@ -453,6 +477,7 @@ static Suite *tls_ctx_suite(void)
     tcase_add_test(load, test_refused_with_file_and_reason);
     tcase_add_test(load, test_no_certificate_refused);
     tcase_add_test(load, test_bad_cipher_list_refused);
+    tcase_add_test(load, test_host_certificate_named);
     tcase_add_test(load, test_expired_is_a_warning);
     tcase_add_test(names, test_wildcard_table);
     tcase_add_test(names, test_find);
