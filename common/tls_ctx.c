@@ -20,6 +20,7 @@
 
 #include "log.h"
 #include "tls_ctx.h"
+#include "tls_suites.h"
 
 #define TLS_CTX_MAX_CHAIN 16
 #define TLS_CTX_GROUPS "X25519:P-256:P-384"
@@ -492,6 +493,9 @@ tls_ctx_t *tls_ctx_new(const tls_conf_t *tc, const tls_ticket_ring_t *ring, unsi
         }
         tls_ctx__pem_free(&pem);
     }
+    /* Only now does each SSL_CTX have all its certificates (key types). */
+    if (tls_suites_check(tls, tc, err, errlen) < 0)
+        goto fail;
     return tls;
 oom:
     snprintf(err, errlen, "tls: out of memory");

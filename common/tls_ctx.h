@@ -26,8 +26,13 @@
  * shared ticket ring (tls_ticket.h) or no tickets. No server-side session
  * cache: it would be per worker and resume 1/N of the time.
  *
- * Return convention: NULL or -1 on error with a message in err naming the
- * file (and config line when known) and OpenSSL's reason.
+ * Once every SSL_CTX has its certificates, the TLS 1.2 cipher list is
+ * checked against their key types (tls_suites.h): a list no certificate can
+ * use refuses the build.
+ *
+ * Return convention: NULL or -1 on error with a message in err that starts
+ * "file:line: key: " as config errors do, then the file at fault and
+ * OpenSSL's reason.
  */
 #ifndef DROVER_TLS_CTX_H
 #define DROVER_TLS_CTX_H
@@ -67,7 +72,8 @@ typedef struct {
     tls_ctx_set_t *sets;
     size_t nsets;
     unsigned flags;    /* TLS_CTX_H2 */
-    unsigned nwarnings; /* certificates not yet valid or expired */
+    unsigned nwarnings; /* certificates not yet valid or expired, or without a
+                           TLS 1.2 suite (tls_suites.h) */
 } tls_ctx_t;
 
 /* Builds everything from tc. ring: the ticket keys, shared by every SSL_CTX

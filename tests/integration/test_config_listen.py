@@ -164,6 +164,40 @@ class TlsConfigTest(ConfigCase):
         self.assertRegex(err, r"%s:%d: tls\.certificates: %s: No such file"
                          % (re.escape(path), line, re.escape(gone)))
 
+    def test_cipher_list_without_tls12_suite(self):
+        # OpenSSL takes these lists, then every TLS 1.2 handshake fails with
+        # "no shared cipher": refused at -t unless TLS 1.3 only (site: ECDSA).
+        line = self.tls_conf(self.cert, self.key).count("\n") + 1
+        for ciphers in ("eNULL", "ECDHE-RSA-AES128-GCM-SHA256"):
+            with self.subTest(ciphers=ciphers):
+                extra = '  ciphers: "%s"\n' % ciphers
+                path, out = self.run_t(self.tls_conf(self.cert, self.key, extra))
+                err = out.stderr.decode()
+                self.assertNotEqual(out.returncode, 0, err)
+                self.assertRegex(err, r'%s:%d: tls\.ciphers: no TLS 1\.2 cipher in "%s" works '
+                                 r"with an ECDSA certificate" % (re.escape(path), line, ciphers))
+                _, out = self.run_t(self.tls_conf(self.cert, self.key,
+                                                  extra + '  min_version: "1.3"\n'))
+                self.assertEqual(out.returncode, 0, out.stderr)
+
+    def test_name_without_tls12_suite_is_a_warning(self):
+        # An RSA-only list with an RSA and an ECDSA name: the ECDSA name is
+        # served over TLS 1.3 only, which is worth a warning, not a refusal.
+        rsa, rsa_key = tlsgen.make_leaf(self.srv.dir, "rsa", "DNS:rsa.test", 10, kind="rsa")
+        text = self.tls_conf(self.cert, self.key,
+                             "    - {cert: %s, key: %s}\n"
+                             '  ciphers: "ECDHE-RSA-AES128-GCM-SHA256"\n'
+                             % (yaml_scalar(rsa), yaml_scalar(rsa_key)))
+        path, out = self.run_t(text)
+        err = out.stderr.decode()
+        self.assertEqual(out.returncode, 0, err)
+        lines = text.splitlines()
+        cline = [i for i, l in enumerate(lines) if "ciphers:" in l][0] + 1
+        eline = [i for i, l in enumerate(lines) if self.cert in l][0] + 1
+        self.assertRegex(err, r"warn.*%s:%d: tls\.ciphers: .*ECDSA certificate %s \(line %d\)"
+                         % (re.escape(path), cline, re.escape(self.cert), eline))
+        self.assertNotIn(rsa, err)
+
     def test_expired_certificate_is_a_warning(self):
         cert, key = tlsgen.make_leaf(self.srv.dir, "old", "DNS:old.test", 9, days=-1)
         _, out = self.run_t(self.tls_conf(cert, key))

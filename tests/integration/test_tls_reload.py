@@ -96,6 +96,20 @@ class TlsReloadTest(ServerTestCase):
         shutil.copyfile(self.second[1], self.key)
         self.assertRefused(self.key)
 
+    def test_cipher_list_without_tls12_suite_refuses_the_reload(self):
+        self.srv.conf["tls"]["ciphers"] = "eNULL"
+        self.srv.write_config()
+        line = [i for i, l in enumerate(self.srv.read(self.srv.conf_path).splitlines())
+                if "ciphers" in l][0] + 1
+        out = self.assertRefused("%s:%d: tls.ciphers: " % (self.srv.conf_path, line))
+        self.assertIn('no TLS 1.2 cipher in "eNULL"', out)
+        # Still serving TLS 1.2 with the old list, not only TLS 1.3.
+        ctx = ssl.create_default_context(cafile=self.ca)
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        with socket.create_connection(("127.0.0.1", self.tls_port), 5) as raw:
+            with ctx.wrap_socket(raw, server_hostname="localhost") as c:
+                self.assertEqual(c.version(), "TLSv1.2")
+
     def test_tickets_survive_a_reload(self):
         sess = os.path.join(self.certdir, "sess.pem")
         args = ["openssl", "s_client", "-connect", "127.0.0.1:%d" % self.tls_port,
