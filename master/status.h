@@ -11,8 +11,11 @@
 
 #include "internal.h"
 
-/* Both return the length written into buf (truncated at size, always
- * NUL-terminated when size > 0). */
+/* Both return the length written into buf, always NUL-terminated when
+ * size > 0. Given a few times STATUS_BUF_RESERVE (every caller gives about
+ * STATUS_PAGE_SIZE), the result is whole: worker rows and certificates
+ * that do not fit are left out, with their totals, and the totals, the TLS
+ * counters and the JSON's closing brackets are always there. */
 size_t status_render_text(const master_t *m, char *buf, size_t size);
 size_t status_render_json(const master_t *m, char *buf, size_t size);
 

@@ -26,12 +26,13 @@ def make_ca(d):
     return os.path.join(d, "ca.pem")
 
 
-def make_leaf(d, name, sans, serial, kind="ec", days=30):
+def make_leaf(d, name, sans, serial, kind="ec", days=30, cn=None):
     """name.pem / name.key signed by the CA of d; sans: "DNS:a,IP:b".
-    days < 0 makes a certificate that has already expired."""
+    days < 0 makes a certificate that has already expired. cn: the
+    subject's CN, else the first name (a CN holds 64 bytes at most)."""
     newkey = (["-newkey", "rsa:2048"] if kind == "rsa" else
               ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"])
-    cn = sans.split(",")[0].split(":", 1)[1]
+    cn = cn or sans.split(",")[0].split(":", 1)[1]
     _run(["req", "-new"] + newkey + ["-nodes", "-keyout", name + ".key",
                                      "-out", name + ".csr", "-subj", "/CN=" + cn], d)
     with open(os.path.join(d, name + ".ext"), "w") as f:
