@@ -55,12 +55,38 @@ int control_open(master_t *m)
     return fd;
 }
 
+/* How long in all an answer waits for its reader to make room. */
+#define CONTROL_SEND_WAIT_MS 250
+
+static double control__ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+/* An answer can outgrow the socket's buffer (a status with many
+ * certificates is up to STATUS_PAGE_SIZE; the buffer is about 208 KiB), and
+ * giving up at the first EAGAIN cut its end off, the status's TLS
+ * counters and the JSON's closing brackets with it. So it waits for the
+ * reader to make room, but like the command's read, briefly: the master
+ * must not stall on a client that does not read. */
 static void control__send(int fd, const char *p, size_t len)
 {
+    double deadline = 0;
     while (len > 0) {
         ssize_t n = send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n < 0 && errno == EINTR)
             continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            double now = control__ms();
+            if (deadline == 0)
+                deadline = now + CONTROL_SEND_WAIT_MS;
+            struct pollfd pfd = { fd, POLLOUT, 0 };
+            if (now < deadline && poll(&pfd, 1, (int)(deadline - now) + 1) >= 0)
+                continue;
+            return;
+        }
         if (n <= 0)
             return;
         p += n;

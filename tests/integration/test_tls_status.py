@@ -2,12 +2,17 @@
 """The status with many certificates and many names: a certificate with
 4000 long names shows its first eight and how many it has, a hundred
 virtual hosts with a certificate each (3 KB paths) are listed while they
-fit and counted, and still the status JSON parses, counters included. It
-once went past the status's 256 KiB and was cut: a JSON string left open."""
+fit and counted, and still the status JSON parses and `drover -s status`
+ends with its tls counters line, even for a client of the control socket
+that reads late. Each once went past a buffer (the status's 256 KiB, the
+socket's) and was cut: a JSON string left open, the counters line lost."""
 
 import json
 import os
+import re
+import socket
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -85,6 +90,41 @@ class TlsStatusManyTest(SharedServerTestCase):
         for k in ("handshakes", "resumed", "handshake_failures", "sendfile_ktls",
                   "sendfile_fallback", "ticket_key_generation"):
             self.assertIsInstance(tls[k], int, k)
+
+    def test_status_text_keeps_the_counters_line(self):
+        text = self.srv.run("-s", "status").stdout.decode()
+        lines = text.splitlines()
+        tail = "\n".join(lines[-2:])[-600:]  # not all 250 KB when it fails
+        self.assertTrue(re.match(r"tls: \d+ handshakes \(\d+ resumed\), \d+ failed; files sent "
+                                 r"by kTLS \d+, by fallback \d+; ticket keys generation \d+$",
+                                 lines[-1]), tail)
+        many = "tls certificate %s (ECDSA): %s, ... and %d more; expires " % (
+            self.many[0], ", ".join(long_name(i) for i in range(1, SHOWN + 1)), NAMES - SHOWN)
+        self.assertTrue(lines[0].startswith("drover ") and many in text, text[:2000])
+        left = re.match(r"tls certificates: (\d+) more not shown \(%d in all\)$" % (1 + HOSTS),
+                        lines[-2])
+        self.assertTrue(left, tail)
+        shown = sum(1 for x in lines if x.startswith("tls certificate /"))
+        self.assertEqual(shown + int(left.group(1)), 1 + HOSTS)
+        self.assertTrue(any(x.startswith("total: ") for x in lines), text[:2000])
+
+    def test_control_answer_waits_for_its_reader(self):
+        """The answer is bigger than the control socket's buffer: a client
+        that starts reading a little late still gets all of it."""
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(10)
+            s.connect(b"\0drover-ctl.%d" % self.srv.master)
+            s.sendall(b"status json\n")
+            time.sleep(0.1)
+            data = b""
+            for _ in range(1000):
+                k = s.recv(65536)
+                if not k:
+                    break
+                data += k
+        self.assertGreater(len(data), 200000)
+        self.assertEqual(json.loads(data)["tls"]["certificates_total"], 1 + HOSTS)
+
 
 if __name__ == "__main__":
     run_main()
