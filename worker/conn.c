@@ -270,6 +270,7 @@ ssize_t conn_read(conn_t *c)
     ssize_t n = c->tr->recv(&c->io, c->rbuf + c->rlen, room);
     if (n > 0) {
         c->rlen += (size_t)n;
+        c->midway = 0; /* rbuf shows the client's bytes from here */
         /* Edge-triggered: a short read emptied the socket, and bytes that
          * arrive later raise a new event. Not reading again until then
          * saves the read() that would only say EAGAIN. */
@@ -381,7 +382,7 @@ void conn_expire(worker_t *w)
             if (c->proxy_next != NULL)
                 log_info("client %s: no PROXY protocol header within %.1fs: closing", conn_addr(c),
                          lists[i]->timeout);
-            else if (lists[i] == &w->header_list && c->midway)
+            else if (lists[i] == &w->header_list && c->midway && c->tls_version == NULL)
                 log_info("client %s: TLS handshake not finished within %.1fs: closing",
                          conn_addr(c), lists[i]->timeout);
             else if (lists[i] == &w->header_list && c->rlen > 0)

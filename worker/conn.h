@@ -107,7 +107,8 @@ struct conn_s {
     unsigned https : 1;     /* accepted on a tls listener (HSTS applies) */
     unsigned redirect_https : 1; /* accepted on a redirect_https listener */
     unsigned midway : 1;    /* bytes came that rbuf does not show (a TLS
-                             * handshake under way): not idle */
+                             * handshake, until the first request bytes
+                             * reach rbuf): not idle */
 
     /* The exchange, for the access log. */
     int status;

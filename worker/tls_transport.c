@@ -203,7 +203,9 @@ void tls_transport_handshake(conn_t *c, uint32_t events)
         conn_close(c);
         return;
     }
-    c->midway = 0; /* from here on, rbuf shows what the client sent */
+    /* midway stays set until the request's first bytes reach rbuf
+     * (conn_read): a client sends its request after its Finished, often in
+     * a write of its own, and it is no more idle in between. */
     c->tls_version = tls_version(t); /* a static string: "TLSv1.3" */
     const unsigned char *proto = NULL;
     unsigned len = 0;

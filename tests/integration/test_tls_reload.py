@@ -126,7 +126,8 @@ class TlsReloadTest(ServerTestCase):
     def test_reload_keeps_a_handshake_under_way(self):
         """A graceful reload closes the old generation's idle connections
         after a second's grace. A client in the middle of its handshake is
-        not idle: it finishes, and its request is answered."""
+        not idle: it finishes, and its request, sent in a write of its own
+        a while after the client's Finished, is answered."""
         # A header timeout that leaves room for the grace and the reload.
         self.srv.conf["client_header_timeout"] = "30s"
         self.srv.write_config()
@@ -157,8 +158,10 @@ class TlsReloadTest(ServerTestCase):
                 break
             except ssl.SSLWantReadError:
                 s.sendall(out.read())
+        s.sendall(out.read())       # the client's Finished
+        time.sleep(1.5)             # the draining worker looks at it meanwhile
         tls.write(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-        s.sendall(out.read())       # the client's Finished and the request
+        s.sendall(out.read())       # the request
         data = b""
         for _ in range(100):
             chunk = s.recv(65536)
