@@ -177,6 +177,11 @@ START_TEST(test_buffer_items_and_small_sizes)
     status_buf_init(&b, buf, 8);
     status_buf_json_str(&b, "a\"b\\c\n");
     ck_assert_str_eq(buf, "\"a\\\"b\\\\"); /* cut, still terminated */
+    /* Well-formed UTF-8 as it is; any other byte as its code point. */
+    status_buf_init(&b, buf, sizeof(buf));
+    status_buf_json_str(&b, "caf\xc3\xa9 caf\xe9 \xed\xa0\x80 \xf0\x9f\x98\x80 \xc3");
+    ck_assert_str_eq(buf, "\"caf\xc3\xa9 caf\\u00e9 \\u00ed\\u00a0\\u0080 \xf0\x9f\x98\x80 "
+                          "\\u00c3\"");
 
     /* A buffer smaller than the reserve holds no certificate. */
     tls_ctx_t *tls = fake_tls(2, 20, 2);
