@@ -291,7 +291,9 @@ class TlsTest(SharedServerTestCase):
         held = []
         # The status counters are the master's sums of the workers'
         # reports, which come every second: wait for them to settle.
-        failures = wait_until(lambda: self.stable_failures(), timeout=5)
+        settled = wait_until(self.stable_failures, timeout=10)
+        self.assertTrue(settled, "the failure count did not settle")
+        failures = settled[0]
         try:
             for i in range(8):
                 s = socket.create_connection(("127.0.0.1", self.tls_port), 5)
@@ -343,10 +345,12 @@ class TlsTest(SharedServerTestCase):
             "%d failures before, %d after" % (failures, self.status()["tls"]["handshake_failures"]))
 
     def stable_failures(self):
+        """(the count,) once two readings a report apart agree, else None
+        (a tuple: a count of 0 is an answer too)."""
         a = self.status()["tls"]["handshake_failures"]
         time.sleep(1.1)
         b = self.status()["tls"]["handshake_failures"]
-        return a if a == b else None
+        return (a,) if a == b else None
 
     def test_proxy_header_before_tls(self):
         """HAProxy sends its PROXY header before the ClientHello: the
