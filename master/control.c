@@ -55,15 +55,10 @@ int control_open(master_t *m)
     return fd;
 }
 
-/* How long in all an answer waits for its reader to make room. */
-#define CONTROL_SEND_WAIT_MS 250
-
-static double control__ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
-}
+/* How long an answer waits for its reader to make room: since the
+ * reader last took some, and in all. */
+#define CONTROL_SEND_STALL 0.25
+#define CONTROL_SEND_ALL 1.0
 
 /* An answer can outgrow the socket's buffer (a status with many
  * certificates is up to STATUS_PAGE_SIZE; the buffer is about 208 KiB), and
@@ -73,17 +68,20 @@ static double control__ms(void)
  * must not stall on a client that does not read. */
 static void control__send(int fd, const char *p, size_t len)
 {
-    double deadline = 0;
+    double start = 0, stall = 0;
     while (len > 0) {
         ssize_t n = send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            double now = control__ms();
-            if (deadline == 0)
-                deadline = now + CONTROL_SEND_WAIT_MS;
+            double now = master__now();
+            if (start == 0)
+                start = now;
+            if (stall == 0)
+                stall = now + CONTROL_SEND_STALL;
+            double until = stall < start + CONTROL_SEND_ALL ? stall : start + CONTROL_SEND_ALL;
             struct pollfd pfd = { fd, POLLOUT, 0 };
-            if (now < deadline && poll(&pfd, 1, (int)(deadline - now) + 1) >= 0)
+            if (now < until && poll(&pfd, 1, (int)((until - now) * 1000) + 1) >= 0)
                 continue;
             return;
         }
@@ -91,6 +89,7 @@ static void control__send(int fd, const char *p, size_t len)
             return;
         p += n;
         len -= (size_t)n;
+        stall = 0; /* the reader took some: its next wait starts afresh */
     }
 }
 
