@@ -19,7 +19,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (ServerTestCase, SharedServerTestCase, exchange, free_port, req,  # noqa: E402
+from harness import (ServerTestCase, SharedServerTestCase, exchange, req,  # noqa: E402
                      wait_until, yaml_dump)
 import tlsgen  # noqa: E402
 from test_metrics import have_prometheus, scrape, value  # noqa: E402
@@ -31,17 +31,12 @@ class MetricsTlsHostsTest(SharedServerTestCase):
 
     @classmethod
     def populate(cls, srv):
-        if not tlsgen.have_openssl():
-            raise unittest.SkipTest("no openssl command")
-        certdir = os.path.join(srv.dir, "certs")  # removed with the server's directory
-        os.mkdir(certdir)
+        certdir = tlsgen.certdir_in(srv)
         cls.certs = {"ca": tlsgen.make_ca(certdir)}
         cls.certs["ec"] = tlsgen.make_leaf(certdir, "ec", "DNS:localhost,DNS:a.test,IP:127.0.0.1",
                                            2001, "ec")
         cls.certs["other"] = tlsgen.make_leaf(certdir, "other", "DNS:other.test", 2002, days=7)
-        cls.tls_port = free_port()
-        srv.conf["listen"] = ["127.0.0.1:%d" % srv.port,
-                              {"address": "127.0.0.1:%d" % cls.tls_port, "tls": True}]
+        cls.tls_port = tlsgen.listen_tls(srv)
         srv.conf["tls"] = {"certificates": [tlsgen.cert_entry(cls.certs[k]) for k in ("ec", "other")]}
         a = make_root(srv, "a", {"a.txt": b"a" * 100})
         b = make_root(srv, "b", {"b.txt": b"b" * 1000})

@@ -39,20 +39,13 @@ class TlsTest(SharedServerTestCase):
 
     @classmethod
     def populate(cls, srv):
-        if not tlsgen.have_openssl():
-            raise unittest.SkipTest("no openssl command")
-        cls.certdir = os.path.join(srv.dir, "certs")  # removed with the server's directory
-        os.mkdir(cls.certdir)
+        cls.certdir = tlsgen.certdir_in(srv)
         cls.certs = tlsgen.make_all(cls.certdir)
-        cls.tls_port = free_port()
         cls.redirect_port = free_port()
         cls.proxy_port = free_port()
-        srv.conf["listen"] = ["127.0.0.1:%d" % srv.port,
-                              {"address": "127.0.0.1:%d" % cls.tls_port, "tls": True},
-                              {"address": "127.0.0.1:%d" % cls.redirect_port,
-                               "redirect_https": True},
-                              {"address": "127.0.0.1:%d" % cls.proxy_port, "tls": True,
-                               "proxy_protocol": True}]
+        cls.tls_port = tlsgen.listen_tls(
+            srv, {"address": "127.0.0.1:%d" % cls.redirect_port, "redirect_https": True},
+            {"address": "127.0.0.1:%d" % cls.proxy_port, "tls": True, "proxy_protocol": True})
         srv.conf["status"] = {"path": "/status"}
         srv.conf["tls"] = {
             "certificates": [tlsgen.cert_entry(cls.certs[k])

@@ -162,20 +162,7 @@ class TlsReloadTest(ServerTestCase):
         time.sleep(1.5)             # the draining worker looks at it meanwhile
         tls.write(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
         s.sendall(out.read())       # the request
-        data = b""
-        for _ in range(100):
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            inc.write(chunk)
-            try:
-                for _ in range(100):
-                    got = tls.read(65536)
-                    if not got:
-                        break
-                    data += got
-            except (ssl.SSLWantReadError, ssl.SSLZeroReturnError):
-                pass
+        data = tlsgen.read_plain(s, tls, inc, seconds=10)
         self.assertTrue(data.startswith(b"HTTP/1.1 200"), data[:200])
 
     def test_sighup_under_wrk_over_https(self):

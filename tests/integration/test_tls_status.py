@@ -13,7 +13,6 @@ import re
 import socket
 import sys
 import time
-import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (SharedServerTestCase, free_port, get, run_main, wait_until,  # noqa: E402
@@ -35,10 +34,7 @@ class TlsStatusManyTest(SharedServerTestCase):
 
     @classmethod
     def populate(cls, srv):
-        if not tlsgen.have_openssl():
-            raise unittest.SkipTest("no openssl command")
-        certdir = os.path.join(srv.dir, "certs")  # removed with the server's directory
-        os.mkdir(certdir)
+        certdir = tlsgen.certdir_in(srv)
         tlsgen.make_ca(certdir)
         sans = ",".join("DNS:" + long_name(i) for i in range(1, NAMES + 1))
         cls.many = tlsgen.make_leaf(certdir, "many", sans, 3001, cn="many.test")

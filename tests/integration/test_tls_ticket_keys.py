@@ -15,7 +15,7 @@ import unittest
 
 sys.dont_write_bytecode = True  # keep the source tree clean
 
-from harness import Server, binary_ok, free_port, run_main
+from harness import Server, binary_ok, run_main
 import tlsgen
 
 REQUEST = b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
@@ -65,9 +65,7 @@ class TicketKeyFilesTest(unittest.TestCase):
         (server, its TLS port)."""
         srv = Server(workers=2)
         self.addCleanup(srv.cleanup)
-        port = free_port()
-        srv.conf["listen"] = ["127.0.0.1:%d" % srv.port,
-                              {"address": "127.0.0.1:%d" % port, "tls": True}]
+        port = tlsgen.listen_tls(srv)
         srv.conf["tls"] = {"certificates": [{"cert": cert or self.pair[0],
                                              "key": key or self.pair[1]}],
                            "ticket_key_file": key_files}

@@ -1,14 +1,64 @@
 """Throwaway certificates for the TLS tests, made with the openssl command:
 a CA, RSA and ECDSA certificates for localhost, a wildcard, another name,
-an expired one. Not a test."""
+an expired one; and the few steps every TLS test shares. Not a test."""
 
 import os
 import shutil
+import socket
+import ssl
 import subprocess
+import time
+import unittest
+
+from harness import free_port
 
 
 def have_openssl():
     return shutil.which("openssl") is not None
+
+
+def certdir_in(srv):
+    """A directory for certificates inside srv's own, so that it goes with
+    the server; skips the test without the openssl command."""
+    if not have_openssl():
+        raise unittest.SkipTest("no openssl command")
+    d = os.path.join(srv.dir, "certs")
+    os.mkdir(d)
+    return d
+
+
+def listen_tls(srv, *more):
+    """srv listens on its plain port, a new TLS port (returned) and more."""
+    port = free_port()
+    srv.conf["listen"] = (["127.0.0.1:%d" % srv.port, {"address": "127.0.0.1:%d" % port, "tls": True}]
+                          + list(more))
+    return port
+
+
+def read_plain(s, tls, inc, want=None, seconds=5):
+    """Plaintext from the server through the memory BIO inc of the
+    SSLObject tls on socket s, until want(data) (None: the close) or
+    seconds pass."""
+    data = b""
+    deadline = time.monotonic() + seconds
+    s.settimeout(0.3)
+    while (want is None or not want(data)) and time.monotonic() < deadline:
+        try:
+            chunk = s.recv(65536)
+        except socket.timeout:
+            continue
+        if not chunk:
+            break
+        inc.write(chunk)
+        try:
+            for _ in range(100):
+                got = tls.read(65536)
+                if not got:
+                    break
+                data += got
+        except (ssl.SSLWantReadError, ssl.SSLZeroReturnError):
+            pass
+    return data
 
 
 def _run(args, cwd):
