@@ -33,6 +33,7 @@
 #define CONF_MAX_ALLOW 32
 #define CONF_MAX_TLS_CERTS 16
 #define CONF_MAX_TICKET_KEYS 8
+#define CONF_MAX_TRY_FILES 16
 
 /* A mapping of names to strings (cache_control, error_pages, mime_types),
  * in file order; keys are stored lower-case and are unique. */
@@ -130,6 +131,26 @@ typedef struct {
     char *metrics_path;            /* NULL: no /metrics */
     conf_cidr_t metrics_allow[CONF_MAX_ALLOW];
     size_t num_metrics_allow;
+
+    /* Site rules (README "Locations", common/conf_rules.c): the top level's
+     * and each host's own, never inherited (nginx's server blocks). */
+    struct conf_rules_s *locations;  /* NULL: none */
+    char *redirect_map_path;         /* absolute; NULL: none */
+    unsigned redirect_map_line;
+    struct redirect_map_s *redirect_map;
+    /* Set in a location's own conf_t only: the rule keys that are not also
+     * host keys (a location's conf_t starts as a copy of its host's). */
+    char *alias;                   /* absolute, ends in "/" */
+    char *try_files[CONF_MAX_TRY_FILES];
+    size_t num_try_files;
+    int return_code;               /* 0: no return */
+    char *return_body;             /* NULL: none */
+    char *return_type;             /* Content-Type of the body */
+    char *redirect_to;             /* a location's redirect (NULL: none) */
+    int redirect_code;
+    conf_map_t rule_headers;       /* added to the host's; value "": removed */
+    unsigned methods;              /* bit 1 << HTTP_METHOD_*; 0: every method */
+    char *rule_cache_control;      /* a location's Cache-Control for its files */
 } conf_t;
 
 /* One entry of hosts:. Its conf_t holds every per-host key (scope HOST in

@@ -6,6 +6,7 @@
  * defaults, the freeing and `drover -T` need nothing else.
  */
 #include "conf_keys.h"
+#include "conf_rule_keys.h"
 
 #include <limits.h>
 #include <stdint.h>
@@ -238,21 +239,9 @@ static const conf_map_kind_t conf__mime_types_map = {
     0,
 };
 
-/* A field name (RFC 9110 5.1 token) that is not one the server frames
- * the response with: those it writes itself, once. */
 static int conf__is_extra_header(const char *s)
 {
-    static const char *const framing[] = { "content-length", "transfer-encoding", "connection",
-                                           "keep-alive", "upgrade", "date", "server", NULL };
-    if (s[0] == '\0' || strlen(s) > 64)
-        return 0;
-    for (const char *p = s; *p; p++)
-        if (!isalnum((unsigned char)*p) && strchr("!#$%&'*+-.^_`|~", *p) == NULL)
-            return 0;
-    for (size_t i = 0; framing[i] != NULL; i++)
-        if (strcasecmp(s, framing[i]) == 0)
-            return 0;
-    return 1;
+    return conf_value_is_extra_header(s);
 }
 
 static int conf__is_header_value(const char *s)
@@ -290,6 +279,7 @@ static const char *const conf__log_levels[] = { "debug", "info", "warn", "error"
 
 #define TOP CONF_SCOPE_TOP
 #define HOST CONF_SCOPE_HOST
+#define RULE CONF_SCOPE_RULE
 #define AT(field) offsetof(conf_t, field)
 #define LAT(field) offsetof(conf_listen_t, field)
 #define LISTEN CONF_SCOPE_LISTEN
@@ -311,8 +301,8 @@ const conf_key_t conf__keys[] = {
       .doc = "connections start with a PROXY protocol header" },
     { "workers", CONF_KIND_INT, TOP, AT(workers), "auto", 1, 512, CONF_F_AUTO,
       .doc = "worker processes (auto: one per CPU)" },
-    { "root", CONF_KIND_PATH, TOP | HOST, AT(root), "www", .doc = "document root" },
-    { "index", CONF_KIND_LIST, TOP | HOST, AT(index), "index.html", .list = &conf__index_items,
+    { "root", CONF_KIND_PATH, TOP | HOST | RULE, AT(root), "www", .doc = "document root" },
+    { "index", CONF_KIND_LIST, TOP | HOST | RULE, AT(index), "index.html", .list = &conf__index_items,
       .max_items = CONF_MAX_INDEX, .count_offset = AT(num_index),
       .doc = "index files tried for a directory" },
     { "daemon", CONF_KIND_BOOL, TOP, AT(daemon), "false", .doc = "detach from the terminal" },
@@ -321,7 +311,7 @@ const conf_key_t conf__keys[] = {
       .doc = "stderr or a path" },
     { "log_level", CONF_KIND_ENUM, TOP, AT(log_level), "info", .names = conf__log_levels,
       .doc = "debug, info, warn or error" },
-    { "access_log", CONF_KIND_PATH, TOP | HOST, AT(access_log), "off", .flags = CONF_F_OFF,
+    { "access_log", CONF_KIND_PATH, TOP | HOST | RULE, AT(access_log), "off", .flags = CONF_F_OFF,
       .doc = "a path, or off" },
     { "user", CONF_KIND_STRING, TOP, AT(user), NULL, .line_offset = AT(user_line),
       .doc = "drop privileges to this user when started as root" },
@@ -353,9 +343,9 @@ const conf_key_t conf__keys[] = {
       .doc = "plain listeners also take HTTP/2 with prior knowledge (h2c)" },
     { "http2_max_streams", CONF_KIND_INT, TOP, AT(http2_max_streams), "128", 1, 65536,
       .doc = "concurrent streams per HTTP/2 connection" },
-    { "gzip_static", CONF_KIND_BOOL, TOP | HOST, AT(gzip_static), "true",
+    { "gzip_static", CONF_KIND_BOOL, TOP | HOST | RULE, AT(gzip_static), "true",
       .doc = "serve file.gz (and file.br) to clients that accept it" },
-    { "autoindex", CONF_KIND_BOOL, TOP | HOST, AT(autoindex), "false",
+    { "autoindex", CONF_KIND_BOOL, TOP | HOST | RULE, AT(autoindex), "false",
       .doc = "list directories without an index file" },
     { "worker_max_requests", CONF_KIND_INT, TOP, AT(worker_max_requests), "0", 0, INT_MAX,
       .doc = "recycle a worker after about this many requests (0: never)" },
@@ -413,7 +403,7 @@ const conf_key_t conf__keys[] = {
       .doc = "Strict-Transport-Security on HTTPS responses (none: not sent)" },
     { "cache_control", CONF_KIND_MAP, TOP | HOST, AT(cache_control), .map = &conf__cache_control_map,
       .doc = "Cache-Control by extension, default for the rest" },
-    { "error_pages", CONF_KIND_MAP, TOP | HOST, AT(error_pages), .map = &conf__error_pages_map,
+    { "error_pages", CONF_KIND_MAP, TOP | HOST | RULE, AT(error_pages), .map = &conf__error_pages_map,
       .doc = "status -> page under root" },
     { "mime_types", CONF_KIND_MAP, TOP | HOST, AT(mime_types), .map = &conf__mime_types_map,
       .doc = "extension -> Content-Type, over the built-in table" },
@@ -433,6 +423,28 @@ const conf_key_t conf__keys[] = {
       .doc = "this host's certificate: {cert, key}" },
     { "cert", CONF_KIND_PATH, CONF_SCOPE_HOST_TLS, AT(tls_cert), .flags = CONF_F_REQUIRED },
     { "key", CONF_KIND_PATH, CONF_SCOPE_HOST_TLS, AT(tls_key), .flags = CONF_F_REQUIRED },
+    /* Site rules (conf_rules.c). Neither is inherited: a host's rules are
+     * its own, as nginx's locations belong to one server block. */
+    { "locations", CONF_KIND_LOCATIONS, TOP | HOST, AT(locations), .flags = CONF_F_OWN,
+      .doc = "per-path rules: \"= /exact\", \"/prefix\", \"^~ /prefix\", \"~ regex\", \"~* regex\", \"@name\"" },
+    { "redirect_map", CONF_KIND_PATH, TOP | HOST, AT(redirect_map_path), .flags = CONF_F_OWN,
+      .line_offset = AT(redirect_map_line),
+      .doc = "a file of \"FROM TO [CODE]\" lines: exact paths redirected before locations" },
+    { "alias", CONF_KIND_PATH, RULE, AT(alias),
+      .doc = "a directory that replaces the matched prefix" },
+    { "try_files", CONF_KIND_NODE, RULE, AT(try_files), .node = conf_rule_keys_try_files,
+      .doc = "files tried in order; the last is a path, =CODE or @name" },
+    { "return", CONF_KIND_NODE, RULE, AT(return_code), .node = conf_rule_keys_return,
+      .doc = "CODE or {code, body, type}" },
+    { "redirect", CONF_KIND_NODE, RULE, AT(redirect_to), .node = conf_rule_keys_redirect,
+      .doc = "URL or {to, code: 301|302|303|307|308}" },
+    { "headers", CONF_KIND_NODE, RULE, AT(rule_headers), .node = conf_rule_keys_headers,
+      .doc = "added to the host's: name -> value, null removes" },
+    { "cache_control", CONF_KIND_STRING, RULE, AT(rule_cache_control), .check = conf__is_header_value,
+      .expected = "a Cache-Control value such as \"no-cache\"",
+      .doc = "Cache-Control of the files this rule serves" },
+    { "methods", CONF_KIND_NODE, RULE, AT(methods), .node = conf_rule_keys_methods,
+      .doc = "the methods allowed (405 with Allow for others)" },
 };
 
 const size_t conf__num_keys = sizeof(conf__keys) / sizeof(conf__keys[0]);
@@ -510,7 +522,7 @@ int conf__copy_scope(void *dst, const void *src, unsigned scope)
         const conf_key_t *k = &conf__keys[i];
         char *to = (char *)dst + k->offset;
         const char *from = (const char *)src + k->offset;
-        if (!(k->scope & scope))
+        if (!(k->scope & scope) || (k->flags & CONF_F_OWN))
             continue;
         switch (k->kind) {
         case CONF_KIND_BOOL:

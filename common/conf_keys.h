@@ -37,6 +37,10 @@ typedef enum {
                          * that is non-NULL when the section was given */
     CONF_KIND_HOSTS,    /* hosts: name -> a mapping of the rows of scope HOST, each
                          * into its own conf_t (conf_host_t, conf_hosts.c) */
+    CONF_KIND_LOCATIONS, /* locations: pattern -> a mapping of the rows of scope RULE,
+                          * read once the host's own keys are (conf_rules.c) */
+    CONF_KIND_NODE,     /* read by node(): a value of more than one shape
+                         * (return: 404 or {code, body}), conf_rules.c */
 } conf_kind_t;
 
 /* Where a key may appear. Per-host and per-listener scopes come next. */
@@ -49,15 +53,18 @@ typedef enum {
 #define CONF_SCOPE_TLS_CERT 0x10u /* an entry of tls.certificates: conf_tls_cert_t */
 #define CONF_SCOPE_HOST 0x100u  /* inside a hosts: entry; stores into the host's conf_t */
 #define CONF_SCOPE_HOST_TLS 0x200u /* inside a host's tls: {cert, key} */
+#define CONF_SCOPE_RULE 0x400u  /* inside a locations: entry; stores into the rule's conf_t */
 #define CONF_SCOPE_ITEMS (CONF_SCOPE_LISTEN | CONF_SCOPE_TLS_CERT)
 /* Every scope is one bit of its own: two scopes sharing a bit would let the
  * keys of one appear (and take their defaults) inside the other. */
 #define CONF_SCOPE__EACH                                                       \
     (CONF_SCOPE_TOP + CONF_SCOPE_STATUS + CONF_SCOPE_METRICS + CONF_SCOPE_LISTEN + \
-     CONF_SCOPE_TLS + CONF_SCOPE_TLS_CERT + CONF_SCOPE_HOST + CONF_SCOPE_HOST_TLS)
+     CONF_SCOPE_TLS + CONF_SCOPE_TLS_CERT + CONF_SCOPE_HOST + CONF_SCOPE_HOST_TLS + \
+     CONF_SCOPE_RULE)
 _Static_assert(CONF_SCOPE__EACH ==
                    (CONF_SCOPE_TOP | CONF_SCOPE_STATUS | CONF_SCOPE_METRICS | CONF_SCOPE_LISTEN |
-                    CONF_SCOPE_TLS | CONF_SCOPE_TLS_CERT | CONF_SCOPE_HOST | CONF_SCOPE_HOST_TLS),
+                    CONF_SCOPE_TLS | CONF_SCOPE_TLS_CERT | CONF_SCOPE_HOST | CONF_SCOPE_HOST_TLS |
+                    CONF_SCOPE_RULE),
                "two config scopes share a bit");
 #define CONF_SCOPE_ALL (0xffffffffu & ~CONF_SCOPE_ITEMS) /* every scope stored in conf_t */
 
@@ -67,6 +74,8 @@ _Static_assert(CONF_SCOPE__EACH ==
 #define CONF_F_REQUIRED 0x8u /* in a section: must be given */
 #define CONF_F_NONE 0x10u    /* string: "none" stores NULL; list: a single value is a
                               * list of one, "none" an empty list */
+#define CONF_F_OWN 0x20u     /* a host key that a host does not inherit from the top
+                              * level, nor a location from its host */
 
 /* How the items of a list are read, kept, compared, printed and freed. */
 typedef struct {
@@ -114,6 +123,9 @@ typedef struct {
     const char *expected;      /* string: what check() wants, for errors */
     size_t line_offset;        /* string: an unsigned that gets the line (0: none) */
     unsigned inner;            /* section: the scope of its keys */
+    /* node: reads value node (a yaml_node_t *) of this row into base, with
+     * ctx a conf_ctx_t * for errors. 0, or -1 with the error set. */
+    int (*node)(void *ctx, const void *row, void *value, char *base);
     const char *doc;           /* one line, printed by drover -T */
 } conf_key_t;
 

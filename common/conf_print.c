@@ -13,7 +13,58 @@
 #include <string.h>
 
 #include "conf_keys.h"
+#include "conf_rules.h"
+#include "http_parser.h"
 #include "conf_value.h"
+
+/* The rule keys of more than one shape, in the shape they were read in. */
+static void conf__print_node(FILE *out, const conf_key_t *k, const conf_t *c, const char *indent)
+{
+    if (strcmp(k->name, "try_files") == 0) {
+        fprintf(out, "%stry_files: [", indent);
+        for (size_t i = 0; i < c->num_try_files; i++) {
+            fputs(i > 0 ? ", " : "", out);
+            conf__print_quoted(out, c->try_files[i]);
+        }
+        fputs("]\n", out);
+    } else if (strcmp(k->name, "return") == 0) {
+        fprintf(out, "%sreturn: {code: %d", indent, c->return_code);
+        if (c->return_body != NULL) {
+            fputs(", body: ", out);
+            conf__print_quoted(out, c->return_body);
+        }
+        if (c->return_type != NULL) {
+            fputs(", type: ", out);
+            conf__print_quoted(out, c->return_type);
+        }
+        fputs("}\n", out);
+    } else if (strcmp(k->name, "redirect") == 0) {
+        fprintf(out, "%sredirect: {to: ", indent);
+        conf__print_quoted(out, c->redirect_to);
+        fprintf(out, ", code: %d}\n", c->redirect_code);
+    } else if (strcmp(k->name, "headers") == 0) {
+        fprintf(out, "%sheaders: {", indent);
+        for (size_t i = 0; i < c->rule_headers.n; i++) {
+            fputs(i > 0 ? ", " : "", out);
+            conf__print_quoted(out, c->rule_headers.items[i].key);
+            fputs(": ", out);
+            if (c->rule_headers.items[i].value[0] == '\0')
+                fputs("null", out);
+            else
+                conf__print_quoted(out, c->rule_headers.items[i].value);
+        }
+        fputs("}\n", out);
+    } else if (strcmp(k->name, "methods") == 0) {
+        fprintf(out, "%smethods: [", indent);
+        int first = 1;
+        for (int m = 1; m < 32; m++)
+            if ((c->methods & (1u << m)) && http_method_name((http_method_t)m) != NULL) {
+                fprintf(out, "%s%s", first ? "" : ", ", http_method_name((http_method_t)m));
+                first = 0;
+            }
+        fputs("]\n", out);
+    }
+}
 
 static void conf__print_value(FILE *out, const conf_key_t *k, const char *base,
                               const char *indent)
@@ -81,9 +132,42 @@ static void conf__print_value(FILE *out, const conf_key_t *k, const char *base,
         }
         break;
     }
+    case CONF_KIND_NODE:
+        conf__print_node(out, k, (const conf_t *)(const void *)base, indent);
+        break;
     case CONF_KIND_SECTION:
     case CONF_KIND_HOSTS:
+    case CONF_KIND_LOCATIONS:
         break;
+    }
+}
+
+/* Each location with the keys it sets itself; the rest is its host's. */
+static void conf__print_locations(FILE *out, const conf_t *c, const char *indent)
+{
+    const conf_rules_t *rs = c->locations;
+    if (rs == NULL || rs->n == 0) {
+        fprintf(out, "%slocations: {}\n", indent);
+        return;
+    }
+    char inner[32];
+    snprintf(inner, sizeof(inner), "%s    ", indent);
+    fprintf(out, "%slocations:\n", indent);
+    for (size_t i = 0; i < rs->n; i++) {
+        const conf_rule_t *r = &rs->items[i];
+        fprintf(out, "%s  ", indent);
+        conf__print_quoted(out, r->pattern);
+        fprintf(out, ":  # line %u\n", r->line);
+        size_t keys = 0;
+        for (size_t j = 0; j < conf__num_keys; j++) {
+            const conf_key_t *k = &conf__keys[j];
+            if (!(k->scope & CONF_SCOPE_RULE) || !conf_rule_sets(r, k->name))
+                continue;
+            conf__print_value(out, k, (const char *)r->conf, inner);
+            keys++;
+        }
+        if (keys == 0)
+            fprintf(out, "%s{}\n", inner);
     }
 }
 
@@ -111,7 +195,10 @@ static void conf__print_hosts(FILE *out, const conf_t *c)
                 if (!own && (k->scope & CONF_SCOPE_TOP) == 0)
                     continue; /* aliases, redirect, tls: nothing to inherit */
                 const char *base = (const char *)h->conf;
-                if (k->kind == CONF_KIND_SECTION) {
+                if (k->kind == CONF_KIND_LOCATIONS) {
+                    if (own)
+                        conf__print_locations(out, h->conf, "    ");
+                } else if (k->kind == CONF_KIND_SECTION) {
                     fprintf(out, "    %s:\n", k->name);
                     conf__print_scope(out, base, k->inner, "      ");
                 } else {
@@ -132,6 +219,8 @@ static void conf__print_scope(FILE *out, const char *base, unsigned scope, const
             fprintf(out, "%s# %s\n", indent, k->doc);
         if (k->kind == CONF_KIND_HOSTS) {
             conf__print_hosts(out, (const conf_t *)(const void *)base);
+        } else if (k->kind == CONF_KIND_LOCATIONS) {
+            conf__print_locations(out, (const conf_t *)(const void *)base, indent);
         } else if (k->kind != CONF_KIND_SECTION) {
             conf__print_value(out, k, base, indent);
         } else if (*(char *const *)(const void *)(base + k->offset) == NULL) {

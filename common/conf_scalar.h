@@ -22,6 +22,7 @@ typedef struct {
     const char *prefix; /* "" at the top, "status." inside status */
     yaml_node_t *hosts; /* hosts:, read after the top level it inherits from */
     unsigned char *set; /* in a host: the rows it sets (conf_host_t.set) */
+    yaml_node_t *locations; /* locations: of the mapping being read, read after it */
 } conf_ctx_t;
 
 /* "file:line: prefix key: message" into ctx->err; returns -1. */

@@ -332,3 +332,21 @@ int conf_value_is_url_path(const char *s)
 {
     return s[0] == '/' && strpbrk(s, " ?#%") == NULL;
 }
+
+/* A field name (RFC 9110 5.1 token) that is not one the server frames
+ * the response with: those it writes itself, once. */
+int conf_value_is_extra_header(const char *s)
+{
+    static const char *const framing[] = { "content-length", "transfer-encoding", "connection",
+                                           "keep-alive", "upgrade", "date", "server", NULL };
+    if (s[0] == '\0' || strlen(s) > 64)
+        return 0;
+    for (const char *p = s; *p; p++)
+        if (!isalnum((unsigned char)*p) && strchr("!#$%&'*+-.^_`|~", *p) == NULL)
+            return 0;
+    for (size_t i = 0; framing[i] != NULL; i++)
+        if (strcasecmp(s, framing[i]) == 0)
+            return 0;
+    return 1;
+}
+

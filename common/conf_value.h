@@ -85,4 +85,9 @@ int conf_value_is_page_path(const char *s);      /* /a/b.html, normalised, no do
 int conf_value_is_file_name(const char *s);      /* an index name: no '/', no leading dot */
 int conf_value_is_url_path(const char *s);       /* /status: absolute, no space ? # % */
 
+/* 1 when s is a field name (RFC 9110 5.1 token, up to 64 bytes) that is not
+ * one the server frames the response with (Content-Length, Transfer-Encoding,
+ * Connection, Keep-Alive, Upgrade, Date, Server): those it writes itself. */
+int conf_value_is_extra_header(const char *s);
+
 #endif

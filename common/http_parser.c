@@ -452,6 +452,14 @@ http_method_t http_method_lookup(str_t name)
     return HTTP_METHOD_UNKNOWN;
 }
 
+const char *http_method_name(http_method_t m)
+{
+    for (size_t i = 0; i < sizeof(http__methods) / sizeof(http__methods[0]); i++)
+        if (http__methods[i].method == m)
+            return http__methods[i].name;
+    return NULL;
+}
+
 int http_request_target(http_request_t *req)
 {
     if (req->target.len == 0)

@@ -112,6 +112,8 @@ ssize_t http_parse_request(const char *buf, size_t len, size_t last_len,
  *     Host is the caller's.
  */
 http_method_t http_method_lookup(str_t name);
+/* The name of a known method ("GET"), or NULL. */
+const char *http_method_name(http_method_t m);
 int http_request_target(http_request_t *req);
 int http_request_field(http_request_t *req, str_t name, str_t value);
 

@@ -18,17 +18,19 @@
 #include "master.h"
 #include "top.h"
 #include "tls_setup.h"
+#include "rule_explain.h"
 #include "upgrade.h"
 #include "user.h"
 
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: drover [-c FILE] [-t | -T] [-s stop|quit|reload|reopen|status|upgrade|top [-n N]] [-f] [-v] [-h]\n"
+            "usage: drover [-c FILE] [-t | -T [/path [-H host]]] [-s stop|quit|reload|reopen|status|upgrade|top [-n N]] [-f] [-v] [-h]\n"
             "  -c FILE   configuration file (default: %s/drover/drover.yaml,\n"
             "            or etc/drover.yaml beside the binary in a source tree)\n"
             "  -t        check the configuration and exit\n"
             "  -T        check it and print it with every default filled in\n"
+            "  -T /path  [-H host]: which host and location serve that path, and why\n"
             "  -s SIGNAL send a signal to the running master: stop (TERM), quit (QUIT),\n"
             "            reload (HUP, and wait for its outcome), reopen (USR1),\n"
             "            upgrade (USR2: start the binary again, hand over, wait for\n"
@@ -158,7 +160,7 @@ static int main__check_tls(const conf_t *conf, char *err, size_t errlen)
 
 int main(int argc, char **argv)
 {
-    const char *conf_path = NULL, *signame = NULL;
+    const char *conf_path = NULL, *signame = NULL, *explain_host = NULL, *explain = NULL;
     int test = 0, foreground = 0, top_count = 0, opt;
     char buf[PATH_MAX], err[CONF_ERR_LEN];
     pid_t predecessor;
@@ -168,12 +170,13 @@ int main(int argc, char **argv)
      * upgrade, and the path to start for the next one. */
     upgrade_child_env(&predecessor, &predecessor_fd);
 
-    while ((opt = getopt(argc, argv, "c:tTs:n:fvh")) != -1) {
+    while ((opt = getopt(argc, argv, "c:tTH:s:n:fvh")) != -1) {
         switch (opt) {
         case 'c': conf_path = optarg; break;
         case 't': test = 1; break;
         case 'T': test = 2; break;
         case 's': signame = optarg; break;
+        case 'H': explain_host = optarg; break;
         case 'f': foreground = 1; break;
         case 'n': {
             char *end;
@@ -189,6 +192,13 @@ int main(int argc, char **argv)
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
+    }
+    /* -T /path: which host and location serve it (getopt moved it here). */
+    if (test == 2 && optind < argc && argv[optind][0] == '/')
+        explain = argv[optind++];
+    if (explain_host != NULL && explain == NULL) {
+        fprintf(stderr, "drover: -H %s: goes with -T /path\n", explain_host);
+        return 2;
     }
     if (optind < argc) {
         fprintf(stderr, "drover: unexpected argument \"%s\"\n", argv[optind]);
@@ -234,7 +244,8 @@ int main(int argc, char **argv)
     if (test) {
         conf_hosts_warn(conf, stderr);
         fprintf(stderr, "drover: configuration file %s test is successful\n", conf->file);
-        int rc = test == 2 && conf_print(conf, stdout) < 0 ? 1 : 0;
+        int rc = explain != NULL ? rule_explain(conf, explain_host, explain, stdout)
+                 : test == 2 && conf_print(conf, stdout) < 0 ? 1 : 0;
         conf_free(conf);
         return rc;
     }

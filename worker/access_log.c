@@ -230,7 +230,16 @@ static void access_log__write_json(access_log_t *l, const access_log_record_t *r
     o = access_log__json(o, r->agent);
     o += sprintf(o, ",\"duration_us\":%llu,\"scheme\":\"%s\",\"tls\":", (unsigned long long)r->duration_us,
                  r->scheme != NULL ? r->scheme : "http");
-    o += r->tls_version != NULL ? sprintf(o, "\"%s\"}\n", r->tls_version) : sprintf(o, "null}\n");
+    o += r->tls_version != NULL ? sprintf(o, "\"%s\"", r->tls_version) : sprintf(o, "null");
+    /* The location that answered: the question a rule's user asks first. */
+    o += sprintf(o, ",\"rule\":");
+    if (r->rule != NULL) {
+        size_t rl = strlen(r->rule);
+        o = access_log__json(o, str_make(r->rule, rl > 256 ? 256 : rl));
+    } else {
+        o += sprintf(o, "null");
+    }
+    o += sprintf(o, "}\n");
     l->len = (size_t)(o - l->buf);
 }
 

@@ -57,6 +57,7 @@ typedef struct {
     const char *tls_version;
     str_t host;             /* the Host header as sent (normalised when written) */
     uint64_t duration_us;   /* from the request head to the end of the response */
+    const char *rule;       /* the location that answered (its pattern), or NULL */
 } access_log_record_t;
 
 /* Starts l; path NULL: logging off. */

@@ -118,6 +118,8 @@ struct conn_s {
     str_t log_referer;
     str_t log_agent;
     str_t log_host;         /* the Host header, into rbuf */
+    const char *log_rule;   /* the location that answered (response.h), or NULL */
+    void *rule_log;         /* its access_log_t, or NULL: the host's */
     double log_start;       /* w->now when the request head was read */
     struct host_s *host;    /* the virtual host that answered; NULL: default */
     unsigned method;        /* HTTP_METHOD_* of the request (0: other), for metrics */

@@ -14,7 +14,9 @@
 static int error_page__configured(worker_t *w, response_t *r)
 {
     /* The current host's pages, from its own root (w->fc is its cache). */
-    const conf_map_t *pages = w->host != NULL ? &w->host->conf->error_pages : &w->a.conf->error_pages;
+    const conf_map_t *pages = w->rule_conf != NULL ? &w->rule_conf->error_pages
+                              : w->host != NULL ? &w->host->conf->error_pages
+                                                : &w->a.conf->error_pages;
     if (pages->n == 0 || w->fc == NULL)
         return -1;
     char key[8];
@@ -40,7 +42,8 @@ static int error_page__configured(worker_t *w, response_t *r)
 void error_page_respond(worker_t *w, response_t *r)
 {
     int status = r->status;
-    if (status == 405 || status == 501)
+    /* A location's methods: wrote its own Allow before. */
+    if ((status == 405 || status == 501) && r->nlines == 0)
         response_add(r, "Allow: " ERROR_PAGE_ALLOW "\r\n", sizeof("Allow: " ERROR_PAGE_ALLOW "\r\n") - 1);
     if (status >= 400 && error_page__configured(w, r) == 0)
         return;

@@ -29,6 +29,7 @@ typedef struct {
     /* The virtual host, when the protocol already chose it (host_select);
      * NULL: handler_respond chooses it from req. */
     struct host_s *host;
+    unsigned https : 1;     /* the connection is TLS: $scheme, relative redirects */
 } handler_req_t;
 
 void handler_respond(const handler_req_t *h, response_t *r);

@@ -12,6 +12,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "conf_rules.h"
 #include "file_cache.h"
 #include "log.h"
 #include "tls.h"
@@ -79,6 +80,97 @@ static access_log_t *host__log(worker_t *w, host_set_t *s, const char *path)
     return l;
 }
 
+/* A host's ETag tag: a hash of its name, never 0 (the default host's). */
+static unsigned host__tag(const char *name)
+{
+    uint32_t h = 2166136261u;
+    for (const char *p = name; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    return h != 0 ? h : 1;
+}
+
+/* "Name: value\r\n" lines of the rule's headers, and "Name\0" for each
+ * it removes (a null value). 0, or -1 (out of memory). */
+static int host__rule_headers(host_rule_t *hr, const conf_map_t *m)
+{
+    size_t set = 0, unset = 0;
+    for (size_t i = 0; i < m->n; i++) {
+        size_t k = strlen(m->items[i].key), v = strlen(m->items[i].value);
+        if (v == 0)
+            unset += k + 1;
+        else
+            set += k + v + 4;
+    }
+    if (set > 0 && (hr->headers = malloc(set + 1)) == NULL)
+        return -1;
+    if (unset > 0 && (hr->unset = malloc(unset)) == NULL)
+        return -1;
+    for (size_t i = 0; i < m->n; i++) {
+        const char *k = m->items[i].key, *v = m->items[i].value;
+        if (v[0] != '\0') {
+            hr->headers_len += (size_t)sprintf(hr->headers + hr->headers_len, "%s: %s\r\n", k, v);
+        } else {
+            memcpy(hr->unset + hr->unset_len, k, strlen(k) + 1);
+            hr->unset_len += strlen(k) + 1;
+        }
+    }
+    return 0;
+}
+
+/* The worker's state of h's locations: each one's log, headers, and root
+ * (opened now, before privileges are dropped, as the hosts' roots are). */
+static int host__rules(worker_t *w, host_set_t *s, host_t *h)
+{
+    const conf_rules_t *rs = h->conf->locations;
+    if (rs == NULL || rs->n == 0)
+        return 0;
+    if ((h->rules = calloc(rs->n, sizeof(*h->rules))) == NULL)
+        return -1;
+    for (size_t i = 0; i < rs->n; i++) {
+        host_rule_t *hr = &h->rules[i];
+        const conf_t *rc = rs->items[i].conf;
+        hr->rule = &rs->items[i];
+        hr->root_fd = -1;
+        if (rc->access_log == NULL)
+            hr->log = &s->off;
+        else if (h->conf->access_log != NULL && strcmp(rc->access_log, h->conf->access_log) == 0)
+            hr->log = h->log;
+        else if ((hr->log = host__log(w, s, rc->access_log)) == NULL)
+            return -1;
+        if (host__rule_headers(hr, &rc->rule_headers) < 0)
+            return -1;
+        if (!hr->rule->own_files)
+            continue;
+        if (h->root_fd >= 0 && strcmp(rc->root, h->conf->root) == 0) {
+            hr->root_fd = h->root_fd;
+        } else if ((hr->root_fd = open(rc->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+            log_error("open(\"%s\"): %s: location \"%s\" of host %s will answer 404", rc->root,
+                      strerror(errno), hr->rule->pattern, h->name[0] ? h->name : "(default)");
+        } else {
+            s->fds[s->nfds++] = hr->root_fd;
+        }
+    }
+    return 0;
+}
+
+file_cache_t *host_rule_cache(worker_t *w, host_t *h, host_rule_t *hr)
+{
+    host_set_t *s = w->hosts;
+    if (hr->fc == NULL && hr->root_fd >= 0) {
+        hr->fc = file_cache_new(hr->root_fd, hr->rule->conf, s->fc_max);
+        if (hr->fc == NULL) {
+            log_error("file_cache_new(): out of memory: location \"%s\" answers 404",
+                      hr->rule->pattern);
+            return NULL;
+        }
+        /* Another root's files: ETags that differ from the host's. */
+        file_cache_set_tag(hr->fc, host__tag(h->name) ^ (unsigned)(hr - h->rules + 1) * 2654435761u);
+        if (s->fc_budget.max > 0)
+            file_cache_share(hr->fc, &s->fc_budget);
+    }
+    return hr->fc;
+}
+
 int host_open(worker_t *w)
 {
     const conf_t *conf = w->a.conf;
@@ -89,11 +181,17 @@ int host_open(worker_t *w)
     s->off.fd = -1;
     s->n = conf->num_hosts + 1;
     s->hosts = calloc(s->n, sizeof(*s->hosts));
-    s->fds = calloc(s->n, sizeof(*s->fds));
+    /* Roots: one per host and one per location with files of its own. */
+    size_t nroots = s->n;
+    for (size_t i = 0; i < s->n; i++) {
+        const conf_t *hc = i == 0 ? conf : conf->hosts[i - 1].conf;
+        nroots += hc->locations != NULL ? hc->locations->n : 0;
+    }
+    s->fds = calloc(nroots, sizeof(*s->fds));
     /* Pointers: each log has a 64 KiB buffer, and most hosts share the
      * top level's, so only the logs really opened are allocated. */
-    s->logs = conf->num_hosts ? calloc(conf->num_hosts, sizeof(*s->logs)) : NULL;
-    if (s->hosts == NULL || s->fds == NULL || (conf->num_hosts && s->logs == NULL))
+    s->logs = calloc(nroots, sizeof(*s->logs));
+    if (s->hosts == NULL || s->fds == NULL || s->logs == NULL)
         goto nomem;
     w->access_log.format = conf->log_format;
 
@@ -123,21 +221,15 @@ int host_open(worker_t *w)
         if (h->conf->headers.n > 0 && h->headers == NULL)
             goto nomem;
     }
+    for (size_t i = 0; i < s->n; i++)
+        if (host__rules(w, s, &s->hosts[i]) < 0)
+            goto nomem;
     w->host = d;
     return 0;
 
 nomem:
     log_error("virtual hosts: out of memory");
     return -1;
-}
-
-/* A host's ETag tag: a hash of its name, never 0 (the default host's). */
-static unsigned host__tag(const char *name)
-{
-    uint32_t h = 2166136261u;
-    for (const char *p = name; *p; p++)
-        h = (h ^ (unsigned char)*p) * 16777619u;
-    return h != 0 ? h : 1;
 }
 
 host_t *host_select(worker_t *w, const http_request_t *req)

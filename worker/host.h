@@ -32,6 +32,20 @@
 #include "conn.h"
 #include "worker.h"
 
+struct conf_rule_s;
+
+/* A worker's state of one location of a host (worker/rule_handler.c). */
+typedef struct host_rule_s {
+    const struct conf_rule_s *rule;
+    int root_fd;              /* own_files: its root's descriptor (-1: none) */
+    struct file_cache_s *fc;  /* own_files: its file cache, made on first use */
+    access_log_t *log;        /* where its requests are logged */
+    char *headers;            /* its own "Name: value\r\n" lines, or NULL */
+    size_t headers_len;
+    char *unset;              /* the names it removes: "Name\0Name\0", or NULL */
+    size_t unset_len;
+} host_rule_t;
+
 typedef struct host_s {
     const conf_t *conf;       /* the host's keys: its own, else the top level's */
     const char *name;         /* as configured; "" for the default host */
@@ -43,6 +57,7 @@ typedef struct host_s {
     /* Counted since the last REPORT_HOSTS the queue took (metrics_hosts.h). */
     uint64_t metrics_requests[METRICS_CLASSES];
     uint64_t metrics_bytes;
+    host_rule_t *rules;       /* one per conf->locations item; NULL: none */
 } host_t;
 
 typedef struct host_set_s {
@@ -81,6 +96,10 @@ host_t *host_select(worker_t *w, const http_request_t *req);
  * get 421 Misdirected Request (RFC 9110 15.5.20), not another site's
  * page under this certificate. */
 int host_misdirected(const conn_t *c, str_t host);
+
+/* The file cache of a location that has files of its own (root, alias,
+ * index...), made on its first use; NULL when it cannot be. */
+struct file_cache_s *host_rule_cache(worker_t *w, host_t *h, host_rule_t *hr);
 
 /* For every log of every host: flush, reopen (USR1), flush and close. */
 void host_flush(worker_t *w);

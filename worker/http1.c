@@ -123,6 +123,8 @@ static void http1__frame(conn_t *c, response_t *r, int head_only)
 {
     worker_t *w = c->w;
     c->status = r->status;
+    c->log_rule = r->rule;
+    c->rule_log = r->log;
     c->body_bytes = 0;
     if (r->close)
         c->keep_alive = 0;
@@ -262,7 +264,7 @@ static void http1__request(conn_t *c, const http_request_t *req)
         return;
     }
     handler_req_t h = { .w = w, .req = req, .conn_id = (uint64_t)(uintptr_t)c, .seq = c->requests,
-                        .host = c->host };
+                        .host = c->host, .https = c->https };
     h.addr = conn_peer(c, &h.family);
     handler_respond(&h, &r);
     http1__frame(c, &r, head_only);
@@ -273,7 +275,8 @@ static void http1__finish(conn_t *c)
 {
     worker_t *w = c->w;
     metrics_time(&w->report, c->started);
-    access_log_t *log = c->host != NULL ? c->host->log : &w->access_log;
+    access_log_t *log = c->rule_log != NULL ? (access_log_t *)c->rule_log
+                        : c->host != NULL ? c->host->log : &w->access_log;
     if (access_log_on(log)) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -283,6 +286,7 @@ static void http1__finish(conn_t *c)
             .body_bytes = c->body_bytes, .referer = c->log_referer, .agent = c->log_agent,
             .scheme = c->https ? "https" : "http", .tls_version = c->tls_version,
             .host = c->log_host, .duration_us = took > 0 ? (uint64_t)(took * 1e6) : 0,
+            .rule = c->log_rule,
         };
         access_log_write(log, &rec, w->wall);
     }

@@ -40,6 +40,8 @@ http2_stream_t *http2_stream_new(int32_t id)
     s->body_in = 0;
     s->status = 0;
     s->host = NULL;
+    s->rule = NULL;
+    s->rule_log = NULL;
     s->sent = 0;
     s->chunk = NULL;
     s->nchunks = s->ci = 0;
@@ -312,7 +314,7 @@ int http2_stream_respond(nghttp2_session *session, conn_t *c, http2_stream_t *s)
         error_page_status(w, &r, st);
     } else {
         handler_req_t h = { .w = w, .req = &req, .conn_id = (uint64_t)(uintptr_t)c,
-                            .seq = (unsigned)s->id, .host = s->host };
+                            .seq = (unsigned)s->id, .host = s->host, .https = c->https };
         h.addr = conn_peer(c, &h.family);
         handler_respond(&h, &r);
     }
@@ -335,6 +337,8 @@ int http2_stream_respond(nghttp2_session *session, conn_t *c, http2_stream_t *s)
         nnv = http2__nv(head, (size_t)hlen, nv, HTTP2_MAX_NV, status);
     }
     s->status = r.status;
+    s->rule = r.rule;
+    s->rule_log = r.log;
     s->responded = 1;
     w->report.requests++;
     if (r.status >= 100 && r.status < 600)
@@ -359,7 +363,8 @@ void http2_stream_log(conn_t *c, http2_stream_t *s)
     worker_t *w = c->w;
     if (s->responded)
         metrics_time(&w->report, s->started);
-    access_log_t *log = s->host != NULL ? s->host->log : &w->access_log;
+    access_log_t *log = s->rule_log != NULL ? (access_log_t *)s->rule_log
+                        : s->host != NULL ? s->host->log : &w->access_log;
     if (!s->responded || !access_log_on(log))
         return;
     str_t method = STR_NULL, path = STR_NULL, referer = STR_NULL, agent = STR_NULL, host = STR_NULL;
@@ -388,6 +393,7 @@ void http2_stream_log(conn_t *c, http2_stream_t *s)
         .addr = conn_addr(c), .request = str_make(line, n > 0 ? (size_t)n : 0), .status = s->status,
         .body_bytes = s->sent, .referer = referer, .agent = agent,
         .scheme = c->https ? "https" : "http", .tls_version = c->tls_version, .host = host,
+        .rule = s->rule,
     };
     access_log_write(log, &rec, w->wall);
 }

@@ -64,6 +64,8 @@ typedef struct {
     /* The response. */
     struct host_s *host;    /* the virtual host (host_select), or NULL */
     int status;
+    const char *rule;       /* the location that answered, or NULL */
+    void *rule_log;         /* its access_log_t, or NULL: the host's */
     double started;         /* w->now when it was answered, for the duration histogram */
     uint64_t sent;          /* body bytes handed to DATA frames */
     http2_chunk_t *chunk;   /* owned */

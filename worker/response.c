@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "file_cache.h"
@@ -26,6 +27,11 @@ void response_init(response_t *r, int status)
     r->ref = NULL;
     r->parts = NULL;
     r->nparts = 0;
+    r->rule = NULL;
+    r->log = NULL;
+    r->nolog = 0;
+    r->rule_headers = NULL;
+    r->rule_unset = NULL;
     r->used = 0;
 }
 
@@ -62,6 +68,56 @@ void response_addf(response_t *r, const char *fmt, ...)
     }
     response_add(r, r->scratch + r->used, (size_t)n);
     r->used += (size_t)n;
+}
+
+/* 1 when the header line at p (up to end) is named name[0..len). */
+static int response__named(const char *p, const char *end, const char *name, size_t len)
+{
+    return (size_t)(end - p) > len && p[len] == ':' && strncasecmp(p, name, len) == 0;
+}
+
+void response_remove_header(response_t *r, const char *name, size_t len)
+{
+    for (unsigned i = 0; i < r->nlines; i++) {
+        const char *p = r->lines[i].p, *end = p + r->lines[i].len;
+        int found = 0;
+        for (const char *q = p; q < end && !found;) {
+            const char *nl = memchr(q, '\n', (size_t)(end - q));
+            const char *next = nl != NULL ? nl + 1 : end;
+            found = response__named(q, next, name, len);
+            q = next;
+        }
+        if (!found)
+            continue;
+        char *out = response_alloc(r, r->lines[i].len);
+        if (out == NULL)
+            return;
+        size_t n = 0;
+        for (const char *q = p; q < end;) {
+            const char *nl = memchr(q, '\n', (size_t)(end - q));
+            const char *next = nl != NULL ? nl + 1 : end;
+            if (!response__named(q, next, name, len)) {
+                memcpy(out + n, q, (size_t)(next - q));
+                n += (size_t)(next - q);
+            }
+            q = next;
+        }
+        r->lines[i] = str_make(out, n);
+    }
+}
+
+void response_replace_headers(response_t *r, const char *lines, size_t len)
+{
+    const char *end = lines + len;
+    for (const char *q = lines; q < end;) {
+        const char *colon = memchr(q, ':', (size_t)(end - q));
+        const char *nl = memchr(q, '\n', (size_t)(end - q));
+        if (colon == NULL || nl == NULL)
+            break;
+        response_remove_header(r, q, (size_t)(colon - q));
+        q = nl + 1;
+    }
+    response_add(r, lines, len);
 }
 
 void response_bytes(response_t *r, const char *p, size_t len, struct file_cache_entry_s *ref)

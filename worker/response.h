@@ -73,6 +73,19 @@ typedef struct {
     response_part_t part[HTTP_RANGE_MAX + 1];
     unsigned nparts;            /* ranges; part[nparts] is the closing boundary */
 
+    /* Site rules (worker/rule_handler.c): the rule that answered (its
+     * pattern, for the access log; NULL: none), and the log the request
+     * goes to instead of its host's (an access_log_t *; NULL: the host's). */
+    const char *rule;
+    void *log;
+    unsigned nolog : 1;         /* the rule's access_log: off */
+    /* The rule's headers ("Name: value\r\n" lines), added after the host's,
+     * and the names it removes ("Name\0Name\0"); NULL: none. */
+    const char *rule_headers;
+    size_t rule_headers_len;
+    const char *rule_unset;
+    size_t rule_unset_len;
+
     size_t used;                /* of scratch */
     char scratch[RESPONSE_SCRATCH];
 } response_t;
@@ -90,6 +103,15 @@ void response_addf(response_t *r, const char *fmt, ...) __attribute__((format(pr
 
 /* n bytes of scratch, or NULL (and r->overflow) when there is no room. */
 char *response_alloc(response_t *r, size_t n);
+
+/* Removes every header line named name[0..len) (case-insensitive) that r
+ * has so far, copying the blocks that held one into scratch. */
+void response_remove_header(response_t *r, const char *name, size_t len);
+
+/* Adds lines ("Name: value\r\n"...), replacing the lines of the same names
+ * that r has so far: a configured header is sent once, never beside
+ * drover's own (Cache-Control, Content-Type...). */
+void response_replace_headers(response_t *r, const char *lines, size_t len);
 
 /* Bodies. ref: as above. */
 void response_bytes(response_t *r, const char *p, size_t len, struct file_cache_entry_s *ref);

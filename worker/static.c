@@ -241,12 +241,20 @@ void static_respond(const handler_req_t *h, response_t *r)
         r->close = 1;
         return;
     }
-    if (path_has_dotfile(path, (size_t)plen) || w->fc == NULL) {
+    static_respond_path(h, r, path, (size_t)plen, path, (size_t)plen);
+}
+
+void static_respond_path(const handler_req_t *h, response_t *r, const char *path, size_t plen,
+                         const char *uri, size_t ulen)
+{
+    worker_t *w = h->w;
+    const http_request_t *req = h->req;
+    if (path_has_dotfile(path, plen) || w->fc == NULL) {
         error_page_status(w, r, 404);
         return;
     }
 
-    file_cache_entry_t *e = file_cache_get(w->fc, path, (size_t)plen, w->wall);
+    file_cache_entry_t *e = file_cache_get(w->fc, path, plen, w->wall);
     if (e == NULL) {
         error_page_status(w, r, 500);
         return;
@@ -266,10 +274,10 @@ void static_respond(const handler_req_t *h, response_t *r)
     file_cache_unref(w->fc, e);
     switch (kind) {
     case FC_REDIRECT:
-        static__redirect(h, r, path, (size_t)plen);
+        static__redirect(h, r, uri, ulen);
         break;
     case FC_LISTING:
-        autoindex_respond(w, path, (size_t)plen, r);
+        autoindex_respond(w, path, plen, r);
         break;
     case FC_FORBIDDEN:
         error_page_status(w, r, 403);

@@ -21,4 +21,11 @@
 
 void static_respond(const handler_req_t *h, response_t *r);
 
+/* The same for path[0..plen), already normalised (path_normalize), under
+ * w->fc's root; uri[0..ulen) is the request's normalised path, which a
+ * directory's redirect to its slash form is built from (they differ under
+ * a location's alias). */
+void static_respond_path(const handler_req_t *h, response_t *r, const char *path, size_t plen,
+                         const char *uri, size_t ulen);
+
 #endif

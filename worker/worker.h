@@ -20,6 +20,7 @@
 #include "conf.h"
 #include "list.h"
 #include "report.h"
+#include "rules.h"
 #include "tls_ctx.h"
 
 typedef struct conn_s conn_t;
@@ -96,6 +97,11 @@ typedef struct {
     struct tls_worker_s *tls; /* TLS counters and pool (tls_transport.h); NULL without TLS */
     struct host_set_s *hosts;  /* the virtual hosts (host.h) */
     struct host_s *host;       /* the current request's; fc is its cache */
+    /* Site rules (rule_handler.c): the location that answers the current
+     * request when it has files of its own (its error pages, not the
+     * host's); and the regex match data, made on the first match. */
+    const conf_t *rule_conf;
+    rules_matcher_t rules;
 } worker_t;
 
 /* Never returns: the process exits with WORKER_EXIT_*. */

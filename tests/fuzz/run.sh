@@ -17,13 +17,14 @@ if ! echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n){(void)d;(v
     exit 77
 fi
 status=0
-for target in http_parser path http_range proxy_protocol; do
+for target in http_parser path http_range proxy_protocol rule_pattern; do
     case $target in
         http_parser) srcs="$srcdir/common/http_parser.c $srcdir/common/http_host.c $srcdir/common/http_conditional.c
                            $srcdir/common/http_date.c $srcdir/common/http_accept.c" ;;
         path) srcs="$srcdir/common/path.c" ;;
         http_range) srcs="$srcdir/common/http_range.c" ;;
         proxy_protocol) srcs="$srcdir/common/proxy_protocol.c" ;;
+        rule_pattern) srcs="$srcdir/common/rule_pattern.c" ;;
     esac
     "$CLANG" $flags -o "$out/fuzz_$target" "$srcdir/tests/fuzz/fuzz_$target.c" $srcs || { status=1; continue; }
     mkdir -p "$out/corpus_$target"

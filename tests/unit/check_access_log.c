@@ -93,11 +93,11 @@ START_TEST(test_json_line)
         "{\"time\":\"1994-11-06T08:49:37Z\",\"host\":\"www.example.com\",\"client\":\"192.0.2.7\","
         "\"method\":\"GET\",\"path\":\"/a\\\"b\\\\c?d=\\u0001\\u00e9\",\"protocol\":\"HTTP/1.1\","
         "\"status\":404,\"bytes\":12,\"referer\":\"\",\"agent\":\"ag\\u0009ent\",\"duration_us\":1234,"
-        "\"scheme\":\"http\",\"tls\":null}\n"
+        "\"scheme\":\"http\",\"tls\":null,\"rule\":null}\n"
         "{\"time\":\"1994-11-06T08:49:37Z\",\"host\":\"-\",\"client\":\"192.0.2.7\","
         "\"method\":\"garbage\",\"path\":\"\",\"protocol\":\"\","
         "\"status\":404,\"bytes\":12,\"referer\":\"\",\"agent\":\"ag\\u0009ent\",\"duration_us\":1234,"
-        "\"scheme\":\"https\",\"tls\":\"TLSv1.3\"}\n");
+        "\"scheme\":\"https\",\"tls\":\"TLSv1.3\",\"rule\":null}\n");
 }
 END_TEST
 
