@@ -68,14 +68,6 @@ void conf_free(conf_t *c)
     free(c);
 }
 
-const char *conf_map_get(const conf_map_t *m, const char *key, size_t len)
-{
-    for (size_t i = 0; i < m->n; i++)
-        if (strncasecmp(m->items[i].key, key, len) == 0 && m->items[i].key[len] == '\0')
-            return m->items[i].value;
-    return NULL;
-}
-
 char *conf_pid_file(const char *path)
 {
     /* Read only the pid_file key, leniently: `drover -s stop` must find a

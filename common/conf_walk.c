@@ -292,3 +292,11 @@ int conf_walk_mapping(conf_ctx_t *ctx, yaml_node_t *m, unsigned scope, const cha
     return 0;
 }
 
+
+const char *conf_map_get(const conf_map_t *m, const char *key, size_t len)
+{
+    for (size_t i = 0; i < m->n; i++)
+        if (strncasecmp(m->items[i].key, key, len) == 0 && m->items[i].key[len] == '\0')
+            return m->items[i].value;
+    return NULL;
+}
