@@ -10,7 +10,7 @@
 #include "metrics.h"
 #include "rule_handler.h"
 #include "static.h"
-#include "status.h"
+#include "handlers/status.h" /* not master/status.h */
 
 /* A host with redirect: 301 to its URL plus the path and query. */
 static void handler__redirect(const handler_req_t *h, response_t *r, const char *url)

@@ -35,7 +35,7 @@
 #include "host_metrics.h"
 #include "plain.h"
 #include "tls_transport.h"
-#include "proxy.h"
+#include "proxy_header.h"
 
 /* epoll data for what is not a connection (a conn_t pointer is even). */
 #define WORKER_EV_CMD ((uint64_t)1)
@@ -216,7 +216,7 @@ static void worker__accept(worker_t *w, size_t li)
          * belongs in that protocol's process function, which runs once
          * the header is consumed. */
         if (c->listener->proxy_protocol)
-            proxy_start(c);
+            proxy_header_start(c);
         conn_process(c, EPOLLIN);
     }
 }

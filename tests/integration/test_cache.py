@@ -1,6 +1,6 @@
 """The worker's open-file cache never serves stale data for long: a file
 changed in place, replaced by rename, deleted or newly created is served
-fresh within a second (FILE_CACHE_VALID in worker/file_cache.h). Each case
+fresh within a second (FILE_CACHE_VALID in worker/handlers/file_cache.h). Each case
 primes the cache with requests on a keep-alive connection first, so the
 second answer really comes after a cache hit."""
 

@@ -373,7 +373,7 @@ class HttpTest(SharedServerTestCase):
 
     def test_changed_file_served_fresh(self):
         # A file that is replaced or deleted is served fresh soon after
-        # (worker/file_cache.h promises within a second; allow 3 s).
+        # (worker/handlers/file_cache.h promises within a second; allow 3 s).
         name = "/fresh-%d.txt" % os.getpid()
         self.srv.write_file(name, "old\n")
         self.assertEqual(get(self.port, name).body, b"old\n")

@@ -1,7 +1,7 @@
 /*
- * proxy: see proxy.h.
+ * proxy_header: see proxy_header.h.
  */
-#include "proxy.h"
+#include "proxy_header.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -17,14 +17,14 @@
  * the listener must not flood the error log. */
 #define PROXY_REFUSED_LOG_EVERY 1.0
 
-void proxy_start(conn_t *c)
+void proxy_header_start(conn_t *c)
 {
     c->proxy_next = c->process;
-    c->process = proxy_process;
+    c->process = proxy_header_process;
 }
 
 /* A peer not in proxy_trusted: logged, rate-limited per worker. */
-static void proxy__refused(conn_t *c)
+static void proxy_header__refused(conn_t *c)
 {
     worker_t *w = c->w;
     if (w->proxy_refused_logged != 0 && w->now - w->proxy_refused_logged < PROXY_REFUSED_LOG_EVERY) {
@@ -43,7 +43,7 @@ static void proxy__refused(conn_t *c)
 }
 
 /* The header's client becomes the connection's address. */
-static void proxy__set_client(conn_t *c, const proxy_protocol_t *pp)
+static void proxy_header__set_client(conn_t *c, const proxy_protocol_t *pp)
 {
     if (pp->local)
         return; /* health checks and UNKNOWN: the peer's own address */
@@ -63,7 +63,7 @@ static void proxy__set_client(conn_t *c, const proxy_protocol_t *pp)
     c->addr[0] = '\0'; /* formatted again on first use */
 }
 
-void proxy_process(conn_t *c, uint32_t events)
+void proxy_header_process(conn_t *c, uint32_t events)
 {
     const conf_t *conf = c->w->a.conf;
     int family;
@@ -71,7 +71,7 @@ void proxy_process(conn_t *c, uint32_t events)
 
     conn_note_events(c, events);
     if (!conf_cidr_match(conf->proxy_trusted, conf->num_proxy_trusted, family, peer)) {
-        proxy__refused(c);
+        proxy_header__refused(c);
         conn_close(c);
         return;
     }
@@ -119,7 +119,7 @@ void proxy_process(conn_t *c, uint32_t events)
         conn_close(c);
         return;
     }
-    proxy__set_client(c, &pp);
+    proxy_header__set_client(c, &pp);
     c->process = c->proxy_next;
     c->proxy_next = NULL;
     /* What follows the header may already be waiting, and no new edge will

@@ -1,5 +1,5 @@
 /*
- * Unit tests for worker/proxy: a connection on a proxy_protocol listener
+ * Unit tests for worker/proxy_header: a connection on a proxy_protocol listener
  * over a socketpair, with a recording transport and a recording protocol
  * behind the header. They pin down what the TLS listener relies on: the
  * transport is never called before the header is consumed, and its first
@@ -18,7 +18,7 @@
 
 #include "conf.h"
 #include "conn.h"
-#include "proxy.h"
+#include "proxy_header.h"
 
 static worker_t w;
 static conf_t *conf;
@@ -117,7 +117,7 @@ static conn_t *connect_from(const char *from)
     ck_assert_int_eq(inet_pton(AF_INET, from, &sa.sin_addr), 1);
     conn_t *c = conn_new(&w, sv[0], (struct sockaddr *)&sa, &rec_transport, rec_process);
     ck_assert_ptr_nonnull(c);
-    proxy_start(c);
+    proxy_header_start(c);
     return c;
 }
 

@@ -1,8 +1,8 @@
 /*
- * proxy: the PROXY protocol header (HAProxy's, v1 and v2) at the start of a
+ * proxy_header: the PROXY protocol header (HAProxy's, v1 and v2) at the start of a
  * connection from a listener with `proxy_protocol: true`.
  *
- * Such a connection runs proxy_process until its header is consumed, then
+ * Such a connection runs proxy_header_process until its header is consumed, then
  * the protocol the listener speaks (c->proxy_next: HTTP/1 today, the TLS
  * handshake on a TLS listener). Every connection there must start with a
  * header: there is no guessing, because a lenient server lets any client
@@ -27,8 +27,8 @@
  *     all see it; LOCAL (health checks), UNKNOWN and AF_UNIX keep the
  *     peer's own address.
  */
-#ifndef DROVER_PROXY_H
-#define DROVER_PROXY_H
+#ifndef DROVER_PROXY_HEADER_H
+#define DROVER_PROXY_HEADER_H
 
 #include <stdint.h>
 
@@ -36,9 +36,9 @@
 
 /* Makes c, just accepted, read a PROXY header before its protocol: the
  * process function it has now runs once the header is consumed. */
-void proxy_start(conn_t *c);
+void proxy_header_start(conn_t *c);
 
 /* The process function while the header is awaited (conn.h). */
-void proxy_process(conn_t *c, uint32_t events);
+void proxy_header_process(conn_t *c, uint32_t events);
 
 #endif
