@@ -83,7 +83,10 @@ static int conf_rules__compile(conf_ctx_t *ctx, yaml_node_t *kn, conf_rule_t *r)
     if (groups > 9)
         return conf_scalar_error(ctx, kn, "locations", "\"%s\": %u capture groups; $1 to $9 "
                                  "reach 9 (use (?:...) for the others)", r->pattern, groups);
-    (void)pcre2_jit_compile(r->re, PCRE2_JIT_COMPLETE);
+    size_t jitsize = 0;
+    if (pcre2_jit_compile(r->re, PCRE2_JIT_COMPLETE) == 0 &&
+        pcre2_pattern_info(r->re, PCRE2_INFO_JITSIZE, &jitsize) == 0 && jitsize > 0)
+        r->jit = 1;
     return 0;
 }
 

@@ -42,6 +42,7 @@ typedef struct conf_rule_s {
     char *text;           /* the path, regex source or @name */
     size_t text_len;
     void *re;             /* pcre2_code *, for CONF_RULE_REGEX */
+    int jit;              /* re was JIT-compiled: pcre2_jit_match runs it */
     unsigned line;
     conf_t *conf;         /* the host's keys with the rule's own over them */
     unsigned char set[32]; /* bit i: the rule set row i of the key table itself */

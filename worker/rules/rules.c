@@ -82,7 +82,11 @@ const conf_rule_t *rules_match(rules_matcher_t *m, const conf_rules_t *rs, const
     }
     for (size_t i = 0; i < rs->nregex; i++) {
         const conf_rule_t *x = &rs->items[rs->regex[i]];
-        int rc = pcre2_match(x->re, (PCRE2_SPTR)path, len, 0, 0, m->md, m->mc);
+        /* The JIT's own entry skips the checks pcre2_match repeats on every
+         * call; it honours the match limit of m->mc (the depth limit is the
+         * JIT stack's size). */
+        int rc = x->jit ? pcre2_jit_match(x->re, (PCRE2_SPTR)path, len, 0, 0, m->md, m->mc)
+                        : pcre2_match(x->re, (PCRE2_SPTR)path, len, 0, 0, m->md, m->mc);
         if (rc == PCRE2_ERROR_NOMATCH || rc == PCRE2_ERROR_MATCHLIMIT ||
             rc == PCRE2_ERROR_DEPTHLIMIT || rc == PCRE2_ERROR_JIT_STACKLIMIT || rc < 0)
             continue; /* a limit hit is no match: the worker goes on */
