@@ -178,6 +178,10 @@ START_TEST(test_captures_and_vars)
                                       sizeof(buf)), 0);
     ck_assert_str_eq(buf, "https://example.com:8443/blog/42/hello|42x||$nope|$");
     ck_assert_int_eq(rule_vars_expand("$request_uri", &v, buf, 5), -1); /* does not fit */
+    /* An absent query is STR_NULL (p == NULL): expands to nothing. */
+    v.args = STR_NULL;
+    ck_assert_int_eq(rule_vars_expand("a=$args.", &v, buf, sizeof(buf)), 3);
+    ck_assert_str_eq(buf, "a=.");
     rules_matcher_free(&m);
     conf_free(c);
 }

@@ -9,6 +9,8 @@
 
 static int rule_vars__put(char *out, size_t cap, size_t *n, const char *p, size_t len)
 {
+    if (len == 0)
+        return 0; /* p may be NULL: an absent query is STR_NULL */
     if (len >= cap - *n)
         return -1;
     memcpy(out + *n, p, len);
