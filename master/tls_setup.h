@@ -2,7 +2,7 @@
  * tls_setup: the master's side of HTTPS.
  *
  * The master turns the tls section of a conf_t into OpenSSL contexts
- * (common/tls_ctx.h) at start, at `drover -t` and at every reload, before
+ * (common/tls/tls_ctx.h) at start, at `drover -t` and at every reload, before
  * any worker of that configuration forks: keys are read by the master (as
  * root when started as root), and workers inherit the contexts, never the
  * key files. A reload builds the new generation's contexts inside its

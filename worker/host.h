@@ -9,7 +9,7 @@
  * made on its first request, so a path under one host never answers with
  * another host's file, ETag or error page.
  *
- * host_select() picks the host of a request once (common/vhost.c: exact
+ * host_select() picks the host of a request once (common/conf/vhost.c: exact
  * names and aliases, then the longest wildcard, then the default) and makes
  * it the worker's current host: w->host, and w->fc its cache, which the
  * handlers, error pages and autoindex use. Every worker process starts from

@@ -10,7 +10,7 @@ CLANG=${CLANG:-clang}
 command -v "$CLANG" >/dev/null 2>&1 || { echo "clang not found: skipping the fuzzers"; exit 77; }
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I$srcdir/common"
+flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I$srcdir/common -I$srcdir/common/http -I$srcdir/common/conf"
 if ! echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n){(void)d;(void)n;return 0;}' \
     > "$out/probe.c" || ! "$CLANG" $flags -o "$out/probe" "$out/probe.c" 2>/dev/null; then
     echo "clang cannot build libFuzzer targets (install libclang-rt-14-dev): skipping"
@@ -19,12 +19,12 @@ fi
 status=0
 for target in http_parser path http_range proxy_protocol rule_pattern; do
     case $target in
-        http_parser) srcs="$srcdir/common/http_parser.c $srcdir/common/http_host.c $srcdir/common/http_conditional.c
-                           $srcdir/common/http_date.c $srcdir/common/http_accept.c" ;;
-        path) srcs="$srcdir/common/path.c" ;;
-        http_range) srcs="$srcdir/common/http_range.c" ;;
-        proxy_protocol) srcs="$srcdir/common/proxy_protocol.c" ;;
-        rule_pattern) srcs="$srcdir/common/rule_pattern.c" ;;
+        http_parser) srcs="$srcdir/common/http/http_parser.c $srcdir/common/http/http_host.c $srcdir/common/http/http_conditional.c
+                           $srcdir/common/http/http_date.c $srcdir/common/http/http_accept.c" ;;
+        path) srcs="$srcdir/common/http/path.c" ;;
+        http_range) srcs="$srcdir/common/http/http_range.c" ;;
+        proxy_protocol) srcs="$srcdir/common/http/proxy_protocol.c" ;;
+        rule_pattern) srcs="$srcdir/common/conf/rule_pattern.c" ;;
     esac
     "$CLANG" $flags -o "$out/fuzz_$target" "$srcdir/tests/fuzz/fuzz_$target.c" $srcs || { status=1; continue; }
     mkdir -p "$out/corpus_$target"

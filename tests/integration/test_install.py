@@ -259,7 +259,7 @@ class InstallTreeTest(InstallBase):
         self.assertEqual(files_under(self.destdir), [])
 
     def config_keys(self):
-        """Every top-level key of the parser's table (common/conf_keys.c) and
+        """Every top-level key of the parser's table (common/conf/conf_keys.c) and
         every key of the config table in README."""
         keys = set(re.findall(r'\{ "([a-z_]+)", CONF_KIND_[A-Z]+, TOP\b',
                               read(os.path.join(SRCDIR, "common", "conf_keys.c"))))

@@ -1,5 +1,5 @@
 /*
- * Unit tests for common/conf: defaults of SPEC.md, every key, every kind of
+ * Unit tests for common/conf/conf: defaults of SPEC.md, every key, every kind of
  * error (each must name the file, the line and the key), scopes, and the
  * printer of drover -T. Each test gets its own throwaway directory, which is also its
  * working directory, so relative paths resolve somewhere known.

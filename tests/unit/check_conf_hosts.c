@@ -1,5 +1,5 @@
 /*
- * Unit tests for the hosts: section of common/conf (conf.c, conf_hosts.c,
+ * Unit tests for the hosts: section of common/conf/conf (conf.c, conf_hosts.c,
  * conf_print.c): what a host inherits and what it sets, the names table,
  * errors that name the host and the lines, the -t warning and -T.
  */

@@ -1,5 +1,5 @@
 /*
- * Unit tests for common/conf_value: the scalar parsers and printers of the
+ * Unit tests for common/conf/conf_value: the scalar parsers and printers of the
  * configuration, as pure functions of a string (no YAML, no files).
  */
 #include "config.h"

@@ -1,5 +1,5 @@
 /*
- * Unit tests for common/http_accept: Accept-Encoding weights (RFC 9110
+ * Unit tests for common/http/http_accept: Accept-Encoding weights (RFC 9110
  * section 12.5.3) and the choice among a file and its precompressed
  * copies, with the choices documented in http_accept.h.
  */

@@ -1,5 +1,5 @@
 /*
- * Unit tests for common/http_conditional: entity-tag lists, the
+ * Unit tests for common/http/http_conditional: entity-tag lists, the
  * precedence of the preconditions (RFC 9110 section 13.2.2) and If-Range.
  * Requests are built by the real parser, so fields sent on several lines
  * reach the evaluator the way they do in the server.

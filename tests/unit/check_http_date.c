@@ -1,5 +1,5 @@
 /*
- * Unit tests for common/http_date: IMF-fixdate formatting, the three
+ * Unit tests for common/http/http_date: IMF-fixdate formatting, the three
  * HTTP-date forms of RFC 9110 section 5.6.7, the per-second cache and the
  * common log format time.
  */

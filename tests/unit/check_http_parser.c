@@ -1,5 +1,5 @@
 /*
- * Unit tests for common/http_parser: the incremental, strict request-head
+ * Unit tests for common/http/http_parser: the incremental, strict request-head
  * parser. Every input is copied so that it ends right before a PROT_NONE page
  * (picohttpparser's trick): a parser that reads one byte past len crashes the
  * test instead of passing by luck.

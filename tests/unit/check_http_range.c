@@ -1,5 +1,5 @@
 /*
- * Unit tests for common/http_range: "bytes=" range sets of RFC 9110 section
+ * Unit tests for common/http/http_range: "bytes=" range sets of RFC 9110 section
  * 14.2, resolved against the representation's size: single ranges, several
  * (coalesced, in request order), and the limits that keep a range request
  * from costing more than the whole file.

@@ -1,5 +1,5 @@
 /*
- * Unit tests for common/mime: Content-Type from the extension of the last
+ * Unit tests for common/http/mime: Content-Type from the extension of the last
  * path segment, case-insensitively, octet-stream otherwise.
  */
 #include "config.h"

@@ -1,5 +1,5 @@
 /*
- * Unit tests for common/path: percent-decoding and normalisation of request
+ * Unit tests for common/http/path: percent-decoding and normalisation of request
  * paths, the guard that keeps every request inside the document root.
  */
 #include "config.h"

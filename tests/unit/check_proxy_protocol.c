@@ -1,5 +1,5 @@
 /*
- * Unit tests for common/proxy_protocol: the PROXY protocol v1/v2 header
+ * Unit tests for common/http/proxy_protocol: the PROXY protocol v1/v2 header
  * parser. Every input is copied so that it ends right before a PROT_NONE page
  * (picohttpparser's trick, as in check_http_parser.c): a parser that reads one
  * byte past len crashes the test instead of passing by luck.

@@ -1,5 +1,5 @@
 /*
- * Unit tests for common/redirect_map: found and not found, the default and
+ * Unit tests for common/conf/redirect_map: found and not found, the default and
  * every explicit code, comments, blank lines, tabs and CRLF, a FROM that is
  * a prefix of another, every error with its file:line, a duplicate naming
  * both lines, a pipe as the file, and 100,000 lines: every one found, the

@@ -1,6 +1,6 @@
 /*
  * Unit tests for worker/rules (the matcher) and worker/rule_vars, on
- * configurations loaded by common/conf_rules: nginx's order on tricky sets
+ * configurations loaded by common/conf/conf_rules: nginx's order on tricky sets
  * (exact over everything, ^~ over regexes, regexes over plain prefixes, the
  * first regex in file order, the longest prefix whatever the file order),
  * caseless regexes, a runaway regex counted as no match, captures and

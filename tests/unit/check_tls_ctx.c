@@ -1,5 +1,5 @@
 /*
- * Unit tests for common/tls_ctx: certificates loaded and checked (with the
+ * Unit tests for common/tls/tls_ctx: certificates loaded and checked (with the
  * file named in every error), SNI sets and wildcards, and real handshakes
  * over socketpairs: SNI, RSA/ECDSA choice, ALPN, old protocols refused, and
  * session resumption across two contexts built from one ticket ring (what

@@ -1,5 +1,5 @@
 /*
- * Unit tests for common/tls_ticket: generated keys and their rotation, key
+ * Unit tests for common/tls/tls_ticket: generated keys and their rotation, key
  * files (nginx's 80-byte format) and their errors, the shared page seen
  * from a forked reader, and the seqlock's bounded reader. Resumption with
  * real handshakes is in check_tls_ctx.

@@ -1,5 +1,5 @@
 /*
- * Unit tests for common/vhost: host names in config, the normal form, and
+ * Unit tests for common/conf/vhost: host names in config, the normal form, and
  * matching a request's Host (exact, alias, wildcard depth, longest
  * wildcard, trailing dot, port, IPv6, case, empty and absent Host), plus
  * a table of 100,000 names to show the cost does not grow with it.

@@ -14,7 +14,7 @@
  * The match data is the matcher's own (rules_matcher_t, one per worker);
  * a match's captures point into the path it was given.
  *
- * The structures it reads were prepared at load (common/conf_rules.c):
+ * The structures it reads were prepared at load (common/conf/conf_rules.c):
  * a site without rules never calls it.
  */
 #ifndef DROVER_RULES_H

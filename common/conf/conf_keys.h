@@ -1,5 +1,5 @@
 /*
- * conf_keys: the table of configuration keys, internal to common/conf*.c.
+ * conf_keys: the table of configuration keys, internal to common/conf/conf*.c.
  *
  * One row per key says everything the loader, the defaults, the freeing
  * and the printer need: its name, its kind, where in the scope's struct it

@@ -1,6 +1,6 @@
 /*
  * conf_rule_keys: the values of a location's own keys that have more than
- * one shape or need more than one check, internal to common/conf*.c; the
+ * one shape or need more than one check, internal to common/conf/conf*.c; the
  * key table (conf_keys.c) points at them as CONF_KIND_NODE rows:
  *
  *   try_files: [$uri, $uri.html, $uri/, /index.html | =404 | @name]

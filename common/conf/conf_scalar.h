@@ -1,6 +1,6 @@
 /*
  * conf_scalar: the scalar layer of the config loader, internal to
- * common/conf*.c: the load context, error messages naming file, line and
+ * common/conf/conf*.c: the load context, error messages naming file, line and
  * key, path resolution, opening the file, and applying a scalar row of the
  * key table (bool, int, size, duration, enum, path, string) to a value.
  * conf.c walks the YAML document and calls these; they call nothing back.

@@ -65,7 +65,7 @@ int tls_conf_parse_min_version(const char *s, tls_conf_min_version_t *out);
 const char *tls_conf_cipher_list(const tls_conf_t *tc);
 
 /* Where a message about the config starts, as every config error does
- * (common/conf.h): "file:line: tls.ciphers: ", and for certificate i
+ * (common/conf/conf.h): "file:line: tls.ciphers: ", and for certificate i
  * "file:line: tls.certificates: " or "file:line: host NAME: tls: ". ":line"
  * is left out when unknown, and file is "config" when tc->file is NULL. Into
  * buf, which is returned. */

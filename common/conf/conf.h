@@ -1,7 +1,7 @@
 /*
  * conf: the YAML configuration (libyaml), with every key of SPEC.md.
  *
- * The keys are data: one row per key in common/conf_keys.c (name, kind,
+ * The keys are data: one row per key in common/conf/conf_keys.c (name, kind,
  * where it is stored, limits, default, scope) drives the defaults, the
  * parsing, the error messages, the freeing and `drover -T`. Adding a key
  * is a field here, a row there, and its documentation.
@@ -116,7 +116,7 @@ typedef struct {
     size_t num_tls_ticket_key_files;
     char *tls_hsts;                /* Strict-Transport-Security value, NULL: none */
 
-    /* Virtual hosts (README "Virtual hosts", common/conf_hosts.c). */
+    /* Virtual hosts (README "Virtual hosts", common/conf/conf_hosts.c). */
     conf_map_t headers;            /* extra response header lines: name -> value */
     int log_format;                /* CONF_LOG_* */
     struct conf_host_s *hosts;     /* top level only: the hosts: entries, in file order */
@@ -132,7 +132,7 @@ typedef struct {
     conf_cidr_t metrics_allow[CONF_MAX_ALLOW];
     size_t num_metrics_allow;
 
-    /* Site rules (README "Locations", common/conf_rules.c): the top level's
+    /* Site rules (README "Locations", common/conf/conf_rules.c): the top level's
      * and each host's own, never inherited (nginx's server blocks). */
     struct conf_rules_s *locations;  /* NULL: none */
     char *redirect_map_path;         /* absolute; NULL: none */

@@ -6,7 +6,7 @@
  *
  * Every parser is a pure function of a NUL-terminated string: 0 ok, -1 bad
  * value, and on -1 the output is left unspecified. They know nothing of keys
- * or lines; common/conf.c turns a -1 into "file:line: key: problem". The
+ * or lines; common/conf/conf.c turns a -1 into "file:line: key: problem". The
  * printers write the form a parser reads back to the same value, which is
  * what lets `drover -T` print a config that loads again.
  */

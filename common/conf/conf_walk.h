@@ -1,6 +1,6 @@
 /*
  * conf_walk: the mapping walker of the config loader, internal to
- * common/conf*.c. It reads a YAML mapping whose keys are rows of one scope
+ * common/conf/conf*.c. It reads a YAML mapping whose keys are rows of one scope
  * of the key table (conf_keys.c) into the struct of that scope, and applies
  * a scope's defaults. conf.c (the top level), conf_hosts.c (hosts:) and
  * conf_rules.c (locations:) call it; it calls none of them back: the keys
