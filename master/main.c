@@ -208,6 +208,12 @@ int main(int argc, char **argv)
     if (conf_path == NULL)
         conf_path = default_config(buf, sizeof(buf));
 
+    /* -t answers in one line: what loading the certificates has to say at
+     * info level (no kernel TLS here, ...) belongs in the log of a start,
+     * not in a check; warnings and errors still show. */
+    if (test)
+        log_set_level(LOG_LEVEL_WARN);
+
     conf_t *conf = conf_load(conf_path, err);
     if (conf == NULL && signame != NULL && strcmp(signame, "reload") != 0) {
         /* Stopping or asking a running master must not depend on the file
