@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "access.h"
 #include "file_cache.h"
 #include "host_metrics.h"
 #include "log.h"
@@ -209,6 +210,7 @@ void conn_close(conn_t *c)
         c->proto_ops->release(c);
     conn_list_remove(c);
     list_remove(&c->ready);
+    access_conn_closed(w, &c->limit_conn_key);
     conn__release_file(c);
     conn_buf_put(w, c->rbuf, 0);
     conn_buf_put(w, c->wbuf, 1);

@@ -32,6 +32,7 @@
 #include <sys/types.h>
 
 #include "list.h"
+#include "real_ip.h"
 #include "str.h"
 #include "transport.h"
 #include "worker.h"
@@ -139,6 +140,9 @@ struct conn_s {
         struct sockaddr_in6 in6;
     } sa;                   /* the client (after a PROXY header: the header's) */
     const char *tls_version; /* "TLSv1.3" once a TLS handshake is done (static), else NULL */
+    /* The current request's client after real_ip (HTTP/1; text "": the peer). */
+    real_ip_t client;
+    uint64_t limit_conn_key; /* its limit_conn registration (access.h); 0: none */
     char addr[INET6_ADDRSTRLEN]; /* the client as text, made on first use */
 };
 

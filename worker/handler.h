@@ -30,6 +30,8 @@ typedef struct {
      * NULL: handler_respond chooses it from req. */
     struct host_s *host;
     unsigned https : 1;     /* the connection is TLS: $scheme, relative redirects */
+    /* The connection's limit_conn registration (access.h), or NULL. */
+    uint64_t *conn_limit;
 } handler_req_t;
 
 void handler_respond(const handler_req_t *h, response_t *r);

@@ -46,6 +46,7 @@ typedef struct {
     const struct status_page_s *page; /* the master's status, shared; may be NULL */
     const struct metrics_page_s *metrics; /* the figures for /metrics, shared; may be NULL */
     struct balance_s *balance;        /* accept balance, shared; may be NULL */
+    struct limit_table_s *limits;     /* limit_req/limit_conn counters, shared; may be NULL */
     unsigned cell;                    /* this worker's cell in balance */
     const tls_ctx_t *tls;             /* the generation's TLS contexts, or NULL */
 } worker_args_t;
@@ -102,6 +103,7 @@ typedef struct {
      * host's); and the regex match data, made on the first match. */
     const conf_t *rule_conf;
     rules_matcher_t rules;
+    struct auth_cache_s *auth; /* verified credentials (worker/access/auth.h), or NULL */
 } worker_t;
 
 /* Never returns: the process exits with WORKER_EXIT_*. */
