@@ -54,6 +54,7 @@ typedef enum {
     CONN_WRITE,
     CONN_DISCARD_BODY,
     CONN_LINGER,
+    CONN_WAIT,          /* a request parked until its password is hashed (auth_pool.h) */
 } conn_state_t;
 
 typedef void (*conn_process_fn)(conn_t *c, uint32_t events);
@@ -143,6 +144,7 @@ struct conn_s {
     /* The current request's client after real_ip (HTTP/1; text "": the peer). */
     real_ip_t client;
     uint64_t limit_conn_key; /* its limit_conn registration (access.h); 0: none */
+    void *auth_job;          /* in CONN_WAIT: its auth_job_t (auth_pool.h) */
     char addr[INET6_ADDRSTRLEN]; /* the client as text, made on first use */
 };
 
@@ -215,6 +217,10 @@ void conn_list_remove(conn_t *c);
 
 /* Puts c on the ready queue: it runs again next turn without an event. */
 void conn_ready_push(conn_t *c);
+
+/* A request parked in CONN_WAIT runs again from its head (its password was
+ * hashed: the cache answers now). */
+void conn_resume(conn_t *c);
 
 /* Closes connections whose deadline has passed. */
 void conn_expire(worker_t *w);

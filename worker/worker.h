@@ -25,6 +25,10 @@
 
 typedef struct conn_s conn_t;
 
+/* The epoll data of the auth pool's eventfd (worker/access/auth_pool.h):
+ * even like a connection's pointer, which 2 never is; worker.c tells. */
+#define WORKER_EV_AUTH ((uint64_t)2)
+
 /* A timer list of connections (conn.h). */
 typedef struct {
     list_t head;
@@ -104,6 +108,8 @@ typedef struct {
     const conf_t *rule_conf;
     rules_matcher_t rules;
     struct auth_cache_s *auth; /* verified credentials (worker/access/auth.h), or NULL */
+    struct auth_pool_s *auth_pool; /* the threads that hash (auth_pool.h), or NULL */
+    int auth_pool_failed;      /* it could not be made: hash inline */
 } worker_t;
 
 /* Never returns: the process exits with WORKER_EXIT_*. */

@@ -266,6 +266,32 @@ class AuthTest(ServerTestCase):
         self.assertGreater(first, 0.1)             # cost 13 takes ~0.5 s here
         self.assertLess(rest, first / 5, (first, rest))
 
+    def test_hashing_does_not_stall_the_loop(self):
+        s = self.srv
+        self.htpasswd("-bB", "-C", "14", self.pw, "slow", "pw-slow")
+        s.start()   # one worker: any stall would show on the other connection
+        result = {}
+
+        def slow():
+            t0 = time.monotonic()
+            result["status"] = status(s.port, "/admin/", [("Authorization", basic("slow", "pw-slow"))])
+            result["took"] = time.monotonic() - t0
+
+        t = threading.Thread(target=slow)
+        t.start()
+        time.sleep(0.1)
+        worst = 0
+        for _ in range(10):
+            t0 = time.monotonic()
+            self.assertEqual(status(s.port, "/"), 200)
+            worst = max(worst, time.monotonic() - t0)
+        t.join(30)
+        self.assertEqual(result.get("status"), 200)
+        self.assertGreater(result["took"], 0.5)     # cost 14: about a second
+        self.assertLess(worst, 0.2, (worst, result))
+        # a wrong password through the pool: 401 once, counted as a failure
+        self.assertEqual(status(s.port, "/admin/", [("Authorization", basic("slow", "nope"))]), 401)
+
     def test_failures_limited_without_hashing(self):
         s = self.srv
         self.htpasswd("-bB", "-C", "12", self.pw, "slow", "pw-slow")

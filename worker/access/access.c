@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "auth_pool.h"
 #include "conf_access.h"
 #include "error_page.h"
 #include "limit_table.h"
@@ -72,9 +73,17 @@ int access_check(const handler_req_t *h, response_t *r, const conf_t *c)
     client.family = h->family;
     memcpy(client.addr, h->addr, h->family == AF_INET6 ? 16 : 4);
     int retry = 0;
-    switch (auth_check(&w->auth, w->a.limits, c->auth, h->req, &client, &retry)) {
+    if (w->auth_pool == NULL && !w->auth_pool_failed && h->waiter != NULL &&
+        (w->auth_pool = auth_pool_new(w->epfd, WORKER_EV_AUTH)) == NULL)
+        w->auth_pool_failed = 1; /* hashed inline from now on; logged */
+    switch (auth_check(&w->auth, w->a.limits, w->auth_pool, h->waiter, h->job, c->auth, h->req,
+                       &client, &retry)) {
     case AUTH_OK:
         return 0;
+    case AUTH_PENDING:
+        response_init(r, 0);
+        r->pending = 1;
+        return 1;
     case AUTH_LIMITED:
         access__count(w, METRICS_REFUSED_AUTH_LIMITED);
         return access__limited(w, r, 429, (int64_t)retry * 1000000);

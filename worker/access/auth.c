@@ -10,6 +10,7 @@
 #include <openssl/crypto.h>
 
 #include "auth_hash.h"
+#include "auth_pool.h"
 #include "htpasswd.h"
 #include "siphash.h"
 
@@ -110,7 +111,22 @@ static auth_result_t auth__failed(limit_table_t *lt, uint64_t key)
     return AUTH_DENIED;
 }
 
-auth_result_t auth_check(auth_cache_t **cachep, limit_table_t *lt, const conf_auth_t *a,
+void auth_remember(auth_cache_t *cache, uint64_t hash, const conf_auth_t *a, int ok)
+{
+    if (cache == NULL)
+        return;
+    size_t i = hash % AUTH_CACHE_SIZE;
+    if (ok) {
+        cache->slot[i].hash = hash;
+        cache->slot[i].auth = a;
+    } else {
+        cache->failed[i].hash = hash;
+        cache->failed[i].auth = a;
+    }
+}
+
+auth_result_t auth_check(auth_cache_t **cachep, limit_table_t *lt, struct auth_pool_s *pool,
+                         void *waiter, void **job, const conf_auth_t *a,
                          const http_request_t *req, const real_ip_t *client, int *retry_s)
 {
     int twice;
@@ -128,6 +144,12 @@ auth_result_t auth_check(auth_cache_t **cachep, limit_table_t *lt, const conf_au
             return AUTH_OK;
     }
     uint64_t fail_key = lt != NULL ? limit_table_key(lt, AUTH__FAIL_ZONE, client->family, client->addr) : 0;
+    if (cache != NULL && cache->failed[h % AUTH_CACHE_SIZE].hash == h &&
+        cache->failed[h % AUTH_CACHE_SIZE].auth == a) {
+        /* The pool's verdict for this very request, run again: once. */
+        cache->failed[h % AUTH_CACHE_SIZE].hash = 0;
+        return auth__failed(lt, fail_key);
+    }
     int64_t retry;
     if (lt != NULL &&
         limit_table_req(lt, fail_key, limit_table_now(), AUTH_FAIL_INTERVAL_US, AUTH_FAIL_BURST, 1, &retry)) {
@@ -140,6 +162,16 @@ auth_result_t auth_check(auth_cache_t **cachep, limit_table_t *lt, const conf_au
         return auth__failed(lt, fail_key);
     const htpasswd_user_t *u = htpasswd_find(a->users, str_make(cred, colon));
     int ok = 0;
+    if (u != NULL && pool != NULL && waiter != NULL && cache != NULL) {
+        *job = auth_pool_submit(pool, a, u, h, cred + colon + 1, len - colon - 1, waiter);
+        OPENSSL_cleanse(cred, sizeof(cred));
+        if (*job == NULL) {
+            *retry_s = 1;
+            return AUTH_LIMITED;
+        }
+        cache->hashed++;
+        return AUTH_PENDING;
+    }
     if (u != NULL) {
         ok = auth_hash_verify(u, cred + colon + 1, len - colon - 1);
         if (cache != NULL)

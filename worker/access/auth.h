@@ -34,25 +34,35 @@
 #define AUTH_FAIL_BURST 10
 #define AUTH_FAIL_INTERVAL_US 6000000
 
+struct auth_pool_s;
+
 typedef struct auth_cache_s {
     uint64_t key[2];
     struct {
         uint64_t hash;
         const conf_auth_t *auth;
-    } slot[AUTH_CACHE_SIZE];
+    } slot[AUTH_CACHE_SIZE], failed[AUTH_CACHE_SIZE]; /* failed: hashed by the pool, wrong,
+                                                        * not yet answered */
     uint64_t hashed;             /* passwords hashed by this worker */
 } auth_cache_t;
 
 typedef enum {
     AUTH_OK = 0,
     AUTH_DENIED,                 /* 401 */
-    AUTH_LIMITED,                /* 429: too many failures; *retry_s set */
+    AUTH_LIMITED,                /* 429: too many failures (or hashes queued); *retry_s set */
+    AUTH_PENDING,                /* the pool hashes it; the waiter is resumed (auth_pool.h) */
 } auth_result_t;
 
 /* The verdict of req for a; *cache is made on first use (NULL on ENOMEM:
- * then nothing is remembered). lt may be NULL (no failure counting). */
-auth_result_t auth_check(auth_cache_t **cache, limit_table_t *lt, const conf_auth_t *a,
+ * then nothing is remembered). lt may be NULL (no failure counting). A
+ * credential not in the cache goes to pool when there are a pool and a
+ * waiter (the job in *job), else it is hashed here. */
+auth_result_t auth_check(auth_cache_t **cache, limit_table_t *lt, struct auth_pool_s *pool,
+                         void *waiter, void **job, const conf_auth_t *a,
                          const http_request_t *req, const real_ip_t *client, int *retry_s);
+
+/* Records the pool's verdict on the credential of hash for a. */
+void auth_remember(auth_cache_t *cache, uint64_t hash, const conf_auth_t *a, int ok);
 
 /* The user:password of an Authorization value ("Basic dXNlcjpwYXNz") into
  * out (size bytes): 0 with the colon's offset in *colon, -1 malformed. */
