@@ -336,6 +336,44 @@ class AuthTest(ServerTestCase):
         self.assertIn("No such file", r.stderr.decode())
 
 
+class ReadmeExampleTest(ServerTestCase):
+    """The README's access-control example loads (drover -t), with its
+    paths moved into a temp dir, and serves what it says."""
+    start_server = False
+
+    @unittest.skipIf(HTPASSWD is None, "htpasswd is not installed")
+    def test_example(self):
+        s = self.srv
+        with open(os.path.join(os.environ.get("DROVER_SRCDIR", "."), "README")) as f:
+            m = re.search(r"<!-- access-example -->\n```yaml\n(.*?)```\n<!-- /access-example -->",
+                          f.read(), re.S)
+        self.assertIsNotNone(m)
+        text = m.group(1)
+        for name in ("staging", "admin"):
+            p = os.path.join(s.dir, name + ".htpasswd")
+            subprocess.run([HTPASSWD, "-bcB", "-C", "5", p, "u", "p"], check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            text = text.replace("/etc/drover/%s.htpasswd" % name, p)
+        for name in ("staging", "www"):
+            os.makedirs(os.path.join(s.dir, name), exist_ok=True)
+            with open(os.path.join(s.dir, name, "index.html"), "w") as f:
+                f.write(name)
+            text = text.replace("/srv/" + name, os.path.join(s.dir, name))
+        text = text.replace('"0.0.0.0:8080"', '"127.0.0.1:%d"' % s.port)
+        text += "pid_file: %s\nerror_log: %s\nworkers: 1\n" % (s.pid_file, s.error_log)
+        s.write_config(text)
+        r = s.run("-t")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        s.start()
+        host = lambda h, path, headers=None: exchange(s.port, req("GET", path, host=h, headers=[("Connection", "close")] + (headers or []))).status
+        self.assertEqual(host("staging.example.com", "/"), 401)
+        self.assertEqual(host("staging.example.com", "/", [("Authorization", basic("u", "p"))]), 200)
+        self.assertEqual(host("staging.example.com", "/healthz"), 403)   # 127.0.0.1 is not the LB
+        self.assertEqual(host("staging.example.com", "/healthz", [("X-Forwarded-For", "10.0.0.9")]), 403)
+        self.assertEqual(host("www.example.com", "/"), 200)
+        self.assertEqual(host("www.example.com", "/admin/"), 403)
+
+
 def hammer(port, path, seconds, threads=8, headers=None):
     """One client (127.0.0.1) over a new connection per request, from
     several threads, for seconds: {status: count}."""
