@@ -103,11 +103,11 @@ static uint64_t auth__hash(const auth_cache_t *c, const conf_auth_t *a, str_t v)
     return siphash_24(c->key, buf, sizeof(a) + v.len);
 }
 
-static auth_result_t auth__failed(limit_table_t *lt, uint64_t key)
+static auth_result_t auth__failed(limit_table_t *lt, uint64_t key, int64_t now)
 {
     int64_t retry;
     if (lt != NULL)
-        limit_table_req(lt, key, limit_table_now(), AUTH_FAIL_INTERVAL_US, AUTH_FAIL_BURST, 0, &retry);
+        limit_table_req(lt, key, now, AUTH_FAIL_INTERVAL_US, AUTH_FAIL_BURST, 0, &retry);
     return AUTH_DENIED;
 }
 
@@ -127,7 +127,8 @@ void auth_remember(auth_cache_t *cache, uint64_t hash, const conf_auth_t *a, int
 
 auth_result_t auth_check(auth_cache_t **cachep, limit_table_t *lt, struct auth_pool_s *pool,
                          void *waiter, void **job, const conf_auth_t *a,
-                         const http_request_t *req, const real_ip_t *client, int *retry_s)
+                         const http_request_t *req, const real_ip_t *client, int64_t now,
+                         int *retry_s)
 {
     int twice;
     str_t v = auth__header(req, &twice);
@@ -148,18 +149,18 @@ auth_result_t auth_check(auth_cache_t **cachep, limit_table_t *lt, struct auth_p
         cache->failed[h % AUTH_CACHE_SIZE].auth == a) {
         /* The pool's verdict for this very request, run again: once. */
         cache->failed[h % AUTH_CACHE_SIZE].hash = 0;
-        return auth__failed(lt, fail_key);
+        return auth__failed(lt, fail_key, now);
     }
     int64_t retry;
     if (lt != NULL &&
-        limit_table_req(lt, fail_key, limit_table_now(), AUTH_FAIL_INTERVAL_US, AUTH_FAIL_BURST, 1, &retry)) {
+        limit_table_req(lt, fail_key, now, AUTH_FAIL_INTERVAL_US, AUTH_FAIL_BURST, 1, &retry)) {
         *retry_s = (int)((retry + 999999) / 1000000);
         return AUTH_LIMITED;
     }
     char cred[AUTH_HEADER_MAX];
     size_t len, colon;
     if (auth_decode(v, cred, sizeof(cred), &len, &colon) < 0)
-        return auth__failed(lt, fail_key);
+        return auth__failed(lt, fail_key, now);
     const htpasswd_user_t *u = htpasswd_find(a->users, str_make(cred, colon));
     int ok = 0;
     if (u != NULL && pool != NULL && waiter != NULL && cache != NULL) {
@@ -179,7 +180,7 @@ auth_result_t auth_check(auth_cache_t **cachep, limit_table_t *lt, struct auth_p
     }
     OPENSSL_cleanse(cred, sizeof(cred));
     if (!ok)
-        return auth__failed(lt, fail_key);
+        return auth__failed(lt, fail_key, now);
     if (cache != NULL) {
         size_t i = h % AUTH_CACHE_SIZE;
         cache->slot[i].hash = h;

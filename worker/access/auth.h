@@ -56,10 +56,11 @@ typedef enum {
 /* The verdict of req for a; *cache is made on first use (NULL on ENOMEM:
  * then nothing is remembered). lt may be NULL (no failure counting). A
  * credential not in the cache goes to pool when there are a pool and a
- * waiter (the job in *job), else it is hashed here. */
+ * waiter (the job in *job), else it is hashed here. now: monotonic us. */
 auth_result_t auth_check(auth_cache_t **cache, limit_table_t *lt, struct auth_pool_s *pool,
                          void *waiter, void **job, const conf_auth_t *a,
-                         const http_request_t *req, const real_ip_t *client, int *retry_s);
+                         const http_request_t *req, const real_ip_t *client, int64_t now,
+                         int *retry_s);
 
 /* Records the pool's verdict on the credential of hash for a. */
 void auth_remember(auth_cache_t *cache, uint64_t hash, const conf_auth_t *a, int ok);
