@@ -30,6 +30,7 @@ import unittest
 sys.dont_write_bytecode = True
 
 from harness import (Conn, ServerTestCase, exchange, get, req, run_main, wait_until)
+import h2client
 
 HTPASSWD = shutil.which("htpasswd")
 
@@ -334,6 +335,39 @@ class AuthTest(ServerTestCase):
         r = s.run("-t")
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("No such file", r.stderr.decode())
+
+
+@unittest.skipUnless(h2client.available(), "python3-h2 is not installed")
+@unittest.skipIf(HTPASSWD is None, "htpasswd is not installed")
+class Http2Test(ServerTestCase):
+    """The same checks over HTTP/2 (h2c): a stream cannot wait for the
+    hashing threads, so its first hash of a credential runs inline; the
+    answers are the same, and real_ip names the client in the log."""
+    start_server = False
+    server_kwargs = {"workers": 1, "http2_cleartext": True}
+
+    def test_h2(self):
+        s = self.srv
+        pw = os.path.join(s.dir, "htpasswd")
+        subprocess.run([HTPASSWD, "-bcB", "-C", "5", pw, "u", "p"], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        s.write_file("admin/index.html", "admin")
+        s.write_file("lan/index.html", "lan")
+        s.conf["real_ip"] = {"header": "X-Forwarded-For", "trusted": ["127.0.0.1"]}
+        s.conf["locations"] = {"/admin/": {"auth": {"realm": "R", "htpasswd": pw}},
+                               "/lan/": {"allow": ["10.0.0.0/8"]}}
+        s.write_config()
+        s.start()
+        with h2client.H2(s.port) as c:
+            st = c.get("/admin/")
+            self.assertEqual(st.status, 401)
+            auth = [("authorization", basic("u", "p"))]
+            self.assertEqual(c.get("/admin/", auth).status, 200)
+            self.assertEqual(c.get("/admin/", auth).status, 200)   # cached
+            self.assertEqual(c.get("/admin/", [("authorization", basic("u", "q"))]).status, 401)
+            self.assertEqual(c.get("/lan/").status, 403)
+            self.assertEqual(c.get("/lan/", [("x-forwarded-for", "10.2.3.4")]).status, 200)
+        self.assertTrue(wait_until(lambda: "10.2.3.4 - - " in s.read(s.access_log), timeout=5))
 
 
 class ReadmeExampleTest(ServerTestCase):
