@@ -22,6 +22,7 @@
 
 #include "access_log.h"
 #include "host.h"
+#include "auth_pool.h"
 #include "balance.h"
 #include "channel.h"
 #include "conn.h"
@@ -237,6 +238,16 @@ static void worker__drain(worker_t *w)
     worker__report(w, REPORT_STOPPING);
 }
 
+/* A password the pool hashed: its verdict into the cache, then the
+ * request that waited for it runs again (auth_pool.h). */
+static void worker__auth_done(void *arg, auth_job_t *job)
+{
+    worker_t *w = arg;
+    auth_remember(w->auth, job->hash, job->auth, job->ok);
+    if (job->conn != NULL)
+        conn_resume(job->conn);
+}
+
 static void worker__command(worker_t *w)
 {
     char buf[16];
@@ -435,6 +446,10 @@ void worker_run(const worker_args_t *args)
             uint64_t d = events[i].data.u64;
             if (d == WORKER_EV_CMD)
                 worker__command(w);
+            else if (d == WORKER_EV_AUTH) {
+                if (w->auth_pool != NULL)
+                    auth_pool_collect(w->auth_pool, worker__auth_done, w);
+            }
             else if (d & 1) {
                 /* An event from before a drain or a pause in this batch:
                  * the socket may be closed or no longer ours to take. */

@@ -10,6 +10,7 @@
  * the single fail path.
  */
 #include "conf.h"
+#include "conf_access.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -183,6 +184,7 @@ conf_t *conf_load_at(const char *path, const char *base, char *err)
         goto fail;
     if (conf__check_tls(c, path, err) < 0)
         goto fail;
+    conf_access_zones(c);
 
     yaml_document_delete(&doc);
     yaml_parser_delete(&parser);

@@ -31,6 +31,7 @@
 #define CONF_ERR_LEN 512
 
 #define CONF_MAX_ALLOW 32
+#define CONF_MAX_ACCESS 64
 #define CONF_MAX_TLS_CERTS 16
 #define CONF_MAX_TICKET_KEYS 8
 #define CONF_MAX_TRY_FILES 16
@@ -151,6 +152,17 @@ typedef struct {
     conf_map_t rule_headers;       /* added to the host's; value "": removed */
     unsigned methods;              /* bit 1 << HTTP_METHOD_*; 0: every method */
     char *rule_cache_control;      /* a location's Cache-Control for its files */
+
+    /* Access control (README "Access control", common/conf/conf_access.h):
+     * top level, per host and per location, inherited like root. */
+    conf_cidr_t allow[CONF_MAX_ACCESS]; /* none: everyone (after deny) */
+    size_t num_allow;
+    conf_cidr_t deny[CONF_MAX_ACCESS];  /* checked first */
+    size_t num_deny;
+    struct conf_real_ip_s *real_ip;   /* top level only; NULL: off */
+    struct conf_auth_s *auth;         /* NULL: off */
+    struct conf_limit_s *limit_req;   /* NULL: off */
+    struct conf_limit_s *limit_conn;  /* NULL: off */
 } conf_t;
 
 /* One entry of hosts:. Its conf_t holds every per-host key (scope HOST in

@@ -20,7 +20,9 @@
 /* The rule keys of more than one shape, in the shape they were read in. */
 static void conf__print_node(FILE *out, const conf_key_t *k, const conf_t *c, const char *indent)
 {
-    if (strcmp(k->name, "try_files") == 0) {
+    if (k->node_print != NULL)
+        k->node_print(out, k->name, (const char *)c + k->offset, indent);
+    else if (strcmp(k->name, "try_files") == 0) {
         fprintf(out, "%stry_files: [", indent);
         for (size_t i = 0; i < c->num_try_files; i++) {
             fputs(i > 0 ? ", " : "", out);

@@ -42,6 +42,7 @@ http2_stream_t *http2_stream_new(int32_t id)
     s->host = NULL;
     s->rule = NULL;
     s->rule_log = NULL;
+    s->client.text[0] = '\0';
     s->sent = 0;
     s->chunk = NULL;
     s->nchunks = s->ci = 0;
@@ -314,8 +315,13 @@ int http2_stream_respond(nghttp2_session *session, conn_t *c, http2_stream_t *s)
         error_page_status(w, &r, st);
     } else {
         handler_req_t h = { .w = w, .req = &req, .conn_id = (uint64_t)(uintptr_t)c,
-                            .seq = (unsigned)s->id, .host = s->host, .https = c->https };
-        h.addr = conn_peer(c, &h.family);
+                            .seq = (unsigned)s->id, .host = s->host, .https = c->https,
+                            .conn_limit = &c->limit_conn_key };
+        int pf;
+        const void *pa = conn_peer(c, &pf);
+        real_ip_resolve(w->a.conf->real_ip, &req, pf, pa, &s->client);
+        h.family = s->client.family;
+        h.addr = s->client.addr;
         handler_respond(&h, &r);
     }
     int head_only = req.method == HTTP_METHOD_HEAD;
@@ -390,7 +396,8 @@ void http2_stream_log(conn_t *c, http2_stream_t *s)
                      method.p ? method.p : "", (int)(path.len > 1900 ? 1900 : path.len),
                      path.p ? path.p : "");
     access_log_record_t rec = {
-        .addr = conn_addr(c), .request = str_make(line, n > 0 ? (size_t)n : 0), .status = s->status,
+        .addr = s->client.text[0] != '\0' ? s->client.text : conn_addr(c),
+        .request = str_make(line, n > 0 ? (size_t)n : 0), .status = s->status,
         .body_bytes = s->sent, .referer = referer, .agent = agent,
         .scheme = c->https ? "https" : "http", .tls_version = c->tls_version, .host = host,
         .rule = s->rule,
