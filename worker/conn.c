@@ -204,8 +204,12 @@ static void conn__release_file(conn_t *c)
     c->file_fd = -1;
 }
 
-void conn_resume(conn_t *c)
+void conn_resume(conn_t *c, void *job)
 {
+    if (c->proto_ops != NULL && c->proto_ops->resume != NULL) {
+        c->proto_ops->resume(c, job);
+        return;
+    }
     c->auth_job = NULL;
     if (c->state != CONN_WAIT)
         return;

@@ -68,6 +68,9 @@ typedef struct {
     void (*expire)(conn_t *c);
     void (*drain)(conn_t *c);
     void (*release)(conn_t *c);
+    /* resume: job (an auth_job_t) that one of c's requests waits for is
+     * done; the protocol runs that request again. */
+    void (*resume)(conn_t *c, void *job);
 } conn_proto_t;
 
 struct conn_s {
@@ -218,9 +221,10 @@ void conn_list_remove(conn_t *c);
 /* Puts c on the ready queue: it runs again next turn without an event. */
 void conn_ready_push(conn_t *c);
 
-/* A request parked in CONN_WAIT runs again from its head (its password was
- * hashed: the cache answers now). */
-void conn_resume(conn_t *c);
+/* The request waiting for job runs again (its password was hashed: the
+ * cache answers now): an HTTP/1 request parked in CONN_WAIT from its head,
+ * an HTTP/2 stream through its protocol's resume. */
+void conn_resume(conn_t *c, void *job);
 
 /* Closes connections whose deadline has passed. */
 void conn_expire(worker_t *w);

@@ -32,9 +32,9 @@ typedef struct {
     unsigned https : 1;     /* the connection is TLS: $scheme, relative redirects */
     /* The connection's limit_conn registration (access.h), or NULL. */
     uint64_t *conn_limit;
-    /* Who may wait for a password to be hashed off the loop (an HTTP/1
-     * conn_t, resumed by conn_resume) and where its job goes; NULL: the
-     * protocol cannot wait (HTTP/2), hash inline. */
+    /* Who may wait for a password to be hashed off the loop (the conn_t,
+     * resumed by conn_resume: an HTTP/1 request, or an HTTP/2 stream whose
+     * job slot this is) and where its job goes; NULL: hash inline. */
     void *waiter;
     void **job;
 } handler_req_t;

@@ -245,7 +245,7 @@ static void worker__auth_done(void *arg, auth_job_t *job)
     worker_t *w = arg;
     auth_remember(w->auth, job->hash, job->auth, job->ok);
     if (job->conn != NULL)
-        conn_resume(job->conn);
+        conn_resume(job->conn, job);
 }
 
 static void worker__command(worker_t *w)

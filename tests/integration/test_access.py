@@ -340,9 +340,10 @@ class AuthTest(ServerTestCase):
 @unittest.skipUnless(h2client.available(), "python3-h2 is not installed")
 @unittest.skipIf(HTPASSWD is None, "htpasswd is not installed")
 class Http2Test(ServerTestCase):
-    """The same checks over HTTP/2 (h2c): a stream cannot wait for the
-    hashing threads, so its first hash of a credential runs inline; the
-    answers are the same, and real_ip names the client in the log."""
+    """The same checks over HTTP/2 (h2c): a stream waits for the hashing
+    threads as an HTTP/1 request does while the connection's other streams
+    and other connections go on; the answers are the same, and real_ip
+    names the client in the log."""
     start_server = False
     server_kwargs = {"workers": 1, "http2_cleartext": True}
 
@@ -368,6 +369,50 @@ class Http2Test(ServerTestCase):
             self.assertEqual(c.get("/lan/").status, 403)
             self.assertEqual(c.get("/lan/", [("x-forwarded-for", "10.2.3.4")]).status, 200)
         self.assertTrue(wait_until(lambda: "10.2.3.4 - - " in s.read(s.access_log), timeout=5))
+
+    def test_h2_stream_waits_off_the_loop(self):
+        s = self.srv
+        pw = os.path.join(s.dir, "htpasswd")
+        subprocess.run([HTPASSWD, "-bcB", "-C", "14", pw, "slow", "pw-slow"], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        s.write_file("admin/index.html", "admin")
+        s.conf["locations"] = {"/admin/": {"auth": {"realm": "R", "htpasswd": pw}}}
+        s.write_config()
+        s.start()   # one worker: an inline hash would hold every stream
+        with h2client.H2(s.port, timeout=30) as c:
+            t0 = time.monotonic()
+            slow = c.request("/admin/", [("authorization", basic("slow", "pw-slow"))])
+            fast = c.request("/")
+            self.assertTrue(c.pump(lambda: c.streams[fast].ended, 10))
+            fast_took = time.monotonic() - t0
+            self.assertFalse(c.streams[slow].ended)      # still being hashed
+            worst = 0
+            for _ in range(5):                        # another connection, meanwhile
+                t1 = time.monotonic()
+                self.assertEqual(status(s.port, "/"), 200)
+                worst = max(worst, time.monotonic() - t1)
+            self.assertTrue(c.pump(lambda: c.streams[slow].ended, 30))
+            slow_took = time.monotonic() - t0
+            self.assertEqual(c.streams[slow].status, 200)
+            self.assertEqual(bytes(c.streams[slow].body), b"admin")
+            self.assertEqual(c.streams[fast].status, 200)
+            self.assertLess(fast_took, 0.2, (fast_took, slow_took))
+            self.assertLess(worst, 0.2, (worst, slow_took))
+            self.assertGreater(slow_took, 0.3)         # cost 14: it was hashed
+            # cached now: the next stream is answered at once
+            t2 = time.monotonic()
+            self.assertEqual(c.get("/admin/", [("authorization", basic("slow", "pw-slow"))]).status, 200)
+            self.assertLess(time.monotonic() - t2, 0.2)
+        # a stream reset while its hash runs: the verdict resumes nothing
+        with h2client.H2(s.port, timeout=30) as c:
+            sid = c.request("/admin/", [("authorization", basic("slow", "other"))])
+            c.conn.reset_stream(sid)
+            c.flush()
+            self.assertEqual(c.get("/").status, 200)
+        time.sleep(1.5)
+        with h2client.H2(s.port) as c:
+            self.assertEqual(c.get("/").status, 200)   # the worker lived
+        self.assertEqual(len(s.workers()), 1)
 
 
 class ReadmeExampleTest(ServerTestCase):

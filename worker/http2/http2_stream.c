@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "access_log.h"
+#include "auth_pool.h"
 #include "error_page.h"
 #include "file_cache.h"
 #include "handler.h"
@@ -43,6 +44,7 @@ http2_stream_t *http2_stream_new(int32_t id)
     s->rule = NULL;
     s->rule_log = NULL;
     s->client.text[0] = '\0';
+    s->auth_job = NULL;
     s->sent = 0;
     s->chunk = NULL;
     s->nchunks = s->ci = 0;
@@ -59,6 +61,7 @@ http2_stream_t *http2_stream_new(int32_t id)
 
 void http2_stream_free(worker_t *w, http2_stream_t *s)
 {
+    auth_pool_forget(s->auth_job); /* a verdict still to come resumes nothing */
     if (s->ref != NULL)
         file_cache_unref(w->fc, s->ref);
     else if (s->fd >= 0)
@@ -316,13 +319,15 @@ int http2_stream_respond(nghttp2_session *session, conn_t *c, http2_stream_t *s)
     } else {
         handler_req_t h = { .w = w, .req = &req, .conn_id = (uint64_t)(uintptr_t)c,
                             .seq = (unsigned)s->id, .host = s->host, .https = c->https,
-                            .conn_limit = &c->limit_conn_key };
+                            .conn_limit = &c->limit_conn_key, .waiter = c, .job = &s->auth_job };
         int pf;
         const void *pa = conn_peer(c, &pf);
         real_ip_resolve(w->a.conf->real_ip, &req, pf, pa, &s->client);
         h.family = s->client.family;
         h.addr = s->client.addr;
         handler_respond(&h, &r);
+        if (r.pending)
+            return 0; /* its password is hashed off the loop: http2__resume answers it */
     }
     int head_only = req.method == HTTP_METHOD_HEAD;
 
