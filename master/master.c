@@ -32,6 +32,7 @@
 #include "status.h"
 #include "upgrade.h"
 #include "limit_table.h"
+#include "limit_counters.h"
 #include "user.h"
 #include "vhost_logs.h"
 
@@ -422,10 +423,7 @@ int master_run(conf_t *conf, int foreground, char *exe, pid_t predecessor, int p
         close(m->limits_fd);
         m->limits_fd = -1;
     }
-    if (m->limits == NULL && (m->limits = limit_table_create(&m->limits_fd)) == NULL)
-        /* Not fatal: without the table no limit is applied, and the log says so. */
-        log_error("memfd_create/mmap(limit counters): %s: limit_req and limit_conn are not "
-                  "applied", strerror(errno));
+    limit_counters_ensure(m, m->conf);
     m->ctl_fd = control_open(m);
     if (m->ctl_fd >= 0) {
         struct epoll_event evc = { .events = EPOLLIN, .data.u64 = MASTER_TAG(MASTER_TAG_CONTROL, 0) };

@@ -400,3 +400,26 @@ void conf_access_zones(conf_t *conf)
     for (size_t i = 0; i < conf->num_hosts; i++)
         conf_access__zones_of(conf->hosts[i].conf, conf->hosts[i].name);
 }
+
+static int conf_access__counts_of(const conf_t *c)
+{
+    if (c->limit_req != NULL || c->limit_conn != NULL || c->auth != NULL)
+        return 1;
+    const conf_rules_t *rs = c->locations;
+    for (size_t i = 0; rs != NULL && i < rs->n; i++) {
+        const conf_t *l = rs->items[i].conf;
+        if (l->limit_req != NULL || l->limit_conn != NULL || l->auth != NULL)
+            return 1;
+    }
+    return 0;
+}
+
+int conf_access_counts(const conf_t *conf)
+{
+    if (conf_access__counts_of(conf))
+        return 1;
+    for (size_t i = 0; i < conf->num_hosts; i++)
+        if (conf_access__counts_of(conf->hosts[i].conf))
+            return 1;
+    return 0;
+}

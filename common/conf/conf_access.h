@@ -71,4 +71,9 @@ void conf_access_print(FILE *out, const char *name, const void *at, const char *
 /* Names every limit of conf, its hosts and locations (conf_limit_t.zone). */
 void conf_access_zones(conf_t *conf);
 
+/* 1 when conf, a host or a location has limit_req, limit_conn or auth
+ * (whose failed attempts are counted there): the shared counters are
+ * needed. A site without them never maps the table's 2.4 MB. */
+int conf_access_counts(const conf_t *conf);
+
 #endif

@@ -547,6 +547,31 @@ class LimitTest(ServerTestCase):
         self.assertEqual(r.status, 429)   # no fresh allowance
         self.assertGreater(int(r.header("Retry-After")), 30)
 
+    def test_counters_mapped_when_needed(self):
+        """A site without limits or auth never maps the counters (2.4 MB);
+        the first reload that adds a limit maps them before its workers
+        fork, and the limit holds across all of them."""
+        s = self.srv
+        s.write_file("api/index.html", "api")
+        s.write_config()
+        s.start()
+
+        def mapped(pid):
+            with open("/proc/%d/maps" % pid) as f:
+                return "drover-limits" in f.read()
+
+        self.assertFalse(mapped(s.master))
+        self.assertFalse(any(mapped(w) for w in s.workers()))
+        old = set(s.workers())
+        s.conf["locations"] = {"/api/": {"limit_req": {"rate": "1/m", "burst": 1}}}
+        s.write_config()
+        s.signal(signal.SIGHUP)
+        self.assertTrue(wait_until(lambda: len(s.workers()) == 4 and not (set(s.workers()) & old),
+                                   timeout=15), s.diag())
+        self.assertTrue(mapped(s.master))
+        codes = [status(s.port, "/api/") for _ in range(8)]   # over 4 workers: one count
+        self.assertEqual(codes, [200, 200] + [429] * 6)
+
     def test_limit_conn(self):
         s = self.srv
         s.write_file("dl/index.html", "dl")
