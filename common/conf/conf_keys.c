@@ -7,6 +7,7 @@
  */
 #include "conf_keys.h"
 #include "conf_rule_keys.h"
+#include "conf_compress.h"
 
 #include <limits.h>
 #include <stdint.h>
@@ -445,6 +446,9 @@ const conf_key_t conf__keys[] = {
       .doc = "Cache-Control of the files this rule serves" },
     { "methods", CONF_KIND_NODE, RULE, AT(methods), .node = conf_rule_keys_methods,
       .doc = "the methods allowed (405 with Allow for others)" },
+    { "compress", CONF_KIND_NODE, TOP | HOST | RULE, AT(compress), .node = conf_compress_node,
+      .copy = conf_compress_copy, .release = conf_compress_release,
+      .doc = "off, or {encodings, types, min_size, level, cache: {path, max_size}}" },
 };
 
 const size_t conf__num_keys = sizeof(conf__keys) / sizeof(conf__keys[0]);
@@ -509,6 +513,10 @@ void conf__free_scope(void *base, unsigned scope)
             break;
         case CONF_KIND_MAP:
             conf__map_free((conf_map_t *)(void *)at);
+            break;
+        case CONF_KIND_NODE:
+            if (k->release != NULL)
+                k->release(at);
             break;
         default:
             break;
@@ -577,6 +585,10 @@ int conf__copy_scope(void *dst, const void *src, unsigned scope)
             }
             break;
         }
+        case CONF_KIND_NODE:
+            if (k->copy != NULL && k->copy(to, from) < 0)
+                return -1;
+            break;
         default:
             break;
         }

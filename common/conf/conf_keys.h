@@ -126,6 +126,10 @@ typedef struct {
     /* node: reads value node (a yaml_node_t *) of this row into base, with
      * ctx a conf_ctx_t * for errors. 0, or -1 with the error set. */
     int (*node)(void *ctx, const void *row, void *value, char *base);
+    /* node, when the value is inherited (TOP | HOST | RULE): copies it
+     * deeply from src to dst (0, -1 ENOMEM), and frees what it owns. */
+    int (*copy)(void *dst, const void *src);
+    void (*release)(void *at);
     const char *doc;           /* one line, printed by drover -T */
 } conf_key_t;
 
