@@ -102,6 +102,9 @@ typedef struct {
      * host's); and the regex match data, made on the first match. */
     const conf_t *rule_conf;
     rules_matcher_t rules;
+    /* The compressed variants' cache (compress_cache.h), shared with the
+     * other workers through its directory; NULL: nothing compresses. */
+    struct compress_cache_s *cc;
 } worker_t;
 
 /* Never returns: the process exits with WORKER_EXIT_*. */
