@@ -133,7 +133,9 @@ static void compress_cache__trailer(compress_cache_trailer_t *t, const struct st
 /* 1 when two stats are the same version of the same file. */
 static int compress_cache__same(const struct stat *a, const struct stat *b)
 {
+    /* ctime too: a rewrite that put size and mtime back still moves it. */
     return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+           a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec &&
            a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
 }
 

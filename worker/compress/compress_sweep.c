@@ -41,7 +41,9 @@ uint64_t compress_sweep(int dirfd, uint64_t max_size, const struct stat *made,
                             ? made_name + plen : NULL;
     size_t ilen = ident != NULL ? (size_t)(strrchr(ident, '-') - ident) : 0;
 
-    int dfd = dup(dirfd);
+    /* A descriptor of its own: a dup() would share the listing's offset,
+     * and the next sweep would start at the end. */
+    int dfd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
     if (d == NULL) {
         if (dfd >= 0)
