@@ -20,6 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "compress_cache.h"
+#include "conf_rules.h"
 #include "access_log.h"
 #include "host.h"
 #include "auth_pool.h"
@@ -296,6 +298,26 @@ static int worker__drop_privileges(const worker_args_t *a)
     return 0;
 }
 
+static int worker__rules_compress(const conf_t *c)
+{
+    const conf_rules_t *rs = c->locations;
+    for (size_t i = 0; rs != NULL && i < rs->n; i++)
+        if (rs->items[i].conf->compress.on)
+            return 1;
+    return c->compress.on;
+}
+
+/* Whether any host or location compresses: else no cache directory. */
+static int worker__wants_compress(const conf_t *conf)
+{
+    if (worker__rules_compress(conf))
+        return 1;
+    for (size_t i = 0; i < conf->num_hosts; i++)
+        if (worker__rules_compress(conf->hosts[i].conf))
+            return 1;
+    return 0;
+}
+
 static int worker__setup(worker_t *w)
 {
     sigset_t all;
@@ -325,6 +347,10 @@ static int worker__setup(worker_t *w)
         log_error("open(\"%s\"): %s", w->a.conf->access_log, strerror(errno));
         return -1;
     }
+    /* Before host_open (its caches get it) and as root: the directory may
+     * need making, and giving to the user the worker becomes. */
+    if (worker__wants_compress(w->a.conf))
+        w->cc = compress_cache_open(w->a.conf, geteuid() == 0 ? w->a.uid : (uid_t)-1, w->a.gid);
     if (host_open(w) < 0)
         return -1;
     if (worker__drop_privileges(&w->a) < 0)
@@ -373,6 +399,7 @@ static int worker__setup(worker_t *w)
             log_error("file_cache_new(): out of memory");
             return -1;
         }
+        file_cache_set_compress(w->fc, w->cc);
     }
     /* A reserve of descriptors for files and logs: accepting stops before
      * the last few, so a file can still be opened for the clients held. */

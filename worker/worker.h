@@ -110,6 +110,9 @@ typedef struct {
     struct auth_cache_s *auth; /* verified credentials (worker/access/auth.h), or NULL */
     struct auth_pool_s *auth_pool; /* the threads that hash (auth_pool.h), or NULL */
     int auth_pool_failed;      /* it could not be made: hash inline */
+    /* The compressed variants' cache (compress_cache.h), shared with the
+     * other workers through its directory; NULL: nothing compresses. */
+    struct compress_cache_s *cc;
 } worker_t;
 
 /* Never returns: the process exits with WORKER_EXIT_*. */

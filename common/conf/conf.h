@@ -60,6 +60,25 @@ typedef struct {
 struct conf_host_s;
 struct vhost_table_s;
 
+/* compress: (README "Compression", common/conf/conf_compress.c). Codings
+ * are numbered as http_coding_t (common/http/http_accept.h) numbers them. */
+#define CONF_CODING_GZIP 1
+#define CONF_CODING_BR 2
+#define CONF_CODING_ZSTD 3
+#define CONF_CODINGS 4                 /* identity is 0 */
+typedef struct {
+    int on;
+    int num_encodings;
+    int encodings[CONF_CODINGS - 1];   /* CONF_CODING_*, the server's preference first */
+    int level[CONF_CODINGS];           /* by coding */
+    size_t min_size;
+    char *types;                       /* owned: the media types, each with a space before
+                                        * and after, lower case; NULL: the default */
+    /* cache: {path, max_size}: read at the top level only; one cache for all. */
+    char *cache_path;                  /* absolute; owned */
+    size_t cache_max;
+} conf_compress_t;
+
 typedef struct {
     char *file;        /* absolute path of the config file */
     char *base;        /* the directory relative paths were resolved in */
@@ -163,6 +182,7 @@ typedef struct {
     struct conf_auth_s *auth;         /* NULL: off */
     struct conf_limit_s *limit_req;   /* NULL: off */
     struct conf_limit_s *limit_conn;  /* NULL: off */
+    conf_compress_t compress;      /* top level, host and location */
 } conf_t;
 
 /* One entry of hosts:. Its conf_t holds every per-host key (scope HOST in

@@ -8,6 +8,7 @@
 #include "conf_keys.h"
 #include "conf_rule_keys.h"
 #include "conf_access.h"
+#include "conf_compress.h"
 
 #include <limits.h>
 #include <stdint.h>

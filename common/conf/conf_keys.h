@@ -129,8 +129,9 @@ typedef struct {
      * ctx a conf_ctx_t * for errors. 0, or -1 with the error set. */
     int (*node)(void *ctx, const void *row, void *value, char *base);
     const char *doc;           /* one line, printed by drover -T */
-    /* node with CONF_F_SHARED: shares the pointer at src into dst (0, or -1),
-     * drops base + offset's reference, prints it (one line). */
+    /* node, when the value is inherited (TOP | HOST | RULE): copies src into
+     * dst (0, or -1 ENOMEM) -- with CONF_F_SHARED by sharing a reference,
+     * else deeply -- frees what base + offset owns, prints it (one line). */
     int (*node_copy)(void *dst, const void *src);
     void (*node_free)(void *at, const char *name);
     void (*node_print)(FILE *out, const char *name, const void *at, const char *indent);

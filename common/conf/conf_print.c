@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "conf_keys.h"
+#include "conf_compress.h"
 #include "conf_rules.h"
 #include "http_parser.h"
 #include "conf_value.h"
@@ -56,6 +57,9 @@ static void conf__print_node(FILE *out, const conf_key_t *k, const conf_t *c, co
                 conf__print_quoted(out, c->rule_headers.items[i].value);
         }
         fputs("}\n", out);
+    } else if (strcmp(k->name, "compress") == 0) {
+        fprintf(out, "%scompress: ", indent);
+        conf_compress_print(out, &c->compress, indent[0] == '\0');
     } else if (strcmp(k->name, "methods") == 0) {
         fprintf(out, "%smethods: [", indent);
         int first = 1;

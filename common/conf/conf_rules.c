@@ -108,7 +108,7 @@ static int conf_rules__compile(conf_ctx_t *ctx, yaml_node_t *kn, conf_rule_t *r)
 static int conf_rules__check(conf_ctx_t *ctx, yaml_node_t *kn, conf_rule_t *r)
 {
     static const char *const files[] = { "root", "alias", "index", "autoindex", "gzip_static",
-                                         "cache_control", "error_pages", NULL };
+                                         "cache_control", "error_pages", "compress", NULL };
     conf_t *c = r->conf;
     for (size_t i = 0; files[i] != NULL; i++)
         r->own_files |= conf_rule_sets(r, files[i]);
