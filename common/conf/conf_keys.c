@@ -472,6 +472,9 @@ const conf_key_t conf__keys[] = {
       .flags = CONF_F_SHARED, .node_copy = conf_access_copy, .node_free = conf_access_free,
       .node_print = conf_access_print,
       .doc = "open connections per client: {max, key: client, status: 429}, or off" },
+    { "compress", CONF_KIND_NODE, TOP | HOST | RULE, AT(compress), .node = conf_compress_node,
+      .node_copy = conf_compress_copy, .node_free = conf_compress_release,
+      .doc = "off, or {encodings, types, min_size, level, cache: {path, max_size}}" },
 };
 
 const size_t conf__num_keys = sizeof(conf__keys) / sizeof(conf__keys[0]);
