@@ -10,6 +10,7 @@
  * the single fail path.
  */
 #include "conf.h"
+#include "conf_access.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -27,6 +28,7 @@
 
 #include "conf_hosts.h"
 #include "conf_keys.h"
+#include "conf_compress.h"
 #include "conf_rules.h"
 #include "conf_scalar.h"
 #include "conf_walk.h"
@@ -43,6 +45,7 @@ static conf_t *conf__defaults(const char *base, char *err)
     if (c == NULL)
         return NULL;
     c->base = base ? strdup(base) : conf_scalar_abspath(NULL, ".");
+    conf_compress_defaults(&c->compress);
     if (c->base == NULL || conf_walk_defaults(&ctx, (char *)c, CONF_SCOPE_TOP) < 0) {
         conf_free(c);
         return NULL;
@@ -53,7 +56,12 @@ static conf_t *conf__defaults(const char *base, char *err)
 conf_t *conf_defaults(void)
 {
     char err[CONF_ERR_LEN];
-    return conf__defaults(NULL, err);
+    conf_t *c = conf__defaults(NULL, err);
+    if (c != NULL && conf_compress_finish(c) < 0) {
+        conf_free(c);
+        return NULL;
+    }
+    return c;
 }
 
 void conf_free(conf_t *c)
@@ -176,6 +184,11 @@ conf_t *conf_load_at(const char *path, const char *base, char *err)
     }
     if (conf_walk_mapping(&ctx, root, CONF_SCOPE_TOP, NULL, (char *)c) < 0)
         goto fail;
+    /* After the walk: the default cache directory is beside pid_file. */
+    if (conf_compress_finish(c) < 0) {
+        snprintf(err, CONF_ERR_LEN, "%s: out of memory", path);
+        goto fail;
+    }
     /* The top level's locations before the hosts: hosts do not inherit them. */
     if (conf_rules_parse(&ctx, c) < 0)
         goto fail;
@@ -183,6 +196,7 @@ conf_t *conf_load_at(const char *path, const char *base, char *err)
         goto fail;
     if (conf__check_tls(c, path, err) < 0)
         goto fail;
+    conf_access_zones(c);
 
     yaml_document_delete(&doc);
     yaml_parser_delete(&parser);

@@ -50,6 +50,7 @@ void conf_rules_free(conf_t *conf)
             conf_rule_t *r = &rs->items[i];
             free(r->pattern);
             free(r->text);
+            free(r->lit);
             pcre2_code_free(r->re);
             conf_rules__free_conf(r->conf);
         }
@@ -87,6 +88,19 @@ static int conf_rules__compile(conf_ctx_t *ctx, yaml_node_t *kn, conf_rule_t *r)
     if (pcre2_jit_compile(r->re, PCRE2_JIT_COMPLETE) == 0 &&
         pcre2_pattern_info(r->re, PCRE2_INFO_JITSIZE, &jitsize) == 0 && jitsize > 0)
         r->jit = 1;
+    /* The literal the matcher compares first. PCRE2 must agree that the
+     * regex is anchored and starts with that byte, or none is used. */
+    if (!r->caseless) {
+        if ((r->lit = malloc(r->text_len)) == NULL)
+            return conf_scalar_error(ctx, kn, "locations", "out of memory");
+        r->lit_len = rule_pattern_regex_prefix(r->text, r->text_len, r->lit);
+        uint32_t all = 0, type = 0, first = 0;
+        pcre2_pattern_info(r->re, PCRE2_INFO_ALLOPTIONS, &all);
+        pcre2_pattern_info(r->re, PCRE2_INFO_FIRSTCODETYPE, &type);
+        pcre2_pattern_info(r->re, PCRE2_INFO_FIRSTCODEUNIT, &first);
+        if (!(all & PCRE2_ANCHORED) || type != 1 || first != (unsigned char)r->lit[0])
+            r->lit_len = 0;
+    }
     return 0;
 }
 
@@ -94,7 +108,7 @@ static int conf_rules__compile(conf_ctx_t *ctx, yaml_node_t *kn, conf_rule_t *r)
 static int conf_rules__check(conf_ctx_t *ctx, yaml_node_t *kn, conf_rule_t *r)
 {
     static const char *const files[] = { "root", "alias", "index", "autoindex", "gzip_static",
-                                         "cache_control", "error_pages", NULL };
+                                         "cache_control", "error_pages", "compress", NULL };
     conf_t *c = r->conf;
     for (size_t i = 0; files[i] != NULL; i++)
         r->own_files |= conf_rule_sets(r, files[i]);
@@ -156,9 +170,14 @@ static int conf_rules__cmp_text(const conf_rule_t *a, const conf_rule_t *b)
     return d != 0 ? d : (a->text_len > b->text_len) - (a->text_len < b->text_len);
 }
 
+static size_t conf_rules__bucket(const conf_rule_t *r)
+{
+    return r->text_len >= 2 ? (unsigned char)r->text[1] : 256;
+}
+
 /* The order the matcher reads: insertion sorts (a few hundred rules at
  * most, once per load), so equal keys stay in file order. */
-static void conf_rules__index(conf_rules_t *rs)
+static int conf_rules__index(conf_rules_t *rs)
 {
     for (size_t i = 0; i < rs->n; i++) {
         const conf_rule_t *r = &rs->items[i];
@@ -184,6 +203,22 @@ static void conf_rules__index(conf_rules_t *rs)
             break;
         }
     }
+    /* A stable counting sort of the longest-first prefixes by their second
+     * byte: each bucket stays longest first. */
+    size_t count[258] = {0};
+    for (size_t i = 0; i < rs->nprefix; i++)
+        count[conf_rules__bucket(&rs->items[rs->prefix[i]]) + 1]++;
+    for (size_t k = 1; k < 258; k++)
+        count[k] += count[k - 1];
+    memcpy(rs->pstart, count, sizeof(rs->pstart));
+    size_t *sorted = calloc(rs->nprefix ? rs->nprefix : 1, sizeof(size_t));
+    if (sorted == NULL)
+        return -1;
+    for (size_t i = 0; i < rs->nprefix; i++)
+        sorted[count[conf_rules__bucket(&rs->items[rs->prefix[i]])]++] = rs->prefix[i];
+    free(rs->prefix);
+    rs->prefix = sorted;
+    return 0;
 }
 
 /* Two rules of the same form and text: the second could never be chosen
@@ -310,6 +345,7 @@ int conf_rules_parse(conf_ctx_t *ctx, conf_t *conf)
     }
     if (conf_rules__link(ctx, m, rs) < 0)
         return -1;
-    conf_rules__index(rs);
+    if (conf_rules__index(rs) < 0)
+        return conf_scalar_error(ctx, m, "locations", "out of memory");
     return 0;
 }

@@ -43,6 +43,8 @@ typedef struct conf_rule_s {
     size_t text_len;
     void *re;             /* pcre2_code *, for CONF_RULE_REGEX */
     int jit;              /* re was JIT-compiled: pcre2_jit_match runs it */
+    char *lit;            /* every subject re matches starts with lit */
+    size_t lit_len;       /* (rule_pattern_regex_prefix); 0: no such literal */
     unsigned line;
     conf_t *conf;         /* the host's keys with the rule's own over them */
     unsigned char set[32]; /* bit i: the rule set row i of the key table itself */
@@ -58,8 +60,12 @@ typedef struct conf_rules_s {
     size_t n;
     size_t *exact;        /* indices of the exact rules, sorted by text */
     size_t nexact;
-    size_t *prefix;       /* of the prefix rules, longest text first */
-    size_t nprefix;
+    size_t *prefix;       /* of the prefix rules, by their second byte, */
+    size_t nprefix;       /* then longest text first; "/" alone last */
+    /* prefix[pstart[c] .. pstart[c + 1]) are those whose text[1] is c;
+     * [pstart[256] .. pstart[257]) the one-byte ones. The matcher scans
+     * one bucket and the one-byte ones, not every prefix. */
+    size_t pstart[258];
     size_t *regex;        /* of the regex rules, file order */
     size_t nregex;
 } conf_rules_t;

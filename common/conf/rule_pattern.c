@@ -3,6 +3,7 @@
  */
 #include "rule_pattern.h"
 
+#include <ctype.h>
 #include <string.h>
 
 int rule_pattern_parse(const char *key, size_t len, rule_pattern_t *out, const char **why)
@@ -78,3 +79,64 @@ int rule_pattern_parse(const char *key, size_t len, rule_pattern_t *out, const c
     return 0;
 }
 
+
+/* 1 when re[0..len) has a "|" outside every group and class: "^/a|/b"
+ * is anchored in its first alternative only. \Q...\E quotes. */
+static int rule_pattern__top_alternative(const char *re, size_t len)
+{
+    int depth = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = re[i];
+        if (c == '\\') {
+            if (i + 1 < len && re[i + 1] == 'Q') {
+                for (i += 2; i + 1 < len && !(re[i] == '\\' && re[i + 1] == 'E'); i++)
+                    ;
+            }
+            i++;
+        } else if (c == '[') {
+            /* A "]" first in the class ("[]a]", "[^]a]") is a member. */
+            i++;
+            if (i < len && re[i] == '^')
+                i++;
+            if (i < len && re[i] == ']')
+                i++;
+            for (; i < len && re[i] != ']'; i++)
+                if (re[i] == '\\')
+                    i++;
+        } else if (c == '(') {
+            depth++;
+        } else if (c == ')') {
+            depth--;
+        } else if (c == '|' && depth <= 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+size_t rule_pattern_regex_prefix(const char *re, size_t len, char *lit)
+{
+    if (len < 2 || re[0] != '^' || rule_pattern__top_alternative(re, len))
+        return 0;
+    size_t n = 0;
+    for (size_t i = 1; i < len; i++) {
+        unsigned char c = (unsigned char)re[i];
+        if (c == '?' || c == '*' || c == '{') {
+            /* The byte before may be absent: "^/ab?" promises "/a". */
+            return n > 0 ? n - 1 : 0;
+        }
+        if (c == '\\') {
+            /* A backslash before a letter or digit is a class, an
+             * assertion or a reference; before anything else, a literal. */
+            if (i + 1 >= len || isalnum((unsigned char)re[i + 1]) || (unsigned char)re[i + 1] >= 0x80)
+                return n;
+            lit[n++] = re[++i];
+            continue;
+        }
+        /* "+" keeps the byte before (it is there at least once). */
+        if (c == '\0' || c >= 0x80 || strchr(".^$|()[]+", c) != NULL)
+            return n;
+        lit[n++] = (char)c;
+    }
+    return n;
+}

@@ -29,4 +29,13 @@ typedef struct {
 /* Reads key[0..len) (no NUL needed). 0, or -1 with why, a static string. */
 int rule_pattern_parse(const char *key, size_t len, rule_pattern_t *out, const char **why);
 
+/* The literal that every subject matched by the (case-sensitive) PCRE2
+ * regex re[0..len) begins with: "^/blog/\\d+" gives "/blog/". Written to
+ * lit (room for len bytes); returns its length, 0 when the regex is not
+ * anchored, has a top-level alternative, or starts with no literal. The
+ * matcher compares it before running the regex, so a site's regexes cost
+ * a memcmp on the paths they cannot match. Conservative: a byte that a
+ * quantifier may drop ("^/a?") ends the literal before it. */
+size_t rule_pattern_regex_prefix(const char *re, size_t len, char *lit);
+
 #endif

@@ -1,7 +1,9 @@
 /*
  * libFuzzer target for location patterns: whatever the key, the parser
  * either refuses it with a reason or returns a slice inside the key, of
- * the form its kind promises (a path starts with "/" and has no space).
+ * the form its kind promises (a path starts with "/" and has no space);
+ * and a regex's literal start is never longer than the regex, and is empty
+ * unless the regex begins with "^".
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -9,8 +11,23 @@
 
 #include "rule_pattern.h"
 
+static void fuzz_regex_prefix(const char *re, size_t size)
+{
+    char *lit = malloc(size ? size : 1);
+    if (lit == NULL)
+        return;
+    size_t n = rule_pattern_regex_prefix(re, size, lit);
+    if (n > size || (n > 0 && re[0] != '^') || (n > 0 && size < 2))
+        abort();
+    for (size_t i = 0; i < n; i++)
+        if (memchr(re + 1, lit[i], size - 1) == NULL)
+            abort();
+    free(lit);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    fuzz_regex_prefix((const char *)data, size);
     rule_pattern_t p;
     const char *why = NULL;
     const char *key = (const char *)data;

@@ -8,6 +8,9 @@
  */
 #include "config.h"
 
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +20,7 @@
 
 #include "conf.h"
 #include "conf_rules.h"
+#include "rule_pattern.h"
 #include "rule_vars.h"
 #include "rules.h"
 
@@ -102,6 +106,77 @@ START_TEST(test_regex_first_in_file_order)
     ck_assert_str_eq(which(c, "/x/a.html"), "~ ^/x/");         /* a regex beats a prefix */
     ck_assert_str_eq(which(c, "/x/static/a.php"), "^~ /x/static/"); /* ^~ skips regexes */
     ck_assert_str_eq(which(c, "/y/a.PHP"), "none");            /* ~ is case-sensitive */
+    conf_free(c);
+}
+END_TEST
+
+/* The literal a regex promises at the start of every match: the matcher
+ * skips the regex on a path without it, so a literal too long would hide
+ * a match. Each row is checked against PCRE2 on subjects that do match. */
+START_TEST(test_regex_literal_prefix)
+{
+    static const struct { const char *re, *lit, *subject; } rows[] = {
+        { "^/blog/(\\d+)/([a-z-]+)$", "/blog/", "/blog/1/a-b" },
+        { "^/a\\.b\\/c", "/a.b/c", "/a.b/c" },
+        { "^/ab?c", "/a", "/ac" },
+        { "^/ab*", "/a", "/a" },
+        { "^/ab{0,2}", "/a", "/a" },
+        { "^/ab+", "/ab", "/abbb" },
+        { "^/a|/b", "", "/b" },            /* a top-level alternative */
+        { "^(/a|/b)", "", "/b" },
+        { "^/x(/a|/b)", "/x", "/x/b" },
+        { "^/x[|]y", "/x", "/x|y" },       /* "|" in a class is a member */
+        { "^/x[]|]y", "/x", "/x]y" },
+        { "^/x\\Q|\\E", "/x", "/x|" },
+        { "\\.php$", "", "/a.php" },       /* not anchored */
+        { "^\\d", "", "1" },
+        { "^/a\\d", "/a", "/a1" },
+        { "^/a.b", "/a", "/axb" },
+        { "^/a(?i)B", "/a", "/ab" },
+        { "^", "", "/" },
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        char lit[64];
+        size_t n = rule_pattern_regex_prefix(rows[i].re, strlen(rows[i].re), lit);
+        ck_assert_msg(n == strlen(rows[i].lit) && memcmp(lit, rows[i].lit, n) == 0,
+                      "%s: literal \"%.*s\", want \"%s\"", rows[i].re, (int)n, lit, rows[i].lit);
+        int code;
+        PCRE2_SIZE off;
+        pcre2_code *re = pcre2_compile((PCRE2_SPTR)rows[i].re, PCRE2_ZERO_TERMINATED, 0, &code,
+                                       &off, NULL);
+        ck_assert_ptr_nonnull(re);
+        pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
+        ck_assert_msg(pcre2_match(re, (PCRE2_SPTR)rows[i].subject, PCRE2_ZERO_TERMINATED, 0, 0,
+                                  md, NULL) > 0, "%s does not match %s", rows[i].re, rows[i].subject);
+        ck_assert_int_eq(strncmp(rows[i].subject, lit, n), 0);
+        pcre2_match_data_free(md);
+        pcre2_code_free(re);
+    }
+}
+END_TEST
+
+/* The same answers through the matcher: a literal, the prefix buckets
+ * and "/" (a one-byte prefix, the fallback of every bucket). */
+START_TEST(test_buckets_and_literals)
+{
+    conf_t *c = load_ok("locations:\n"
+                        "  \"/\": {return: 200}\n"
+                        "  \"/a\": {return: 200}\n"
+                        "  \"/assets/\": {return: 200}\n"
+                        "  \"/b/\": {return: 200}\n"
+                        "  '~ ^/blog/(\\d+)$': {return: 200}\n"
+                        "  '~ ^/ab?c': {return: 200}\n"
+                        "  '~ ^/x|/y': {return: 200}\n");
+    ck_assert_str_eq(which(c, "/assets/x"), "/assets/");
+    ck_assert_str_eq(which(c, "/ax"), "/a");
+    ck_assert_str_eq(which(c, "/b/x"), "/b/");
+    ck_assert_str_eq(which(c, "/bx"), "/");
+    ck_assert_str_eq(which(c, "/"), "/");
+    ck_assert_str_eq(which(c, "/blog/12"), "~ ^/blog/(\\d+)$");
+    ck_assert_str_eq(which(c, "/blog/x"), "/");
+    ck_assert_str_eq(which(c, "/ac"), "~ ^/ab?c");
+    ck_assert_str_eq(which(c, "/abc"), "~ ^/ab?c");
+    ck_assert_str_eq(which(c, "/z/y"), "~ ^/x|/y");
     conf_free(c);
 }
 END_TEST
@@ -254,6 +329,8 @@ static Suite *rules_suite(void)
     tcase_add_test(tc, test_longest_prefix_whatever_the_order);
     tcase_add_test(tc, test_regex_first_in_file_order);
     tcase_add_test(tc, test_shorter_stop_prefix_does_not_skip);
+    tcase_add_test(tc, test_regex_literal_prefix);
+    tcase_add_test(tc, test_buckets_and_literals);
     tcase_add_test(tc, test_exact_many);
     tcase_add_test(tc, test_runaway_regex_is_no_match);
     tcase_add_test(tc, test_captures_and_vars);

@@ -53,6 +53,17 @@ static const conf_rule_t *rules__exact(const conf_rules_t *rs, const char *path,
     return NULL;
 }
 
+static const conf_rule_t *rules__prefix(const conf_rules_t *rs, size_t bucket, const char *path,
+                                       size_t len)
+{
+    for (size_t i = rs->pstart[bucket]; i < rs->pstart[bucket + 1]; i++) {
+        const conf_rule_t *p = &rs->items[rs->prefix[i]];
+        if (p->text_len <= len && memcmp(p->text, path, p->text_len) == 0)
+            return p;
+    }
+    return NULL;
+}
+
 const conf_rule_t *rules_match(rules_matcher_t *m, const conf_rules_t *rs, const char *path,
                                size_t len, rules_match_t *out)
 {
@@ -67,21 +78,21 @@ const conf_rule_t *rules_match(rules_matcher_t *m, const conf_rules_t *rs, const
         out->why = "exact";
         return out->rule = r;
     }
-    /* Longest first: the first that matches is the longest. */
+    /* The bucket of the path's second byte, then the one-byte prefixes:
+     * each longest first, so the first that matches is the longest. */
     const conf_rule_t *prefix = NULL;
-    for (size_t i = 0; i < rs->nprefix; i++) {
-        const conf_rule_t *p = &rs->items[rs->prefix[i]];
-        if (p->text_len <= len && memcmp(p->text, path, p->text_len) == 0) {
-            prefix = p;
-            break;
-        }
-    }
+    if (len >= 2)
+        prefix = rules__prefix(rs, (unsigned char)path[1], path, len);
+    if (prefix == NULL)
+        prefix = rules__prefix(rs, 256, path, len);
     if (prefix != NULL && prefix->kind == CONF_RULE_PREFIX_STOP) {
         out->why = "^~ prefix";
         return out->rule = prefix;
     }
     for (size_t i = 0; i < rs->nregex; i++) {
         const conf_rule_t *x = &rs->items[rs->regex[i]];
+        if (x->lit_len > 0 && (x->lit_len > len || memcmp(x->lit, path, x->lit_len) != 0))
+            continue; /* it cannot match: its literal start is not the path's */
         /* The JIT's own entry skips the checks pcre2_match repeats on every
          * call; it honours the match limit of m->mc (the depth limit is the
          * JIT stack's size). */
