@@ -8,7 +8,7 @@ import socket
 import ssl
 
 import tlsgen
-from harness import ServerTestCase, run_main, yaml_dump, yaml_scalar
+from harness import ServerTestCase, free_port, run_main, yaml_dump, yaml_scalar
 
 
 class VhostTlsTest(ServerTestCase):
@@ -29,7 +29,7 @@ class VhostTlsTest(ServerTestCase):
             os.makedirs(roots[name])
             with open(os.path.join(roots[name], "who.txt"), "w") as f:
                 f.write(name + "\n")
-        self.tls_port = self.srv.port + 1
+        self.tls_port = free_port()  # reserved by the harness, not guessed as port + 1
         conf = dict(self.srv.conf)
         conf.pop("listen")
         conf["log_format"] = "json"
