@@ -135,6 +135,8 @@ typedef struct {
     char *tls_ticket_key_files[CONF_MAX_TICKET_KEYS]; /* absolute; none: 0 of them */
     size_t num_tls_ticket_key_files;
     char *tls_hsts;                /* Strict-Transport-Security value, NULL: none */
+    char *host_hsts;               /* a host's hsts: its value, NULL: none ... */
+    unsigned host_hsts_line;       /* ... when written (0: tls.hsts applies) */
 
     /* Virtual hosts (README "Virtual hosts", common/conf/conf_hosts.c). */
     conf_map_t headers;            /* extra response header lines: name -> value */

@@ -36,11 +36,13 @@ class VhostTlsTest(ServerTestCase):
         self.log = conf["access_log"]
         text = ("listen:\n  - \"127.0.0.1:%d\"\n  - {address: \"127.0.0.1:%d\", tls: true}\n"
                 % (self.srv.port, self.tls_port) + yaml_dump(conf) +
-                "tls:\n  certificates:\n    - {cert: %s, key: %s}\n" % (yaml_scalar(default[0]), yaml_scalar(default[1])) +
+                "tls:\n  hsts: max-age=100\n  certificates:\n    - {cert: %s, key: %s}\n"
+                % (yaml_scalar(default[0]), yaml_scalar(default[1])) +
                 "hosts:\n" +
                 "  a.test:\n    aliases: [www.a.test]\n    root: %s\n    tls: {cert: %s, key: %s}\n"
+                "    hsts: \"max-age=200; includeSubDomains\"\n"
                 % (yaml_scalar(roots["a"]), yaml_scalar(a[0]), yaml_scalar(a[1])) +
-                "  b.test:\n    root: %s\n    tls: {cert: %s, key: %s}\n"
+                "  b.test:\n    root: %s\n    tls: {cert: %s, key: %s}\n    hsts: none\n"
                 % (yaml_scalar(roots["b"]), yaml_scalar(b[0]), yaml_scalar(b[1])) +
                 "  c.test:\n    root: %s\n" % yaml_scalar(roots["b"]))
         self.srv.write_config(text)
@@ -61,7 +63,44 @@ class VhostTlsTest(ServerTestCase):
                         break
                     data += chunk
         head, _, body = data.partition(b"\r\n\r\n")
+        self.last_head = head.decode("latin-1")
         return cn, int(head.split()[1]), body
+
+    def hsts_of(self, sni, host):
+        self.get(sni, host)
+        found = [l.split(":", 1)[1].strip() for l in self.last_head.split("\r\n")
+                 if l.lower().startswith("strict-transport-security:")]
+        self.assertLessEqual(len(found), 1, self.last_head)
+        return found[0] if found else None
+
+    def test_hsts_per_host(self):
+        # a host's own hsts replaces tls.hsts; none drops it; unset inherits
+        self.assertEqual(self.hsts_of("a.test", "a.test"), "max-age=200; includeSubDomains")
+        self.assertIsNone(self.hsts_of("b.test", "b.test"))
+        self.assertEqual(self.hsts_of("localhost", "c.test"), "max-age=100")
+        self.assertEqual(self.hsts_of("localhost", "localhost"), "max-age=100")
+        # never over plain HTTP (RFC 6797 7.2)
+        with socket.create_connection(("127.0.0.1", self.srv.port), timeout=5) as s:
+            s.sendall(b"GET /who.txt HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n")
+            data = b""
+            for _ in range(100):
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        self.assertNotIn(b"strict-transport-security", data.lower())
+        # the same over HTTP/2 (curl negotiates h2 by ALPN)
+        import shutil
+        import subprocess
+        if shutil.which("curl") is None:
+            return
+        out = subprocess.run(["curl", "-sk", "--http2", "-o", "/dev/null", "-D", "-", "--resolve",
+                              "a.test:%d:127.0.0.1" % self.tls_port,
+                              "https://a.test:%d/who.txt" % self.tls_port],
+                             capture_output=True, timeout=20).stdout.decode("latin-1")
+        self.assertIn("HTTP/2 200", out)
+        self.assertIn("strict-transport-security: max-age=200; includeSubDomains", out.lower().replace(
+            "includesubdomains", "includeSubDomains"))
 
     def test_sni_picks_the_hosts_certificate(self):
         self.assertEqual(self.get("a.test", "a.test"), ("a.test", 200, b"a\n"))
