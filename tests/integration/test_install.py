@@ -463,6 +463,15 @@ class DocsTest(unittest.TestCase):
                             read(os.path.join(SRCDIR, "configure.ac"))).group(1)
         self.assertRegex(read(os.path.join(SRCDIR, "NEWS")), r"(?m)^\* drover %s\b" % re.escape(version))
 
+    def test_man_page_reads_from_the_tree(self):
+        """man ./etc/drover.8 shows real paths and the version, no @placeholders@."""
+        man = read(os.path.join(SRCDIR, "etc", "drover.8"))
+        self.assertNotRegex(man, r"@[A-Za-z_]+@")
+        version = re.search(r"AC_INIT\(\[drover\], \[([^]]+)\]",
+                            read(os.path.join(SRCDIR, "configure.ac"))).group(1)
+        self.assertRegex(man, r'(?m)^\.TH DROVER 8 "[^"]*" "drover %s"' % re.escape(version))
+        self.assertIn("/usr/local/etc/drover/drover.yaml", man)
+
 
 if __name__ == "__main__":
     run_main()
