@@ -284,6 +284,7 @@ int master_run(conf_t *conf, int foreground, char *exe, pid_t predecessor, int p
         m->uid = (uid_t)-1;
         m->gid = (gid_t)-1;
     }
+    user_report(conf, m->uid, m->gid);
 
     /* Certificates and keys are read here, by the master, before any fork
      * and before workers drop privileges. The ticket ring is shared memory

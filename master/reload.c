@@ -90,6 +90,8 @@ static void reload__commit(master_t *m)
      * now on for every generation: the ring is one shared page. */
     tls_setup_install_keys(m->ticket_ring, &m->pending_keys);
     m->generation = m->pending_generation;
+    if (m->uid != m->pending_uid)
+        user_report(m->conf, m->pending_uid, m->pending_gid);
     m->uid = m->pending_uid;
     m->gid = m->pending_gid;
     m->target_workers = m->conf->workers;
