@@ -215,6 +215,10 @@ conf_t *conf_load(const char *path, char *err);
 conf_t *conf_load_at(const char *path, const char *base, char *err);
 void conf_free(conf_t *conf);
 
+/* Whether conf has a certificate for HTTPS: under tls.certificates or a
+ * host's own tls (which alone brings the tls section's defaults). */
+int conf_has_certificates(const conf_t *conf);
+
 /* The pid_file of a config file, read leniently (the rest of the file may
  * be invalid), absolute; the default when it is not set. Caller frees. */
 char *conf_pid_file(const char *path);

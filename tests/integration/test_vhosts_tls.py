@@ -137,5 +137,59 @@ class VhostTlsTest(ServerTestCase):
         self.assertIsNone(by["http"]["tls"])
 
 
+class HostOnlyTlsTest(ServerTestCase):
+    """Each host's own tls: {cert, key} with no top-level tls section: the
+    section's defaults apply, SNI picks each host's certificate, and the first
+    host's answers clients without SNI (nginx's default server does so)."""
+    start_server = False
+    get = VhostTlsTest.get
+
+    def setUp(self):
+        if not tlsgen.have_openssl():
+            self.skipTest("no openssl command")
+        super(HostOnlyTlsTest, self).setUp()
+        d = self.srv.dir
+        self.ca = tlsgen.make_ca(d)
+        a = tlsgen.make_leaf(d, "a", "DNS:a.test", 21)
+        b = tlsgen.make_leaf(d, "b", "DNS:b.test", 22)
+        for name in ("a", "b"):
+            os.makedirs(os.path.join(d, "root-" + name))
+            with open(os.path.join(d, "root-" + name, "who.txt"), "w") as f:
+                f.write(name + "\n")
+        self.tls_port = free_port()
+        conf = dict(self.srv.conf)
+        conf.pop("listen")
+        self.text = ("listen:\n  - {address: \"127.0.0.1:%d\", tls: true}\n" % self.tls_port +
+                     yaml_dump(conf) + "hosts:\n" +
+                     "".join("  %s.test:\n    root: %s\n    tls: {cert: %s, key: %s}\n"
+                             % (n, yaml_scalar(os.path.join(d, "root-" + n)), yaml_scalar(c[0]),
+                                yaml_scalar(c[1])) for n, c in (("a", a), ("b", b))))
+        self.srv.write_config(self.text)
+
+    def test_hosts_certificates_without_a_tls_section(self):
+        p = self.srv.run("-t")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.srv.port = self.tls_port   # the harness's readiness probe speaks HTTP
+        self.srv.proc = self.srv.spawn("-f")
+        self.srv.master = self.srv.proc.pid
+        from harness import port_accepts, wait_until
+        self.assertTrue(wait_until(lambda: port_accepts(self.tls_port), timeout=10), self.srv.diag())
+        self.assertEqual(self.get("a.test", "a.test"), ("a.test", 200, b"a\n"))
+        self.assertEqual(self.get("b.test", "b.test"), ("b.test", 200, b"b\n"))
+        self.assertEqual(self.get(None, "a.test")[:2], ("a.test", 200))
+        self.assertEqual(self.get(None, "b.test")[1], 421)
+        # -T shows the tls section the hosts brought, with its defaults.
+        out = self.srv.run("-T").stdout.decode()
+        self.assertRegex(out, r"(?m)^tls:")
+
+    def test_no_certificate_anywhere_is_still_refused(self):
+        text = self.text.split("hosts:")[0]
+        self.srv.write_config(text)
+        p = self.srv.run("-t")
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("has tls: true but there is no tls section with certificates",
+                      p.stderr.decode())
+
+
 if __name__ == "__main__":
     run_main()
