@@ -49,7 +49,7 @@ static void reload__abort(master_t *m, const char *why)
     m->status_dirty = 1;
     control_reload_done(m, 0, m->last_reload);
     notify_send("READY=1\nSTATUS=reload failed: generation %u keeps serving", m->generation);
-    for (size_t i = 0; i < MASTER_MAX_WORKERS; i++) {
+    for (size_t i = 0; i < m->workers_end; i++) {
         master_worker_t *w = &m->workers[i];
         if (w->pid != 0 && w->generation == m->pending_generation) {
             w->killed = 1;
@@ -69,7 +69,7 @@ static void reload__abort(master_t *m, const char *why)
 static void reload__commit(master_t *m)
 {
     unsigned old = m->generation;
-    for (size_t i = 0; i < MASTER_MAX_WORKERS; i++) {
+    for (size_t i = 0; i < m->workers_end; i++) {
         master_worker_t *w = &m->workers[i];
         if (w->pid != 0 && w->generation != m->pending_generation)
             workers_drain(m, w, "reloaded");
@@ -93,8 +93,11 @@ static void reload__commit(master_t *m)
     m->uid = m->pending_uid;
     m->gid = m->pending_gid;
     m->target_workers = m->conf->workers;
+    /* Written only where set: a store to every slot would make all of
+     * them resident for nothing. */
     for (int s = 0; s < MASTER_MAX_WORKERS; s++)
-        m->slots[s].spawn_at = 0;
+        if (m->slots[s].spawn_at != 0)
+            m->slots[s].spawn_at = 0;
     log_set_level(m->conf->log_level);
     reload__unbind_unused(m);
     log_info("reload done: generation %u is serving, generation %u is draining", m->generation, old);
@@ -228,7 +231,7 @@ void reload_tick(master_t *m)
 
     if (m->pending != NULL) {
         size_t ready = 0;
-        for (size_t i = 0; i < MASTER_MAX_WORKERS; i++)
+        for (size_t i = 0; i < m->workers_end; i++)
             if (m->workers[i].pid != 0 && m->workers[i].generation == m->pending_generation &&
                 m->workers[i].state == WORKER_READY)
                 ready++;
