@@ -93,11 +93,8 @@ static void reload__commit(master_t *m)
     m->uid = m->pending_uid;
     m->gid = m->pending_gid;
     m->target_workers = m->conf->workers;
-    /* Written only where set: a store to every slot would make all of
-     * them resident for nothing. */
     for (int s = 0; s < MASTER_MAX_WORKERS; s++)
-        if (m->slots[s].spawn_at != 0)
-            m->slots[s].spawn_at = 0;
+        m->slots[s].spawn_at = 0;
     log_set_level(m->conf->log_level);
     reload__unbind_unused(m);
     log_info("reload done: generation %u is serving, generation %u is draining", m->generation, old);
