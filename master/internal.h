@@ -41,7 +41,7 @@ typedef struct {
     unsigned slot;
     unsigned generation;
     worker_state_t state;
-    int cmd_fd;            /* master -> worker */
+    int cmd_fd;            /* master -> worker; with pid 0 it means nothing */
     int msg_fd;            /* worker -> master */
     double started;        /* monotonic seconds */
     double last_heartbeat;
@@ -82,6 +82,12 @@ typedef struct {
     size_t num_listen;
 
     master_worker_t workers[MASTER_MAX_WORKERS];
+    /* Entries at and past this index were never used (pid 0): every scan
+     * of workers[] stops here. The whole array is about 1 MB, and a scan
+     * that reads an untouched page of it can make the page resident (the
+     * kernel need not map the shared zero page for a read once the
+     * mapping has been written), in the master and again in each worker. */
+    size_t workers_end;
     master_slot_t slots[MASTER_MAX_WORKERS];
     int target_workers;    /* conf->workers, moved by TTIN/TTOU */
 
@@ -159,7 +165,7 @@ static inline double master__now(void)
 }
 
 /* master/workers.c: the workers' lives. */
-master_worker_t *workers_find(master_t *m, pid_t pid);          /* pid 0: a free entry */
+master_worker_t *workers_find(master_t *m, pid_t pid);          /* pid 0: a free entry below workers_end */
 size_t workers_count(const master_t *m, int generation);        /* -1: every generation */
 void workers_send(master_worker_t *w, char cmd);                /* a CMD_* of channel.h */
 int workers_spawn(master_t *m, unsigned slot, unsigned generation, const conf_t *conf);

@@ -75,7 +75,7 @@ static void master__begin_stop(master_t *m, master_stop_t how)
     if (how == MASTER_STOP_FAST) {
         log_info("fast stop: stopping every worker");
         m->stop_deadline = master__now() + MASTER_FAST_STOP_LIMIT;
-        for (size_t i = 0; i < MASTER_MAX_WORKERS; i++)
+        for (size_t i = 0; i < m->workers_end; i++)
             if (m->workers[i].pid != 0)
                 kill(m->workers[i].pid, SIGTERM);
     } else {
@@ -111,7 +111,7 @@ static void master__reopen(master_t *m)
     char err[CONF_ERR_LEN];
     if (vhost_logs_prepare(m->conf, m->uid, m->gid, err, sizeof(err)) < 0)
         log_error("%s", err);
-    for (size_t i = 0; i < MASTER_MAX_WORKERS; i++)
+    for (size_t i = 0; i < m->workers_end; i++)
         if (m->workers[i].pid != 0)
             workers_send(&m->workers[i], CMD_REOPEN);
 }
@@ -174,7 +174,7 @@ static void master__check_ready(master_t *m)
         return;
     size_t ready = 0;
     unsigned restarts = 0;
-    for (size_t i = 0; i < MASTER_MAX_WORKERS; i++)
+    for (size_t i = 0; i < m->workers_end; i++)
         if (m->workers[i].pid != 0 && m->workers[i].generation == m->generation &&
             m->workers[i].state == WORKER_READY)
             ready++;
@@ -256,20 +256,23 @@ static int master__loop(master_t *m)
 
 int master_run(conf_t *conf, int foreground, char *exe, pid_t predecessor, int predecessor_fd)
 {
-    static master_t master; /* large; one per process */
+    /* Large (about 1 MB, most of it the 1024 worker entries) and zero as
+     * static storage is: master_run() runs once per process, so it is not
+     * cleared again. Writing it would make every page resident in the
+     * master and, copied on write, counted again in each worker; left
+     * alone, only the entries workers_spawn() takes are touched. A free
+     * entry (pid 0) has no pipes: its cmd_fd and msg_fd mean nothing. */
+    static master_t master;
     master_t *m = &master;
     char err[512];
     int status = 1;
     sigset_t mask;
 
-    memset(m, 0, sizeof(*m));
     m->epfd = m->sigfd = m->ctl_fd = m->upgrade_fd = -1;
     m->exe = exe;
     m->predecessor = predecessor;
     m->predecessor_fd = predecessor_fd;
     m->mq.rd = m->mq.wr = (mqd_t)-1;
-    for (size_t i = 0; i < MASTER_MAX_WORKERS; i++)
-        m->workers[i].cmd_fd = m->workers[i].msg_fd = -1;
     m->conf = conf;
     m->generation = 1;
     m->next_generation = 2;

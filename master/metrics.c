@@ -95,7 +95,7 @@ void metrics_publish(master_t *m)
     metrics__certs(m, &pg);
     pg.hosts = metrics__hosts;
     uint32_t n = 0;
-    for (size_t i = 0; i < MASTER_MAX_WORKERS && n < METRICS_PAGE_MAX_WORKERS; i++) {
+    for (size_t i = 0; i < m->workers_end && n < METRICS_PAGE_MAX_WORKERS; i++) {
         const master_worker_t *w = &m->workers[i];
         if (w->pid == 0)
             continue;

@@ -1,14 +1,14 @@
 /*
  * notify: see notify.h.
  *
- * libsystemd is an optional dependency: when configure finds it, its
- * sd_notify() does the work (it is the well-kept implementation and knows
- * every corner of the protocol). Without it, drover still has to speak the
- * protocol under systemd, and the protocol is small: one datagram of
- * "KEY=VALUE" lines to the AF_UNIX socket named by $NOTIFY_SOCKET (a path,
- * or '@' for the abstract namespace). That is the fallback below.
- * DROVER_NOTIFY_BUILTIN forces it where libsystemd is found, so that the
- * tests exercise it too (drover-next is built that way).
+ * The protocol is small: one datagram of "KEY=VALUE" lines to the AF_UNIX
+ * socket named by $NOTIFY_SOCKET (a path, or '@' for the abstract
+ * namespace). The built-in sender below speaks it, and is the default:
+ * linking libsystemd for its sd_notify() loads five more libraries into
+ * the master and every worker (configure.ac says how much that costs).
+ * ./configure --with-libsystemd uses sd_notify() instead, which knows every
+ * corner of the protocol; DROVER_NOTIFY_BUILTIN forces the built-in sender
+ * even then, so that the tests exercise it (drover-next is built that way).
  */
 #include "config.h"
 

@@ -49,7 +49,7 @@ static void reload__abort(master_t *m, const char *why)
     m->status_dirty = 1;
     control_reload_done(m, 0, m->last_reload);
     notify_send("READY=1\nSTATUS=reload failed: generation %u keeps serving", m->generation);
-    for (size_t i = 0; i < MASTER_MAX_WORKERS; i++) {
+    for (size_t i = 0; i < m->workers_end; i++) {
         master_worker_t *w = &m->workers[i];
         if (w->pid != 0 && w->generation == m->pending_generation) {
             w->killed = 1;
@@ -69,7 +69,7 @@ static void reload__abort(master_t *m, const char *why)
 static void reload__commit(master_t *m)
 {
     unsigned old = m->generation;
-    for (size_t i = 0; i < MASTER_MAX_WORKERS; i++) {
+    for (size_t i = 0; i < m->workers_end; i++) {
         master_worker_t *w = &m->workers[i];
         if (w->pid != 0 && w->generation != m->pending_generation)
             workers_drain(m, w, "reloaded");
@@ -230,7 +230,7 @@ void reload_tick(master_t *m)
 
     if (m->pending != NULL) {
         size_t ready = 0;
-        for (size_t i = 0; i < MASTER_MAX_WORKERS; i++)
+        for (size_t i = 0; i < m->workers_end; i++)
             if (m->workers[i].pid != 0 && m->workers[i].generation == m->pending_generation &&
                 m->workers[i].state == WORKER_READY)
                 ready++;

@@ -35,7 +35,7 @@ static void status__totals(const master_t *m, report_t *t, size_t *n)
     *t = m->retired;
     t->connections = 0;
     *n = 0;
-    for (size_t i = 0; i < MASTER_MAX_WORKERS; i++) {
+    for (size_t i = 0; i < m->workers_end; i++) {
         const master_worker_t *w = &m->workers[i];
         if (w->pid == 0)
             continue;
@@ -67,7 +67,7 @@ size_t status_render_text(const master_t *m, char *buf, size_t size)
                       "gen", "state", "uptime", "conns", "requests", "accepted", "bytes",
                       "heartbeat", "restarts");
     size_t shown = 0;
-    for (size_t i = 0; i < MASTER_MAX_WORKERS; i++) {
+    for (size_t i = 0; i < m->workers_end; i++) {
         const master_worker_t *w = &m->workers[i];
         if (w->pid == 0)
             continue;
@@ -108,7 +108,7 @@ size_t status_render_json(const master_t *m, char *buf, size_t size)
                       DROVER_VERSION, (long)m->pid, now - m->started, m->generation,
                       m->target_workers, m->reloads_ok, m->reloads_failed);
     const char *sep = "";
-    for (size_t i = 0; i < MASTER_MAX_WORKERS; i++) {
+    for (size_t i = 0; i < m->workers_end; i++) {
         const master_worker_t *w = &m->workers[i];
         if (w->pid == 0)
             continue;

@@ -33,7 +33,7 @@
 
 master_worker_t *workers_find(master_t *m, pid_t pid)
 {
-    for (size_t i = 0; i < MASTER_MAX_WORKERS; i++)
+    for (size_t i = 0; i < m->workers_end; i++)
         if (m->workers[i].pid == pid)
             return &m->workers[i];
     return NULL;
@@ -42,7 +42,7 @@ master_worker_t *workers_find(master_t *m, pid_t pid)
 size_t workers_count(const master_t *m, int generation)
 {
     size_t n = 0;
-    for (size_t i = 0; i < MASTER_MAX_WORKERS; i++)
+    for (size_t i = 0; i < m->workers_end; i++)
         if (m->workers[i].pid != 0 && (generation < 0 || m->workers[i].generation == (unsigned)generation))
             n++;
     return n;
@@ -50,7 +50,7 @@ size_t workers_count(const master_t *m, int generation)
 
 void workers_send(master_worker_t *w, char cmd)
 {
-    if (w->cmd_fd < 0)
+    if (w->pid == 0 || w->cmd_fd < 0)
         return;
     ssize_t r;
     do {
@@ -83,7 +83,7 @@ static void workers__child_close(master_t *m, const conf_t *conf, const int *fds
         close(m->upgrade_fd);
     if (m->predecessor_fd >= 0)
         close(m->predecessor_fd);
-    for (size_t i = 0; i < MASTER_MAX_WORKERS; i++) {
+    for (size_t i = 0; i < m->workers_end; i++) {
         if (m->workers[i].pid != 0) {
             close(m->workers[i].cmd_fd);
             close(m->workers[i].msg_fd);
@@ -104,7 +104,11 @@ static void workers__child_close(master_t *m, const conf_t *conf, const int *fds
 
 int workers_spawn(master_t *m, unsigned slot, unsigned generation, const conf_t *conf)
 {
+    /* A free entry below workers_end first, so that the used part of the
+     * array stays as short as the most workers ever alive at once. */
     master_worker_t *w = workers_find(m, 0);
+    if (w == NULL && m->workers_end < MASTER_MAX_WORKERS)
+        w = &m->workers[m->workers_end];
     int down[2] = { -1, -1 }, up[2] = { -1, -1 };
     int fds[CONF_MAX_LISTEN];
     if (w == NULL) {
@@ -152,6 +156,8 @@ int workers_spawn(master_t *m, unsigned slot, unsigned generation, const conf_t 
     close(up[1]);
     memset(w, 0, sizeof(*w));
     w->pid = pid;
+    if ((size_t)(w - m->workers) >= m->workers_end)
+        m->workers_end = (size_t)(w - m->workers) + 1;
     w->slot = slot;
     w->generation = generation;
     w->state = WORKER_STARTING;
@@ -197,7 +203,7 @@ void workers_drain(master_t *m, master_worker_t *w, const char *why)
 
 void workers_drain_all(master_t *m, const char *why)
 {
-    for (size_t i = 0; i < MASTER_MAX_WORKERS; i++)
+    for (size_t i = 0; i < m->workers_end; i++)
         if (m->workers[i].pid != 0)
             workers_drain(m, &m->workers[i], why);
 }
@@ -232,7 +238,7 @@ static void workers__schedule(master_t *m, unsigned slot, int crashed)
  * (a recycled worker's successor, say). */
 static int workers__slot_taken(master_t *m, unsigned slot, unsigned gen)
 {
-    for (size_t i = 0; i < MASTER_MAX_WORKERS; i++) {
+    for (size_t i = 0; i < m->workers_end; i++) {
         master_worker_t *w = &m->workers[i];
         if (w->pid != 0 && w->slot == slot && w->generation == gen && w->state != WORKER_DRAINING)
             return 1;
@@ -298,7 +304,7 @@ void workers_reap(master_t *m)
         if (gen == m->generation && !expected) {
             /* A successor that died before READY: its predecessor stays,
              * and may ask to be recycled again. */
-            for (size_t i = 0; i < MASTER_MAX_WORKERS; i++) {
+            for (size_t i = 0; i < m->workers_end; i++) {
                 master_worker_t *o = &m->workers[i];
                 if (o->pid != 0 && o->slot == slot && o->generation == gen && o->recycling &&
                     o->state != WORKER_DRAINING)
@@ -322,7 +328,7 @@ void workers_reap(master_t *m)
 /* A new worker is READY: drain the recycled worker it replaces, if any. */
 static void workers__retire_recycled(master_t *m, master_worker_t *ready)
 {
-    for (size_t i = 0; i < MASTER_MAX_WORKERS; i++) {
+    for (size_t i = 0; i < m->workers_end; i++) {
         master_worker_t *w = &m->workers[i];
         if (w->pid != 0 && w != ready && w->recycling && w->slot == ready->slot &&
             w->generation == ready->generation) {
@@ -411,7 +417,7 @@ void workers_change(master_t *m, int delta)
     } else {
         m->target_workers = n;
         m->slots[n].spawn_at = 0;
-        for (size_t i = 0; i < MASTER_MAX_WORKERS; i++) {
+        for (size_t i = 0; i < m->workers_end; i++) {
             master_worker_t *w = &m->workers[i];
             if (w->pid != 0 && w->generation == m->generation && w->slot == (unsigned)n)
                 workers_drain(m, w, "one worker fewer");
@@ -435,7 +441,7 @@ void workers_respawn(master_t *m)
 void workers_watch(master_t *m)
 {
     double now = master__now();
-    for (size_t i = 0; i < MASTER_MAX_WORKERS; i++) {
+    for (size_t i = 0; i < m->workers_end; i++) {
         master_worker_t *w = &m->workers[i];
         if (w->pid == 0 || w->killed || w->hung)
             continue;
@@ -459,7 +465,7 @@ void workers_kill_late(master_t *m)
 {
     if (master__now() < m->stop_deadline)
         return;
-    for (size_t i = 0; i < MASTER_MAX_WORKERS; i++) {
+    for (size_t i = 0; i < m->workers_end; i++) {
         master_worker_t *w = &m->workers[i];
         if (w->pid != 0 && !w->killed) {
             log_warn("worker %ld did not stop in time: killing it", (long)w->pid);
@@ -476,7 +482,7 @@ void workers_publish_balance(master_t *m)
     if (m->balance == NULL)
         return;
     uint32_t n = 0;
-    for (size_t i = 0; i < MASTER_MAX_WORKERS && i < BALANCE_CELLS; i++) {
+    for (size_t i = 0; i < m->workers_end && i < BALANCE_CELLS; i++) {
         master_worker_t *w = &m->workers[i];
         if (w->pid == 0)
             __atomic_store_n(&m->balance->conns[i], 0, __ATOMIC_RELAXED);

@@ -28,14 +28,27 @@ int access_log_open(access_log_t *l, const char *path)
     l->failing = 0;
     l->dropped = l->dropped_total = 0;
     l->format = 0; /* combined, until the caller says otherwise */
+    l->buf = NULL;
     if (path == NULL)
         return 0;
+    l->path = strdup(path);
+    l->buf = malloc(ACCESS_LOG_BUF);
+    if (l->path == NULL || l->buf == NULL)
+        goto fail;
     l->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
     if (l->fd < 0)
-        return -1;
-    l->path = strdup(path);
+        goto fail;
     l->clf_at = -1;
-    return l->path ? 0 : -1;
+    return 0;
+
+fail:;
+    int saved = l->path == NULL || l->buf == NULL ? ENOMEM : errno;
+    free(l->path);
+    free(l->buf);
+    l->path = NULL;
+    l->buf = NULL;
+    errno = saved;
+    return -1;
 }
 
 int access_log_reopen(access_log_t *l)
@@ -135,6 +148,8 @@ void access_log_close(access_log_t *l)
     }
     free(l->path);
     l->path = NULL;
+    free(l->buf);
+    l->buf = NULL;
 }
 
 /* Appends s, escaping what would break the line or its quoting, as nginx
@@ -253,7 +268,7 @@ void access_log_write(access_log_t *l, const access_log_record_t *r, time_t now)
     size_t worst = 6 * (3 * ACCESS_LOG_FIELD_MAX) + 2048;
     if (r->request.len + r->referer.len + r->agent.len < ACCESS_LOG_FIELD_MAX)
         worst = 6 * (r->request.len + r->referer.len + r->agent.len) + 2048;
-    if (l->len + worst > sizeof(l->buf))
+    if (l->len + worst > ACCESS_LOG_BUF)
         access_log_flush(l);
     if (l->format == 2) {
         access_log__write_json(l, r, now);

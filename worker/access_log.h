@@ -4,7 +4,8 @@
  * object per line: time, host, client, method, path, protocol, status,
  * bytes, referer, agent, duration_us).
  *
- * Lines are appended to a 64 KiB buffer and written when it fills, at least
+ * Lines are appended to a 64 KiB buffer (allocated when the log is on)
+ * and written when it fills, at least
  * once a second, and at exit, with O_APPEND writes of whole lines so the
  * workers' lines never interleave. It knows nothing of connections: the
  * caller hands it a plain record, and builds one only when the log is on
@@ -39,7 +40,11 @@ typedef struct {
     uint64_t dropped;       /* lines dropped since the last report */
     uint64_t dropped_total; /* since the failure began */
     time_t reported_at;     /* when the last report was logged */
-    char buf[ACCESS_LOG_BUF];
+    /* ACCESS_LOG_BUF bytes, allocated by access_log_open() only for a log
+     * that is on: an embedded buffer made every access_log_t (the worker's
+     * own, a host set's "off" one) 64 KiB, and clearing one made it all
+     * resident in a worker that logs nothing. */
+    char *buf;
     int format;             /* CONF_LOG_* (conf.h): combined unless set */
 } access_log_t;
 

@@ -98,8 +98,10 @@ class ReconfigureTest(unittest.TestCase):
         summary = out[out.rindex("\ndrover "):]
         self.assertIn("prefix:       /opt/drover-a\n", summary)
         self.assertIn("config file:  /opt/drover-a/etc/drover/drover.yaml\n", summary)
-        for feature in ("OpenSSL:", "nghttp2:", "libsystemd:"):
+        for feature in ("OpenSSL:", "nghttp2:"):
             self.assertRegex(summary, r"%s +(found|not found)" % feature)
+        # opt-in (--with-libsystemd): not used by default
+        self.assertRegex(summary, r"libsystemd: +not used")
         self.make_main_o()
         self.assertIn(b"/opt/drover-a/etc", self.main_o())
         # up to date, until the paths change
