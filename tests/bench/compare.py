@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # Vendored from the team's shared/bench/compare.py so a user can reproduce the
-# README's comparison without it; keep the two in step.
+# comparison in BENCHMARKS without it; keep the two in step.
 """Side-by-side static-file benchmark: drover against nginx (and other peers) with wrk.
 
 Every server serves the same generated document root on loopback with the same

@@ -83,6 +83,25 @@ def read(path):
         return f.read()
 
 
+def table_row_keys(text):
+    """The keys a Markdown table row names in its first cell: `| `user`, `group` | ...`."""
+    keys = set()
+    for line in text.splitlines():
+        m = re.match(r"^\| ((?:`[a-z_]+`(?:, )?)+) \|", line)
+        if m:
+            keys.update(re.findall(r"`([a-z_]+)`", m.group(1)))
+    return keys
+
+
+def top_level_table_keys():
+    """The keys of doc/configuration.md's top-level key table (between its markers)."""
+    doc = read(os.path.join(SRCDIR, "doc", "configuration.md"))
+    m = re.search(r"<!-- top-level-keys -->\n(.*?)<!-- /top-level-keys -->", doc, re.S)
+    if m is None:
+        raise AssertionError("doc/configuration.md has no top-level key table between its markers")
+    return table_row_keys(m.group(1))
+
+
 def yaml_value(text, key):
     m = re.search(r"(?m)^%s:[ \t]*(.*?)[ \t]*$" % re.escape(key), text)
     return m.group(1) if m else None
@@ -260,14 +279,11 @@ class InstallTreeTest(InstallBase):
 
     def config_keys(self):
         """Every top-level key of the parser's table (common/conf/conf_keys.c) and
-        every key of the config table in README."""
+        every key of the top-level key table in doc/configuration.md."""
         keys = set(re.findall(r'\{ "([a-z_]+)", CONF_KIND_[A-Z]+, TOP\b',
                               read(os.path.join(SRCDIR, "common", "conf", "conf_keys.c"))))
         self.assertIn("server_tokens", keys)
-        for line in read(os.path.join(SRCDIR, "README")).splitlines():
-            m = re.match(r"^\| `([a-z_]+)`(?:, `([a-z_]+)`)? \| ", line)
-            if m:
-                keys.update(k for k in m.groups() if k)
+        keys.update(top_level_table_keys())
         for k in ("listen", "user", "group", "shutdown_timeout", "max_body_size"):
             self.assertIn(k, keys)
         return sorted(keys)
@@ -447,6 +463,55 @@ class DocsTest(unittest.TestCase):
         for key in sorted(keys):
             self.assertRegex(man, r"\b%s\b" % re.escape(key),
                              "config key %s is not in etc/drover.8" % key)
+
+    def test_every_key_of_every_scope_in_configuration_reference(self):
+        """Every key of the parser's table, of every scope, is a row of a key
+        table in doc/configuration.md, and every top-level key a row of its
+        top-level table, so the reference cannot lose a key the parser takes."""
+        table = read(os.path.join(SRCDIR, "common", "conf", "conf_keys.c"))
+        keys = set(re.findall(r'\{ "([a-z_]+)", CONF_KIND_[A-Z]+, ', table))
+        top = set(re.findall(r'\{ "([a-z_]+)", CONF_KIND_[A-Z]+, TOP\b', table))
+        for k in ("listen", "address", "cert", "try_files", "limit_req", "aliases"):
+            self.assertIn(k, keys)
+        rows = table_row_keys(read(os.path.join(SRCDIR, "doc", "configuration.md")))
+        for key in sorted(keys):
+            self.assertIn(key, rows, "config key %s has no row in doc/configuration.md" % key)
+        top_rows = top_level_table_keys()
+        for key in sorted(top):
+            self.assertIn(key, top_rows,
+                          "top-level key %s is not in doc/configuration.md's top-level table" % key)
+
+    def test_readme_is_the_users_guide(self):
+        """README stays short, keeps the two commands of a fresh clone, and
+        links to the other documents, which exist."""
+        readme = read(os.path.join(SRCDIR, "README"))
+        self.assertLessEqual(len(readme.splitlines()), 450, "README is longer than 450 lines")
+        for command in ("scripts/run", "scripts/test", "./autogen.sh", "./configure"):
+            self.assertIn(command, readme)
+        self.assertIn("## Not supported", readme)
+        for doc in ("doc/configuration.md", "HACKING", "BENCHMARKS"):
+            self.assertIn("](%s)" % doc, readme, "README does not link to %s" % doc)
+            self.assertTrue(os.path.isfile(os.path.join(SRCDIR, doc)), doc)
+        for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", readme):
+            self.assertTrue(os.path.exists(os.path.join(SRCDIR, target)),
+                            "README links to %s, which is not in the tree" % target)
+
+    def test_documents_name_no_issue_or_outside_path(self):
+        """The shipped documents speak to their readers: no issue numbers of
+        the project's tracker, no paths outside the repository."""
+        patterns = (
+            (r"(?i)\bissues?\s+#?\d+", "an issue number"),
+            (r"(?<![&\w])#\d+\b", "an issue number"),
+            (r"\.\./shared\b", "a path outside the repository"),
+            (r"/work/", "a path outside the repository"),
+        )
+        for name in ("README", "doc/configuration.md", "HACKING", "BENCHMARKS"):
+            text = read(os.path.join(SRCDIR, name))
+            for pattern, what in patterns:
+                m = re.search(pattern, text)
+                if m is not None:
+                    self.fail("%s has %s: %r (line %d)" % (
+                        name, what, m.group(0), text.count("\n", 0, m.start()) + 1))
 
     def test_shipped_texts_current(self):
         man = read(os.path.join(SRCDIR, "etc", "drover.8"))
