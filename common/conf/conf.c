@@ -29,6 +29,7 @@
 #include "conf_keys.h"
 #include "conf_rules.h"
 #include "conf_scalar.h"
+#include "conf_upstreams.h"
 #include "conf_walk.h"
 #include "conf_value.h"
 #include "vhost.h"
@@ -63,6 +64,7 @@ void conf_free(conf_t *c)
     free(c->file);
     free(c->base);
     conf_rules_free(c);
+    conf_upstreams_free(c);
     conf__free_scope(c, CONF_SCOPE_ALL);
     conf_hosts_free(c);
     free(c);
@@ -182,6 +184,8 @@ conf_t *conf_load_at(const char *path, const char *base, char *err)
     if (ctx.hosts != NULL && conf_hosts_parse(&ctx, ctx.hosts, c) < 0)
         goto fail;
     if (conf__check_tls(c, path, err) < 0)
+        goto fail;
+    if (conf_upstreams_link(c, err) < 0)
         goto fail;
 
     yaml_document_delete(&doc);

@@ -7,6 +7,7 @@
  */
 #include "conf_keys.h"
 #include "conf_rule_keys.h"
+#include "conf_upstreams.h"
 
 #include <limits.h>
 #include <stdint.h>
@@ -445,6 +446,11 @@ const conf_key_t conf__keys[] = {
       .doc = "Cache-Control of the files this rule serves" },
     { "methods", CONF_KIND_NODE, RULE, AT(methods), .node = conf_rule_keys_methods,
       .doc = "the methods allowed (405 with Allow for others)" },
+    /* Reverse proxy (conf_upstreams.c). */
+    { "upstreams", CONF_KIND_NODE, CONF_SCOPE_TOP, AT(upstreams), .node = conf_upstreams_parse,
+      .doc = "application servers: name -> {servers, keepalive, connect_timeout, read_timeout, send_timeout, max_fails, fail_timeout}" },
+    { "proxy", CONF_KIND_NODE, RULE, AT(proxy), .node = conf_upstreams_proxy,
+      .doc = "forward the location's requests: an upstream's name or http://host:port/prefix/" },
 };
 
 const size_t conf__num_keys = sizeof(conf__keys) / sizeof(conf__keys[0]);

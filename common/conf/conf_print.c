@@ -14,6 +14,7 @@
 
 #include "conf_keys.h"
 #include "conf_rules.h"
+#include "conf_upstreams.h"
 #include "http_parser.h"
 #include "conf_value.h"
 
@@ -54,6 +55,12 @@ static void conf__print_node(FILE *out, const conf_key_t *k, const conf_t *c, co
                 conf__print_quoted(out, c->rule_headers.items[i].value);
         }
         fputs("}\n", out);
+    } else if (strcmp(k->name, "upstreams") == 0) {
+        conf_upstreams_print(out, c);
+    } else if (strcmp(k->name, "proxy") == 0) {
+        fprintf(out, "%sproxy: ", indent);
+        conf__print_quoted(out, c->proxy);
+        fputc('\n', out);
     } else if (strcmp(k->name, "methods") == 0) {
         fprintf(out, "%smethods: [", indent);
         int first = 1;
