@@ -53,6 +53,16 @@ typedef enum {
     METRICS_CONN_STATES,
 } metrics_conn_t;
 
+/* Requests refused by access control (worker/access/access.c). */
+typedef enum {
+    METRICS_REFUSED_AUTH = 0,     /* 401: no or wrong credentials */
+    METRICS_REFUSED_AUTH_LIMITED, /* 429: too many failed attempts */
+    METRICS_REFUSED_ADDRESS,      /* 403: allow/deny */
+    METRICS_REFUSED_LIMIT_REQ,    /* limit_req */
+    METRICS_REFUSED_LIMIT_CONN,   /* limit_conn */
+    METRICS_REFUSED_REASONS,
+} metrics_refused_t;
+
 /* What a worker counts. Totals, never deltas: a lost report costs
  * nothing but a second's delay. */
 typedef struct {
@@ -61,6 +71,7 @@ typedef struct {
     uint64_t duration_ns;                   /* their sum */
     uint64_t request_bytes;                 /* heads and the bodies read */
     uint64_t cache_hits, cache_misses;      /* file cache lookups */
+    uint64_t refused[METRICS_REFUSED_REASONS];
 } metrics_counts_t;
 
 static inline void metrics_counts_add(metrics_counts_t *a, const metrics_counts_t *b)
@@ -74,6 +85,8 @@ static inline void metrics_counts_add(metrics_counts_t *a, const metrics_counts_
     a->request_bytes += b->request_bytes;
     a->cache_hits += b->cache_hits;
     a->cache_misses += b->cache_misses;
+    for (int i = 0; i < METRICS_REFUSED_REASONS; i++)
+        a->refused[i] += b->refused[i];
 }
 
 /* The bucket of a duration: most requests land in the first, after one

@@ -96,6 +96,10 @@ typedef struct {
     double started;        /* monotonic */
     status_page_t *page;   /* shared with every worker */
     balance_t *balance;    /* accept balance, shared with every worker */
+    /* limit_req/limit_conn counters, shared with every worker of every
+     * generation (limit_table.h); limits_fd is its memfd, for the upgrade. */
+    struct limit_table_s *limits;
+    int limits_fd;
     int status_dirty;      /* something changed since the last publish */
     int ctl_fd;            /* the control socket, or -1 */
     int waiters[16];       /* control clients waiting for a reload to start */

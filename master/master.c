@@ -31,6 +31,8 @@
 #include "notify.h"
 #include "status.h"
 #include "upgrade.h"
+#include "limit_table.h"
+#include "limit_counters.h"
 #include "user.h"
 #include "vhost_logs.h"
 
@@ -413,6 +415,15 @@ int master_run(conf_t *conf, int foreground, char *exe, pid_t predecessor, int p
         m->balance = NULL;
         goto fail;
     }
+    /* The limits' counters: the old master's when an upgrade handed them
+     * over, so a client's allowance survives the new binary too. */
+    m->limits_fd = predecessor != 0 ? upgrade_take_limits() : -1;
+    if (m->limits_fd >= 0 && (m->limits = limit_table_attach(m->limits_fd)) == NULL) {
+        log_warn("upgrade: the old master's limit counters do not fit this binary: new ones");
+        close(m->limits_fd);
+        m->limits_fd = -1;
+    }
+    limit_counters_ensure(m, m->conf);
     m->ctl_fd = control_open(m);
     if (m->ctl_fd >= 0) {
         struct epoll_event evc = { .events = EPOLLIN, .data.u64 = MASTER_TAG(MASTER_TAG_CONTROL, 0) };

@@ -21,6 +21,7 @@
 
 #include "control.h"
 #include "fd_budget.h"
+#include "limit_counters.h"
 #include "internal.h"
 #include "log.h"
 #include "notify.h"
@@ -193,6 +194,8 @@ void reload_begin(master_t *m)
         reload__unbind_unused(m);
         return;
     }
+    /* Before the new generation forks: it inherits the mapping. */
+    limit_counters_ensure(m, c);
     m->pending_uid = uid;
     m->pending_gid = gid;
     m->pending = c;

@@ -28,6 +28,7 @@
 #define UPGRADE_ENV_FROM "DROVER_UPGRADE_FROM"
 #define UPGRADE_ENV_FD "DROVER_UPGRADE_FD"
 #define UPGRADE_ENV_TICKETS "DROVER_UPGRADE_TICKETS"
+#define UPGRADE_ENV_LIMITS "DROVER_UPGRADE_LIMITS"
 
 char *upgrade_exe_path(const char *argv0)
 {
@@ -101,6 +102,19 @@ int upgrade_take_tickets(tls_ticket_ring_t *ring)
     return taken;
 }
 
+int upgrade_take_limits(void)
+{
+    const char *v = getenv(UPGRADE_ENV_LIMITS);
+    if (v == NULL)
+        return -1;
+    long fd = strtol(v, NULL, 10);
+    unsetenv(UPGRADE_ENV_LIMITS);
+    if (fd <= 2 || fcntl((int)fd, F_SETFD, FD_CLOEXEC) < 0)
+        return -1;
+    log_info("upgrade: the limit counters are taken over from the old master");
+    return (int)fd;
+}
+
 /* In the old master's child, before execv(): the ring's bytes in a memfd
  * for the new master, -1 when there is nothing to hand over. */
 static int upgrade__tickets_fd(const master_t *m)
@@ -151,7 +165,7 @@ void upgrade_report_fail(int *fd, const char *why)
 static void upgrade__exec(master_t *m, int report)
 {
     size_t n = m->num_listen;
-    int hi[MASTER_MAX_LISTEN + 2];
+    int hi[MASTER_MAX_LISTEN + 3];
     int tickets = upgrade__tickets_fd(m);
     char names[MASTER_MAX_LISTEN * 80] = "", num[32];
     sigset_t none;
@@ -164,10 +178,19 @@ static void upgrade__exec(master_t *m, int report)
     signal(SIGPIPE, SIG_DFL);
 
     /* Out of the way first: the sockets may sit anywhere, fds 3.. included. */
-    /* fds 3..: the sockets, the report pipe, then the ticket keys if any */
-    size_t last = tickets >= 0 ? n + 1 : n;
+    /* fds 3..: the sockets, the report pipe, then the ticket keys and the
+     * limit counters' memfd, each if any */
+    int extra[2];
+    size_t nextra = 0, limits_at = 0;
+    if (tickets >= 0)
+        extra[nextra++] = tickets;
+    if (m->limits_fd >= 0) {
+        limits_at = n + 1 + nextra;
+        extra[nextra++] = m->limits_fd;
+    }
+    size_t last = n + nextra;
     for (size_t i = 0; i <= last; i++) {
-        int fd = i < n ? m->listen[i].fd : i == n ? report : tickets;
+        int fd = i < n ? m->listen[i].fd : i == n ? report : extra[i - n - 1];
         hi[i] = fcntl(fd, F_DUPFD_CLOEXEC, (int)(LISTEN_FDS_START + last + 1));
         if (hi[i] < 0)
             goto fail;
@@ -186,6 +209,12 @@ static void upgrade__exec(master_t *m, int report)
         setenv(UPGRADE_ENV_TICKETS, num, 1);
     } else {
         unsetenv(UPGRADE_ENV_TICKETS);
+    }
+    if (limits_at != 0) {
+        snprintf(num, sizeof(num), "%d", (int)(LISTEN_FDS_START + limits_at));
+        setenv(UPGRADE_ENV_LIMITS, num, 1);
+    } else {
+        unsetenv(UPGRADE_ENV_LIMITS);
     }
 
     for (size_t i = 0; i < n; i++) {

@@ -75,4 +75,8 @@ void upgrade_tick(master_t *m);
  * master, which keeps serving: the caller stops fast and exits 1). */
 int upgrade_take_over(master_t *m);
 
+/* The new master of an upgrade: the old one's limit counters (a memfd,
+ * limit_table.h), or -1. */
+int upgrade_take_limits(void);
+
 #endif

@@ -142,6 +142,7 @@ int workers_spawn(master_t *m, unsigned slot, unsigned generation, const conf_t 
             .page = m->page,
             .metrics = m->metrics,
             .balance = m->balance,
+            .limits = m->limits,
             .cell = (unsigned)(w - m->workers),
             .tls = pending_gen ? m->pending_tls : m->tls,
         };

@@ -12,6 +12,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "access.h"
+#include "auth_pool.h"
 #include "file_cache.h"
 #include "host_metrics.h"
 #include "log.h"
@@ -202,6 +204,20 @@ static void conn__release_file(conn_t *c)
     c->file_fd = -1;
 }
 
+void conn_resume(conn_t *c, void *job)
+{
+    if (c->proto_ops != NULL && c->proto_ops->resume != NULL) {
+        c->proto_ops->resume(c, job);
+        return;
+    }
+    c->auth_job = NULL;
+    if (c->state != CONN_WAIT)
+        return;
+    c->state = CONN_READ_HEAD;
+    c->last_len = 0; /* parse the head again */
+    conn_ready_push(c);
+}
+
 void conn_close(conn_t *c)
 {
     worker_t *w = c->w;
@@ -209,6 +225,9 @@ void conn_close(conn_t *c)
         c->proto_ops->release(c);
     conn_list_remove(c);
     list_remove(&c->ready);
+    access_conn_closed(w, &c->limit_conn_key);
+    auth_pool_forget(c->auth_job);
+    c->auth_job = NULL;
     conn__release_file(c);
     conn_buf_put(w, c->rbuf, 0);
     conn_buf_put(w, c->wbuf, 1);

@@ -32,6 +32,7 @@
 #include <sys/types.h>
 
 #include "list.h"
+#include "real_ip.h"
 #include "str.h"
 #include "transport.h"
 #include "worker.h"
@@ -53,6 +54,7 @@ typedef enum {
     CONN_WRITE,
     CONN_DISCARD_BODY,
     CONN_LINGER,
+    CONN_WAIT,          /* a request parked until its password is hashed (auth_pool.h) */
 } conn_state_t;
 
 typedef void (*conn_process_fn)(conn_t *c, uint32_t events);
@@ -66,6 +68,9 @@ typedef struct {
     void (*expire)(conn_t *c);
     void (*drain)(conn_t *c);
     void (*release)(conn_t *c);
+    /* resume: job (an auth_job_t) that one of c's requests waits for is
+     * done; the protocol runs that request again. */
+    void (*resume)(conn_t *c, void *job);
 } conn_proto_t;
 
 struct conn_s {
@@ -139,6 +144,10 @@ struct conn_s {
         struct sockaddr_in6 in6;
     } sa;                   /* the client (after a PROXY header: the header's) */
     const char *tls_version; /* "TLSv1.3" once a TLS handshake is done (static), else NULL */
+    /* The current request's client after real_ip (HTTP/1; text "": the peer). */
+    real_ip_t client;
+    uint64_t limit_conn_key; /* its limit_conn registration (access.h); 0: none */
+    void *auth_job;          /* in CONN_WAIT: its auth_job_t (auth_pool.h) */
     char addr[INET6_ADDRSTRLEN]; /* the client as text, made on first use */
 };
 
@@ -211,6 +220,11 @@ void conn_list_remove(conn_t *c);
 
 /* Puts c on the ready queue: it runs again next turn without an event. */
 void conn_ready_push(conn_t *c);
+
+/* The request waiting for job runs again (its password was hashed: the
+ * cache answers now): an HTTP/1 request parked in CONN_WAIT from its head,
+ * an HTTP/2 stream through its protocol's resume. */
+void conn_resume(conn_t *c, void *job);
 
 /* Closes connections whose deadline has passed. */
 void conn_expire(worker_t *w);

@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "access.h"
 #include "error_page.h"
 #include "host.h"
 #include "metrics.h"
@@ -95,6 +96,9 @@ static void handler__route(const handler_req_t *h, response_t *r, host_t *host)
     }
     /* A site without rules never enters the rule layer. */
     if (host == NULL || (host->rules == NULL && host->conf->redirect_map == NULL)) {
+        const conf_t *c = host != NULL ? host->conf : conf;
+        if (access_any(c) && access_check(h, r, c))
+            return;
         handler__files(h, r, NULL);
         return;
     }

@@ -30,6 +30,13 @@ typedef struct {
      * NULL: handler_respond chooses it from req. */
     struct host_s *host;
     unsigned https : 1;     /* the connection is TLS: $scheme, relative redirects */
+    /* The connection's limit_conn registration (access.h), or NULL. */
+    uint64_t *conn_limit;
+    /* Who may wait for a password to be hashed off the loop (the conn_t,
+     * resumed by conn_resume: an HTTP/1 request, or an HTTP/2 stream whose
+     * job slot this is) and where its job goes; NULL: hash inline. */
+    void *waiter;
+    void **job;
 } handler_req_t;
 
 void handler_respond(const handler_req_t *h, response_t *r);

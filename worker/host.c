@@ -163,6 +163,7 @@ file_cache_t *host_rule_cache(worker_t *w, host_t *h, host_rule_t *hr)
                       hr->rule->pattern);
             return NULL;
         }
+        file_cache_set_compress(hr->fc, w->cc);
         /* Another root's files: ETags that differ from the host's. */
         file_cache_set_tag(hr->fc, host__tag(h->name) ^ (unsigned)(hr - h->rules + 1) * 2654435761u);
         if (s->fc_budget.max > 0)
@@ -268,6 +269,8 @@ host_t *host_select(worker_t *w, const http_request_t *req)
             log_error("file_cache_new(): out of memory: host %s answers 404", h->name);
         else
             file_cache_set_tag(h->fc, host__tag(h->name));
+        if (h->fc != NULL)
+            file_cache_set_compress(h->fc, w->cc);
         if (h->fc != NULL && s->fc_budget.max > 0)
             file_cache_share(h->fc, &s->fc_budget);
     }

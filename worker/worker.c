@@ -20,8 +20,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "compress_cache.h"
+#include "conf_rules.h"
 #include "access_log.h"
 #include "host.h"
+#include "auth_pool.h"
 #include "balance.h"
 #include "channel.h"
 #include "conn.h"
@@ -237,6 +240,16 @@ static void worker__drain(worker_t *w)
     worker__report(w, REPORT_STOPPING);
 }
 
+/* A password the pool hashed: its verdict into the cache, then the
+ * request that waited for it runs again (auth_pool.h). */
+static void worker__auth_done(void *arg, auth_job_t *job)
+{
+    worker_t *w = arg;
+    auth_remember(w->auth, job->hash, job->auth, job->ok);
+    if (job->conn != NULL)
+        conn_resume(job->conn, job);
+}
+
 static void worker__command(worker_t *w)
 {
     char buf[16];
@@ -285,6 +298,26 @@ static int worker__drop_privileges(const worker_args_t *a)
     return 0;
 }
 
+static int worker__rules_compress(const conf_t *c)
+{
+    const conf_rules_t *rs = c->locations;
+    for (size_t i = 0; rs != NULL && i < rs->n; i++)
+        if (rs->items[i].conf->compress.on)
+            return 1;
+    return c->compress.on;
+}
+
+/* Whether any host or location compresses: else no cache directory. */
+static int worker__wants_compress(const conf_t *conf)
+{
+    if (worker__rules_compress(conf))
+        return 1;
+    for (size_t i = 0; i < conf->num_hosts; i++)
+        if (worker__rules_compress(conf->hosts[i].conf))
+            return 1;
+    return 0;
+}
+
 static int worker__setup(worker_t *w)
 {
     sigset_t all;
@@ -314,6 +347,10 @@ static int worker__setup(worker_t *w)
         log_error("open(\"%s\"): %s", w->a.conf->access_log, strerror(errno));
         return -1;
     }
+    /* Before host_open (its caches get it) and as root: the directory may
+     * need making, and giving to the user the worker becomes. */
+    if (worker__wants_compress(w->a.conf))
+        w->cc = compress_cache_open(w->a.conf, geteuid() == 0 ? w->a.uid : (uid_t)-1, w->a.gid);
     if (host_open(w) < 0)
         return -1;
     if (worker__drop_privileges(&w->a) < 0)
@@ -362,6 +399,7 @@ static int worker__setup(worker_t *w)
             log_error("file_cache_new(): out of memory");
             return -1;
         }
+        file_cache_set_compress(w->fc, w->cc);
     }
     /* A reserve of descriptors for files and logs: accepting stops before
      * the last few, so a file can still be opened for the clients held. */
@@ -435,6 +473,10 @@ void worker_run(const worker_args_t *args)
             uint64_t d = events[i].data.u64;
             if (d == WORKER_EV_CMD)
                 worker__command(w);
+            else if (d == WORKER_EV_AUTH) {
+                if (w->auth_pool != NULL)
+                    auth_pool_collect(w->auth_pool, worker__auth_done, w);
+            }
             else if (d & 1) {
                 /* An event from before a drain or a pause in this batch:
                  * the socket may be closed or no longer ours to take. */

@@ -25,6 +25,10 @@
 
 typedef struct conn_s conn_t;
 
+/* The epoll data of the auth pool's eventfd (worker/access/auth_pool.h):
+ * even like a connection's pointer, which 2 never is; worker.c tells. */
+#define WORKER_EV_AUTH ((uint64_t)2)
+
 /* A timer list of connections (conn.h). */
 typedef struct {
     list_t head;
@@ -46,6 +50,7 @@ typedef struct {
     const struct status_page_s *page; /* the master's status, shared; may be NULL */
     const struct metrics_page_s *metrics; /* the figures for /metrics, shared; may be NULL */
     struct balance_s *balance;        /* accept balance, shared; may be NULL */
+    struct limit_table_s *limits;     /* limit_req/limit_conn counters, shared; may be NULL */
     unsigned cell;                    /* this worker's cell in balance */
     const tls_ctx_t *tls;             /* the generation's TLS contexts, or NULL */
 } worker_args_t;
@@ -102,6 +107,12 @@ typedef struct {
      * host's); and the regex match data, made on the first match. */
     const conf_t *rule_conf;
     rules_matcher_t rules;
+    struct auth_cache_s *auth; /* verified credentials (worker/access/auth.h), or NULL */
+    struct auth_pool_s *auth_pool; /* the threads that hash (auth_pool.h), or NULL */
+    int auth_pool_failed;      /* it could not be made: hash inline */
+    /* The compressed variants' cache (compress_cache.h), shared with the
+     * other workers through its directory; NULL: nothing compresses. */
+    struct compress_cache_s *cc;
 } worker_t;
 
 /* Never returns: the process exits with WORKER_EXIT_*. */

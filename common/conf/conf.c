@@ -10,6 +10,7 @@
  * the single fail path.
  */
 #include "conf.h"
+#include "conf_access.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -27,6 +28,7 @@
 
 #include "conf_hosts.h"
 #include "conf_keys.h"
+#include "conf_compress.h"
 #include "conf_rules.h"
 #include "conf_scalar.h"
 #include "conf_upstreams.h"
@@ -44,6 +46,7 @@ static conf_t *conf__defaults(const char *base, char *err)
     if (c == NULL)
         return NULL;
     c->base = base ? strdup(base) : conf_scalar_abspath(NULL, ".");
+    conf_compress_defaults(&c->compress);
     if (c->base == NULL || conf_walk_defaults(&ctx, (char *)c, CONF_SCOPE_TOP) < 0) {
         conf_free(c);
         return NULL;
@@ -54,7 +57,12 @@ static conf_t *conf__defaults(const char *base, char *err)
 conf_t *conf_defaults(void)
 {
     char err[CONF_ERR_LEN];
-    return conf__defaults(NULL, err);
+    conf_t *c = conf__defaults(NULL, err);
+    if (c != NULL && conf_compress_finish(c) < 0) {
+        conf_free(c);
+        return NULL;
+    }
+    return c;
 }
 
 void conf_free(conf_t *c)
@@ -64,7 +72,6 @@ void conf_free(conf_t *c)
     free(c->file);
     free(c->base);
     conf_rules_free(c);
-    conf_upstreams_free(c);
     conf__free_scope(c, CONF_SCOPE_ALL);
     conf_hosts_free(c);
     free(c);
@@ -178,6 +185,11 @@ conf_t *conf_load_at(const char *path, const char *base, char *err)
     }
     if (conf_walk_mapping(&ctx, root, CONF_SCOPE_TOP, NULL, (char *)c) < 0)
         goto fail;
+    /* After the walk: the default cache directory is beside pid_file. */
+    if (conf_compress_finish(c) < 0) {
+        snprintf(err, CONF_ERR_LEN, "%s: out of memory", path);
+        goto fail;
+    }
     /* The top level's locations before the hosts: hosts do not inherit them. */
     if (conf_rules_parse(&ctx, c) < 0)
         goto fail;
@@ -187,6 +199,7 @@ conf_t *conf_load_at(const char *path, const char *base, char *err)
         goto fail;
     if (conf_upstreams_link(c, err) < 0)
         goto fail;
+    conf_access_zones(c);
 
     yaml_document_delete(&doc);
     yaml_parser_delete(&parser);

@@ -31,6 +31,7 @@
 #define CONF_ERR_LEN 512
 
 #define CONF_MAX_ALLOW 32
+#define CONF_MAX_ACCESS 64
 #define CONF_MAX_TLS_CERTS 16
 #define CONF_MAX_TICKET_KEYS 8
 #define CONF_MAX_TRY_FILES 16
@@ -58,6 +59,25 @@ typedef struct {
 
 struct conf_host_s;
 struct vhost_table_s;
+
+/* compress: (README "Compression", common/conf/conf_compress.c). Codings
+ * are numbered as http_coding_t (common/http/http_accept.h) numbers them. */
+#define CONF_CODING_GZIP 1
+#define CONF_CODING_BR 2
+#define CONF_CODING_ZSTD 3
+#define CONF_CODINGS 4                 /* identity is 0 */
+typedef struct {
+    int on;
+    int num_encodings;
+    int encodings[CONF_CODINGS - 1];   /* CONF_CODING_*, the server's preference first */
+    int level[CONF_CODINGS];           /* by coding */
+    size_t min_size;
+    char *types;                       /* owned: the media types, each with a space before
+                                        * and after, lower case; NULL: the default */
+    /* cache: {path, max_size}: read at the top level only; one cache for all. */
+    char *cache_path;                  /* absolute; owned */
+    size_t cache_max;
+} conf_compress_t;
 
 typedef struct {
     char *file;        /* absolute path of the config file */
@@ -161,6 +181,18 @@ typedef struct {
     unsigned proxy_line;
     int proxy_upstream;
     char *proxy_uri;
+
+    /* Access control (README "Access control", common/conf/conf_access.h):
+     * top level, per host and per location, inherited like root. */
+    conf_cidr_t allow[CONF_MAX_ACCESS]; /* none: everyone (after deny) */
+    size_t num_allow;
+    conf_cidr_t deny[CONF_MAX_ACCESS];  /* checked first */
+    size_t num_deny;
+    struct conf_real_ip_s *real_ip;   /* top level only; NULL: off */
+    struct conf_auth_s *auth;         /* NULL: off */
+    struct conf_limit_s *limit_req;   /* NULL: off */
+    struct conf_limit_s *limit_conn;  /* NULL: off */
+    conf_compress_t compress;      /* top level, host and location */
 } conf_t;
 
 /* One entry of hosts:. Its conf_t holds every per-host key (scope HOST in

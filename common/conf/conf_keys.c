@@ -8,6 +8,8 @@
 #include "conf_keys.h"
 #include "conf_rule_keys.h"
 #include "conf_upstreams.h"
+#include "conf_access.h"
+#include "conf_compress.h"
 
 #include <limits.h>
 #include <stdint.h>
@@ -448,9 +450,39 @@ const conf_key_t conf__keys[] = {
       .doc = "the methods allowed (405 with Allow for others)" },
     /* Reverse proxy (conf_upstreams.c). */
     { "upstreams", CONF_KIND_NODE, CONF_SCOPE_TOP, AT(upstreams), .node = conf_upstreams_parse,
+      .node_free = conf_upstreams_free, .node_print = conf_upstreams_print,
       .doc = "application servers: name -> {servers, keepalive, connect_timeout, read_timeout, send_timeout, max_fails, fail_timeout}" },
     { "proxy", CONF_KIND_NODE, RULE, AT(proxy), .node = conf_upstreams_proxy,
+      .node_free = conf_upstreams_proxy_free, .node_print = conf_upstreams_proxy_print,
       .doc = "forward the location's requests: an upstream's name or http://host:port/prefix/" },
+    /* Access control (conf_access.c): top level, per host, per location. */
+    { "allow", CONF_KIND_LIST, TOP | HOST | RULE, AT(allow), "none", .flags = CONF_F_NONE,
+      .list = &conf__cidr_items,
+      .max_items = CONF_MAX_ACCESS, .count_offset = AT(num_allow),
+      .doc = "addresses/networks let in (others: 403); none: everyone" },
+    { "deny", CONF_KIND_LIST, TOP | HOST | RULE, AT(deny), "none", .flags = CONF_F_NONE,
+      .list = &conf__cidr_items,
+      .max_items = CONF_MAX_ACCESS, .count_offset = AT(num_deny),
+      .doc = "addresses/networks refused with 403, checked before allow" },
+    { "real_ip", CONF_KIND_NODE, TOP, AT(real_ip), .node = conf_access_real_ip,
+      .flags = CONF_F_SHARED, .node_copy = conf_access_copy, .node_free = conf_access_free,
+      .node_print = conf_access_print,
+      .doc = "the client behind proxies: {header: X-Forwarded-For|Forwarded, trusted: [CIDR]}, or off" },
+    { "auth", CONF_KIND_NODE, TOP | HOST | RULE, AT(auth), .node = conf_access_auth,
+      .flags = CONF_F_SHARED, .node_copy = conf_access_copy, .node_free = conf_access_free,
+      .node_print = conf_access_print,
+      .doc = "HTTP basic auth: {realm, htpasswd: FILE}, or off" },
+    { "limit_req", CONF_KIND_NODE, TOP | HOST | RULE, AT(limit_req), .node = conf_access_limit_req,
+      .flags = CONF_F_SHARED, .node_copy = conf_access_copy, .node_free = conf_access_free,
+      .node_print = conf_access_print,
+      .doc = "requests per client: {rate: N/s|N/m, burst, key: client, status: 429}, or off" },
+    { "limit_conn", CONF_KIND_NODE, TOP | HOST | RULE, AT(limit_conn), .node = conf_access_limit_conn,
+      .flags = CONF_F_SHARED, .node_copy = conf_access_copy, .node_free = conf_access_free,
+      .node_print = conf_access_print,
+      .doc = "open connections per client: {max, key: client, status: 429}, or off" },
+    { "compress", CONF_KIND_NODE, TOP | HOST | RULE, AT(compress), .node = conf_compress_node,
+      .node_copy = conf_compress_copy, .node_free = conf_compress_release,
+      .doc = "off, or {encodings, types, min_size, level, cache: {path, max_size}}" },
 };
 
 const size_t conf__num_keys = sizeof(conf__keys) / sizeof(conf__keys[0]);
@@ -515,6 +547,10 @@ void conf__free_scope(void *base, unsigned scope)
             break;
         case CONF_KIND_MAP:
             conf__map_free((conf_map_t *)(void *)at);
+            break;
+        case CONF_KIND_NODE:
+            if (k->node_free != NULL)
+                k->node_free(at, k->name);
             break;
         default:
             break;
@@ -583,6 +619,10 @@ int conf__copy_scope(void *dst, const void *src, unsigned scope)
             }
             break;
         }
+        case CONF_KIND_NODE:
+            if (k->node_copy != NULL && k->node_copy(to, from) < 0)
+                return -1;
+            break;
         default:
             break;
         }

@@ -74,6 +74,8 @@ _Static_assert(CONF_SCOPE__EACH ==
 #define CONF_F_REQUIRED 0x8u /* in a section: must be given */
 #define CONF_F_NONE 0x10u    /* string: "none" stores NULL; list: a single value is a
                               * list of one, "none" an empty list */
+#define CONF_F_SHARED 0x40u  /* node: a reference-counted pointer (conf_access.h) that
+                              * a host or location inheriting it shares */
 #define CONF_F_OWN 0x20u     /* a host key that a host does not inherit from the top
                               * level, nor a location from its host */
 
@@ -127,6 +129,12 @@ typedef struct {
      * ctx a conf_ctx_t * for errors. 0, or -1 with the error set. */
     int (*node)(void *ctx, const void *row, void *value, char *base);
     const char *doc;           /* one line, printed by drover -T */
+    /* node, when the value is inherited (TOP | HOST | RULE): copies src into
+     * dst (0, or -1 ENOMEM) -- with CONF_F_SHARED by sharing a reference,
+     * else deeply -- frees what base + offset owns, prints it (one line). */
+    int (*node_copy)(void *dst, const void *src);
+    void (*node_free)(void *at, const char *name);
+    void (*node_print)(FILE *out, const char *name, const void *at, const char *indent);
 } conf_key_t;
 
 extern const conf_key_t conf__keys[];

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "conf_keys.h"
+#include "conf_compress.h"
 #include "conf_rules.h"
 #include "conf_upstreams.h"
 #include "http_parser.h"
@@ -21,7 +22,9 @@
 /* The rule keys of more than one shape, in the shape they were read in. */
 static void conf__print_node(FILE *out, const conf_key_t *k, const conf_t *c, const char *indent)
 {
-    if (strcmp(k->name, "try_files") == 0) {
+    if (k->node_print != NULL)
+        k->node_print(out, k->name, (const char *)c + k->offset, indent);
+    else if (strcmp(k->name, "try_files") == 0) {
         fprintf(out, "%stry_files: [", indent);
         for (size_t i = 0; i < c->num_try_files; i++) {
             fputs(i > 0 ? ", " : "", out);
@@ -55,12 +58,9 @@ static void conf__print_node(FILE *out, const conf_key_t *k, const conf_t *c, co
                 conf__print_quoted(out, c->rule_headers.items[i].value);
         }
         fputs("}\n", out);
-    } else if (strcmp(k->name, "upstreams") == 0) {
-        conf_upstreams_print(out, c);
-    } else if (strcmp(k->name, "proxy") == 0) {
-        fprintf(out, "%sproxy: ", indent);
-        conf__print_quoted(out, c->proxy);
-        fputc('\n', out);
+    } else if (strcmp(k->name, "compress") == 0) {
+        fprintf(out, "%scompress: ", indent);
+        conf_compress_print(out, &c->compress, indent[0] == '\0');
     } else if (strcmp(k->name, "methods") == 0) {
         fprintf(out, "%smethods: [", indent);
         int first = 1;

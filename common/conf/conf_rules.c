@@ -37,7 +37,6 @@ static void conf_rules__free_conf(conf_t *c)
     free(c->return_body);
     free(c->return_type);
     free(c->redirect_to);
-    free(c->proxy);
     free(c->proxy_uri);
     conf__map_free(&c->rule_headers);
     conf__free_scope(c, CONF_SCOPE_ALL);
@@ -110,7 +109,7 @@ static int conf_rules__compile(conf_ctx_t *ctx, yaml_node_t *kn, conf_rule_t *r)
 static int conf_rules__check(conf_ctx_t *ctx, yaml_node_t *kn, conf_rule_t *r)
 {
     static const char *const files[] = { "root", "alias", "index", "autoindex", "gzip_static",
-                                         "cache_control", "error_pages", NULL };
+                                         "cache_control", "error_pages", "compress", NULL };
     conf_t *c = r->conf;
     for (size_t i = 0; files[i] != NULL; i++)
         r->own_files |= conf_rule_sets(r, files[i]);

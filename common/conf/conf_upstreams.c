@@ -264,7 +264,7 @@ int conf_upstreams_parse(void *vctx, const void *row, void *value, char *base)
     if (v->type != YAML_MAPPING_NODE)
         return conf_scalar_error(ctx, v, "upstreams", "expected a mapping of names to "
                                  "{servers: [...]}");
-    conf_upstreams_free(c);
+    conf_upstreams_free(&c->upstreams, "upstreams");
     if ((c->upstreams = calloc(1, sizeof(*c->upstreams))) == NULL)
         return conf_scalar_error(ctx, v, "upstreams", "out of memory");
     if ((size_t)(v->data.mapping.pairs.top - v->data.mapping.pairs.start) > CONF_UPSTREAMS_MAX)
@@ -402,9 +402,11 @@ int conf_upstreams_link(conf_t *top, char *err)
     return 0;
 }
 
-void conf_upstreams_print(FILE *out, const conf_t *c)
+void conf_upstreams_print(FILE *out, const char *name, const void *at, const char *indent)
 {
-    const conf_upstreams_t *us = c->upstreams;
+    const conf_upstreams_t *us = *(conf_upstreams_t *const *)at;
+    (void)name;
+    (void)indent; /* top level only */
     size_t shown = 0;
     for (size_t i = 0; us != NULL && i < us->n; i++)
         shown += !us->items[i].implicit;
@@ -435,9 +437,10 @@ void conf_upstreams_print(FILE *out, const conf_t *c)
     }
 }
 
-void conf_upstreams_free(conf_t *c)
+void conf_upstreams_free(void *at, const char *name)
 {
-    conf_upstreams_t *us = c->upstreams;
+    conf_upstreams_t *us = *(conf_upstreams_t **)at;
+    (void)name;
     if (us == NULL)
         return;
     for (size_t i = 0; i < us->n; i++) {
@@ -447,5 +450,20 @@ void conf_upstreams_free(conf_t *c)
     }
     free(us->items);
     free(us);
-    c->upstreams = NULL;
+    *(conf_upstreams_t **)at = NULL;
+}
+
+void conf_upstreams_proxy_print(FILE *out, const char *name, const void *at, const char *indent)
+{
+    fprintf(out, "%s%s: ", indent, name);
+    conf__print_quoted(out, *(char *const *)at);
+    fputc('\n', out);
+}
+
+/* proxy_uri goes with the rule's other values (conf_rules.c). */
+void conf_upstreams_proxy_free(void *at, const char *name)
+{
+    (void)name;
+    free(*(char **)at);
+    *(char **)at = NULL;
 }

@@ -79,7 +79,11 @@ int conf_upstreams_link(conf_t *top, char *err);
 /* One "host:port" or "unix:/path" into s (for tests and the loader). */
 int conf_upstreams_address(const char *spec, conf_upstream_server_t *s, const char **why);
 
-void conf_upstreams_print(FILE *out, const conf_t *c);
-void conf_upstreams_free(conf_t *c);
+/* The key table's hooks (conf_key_t.node_print/node_free): at is
+ * &conf_t.upstreams or &conf_t.proxy. */
+void conf_upstreams_print(FILE *out, const char *name, const void *at, const char *indent);
+void conf_upstreams_free(void *at, const char *name);
+void conf_upstreams_proxy_print(FILE *out, const char *name, const void *at, const char *indent);
+void conf_upstreams_proxy_free(void *at, const char *name);
 
 #endif

@@ -29,6 +29,8 @@
 
 #include "redirect_map.h"
 
+#include "siphash.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -65,91 +67,6 @@ struct redirect_map_s {
 _Static_assert(REDIRECT_MAP_LINE_MAX <= UINT16_MAX, "lengths are uint16_t");
 /* The arena is indexed with 32 bits. */
 _Static_assert(REDIRECT_MAP_FILE_MAX <= UINT32_MAX, "offsets are uint32_t");
-
-/* ---- SipHash-2-4 (Aumasson and Bernstein, 2012) ------------------------- */
-
-#define REDIRECT_MAP__ROTL(x, b) (((x) << (b)) | ((x) >> (64 - (b))))
-#define REDIRECT_MAP__SIPROUND                                                                    \
-    do {                                                                                           \
-        v0 += v1;                                                                                  \
-        v1 = REDIRECT_MAP__ROTL(v1, 13);                                                           \
-        v1 ^= v0;                                                                                  \
-        v0 = REDIRECT_MAP__ROTL(v0, 32);                                                           \
-        v2 += v3;                                                                                  \
-        v3 = REDIRECT_MAP__ROTL(v3, 16);                                                           \
-        v3 ^= v2;                                                                                  \
-        v0 += v3;                                                                                  \
-        v3 = REDIRECT_MAP__ROTL(v3, 21);                                                           \
-        v3 ^= v0;                                                                                  \
-        v2 += v1;                                                                                  \
-        v1 = REDIRECT_MAP__ROTL(v1, 17);                                                           \
-        v1 ^= v2;                                                                                  \
-        v2 = REDIRECT_MAP__ROTL(v2, 32);                                                           \
-    } while (0)
-
-/* Little-endian whatever the host, as the algorithm is defined; compilers
- * turn this into one load on the hosts that are. */
-static uint64_t redirect_map__le64(const unsigned char *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
-
-static uint64_t redirect_map__siphash(const uint64_t key[2], const char *data, size_t len)
-{
-    const unsigned char *p = (const unsigned char *)data;
-    uint64_t v0 = key[0] ^ 0x736f6d6570736575ULL;
-    uint64_t v1 = key[1] ^ 0x646f72616e646f6dULL;
-    uint64_t v2 = key[0] ^ 0x6c7967656e657261ULL;
-    uint64_t v3 = key[1] ^ 0x7465646279746573ULL;
-    size_t blocks = len & ~(size_t)7;
-    for (size_t i = 0; i < blocks; i += 8) {
-        uint64_t m = redirect_map__le64(p + i);
-        v3 ^= m;
-        REDIRECT_MAP__SIPROUND;
-        REDIRECT_MAP__SIPROUND;
-        v0 ^= m;
-    }
-    uint64_t b = (uint64_t)len << 56;
-    for (size_t i = len - blocks; i > 0; i--)
-        b |= (uint64_t)p[blocks + i - 1] << (8 * (i - 1));
-    v3 ^= b;
-    REDIRECT_MAP__SIPROUND;
-    REDIRECT_MAP__SIPROUND;
-    v0 ^= b;
-    v2 ^= 0xff;
-    REDIRECT_MAP__SIPROUND;
-    REDIRECT_MAP__SIPROUND;
-    REDIRECT_MAP__SIPROUND;
-    REDIRECT_MAP__SIPROUND;
-    return v0 ^ v1 ^ v2 ^ v3;
-}
-
-/*
- * A fresh key for a map. getrandom() does not block here (GRND_NONBLOCK):
- * a master started early in boot must still start, so it falls back to
- * /dev/urandom and, in a sandbox with neither, to the clocks and the pid.
- * Those are guessable, but only the keying suffers: the map still works.
- */
-static void redirect_map__key(uint64_t key[2])
-{
-    if (getrandom(key, 2 * sizeof(key[0]), GRND_NONBLOCK) == (ssize_t)(2 * sizeof(key[0])))
-        return;
-    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        ssize_t n = read(fd, key, 2 * sizeof(key[0]));
-        close(fd);
-        if (n == (ssize_t)(2 * sizeof(key[0])))
-            return;
-    }
-    struct timespec rt, mt;
-    clock_gettime(CLOCK_REALTIME, &rt);
-    clock_gettime(CLOCK_MONOTONIC, &mt);
-    key[0] = ((uint64_t)rt.tv_sec * 1000000000u + (uint64_t)rt.tv_nsec) ^ ((uint64_t)getpid() << 40);
-    key[1] = ((uint64_t)mt.tv_sec * 1000000000u + (uint64_t)mt.tv_nsec) ^ (uint64_t)(uintptr_t)key;
-}
 
 /* ---- errors ------------------------------------------------------------- */
 
@@ -388,7 +305,7 @@ static int redirect_map__fill(redirect_map_t *m, char *buf, size_t len, const ch
 
         /* Probe before moving anything: a duplicate is reported from the
          * line as written. */
-        uint64_t h = redirect_map__siphash(m->key, f[0].p, f[0].len);
+        uint64_t h = siphash_24(m->key, f[0].p, f[0].len);
         uint32_t tag = (uint32_t)(h >> 32);
         size_t i = (size_t)h & m->mask;
         for (;; i = (i + 1) & m->mask) {
@@ -463,7 +380,7 @@ redirect_map_t *redirect_map_load(const char *path, char *err)
     m->mask = size - 1;
     m->arena = buf;
     buf = NULL; /* m owns it from here: the one free on fail is m's */
-    redirect_map__key(m->key);
+    siphash_key(m->key);
 
     size_t kept;
     if (redirect_map__fill(m, m->arena, len, path, err, &kept) < 0)
@@ -486,7 +403,7 @@ int redirect_map_get(const redirect_map_t *m, const char *path, size_t len, cons
 {
     if (m == NULL || len == 0 || len > m->from_max)
         return 0;
-    uint64_t h = redirect_map__siphash(m->key, path, len);
+    uint64_t h = siphash_24(m->key, path, len);
     uint32_t tag = (uint32_t)(h >> 32);
     for (size_t i = (size_t)h & m->mask;; i = (i + 1) & m->mask) {
         const redirect_map__slot_t *s = &m->slots[i];

@@ -45,8 +45,9 @@ static int http_accept__qvalue(str_t v)
 /* q[HTTP_CODING_COUNT] for the named codings and q[HTTP_CODING_COUNT] for
  * "*"; -1 where the member is absent. The first member naming a coding
  * counts. */
-static void http_accept__table(str_t v, int q[HTTP_CODING_COUNT + 1])
+static int http_accept__table(str_t v, int q[HTTP_CODING_COUNT + 1])
 {
+    int malformed = 0;
     for (int k = 0; k <= HTTP_CODING_COUNT; k++)
         q[k] = -1;
     size_t i = 0;
@@ -110,8 +111,10 @@ static void http_accept__table(str_t v, int q[HTTP_CODING_COUNT + 1])
             while (i < v.len && p[i] != ',')
                 i++;
         }
-        if (!ok)
+        if (!ok) {
+            malformed = 1;
             continue;
+        }
         int k;
         if (STR_EQ(name, "*"))
             k = HTTP_CODING_COUNT;
@@ -119,6 +122,8 @@ static void http_accept__table(str_t v, int q[HTTP_CODING_COUNT + 1])
             k = HTTP_CODING_GZIP;
         else if (STR_CASEEQ(name, "br"))
             k = HTTP_CODING_BR;
+        else if (STR_CASEEQ(name, "zstd"))
+            k = HTTP_CODING_ZSTD;
         else if (STR_CASEEQ(name, "identity"))
             k = HTTP_CODING_IDENTITY;
         else
@@ -126,6 +131,7 @@ static void http_accept__table(str_t v, int q[HTTP_CODING_COUNT + 1])
         if (q[k] < 0)
             q[k] = weight;
     }
+    return malformed ? -1 : 0;
 }
 
 int http_accept_encoding_q(str_t value, http_coding_t coding)
@@ -137,21 +143,30 @@ int http_accept_encoding_q(str_t value, http_coding_t coding)
 
 http_coding_t http_accept_encoding_select(str_t value, unsigned available)
 {
+    static const int order[] = { HTTP_CODING_BR, HTTP_CODING_ZSTD, HTTP_CODING_GZIP };
+    return http_accept_encoding_choose(value, available, order, 3);
+}
+
+http_coding_t http_accept_encoding_choose(str_t value, unsigned available, const int *pref,
+                                          size_t npref)
+{
     if (value.p == NULL || value.len == 0 || available == 0)
         return HTTP_CODING_IDENTITY;
     int q[HTTP_CODING_COUNT + 1];
-    http_accept__table(value, q);
+    if (http_accept__table(value, q) < 0)
+        return HTTP_CODING_IDENTITY; /* malformed: as if absent, never a 400 */
 
-    static const http_coding_t order[] = { HTTP_CODING_BR, HTTP_CODING_GZIP };
     http_coding_t best = HTTP_CODING_IDENTITY;
     int best_q = 0;
-    for (size_t k = 0; k < sizeof(order) / sizeof(order[0]); k++) {
-        http_coding_t c = order[k];
-        if (!(available & HTTP_CODING_MASK(c)))
+    /* The server's order breaks ties: a strictly higher q is needed to
+     * pass a coding named earlier. */
+    for (size_t k = 0; k < npref; k++) {
+        int c = pref[k];
+        if (c <= 0 || c >= HTTP_CODING_COUNT || !(available & HTTP_CODING_MASK(c)))
             continue;
         int cq = q[c] >= 0 ? q[c] : q[HTTP_CODING_COUNT];
         if (cq > best_q) {
-            best = c;
+            best = (http_coding_t)c;
             best_q = cq;
         }
     }
@@ -167,6 +182,7 @@ const char *http_coding_name(http_coding_t coding)
     switch (coding) {
     case HTTP_CODING_GZIP: return "gzip";
     case HTTP_CODING_BR: return "br";
+    case HTTP_CODING_ZSTD: return "zstd";
     default: return NULL;
     }
 }

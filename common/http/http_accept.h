@@ -16,7 +16,8 @@
  *   - identity wins over them only when the client names it (or "*") with
  *     a higher q; identity is always the fallback, even when the client
  *     refuses it (a 406 helps nobody for a static file);
- *   - "x-gzip" is gzip (section 8.4.1.3); an unparsable q refuses the coding.
+ *   - "x-gzip" is gzip (section 8.4.1.3); an unparsable q refuses the coding;
+ *   - a field with a member that does not parse at all is treated as absent.
  */
 #ifndef DROVER_HTTP_ACCEPT_H
 #define DROVER_HTTP_ACCEPT_H
@@ -27,9 +28,10 @@ typedef enum {
     HTTP_CODING_IDENTITY = 0,
     HTTP_CODING_GZIP = 1,
     HTTP_CODING_BR = 2,
+    HTTP_CODING_ZSTD = 3,
 } http_coding_t;
 
-#define HTTP_CODING_COUNT 3
+#define HTTP_CODING_COUNT 4
 #define HTTP_CODING_MASK(c) (1u << (c))
 
 /*
@@ -47,7 +49,17 @@ int http_accept_encoding_q(str_t value, http_coding_t coding);
  */
 http_coding_t http_accept_encoding_select(str_t value, unsigned available);
 
-/* "gzip", "br", or NULL for identity: the Content-Encoding value. */
+/*
+ * The same with the server's preference: pref[0..npref) lists codings
+ * (http_coding_t values) most preferred first; among those available, the
+ * highest q wins and the earlier one on a tie. A malformed field (a member
+ * that is not token *(;param)) is treated as absent: identity.
+ * http_accept_encoding_select() is this with br, zstd, gzip.
+ */
+http_coding_t http_accept_encoding_choose(str_t value, unsigned available, const int *pref,
+                                          size_t npref);
+
+/* "gzip", "br", "zstd", or NULL for identity: the Content-Encoding value. */
 const char *http_coding_name(http_coding_t coding);
 
 #endif

@@ -262,7 +262,7 @@ class InstallTreeTest(InstallBase):
         """Every top-level key of the parser's table (common/conf/conf_keys.c) and
         every key of the config table in README."""
         keys = set(re.findall(r'\{ "([a-z_]+)", CONF_KIND_[A-Z]+, TOP\b',
-                              read(os.path.join(SRCDIR, "common", "conf_keys.c"))))
+                              read(os.path.join(SRCDIR, "common", "conf", "conf_keys.c"))))
         self.assertIn("server_tokens", keys)
         for line in read(os.path.join(SRCDIR, "README")).splitlines():
             m = re.match(r"^\| `([a-z_]+)`(?:, `([a-z_]+)`)? \| ", line)

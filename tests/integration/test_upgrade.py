@@ -47,6 +47,7 @@ with open(%r, "w") as f:
     f.write("pid=%%d LISTEN_PID=%%s LISTEN_FDS=%%s\n" %% (os.getpid(), env("LISTEN_PID"), env("LISTEN_FDS")))
     f.write("names=%%s from=%%s fd=%%s\n" %% (env("LISTEN_FDNAMES"), env("DROVER_UPGRADE_FROM"), env("DROVER_UPGRADE_FD")))
     f.write("\n".join(sig) + "\n" + fds + "\n")
+    f.write("limits=%%s\n" %% env("DROVER_UPGRADE_LIMITS"))
 raise SystemExit(1)
 """
 
@@ -151,6 +152,30 @@ class UpgradeTlsTest(UpgradeCase):
         self.assertIn("session ticket key(s) taken over from the old master", srv.log_text())
 
 
+class UpgradeLimitsTest(UpgradeCase):
+    """The new master maps the old one's limit counters (the memfd comes
+    with the listeners): a client limited before the upgrade still is."""
+
+    def configure(self):
+        self.srv.write_file("login/index.html", "login")
+        self.srv.conf["locations"] = {"/login/": {"limit_req": {"rate": "1/m", "burst": 1}}}
+        self.srv.write_config()
+
+    def test_limits_survive_the_upgrade(self):
+        srv = self.srv
+        self.assertEqual([get(srv.port, "/login/").status for _ in range(3)], [200, 200, 429])
+        p = self.upgrade()
+        self.assertEqual(p.returncode, 0, p.stdout.decode() + p.stderr.decode() + srv.diag())
+        new = self.pid_file()
+        self.follow(new)
+        self.assertEqual(srv.proc.wait(timeout=10), 0, srv.diag())
+        self.assertTrue(wait_until(lambda: len(srv.workers()) == 2, timeout=5))
+        r = get(srv.port, "/login/")
+        self.assertEqual(r.status, 429)
+        self.assertGreater(int(r.header("Retry-After")), 30)
+        self.assertIn("limit counters are taken over from the old master", srv.log_text())
+
+
 class UpgradeTest(UpgradeCase):
 
     def test_upgrade_hands_over(self):
@@ -242,9 +267,12 @@ class UpgradeTest(UpgradeCase):
         self.assertTrue(lines[2].startswith("SigBlk"), lines[2])
         self.assertEqual(lines[2].split()[1], "0" * 16, lines[2])
         # Only stdio, the socket at 3 and the report pipe at 4 (and the
-        # directory the recorder lists).
+        # directory the recorder lists): this site has no limits, so no
+        # counters were mapped to hand on (test_limits_survive_the_upgrade
+        # has them at 5).
         fds = sorted(int(x) for x in lines[4].split())
         self.assertEqual(fds[:5], [0, 1, 2, 3, 4], lines[4])
+        self.assertEqual(lines[5], "limits=None")
         self.assertLessEqual(len(fds), 6, "the old master's descriptors leaked: %s" % lines[4])
         self.assertEqual(self.pid_file(), old)
         self.assertServes()

@@ -14,6 +14,7 @@
 
 #define GZ HTTP_CODING_MASK(HTTP_CODING_GZIP)
 #define BR HTTP_CODING_MASK(HTTP_CODING_BR)
+#define ZS HTTP_CODING_MASK(HTTP_CODING_ZSTD)
 #define ID HTTP_CODING_IDENTITY
 
 static str_t S(const char *s)
@@ -122,7 +123,41 @@ static const select_case_t select_cases[] = {
     { "identity;q=0", 0, ID },
     { "identity;q=0, gzip;q=0.1", GZ, HTTP_CODING_GZIP },
     { "x-gzip", GZ, HTTP_CODING_GZIP },
+    /* a malformed field is treated as absent: identity, never a 400 */
+    { "gzip junk, br", GZ | BR, ID },
+    { "br;, gzip", GZ | BR, ID },
+    { "gzip;q=\"0.5", GZ, ID },
+    { "zstd", ZS, HTTP_CODING_ZSTD },
+    { "gzip, br, zstd", GZ | BR | ZS, HTTP_CODING_BR },
 };
+
+/* The server's preference among equal weights, and the client's q over it. */
+typedef struct {
+    const char *value;
+    unsigned available;
+    int pref[3];
+    http_coding_t want;
+} choose_case_t;
+
+static const choose_case_t choose_cases[] = {
+    { "gzip, br, zstd", GZ | BR | ZS, { 3, 2, 1 }, HTTP_CODING_ZSTD },
+    { "gzip, br, zstd", GZ | BR | ZS, { 1, 2, 3 }, HTTP_CODING_GZIP },
+    { "gzip, br;q=0.9, zstd;q=0.5", GZ | BR | ZS, { 3, 2, 1 }, HTTP_CODING_GZIP },
+    { "*", GZ | BR | ZS, { 2, 3, 1 }, HTTP_CODING_BR },
+    { "*;q=0.5, gzip;q=0", GZ | ZS, { 1, 3, 0 }, HTTP_CODING_ZSTD },
+    { "identity;q=0, *;q=0", GZ, { 1, 0, 0 }, ID },
+    /* a coding not in the server's list is never chosen */
+    { "br", GZ | BR, { 1, 0, 0 }, ID },
+    { "zstd;q=1.0, identity;q=0.5", ZS, { 3, 0, 0 }, HTTP_CODING_ZSTD },
+};
+
+START_TEST(test_choose)
+{
+    const choose_case_t *c = &choose_cases[_i];
+    http_coding_t got = http_accept_encoding_choose(S(c->value), c->available, c->pref, 3);
+    ck_assert_msg(got == c->want, "'%s': %d, expected %d", c->value, got, c->want);
+}
+END_TEST
 
 START_TEST(test_select)
 {
@@ -170,6 +205,7 @@ static Suite *http_accept_suite(void)
 
     tcase_add_loop_test(tc, test_q, 0, (int)(sizeof(q_cases) / sizeof(q_cases[0])));
     tcase_add_loop_test(tc, test_select, 0, (int)(sizeof(select_cases) / sizeof(select_cases[0])));
+    tcase_add_loop_test(tc, test_choose, 0, (int)(sizeof(choose_cases) / sizeof(choose_cases[0])));
     tcase_add_test(tc, test_names_and_length);
     tcase_add_test(tc, test_long_field);
     suite_add_tcase(s, tc);

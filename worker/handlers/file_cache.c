@@ -18,6 +18,9 @@
 #include "http_date.h"
 #include "log.h"
 #include "mime.h"
+#include "compress.h"
+#include "compress_cache.h"
+#include "conf_compress.h"
 
 struct file_cache_s {
     int root_fd;
@@ -34,7 +37,13 @@ struct file_cache_s {
     char root_real[PATH_MAX];
     char etag_tag[12];     /* "" or "<hex>-": a virtual host's, see file_cache_set_tag */
     uint64_t hits, misses; /* lookups, for /metrics */
+    struct compress_cache_s *cc; /* the worker's compressed variants, or NULL */
 };
+
+void file_cache_set_compress(file_cache_t *fc, struct compress_cache_s *cc)
+{
+    fc->cc = cc;
+}
 
 void file_cache_set_tag(file_cache_t *fc, unsigned tag)
 {
@@ -333,10 +342,11 @@ static void file_cache__variants(file_cache_t *fc, file_cache_entry_t *e, char *
     static const struct {
         http_coding_t coding;
         const char *suffix;
-    } kinds[] = { { HTTP_CODING_GZIP, ".gz" }, { HTTP_CODING_BR, ".br" } };
+    } kinds[] = { { HTTP_CODING_GZIP, ".gz" }, { HTTP_CODING_BR, ".br" },
+                  { HTTP_CODING_ZSTD, ".zst" } };
     size_t rl = strlen(rel);
     for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
-        memcpy(rel + rl, kinds[i].suffix, 4);
+        memcpy(rel + rl, kinds[i].suffix, strlen(kinds[i].suffix) + 1);
         int vfd = file_cache_openat(fc, fc->root_fd, rel);
         rel[rl] = '\0';
         struct stat vst;
@@ -361,6 +371,67 @@ static void file_cache__variants(file_cache_t *fc, file_cache_entry_t *e, char *
         e->variant[kinds[i].coding] = v;
         e->codings |= HTTP_CODING_MASK(kinds[i].coding);
     }
+}
+
+/* The server's order of codings for e: compress's encodings, then the
+ * siblings' usual order (br, zstd, gzip) for those it does not name. */
+static void file_cache__pref(const file_cache_t *fc, file_cache_entry_t *e)
+{
+    static const int usual[] = { HTTP_CODING_BR, HTTP_CODING_ZSTD, HTTP_CODING_GZIP };
+    const conf_compress_t *z = &fc->conf->compress;
+    e->npref = 0;
+    for (int i = 0; z->on && i < z->num_encodings; i++)
+        e->pref[e->npref++] = z->encodings[i];
+    for (size_t i = 0; i < 3; i++) {
+        int have = 0;
+        for (unsigned j = 0; j < e->npref; j++)
+            have |= e->pref[j] == usual[i];
+        if (!have)
+            e->pref[e->npref++] = usual[i];
+    }
+}
+
+/* The variants from the compression cache (compress:), for the codings
+ * that have no sibling: loaded like siblings. 1 when the file is
+ * compressible at all (then every answer for it varies by Accept-Encoding,
+ * identity included, even before its variants are ready). */
+static int file_cache__compressed(file_cache_t *fc, file_cache_entry_t *e, int fd,
+                                  const struct stat *st, const char *type, const char *cache_control)
+{
+    const conf_compress_t *z = &fc->conf->compress;
+    file_cache__pref(fc, e);
+    if (!z->on || fc->cc == NULL || st->st_size < (off_t)z->min_size || st->st_size == 0 ||
+        !conf_compress_type_ok(z, type))
+        return 0;
+    for (int i = 0; i < z->num_encodings; i++) {
+        int coding = z->encodings[i];
+        if (e->codings & HTTP_CODING_MASK(coding))
+            continue; /* a sibling (.gz, .br, .zst) wins over the cache */
+        int level = compress_level_for(coding, z->level[coding], (size_t)st->st_size);
+        struct stat vst;
+        int vfd = compress_cache_get(fc->cc, fd, st, coding, level, &vst);
+        if (vfd < 0)
+            continue;
+        /* Validators from the file's identity and the coding: the same in
+         * every worker and after a restart, never equal to identity's. */
+        vst.st_mtim = st->st_mtim;
+        file_cache_entry_t *v = calloc(1, sizeof(*v) + 1);
+        if (v == NULL) {
+            close(vfd);
+            continue;
+        }
+        v->refs = 1;
+        list_init(&v->lru);
+        list_init(&v->shared_lru);
+        if (file_cache__load(fc, v, vfd, &vst, type, (http_coding_t)coding, 1, cache_control) < 0) {
+            file_cache__destroy(v);
+            continue;
+        }
+        v->from_cache = 1;
+        e->variant[coding] = v;
+        e->codings |= HTTP_CODING_MASK(coding);
+    }
+    return 1;
 }
 
 static file_cache_entry_t *file_cache__build(file_cache_t *fc, const char *path, size_t len,
@@ -449,7 +520,9 @@ static file_cache_entry_t *file_cache__build(file_cache_t *fc, const char *path,
     const char *cache_control = file_cache__cache_control(fc, ext);
     if (fc->conf->gzip_static)
         file_cache__variants(fc, e, rel, type, cache_control);
-    file_cache__load(fc, e, fd, &st, type, HTTP_CODING_IDENTITY, e->codings != 0, cache_control);
+    int compressible = file_cache__compressed(fc, e, fd, &st, type, cache_control);
+    file_cache__load(fc, e, fd, &st, type, HTTP_CODING_IDENTITY, e->codings != 0 || compressible,
+                     cache_control);
     return e;
 }
 

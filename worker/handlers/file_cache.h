@@ -84,6 +84,9 @@ struct file_cache_entry_s {
     file_cache_entry_t *variant[HTTP_CODING_COUNT];
     unsigned codings;
     int vary;
+    int pref[HTTP_CODING_COUNT];          /* the server's order of codings */
+    unsigned npref;
+    unsigned from_cache : 1;              /* a variant from the compression cache */
 
     size_t path_len;
     char path[];                          /* the normalised request path (key) */
@@ -119,6 +122,11 @@ const char *file_cache_map(file_cache_entry_t *e, int fd);
  * under fc's root: -1 with errno (EXDEV for a path that leads outside
  * dirfd, or outside the root where openat2 is missing). */
 int file_cache_openat(file_cache_t *fc, int dirfd, const char *rel);
+
+/* Makes fc build compressed variants (compress:) through cc, the worker's
+ * compression cache (worker/compress/compress_cache.h); NULL: none. */
+struct compress_cache_s;
+void file_cache_set_compress(file_cache_t *fc, struct compress_cache_s *cc);
 
 /* Makes the ETags of fc's entries start with tag (in hex; 0: none, the
  * default): a virtual host's own, so two hosts never share a validator

@@ -241,6 +241,15 @@ static void metrics__render(metrics_buf_t *b, const metrics_page_t *pg)
     mb_printf(b, "drover_file_cache_hits_total %llu\n", (unsigned long long)t.m.cache_hits);
     metrics__family(b, "drover_file_cache_misses_total", "counter", "File lookups built from disk.");
     mb_printf(b, "drover_file_cache_misses_total %llu\n", (unsigned long long)t.m.cache_misses);
+    static const char *const why[METRICS_REFUSED_REASONS] = {
+        "auth", "auth_limited", "address", "limit_req", "limit_conn",
+    };
+    metrics__family(b, "drover_refused_total", "counter",
+                    "Requests refused by access control: auth (401), auth_limited (429 after "
+                    "failed logins), address (allow/deny, 403), limit_req, limit_conn.");
+    for (int i = 0; i < METRICS_REFUSED_REASONS; i++)
+        mb_printf(b, "drover_refused_total{reason=\"%s\"} %llu\n", why[i],
+                  (unsigned long long)t.m.refused[i]);
     metrics__tls(b, pg, &t);
     metrics__hosts(b, &pg->hosts);
 }

@@ -18,6 +18,7 @@ void response_init(response_t *r, int status)
     r->status = status;
     r->close = 0;
     r->overflow = 0;
+    r->pending = 0;
     r->nlines = 0;
     r->body = RESPONSE_BODY_NONE;
     r->length = 0;

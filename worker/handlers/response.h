@@ -60,6 +60,7 @@ typedef struct {
     int status;
     unsigned close : 1;         /* the connection must close after it */
     unsigned overflow : 1;      /* something did not fit: answer 500 instead */
+    unsigned pending : 1;       /* no answer yet: the request waits (auth_pool.h) */
     unsigned nlines;
     str_t lines[RESPONSE_MAX_LINES]; /* each whole "Name: value\r\n" lines */
 

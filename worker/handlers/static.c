@@ -264,7 +264,8 @@ void static_respond_path(const handler_req_t *h, response_t *r, const char *path
     if (kind == FC_FILE) {
         file_cache_entry_t *f = e;
         if (e->codings != 0) {
-            http_coding_t coding = http_accept_encoding_select(req->accept_encoding, e->codings);
+            http_coding_t coding = http_accept_encoding_choose(req->accept_encoding, e->codings,
+                                                               e->pref, e->npref);
             if (coding != HTTP_CODING_IDENTITY)
                 f = e->variant[coding];
         }

@@ -264,9 +264,19 @@ static void http1__request(conn_t *c, const http_request_t *req)
         return;
     }
     handler_req_t h = { .w = w, .req = req, .conn_id = (uint64_t)(uintptr_t)c, .seq = c->requests,
-                        .host = c->host, .https = c->https };
-    h.addr = conn_peer(c, &h.family);
+                        .host = c->host, .https = c->https, .conn_limit = &c->limit_conn_key,
+                        .waiter = c, .job = &c->auth_job };
+    int pf;
+    const void *pa = conn_peer(c, &pf);
+    real_ip_resolve(w->a.conf->real_ip, req, pf, pa, &c->client);
+    h.family = c->client.family;
+    h.addr = c->client.addr;
     handler_respond(&h, &r);
+    if (r.pending) {
+        /* Parked: no answer, nothing counted; conn_resume runs it again. */
+        c->state = CONN_WAIT;
+        return;
+    }
     http1__frame(c, &r, head_only);
 }
 
@@ -282,7 +292,8 @@ static void http1__finish(conn_t *c)
         clock_gettime(CLOCK_MONOTONIC, &ts);
         double took = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 - c->log_start;
         access_log_record_t rec = {
-            .addr = conn_addr(c), .request = c->log_request, .status = c->status,
+            .addr = c->client.text[0] != '\0' ? c->client.text : conn_addr(c),
+            .request = c->log_request, .status = c->status,
             .body_bytes = c->body_bytes, .referer = c->log_referer, .agent = c->log_agent,
             .scheme = c->https ? "https" : "http", .tls_version = c->tls_version,
             .host = c->log_host, .duration_us = took > 0 ? (uint64_t)(took * 1e6) : 0,
@@ -290,6 +301,7 @@ static void http1__finish(conn_t *c)
         };
         access_log_write(log, &rec, w->wall);
     }
+    c->client.text[0] = '\0';
     conn_output_done(c);
 
     if (!c->keep_alive) {
@@ -348,6 +360,9 @@ void http1_process(conn_t *c, uint32_t events)
             conn_linger(c);
             return;
 
+        case CONN_WAIT:
+            return; /* its bytes stay unread until it runs again */
+
         case CONN_WRITE: {
             int r = conn_write(c);
             if (r < 0) {
@@ -386,6 +401,8 @@ void http1_process(conn_t *c, uint32_t events)
                 if (n > 0) {
                     c->head_len = (size_t)n;
                     http1__request(c, &req);
+                    if (c->state == CONN_WAIT)
+                        return;
                     http1__prepare(c, 1);
                     break;
                 }

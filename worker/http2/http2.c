@@ -94,7 +94,7 @@ static int http2__on_header(nghttp2_session *session, const nghttp2_frame *frame
 
 static int http2__respond(nghttp2_session *session, http2_conn_t *h, http2_stream_t *s)
 {
-    if (s->responded)
+    if (s->responded || s->auth_job != NULL)
         return 0;
     int rv = http2_stream_respond(session, h->c, s);
     if (rv != 0 && nghttp2_is_fatal(rv))
@@ -230,10 +230,32 @@ static void http2__drain(conn_t *c)
     conn_list_append(&c->w->send_list, c, c->w->now);
 }
 
+/* The password a stream waited for is hashed: the stream is answered now
+ * (the cache has the verdict), its output goes out next turn. A stream
+ * reset meanwhile was freed and forgot its job: nothing matches. */
+static void http2__resume(conn_t *c, void *job)
+{
+    http2_conn_t *h = c->proto;
+    list_t *q, *tmp;
+    list_foreach_safe(q, tmp, &h->streams) {
+        http2_stream_t *s = list_entry(q, http2_stream_t, link);
+        if (s->auth_job != job)
+            continue;
+        s->auth_job = NULL;
+        if (!s->closed && http2__respond(h->session, h, s) != 0) {
+            conn_close(c);
+            return;
+        }
+        break;
+    }
+    conn_ready_push(c);
+}
+
 static const conn_proto_t http2__ops = {
     .expire = http2__expire,
     .drain = http2__drain,
     .release = http2__release,
+    .resume = http2__resume,
 };
 
 static nghttp2_session_callbacks *http2__callbacks(const conn_t *c)

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "access_log.h"
+#include "auth_pool.h"
 #include "error_page.h"
 #include "file_cache.h"
 #include "handler.h"
@@ -42,6 +43,8 @@ http2_stream_t *http2_stream_new(int32_t id)
     s->host = NULL;
     s->rule = NULL;
     s->rule_log = NULL;
+    s->client.text[0] = '\0';
+    s->auth_job = NULL;
     s->sent = 0;
     s->chunk = NULL;
     s->nchunks = s->ci = 0;
@@ -58,6 +61,7 @@ http2_stream_t *http2_stream_new(int32_t id)
 
 void http2_stream_free(worker_t *w, http2_stream_t *s)
 {
+    auth_pool_forget(s->auth_job); /* a verdict still to come resumes nothing */
     if (s->ref != NULL)
         file_cache_unref(w->fc, s->ref);
     else if (s->fd >= 0)
@@ -314,9 +318,16 @@ int http2_stream_respond(nghttp2_session *session, conn_t *c, http2_stream_t *s)
         error_page_status(w, &r, st);
     } else {
         handler_req_t h = { .w = w, .req = &req, .conn_id = (uint64_t)(uintptr_t)c,
-                            .seq = (unsigned)s->id, .host = s->host, .https = c->https };
-        h.addr = conn_peer(c, &h.family);
+                            .seq = (unsigned)s->id, .host = s->host, .https = c->https,
+                            .conn_limit = &c->limit_conn_key, .waiter = c, .job = &s->auth_job };
+        int pf;
+        const void *pa = conn_peer(c, &pf);
+        real_ip_resolve(w->a.conf->real_ip, &req, pf, pa, &s->client);
+        h.family = s->client.family;
+        h.addr = s->client.addr;
         handler_respond(&h, &r);
+        if (r.pending)
+            return 0; /* its password is hashed off the loop: http2__resume answers it */
     }
     int head_only = req.method == HTTP_METHOD_HEAD;
 
@@ -390,7 +401,8 @@ void http2_stream_log(conn_t *c, http2_stream_t *s)
                      method.p ? method.p : "", (int)(path.len > 1900 ? 1900 : path.len),
                      path.p ? path.p : "");
     access_log_record_t rec = {
-        .addr = conn_addr(c), .request = str_make(line, n > 0 ? (size_t)n : 0), .status = s->status,
+        .addr = s->client.text[0] != '\0' ? s->client.text : conn_addr(c),
+        .request = str_make(line, n > 0 ? (size_t)n : 0), .status = s->status,
         .body_bytes = s->sent, .referer = referer, .agent = agent,
         .scheme = c->https ? "https" : "http", .tls_version = c->tls_version, .host = host,
         .rule = s->rule,

@@ -65,6 +65,8 @@ typedef struct {
     struct host_s *host;    /* the virtual host (host_select), or NULL */
     int status;
     const char *rule;       /* the location that answered, or NULL */
+    real_ip_t client;       /* after real_ip; text "": the connection's peer */
+    void *auth_job;         /* its password is being hashed (auth_pool.h): not answered yet */
     void *rule_log;         /* its access_log_t, or NULL: the host's */
     double started;         /* w->now when it was answered, for the duration histogram */
     uint64_t sent;          /* body bytes handed to DATA frames */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "access.h"
 #include "error_page.h"
 #include "file_cache.h"
 #include "http_host.h"
@@ -237,9 +238,12 @@ int rule_handler_route(const handler_req_t *h, response_t *r, host_t *host, rule
         rule_handler__redirect(h, r, code, to, to_len);
         return RULE_HANDLER_DONE;
     }
-    if (host->rules == NULL)
+    if (host->rules == NULL) {
+        if (access_any(host->conf) && access_check(h, r, host->conf))
+            return RULE_HANDLER_DONE;
         return rule_handler__fs_path(NULL, path, (size_t)plen, f) < 0 ? RULE_HANDLER_DONE
                                                                          : RULE_HANDLER_FILES;
+    }
     if (w->rules.md == NULL && rules_matcher_init(&w->rules) < 0) {
         log_error("pcre2_match_data_create(): out of memory");
         error_page_status(w, r, 500);
@@ -249,6 +253,9 @@ int rule_handler_route(const handler_req_t *h, response_t *r, host_t *host, rule
     const conf_rules_t *rs = host->conf->locations;
     char hop[RULE_HANDLER_PATH_MAX + 8];
     const conf_rule_t *named = NULL;
+    /* A hop back into the location already checked (try_files ...
+     * /index.html under "/") is not counted against its limits twice. */
+    const conf_t *checked = NULL;
     for (int hops = 0; hops < RULE_HANDLER_HOPS; hops++) {
         rules_match_t m;
         const conf_rule_t *rule = named != NULL ? named : rules_match(&w->rules, rs, path, (size_t)plen, &m);
@@ -261,6 +268,8 @@ int rule_handler_route(const handler_req_t *h, response_t *r, host_t *host, rule
         if (rule == NULL) {
             w->fc = host->fc;
             w->rule_conf = NULL;
+            if (checked != host->conf && access_any(host->conf) && access_check(h, r, host->conf))
+                return RULE_HANDLER_DONE;
             return rule_handler__fs_path(NULL, path, (size_t)plen, f) < 0 ? RULE_HANDLER_DONE
                                                                              : RULE_HANDLER_FILES;
         }
@@ -268,6 +277,9 @@ int rule_handler_route(const handler_req_t *h, response_t *r, host_t *host, rule
         const conf_t *c = rule->conf;
         *used = hr;
         rule_handler__use(w, host, hr);
+        if (checked != c && access_any(c) && access_check(h, r, c))
+            return RULE_HANDLER_DONE;
+        checked = c;
 
         if (c->methods != 0 && !(c->methods & (1u << req->method))) {
             rule_handler__405(w, r, c->methods);
