@@ -208,13 +208,23 @@ int main(int argc, char **argv)
     if (conf_path == NULL)
         conf_path = default_config(buf, sizeof(buf));
 
+    /* -t answers in one line: what loading the certificates has to say at
+     * info level (no kernel TLS here, ...) belongs in the log of a start,
+     * not in a check; warnings and errors still show. */
+    if (test)
+        log_set_level(LOG_LEVEL_WARN);
+
     conf_t *conf = conf_load(conf_path, err);
-    if (conf == NULL && signame != NULL && strcmp(signame, "reload") != 0) {
+    if (conf == NULL && signame != NULL) {
         /* Stopping or asking a running master must not depend on the file
-         * on disk still being valid; a reload does, and is refused. An
-         * upgrade goes on: the new master refuses the file itself, and the
-         * running master logs why and answers with it. */
-        fprintf(stderr, "drover: warning: %s\n", err);
+         * on disk still being valid. A reload with a bad file is still
+         * sent: the master reads the file itself, refuses it, logs why and
+         * counts it (drover_reloads_total{result="refused"}), so its log
+         * and metrics know of every refused reload; its answer names the
+         * error again. An upgrade goes on likewise: the new master refuses
+         * the file, and the running master logs why and answers with it. */
+        fprintf(stderr, strcmp(signame, "reload") == 0 ? "drover: %s\n" : "drover: warning: %s\n",
+                err);
         char *pid_file = conf_pid_file(conf_path);
         int rc = send_signal(pid_file, signame, top_count);
         free(pid_file);

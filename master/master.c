@@ -199,8 +199,9 @@ static void master__check_ready(master_t *m)
         }
         return;
     }
-    notify_send("READY=1\nSTATUS=serving: generation %u, %d workers, master %ld (drover %s)",
-                m->generation, m->target_workers, (long)m->pid, DROVER_VERSION);
+    notify_send("READY=1\nSTATUS=serving: generation %u, %d worker%s, master %ld (drover %s)",
+                m->generation, m->target_workers, m->target_workers == 1 ? "" : "s", (long)m->pid,
+                DROVER_VERSION);
 }
 
 /* Timers: respawns, readiness of a reload, heartbeats, drain limits. */
@@ -283,6 +284,7 @@ int master_run(conf_t *conf, int foreground, char *exe, pid_t predecessor, int p
         m->uid = (uid_t)-1;
         m->gid = (gid_t)-1;
     }
+    user_report(conf, m->uid, m->gid);
 
     /* Certificates and keys are read here, by the master, before any fork
      * and before workers drop privileges. The ticket ring is shared memory
@@ -431,8 +433,8 @@ int master_run(conf_t *conf, int foreground, char *exe, pid_t predecessor, int p
             log_error("epoll_ctl(control socket): %s", strerror(errno));
     }
 
-    log_info("drover " DROVER_VERSION " master %ld started: %d workers, root %s", (long)m->pid,
-             conf->workers, conf->root);
+    log_info("drover " DROVER_VERSION " master %ld started: %d worker%s, root %s", (long)m->pid,
+             conf->workers, conf->workers == 1 ? "" : "s", conf->root);
     /* From here on the error log alone: decided before the first fork, so
      * that the first generation's workers do not copy every warning to
      * stderr (under systemd, a second copy in the journal). */

@@ -90,6 +90,8 @@ static void reload__commit(master_t *m)
      * now on for every generation: the ring is one shared page. */
     tls_setup_install_keys(m->ticket_ring, &m->pending_keys);
     m->generation = m->pending_generation;
+    if (m->uid != m->pending_uid)
+        user_report(m->conf, m->pending_uid, m->pending_gid);
     m->uid = m->pending_uid;
     m->gid = m->pending_gid;
     m->target_workers = m->conf->workers;
@@ -105,8 +107,8 @@ static void reload__commit(master_t *m)
     m->last_reload_ok = metrics_wall();
     m->status_dirty = 1;
     control_reload_done(m, 1, m->last_reload);
-    notify_send("READY=1\nSTATUS=serving: generation %u, %d workers (reloaded)", m->generation,
-                m->target_workers);
+    notify_send("READY=1\nSTATUS=serving: generation %u, %d worker%s (reloaded)", m->generation,
+                m->target_workers, m->target_workers == 1 ? "" : "s");
 }
 
 /* A reload that cannot happen: log it, tell waiting clients, keep serving. */
@@ -204,7 +206,8 @@ void reload_begin(master_t *m)
     m->pending_generation = m->next_generation++;
     m->pending_deadline = master__now() + RELOAD_READY_TIMEOUT;
     m->pending_wanted = c->workers;
-    log_info("reload: starting generation %u (%d workers)", m->pending_generation, c->workers);
+    log_info("reload: starting generation %u (%d worker%s)", m->pending_generation, c->workers,
+             c->workers == 1 ? "" : "s");
     /* A larger worker_connections needs a larger descriptor limit, which
      * the new workers inherit (raising never lowers it). */
     if (c->worker_connections > m->conf->worker_connections)

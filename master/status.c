@@ -54,9 +54,9 @@ size_t status_render_text(const master_t *m, char *buf, size_t size)
     size_t n;
     status__totals(m, &t, &n);
     status_buf_printf(&b, "drover %s, master %ld, up %.0fs, generation %u serving, "
-                          "%zu workers (%d wanted)\n",
+                          "%zu worker%s (%d wanted)\n",
                       DROVER_VERSION, (long)m->pid, now - m->started, m->generation, n,
-                      m->target_workers);
+                      n == 1 ? "" : "s", m->target_workers);
     if (m->pending != NULL)
         status_buf_printf(&b, "reload: generation %u starting\n", m->pending_generation);
     if (m->last_reload[0])

@@ -14,7 +14,7 @@
 
 int tls_setup_wanted(const conf_t *conf)
 {
-    return conf->tls_ciphers != NULL && conf->num_tls_certs > 0;
+    return conf->tls_ciphers != NULL && conf_has_certificates(conf);
 }
 
 /* The conf_t's tls rows as the tls_conf_t tls_ctx wants. */

@@ -151,9 +151,9 @@ static void top__print(FILE *out, pid_t pid, const top_snap_t *cur, const top_sn
     struct tm tm;
     char when[32];
     strftime(when, sizeof(when), "%H:%M:%S", localtime_r(&now, &tm));
-    fprintf(out, "drover %s, master %ld, %s, up %.0fs, generation %u, %u workers (%u wanted)%s",
+    fprintf(out, "drover %s, master %ld, %s, up %.0fs, generation %u, %u worker%s (%u wanted)%s",
             DROVER_VERSION, (long)pid, when, pg->published - pg->start_time, pg->generation, cur->rows,
-            pg->workers_wanted, eol);
+            cur->rows == 1 ? "" : "s", pg->workers_wanted, eol);
     fprintf(out, "%-8s %4s %4s %-9s %8s %6s %9s %8s %8s %11s %8s%s", "pid", "slot", "gen", "state",
             "uptime", "conns", "req/s", "p50", "p99", "requests", "restarts", eol);
     uint32_t conns[METRICS_CONN_STATES] = { 0, 0, 0 };

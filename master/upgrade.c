@@ -428,8 +428,8 @@ int upgrade_take_over(master_t *m)
     free(m->pid_path);
     m->pid_path = strdup(m->conf->pid_file);
     log_info("upgrade: taking over from master %ld", (long)m->predecessor);
-    notify_send("MAINPID=%ld\nREADY=1\nSTATUS=serving (upgraded): generation %u, %d workers",
-                (long)m->pid, m->generation, m->target_workers);
+    notify_send("MAINPID=%ld\nREADY=1\nSTATUS=serving (upgraded): generation %u, %d worker%s",
+                (long)m->pid, m->generation, m->target_workers, m->target_workers == 1 ? "" : "s");
     snprintf(line, sizeof(line), "ok %ld\n", (long)m->pid);
     upgrade__say(m->predecessor_fd, line);
     close(m->predecessor_fd);

@@ -38,6 +38,10 @@ void handler_respond(const handler_req_t *h, response_t *r)
         handler__route(h, r, host);
     if (host != NULL && host->headers_len > 0)
         response_replace_headers(r, host->headers, host->headers_len);
+    if (host != NULL && host->conf->host_hsts_line != 0) {
+        r->hsts = host->conf->host_hsts;
+        r->hsts_set = 1;
+    }
     if (r->rule_headers != NULL)
         response_replace_headers(r, r->rule_headers, r->rule_headers_len);
     for (size_t i = 0; r->rule_unset != NULL && i < r->rule_unset_len;) {

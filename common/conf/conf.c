@@ -110,17 +110,30 @@ char *conf_pid_file(const char *path)
     return out != NULL ? out : conf_scalar_abspath(NULL, "drover.pid");
 }
 
-/* Checks across keys: an HTTPS listener needs a certificate. */
+/* Checks across keys: an HTTPS listener needs a certificate, under
+ * tls.certificates or a host's own tls. */
 static int conf__check_tls(const conf_t *c, const char *path, char *err)
 {
+    if (conf_has_certificates(c))
+        return 0;
     for (size_t i = 0; i < c->num_listen; i++)
-        if (c->listen[i].tls && c->num_tls_certs == 0) {
+        if (c->listen[i].tls) {
             snprintf(err, CONF_ERR_LEN, "%s:%u: listen: %s has tls: true but %s", path,
                      c->listen[i].line, c->listen[i].spec,
                      c->tls_ciphers == NULL ? "there is no tls section with certificates"
                                             : "tls.certificates is empty");
             return -1;
         }
+    return 0;
+}
+
+int conf_has_certificates(const conf_t *c)
+{
+    if (c->num_tls_certs > 0)
+        return 1;
+    for (size_t i = 0; i < c->num_hosts; i++)
+        if (c->hosts[i].conf->tls_cert != NULL)
+            return 1;
     return 0;
 }
 

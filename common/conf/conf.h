@@ -135,6 +135,8 @@ typedef struct {
     char *tls_ticket_key_files[CONF_MAX_TICKET_KEYS]; /* absolute; none: 0 of them */
     size_t num_tls_ticket_key_files;
     char *tls_hsts;                /* Strict-Transport-Security value, NULL: none */
+    char *host_hsts;               /* a host's hsts: its value, NULL: none ... */
+    unsigned host_hsts_line;       /* ... when written (0: tls.hsts applies) */
 
     /* Virtual hosts (README "Virtual hosts", common/conf/conf_hosts.c). */
     conf_map_t headers;            /* extra response header lines: name -> value */
@@ -222,6 +224,10 @@ conf_t *conf_load(const char *path, char *err);
  * changed directory to "/" still reads "www" as it did at start. */
 conf_t *conf_load_at(const char *path, const char *base, char *err);
 void conf_free(conf_t *conf);
+
+/* Whether conf has a certificate for HTTPS: under tls.certificates or a
+ * host's own tls (which alone brings the tls section's defaults). */
+int conf_has_certificates(const conf_t *conf);
 
 /* The pid_file of a config file, read leniently (the rest of the file may
  * be invalid), absolute; the default when it is not set. Caller frees. */

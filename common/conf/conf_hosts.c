@@ -148,9 +148,13 @@ int conf_hosts_parse(conf_ctx_t *ctx, yaml_node_t *v, conf_t *c)
                     return -1;
             }
         }
-        if (h->conf->tls_cert != NULL && c->tls_ciphers == NULL)
-            return conf_scalar_error(ctx, kn, "hosts", "host %s: tls: needs the top-level tls "
-                                     "section (its certificates answer clients without SNI)", name);
+        /* A host's own certificate is enough for HTTPS: without a top-level
+         * tls section the defaults of one apply (ciphers, versions, tickets),
+         * and the first such host's certificate answers clients without SNI,
+         * as nginx's default server does. */
+        if (h->conf->tls_cert != NULL && c->tls_ciphers == NULL &&
+            conf_walk_defaults(ctx, (char *)c, CONF_SCOPE_TLS) < 0)
+            return -1;
         const char *tls[2] = { h->conf->tls_cert, h->conf->tls_key };
         for (size_t j = 0; j < 2; j++)
             if (tls[j] != NULL && access(tls[j], R_OK) < 0)

@@ -424,6 +424,10 @@ const conf_key_t conf__keys[] = {
       .doc = "every request: 301 to this URL plus the path and query" },
     { "tls", CONF_KIND_SECTION, HOST, AT(tls_cert), .inner = CONF_SCOPE_HOST_TLS,
       .doc = "this host's certificate: {cert, key}" },
+    { "hsts", CONF_KIND_STRING, HOST, AT(host_hsts), NULL, .flags = CONF_F_NONE,
+      .check = conf__is_hsts, .expected = "none or a header value such as \"max-age=63072000\"",
+      .line_offset = AT(host_hsts_line),
+      .doc = "this host's Strict-Transport-Security over HTTPS, or none; unset: tls.hsts" },
     { "cert", CONF_KIND_PATH, CONF_SCOPE_HOST_TLS, AT(tls_cert), .flags = CONF_F_REQUIRED },
     { "key", CONF_KIND_PATH, CONF_SCOPE_HOST_TLS, AT(tls_key), .flags = CONF_F_REQUIRED },
     /* Site rules (conf_rules.c). Neither is inherited: a host's rules are

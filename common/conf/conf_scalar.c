@@ -219,6 +219,9 @@ int conf_scalar_set(conf_ctx_t *ctx, const conf_key_t *k, yaml_node_t *v, const 
         if ((k->flags & CONF_F_NONE) && strcmp(s, "none") == 0) {
             free(*(char **)at);
             *(char **)at = NULL;
+            /* written, as "none": a host's hsts: none is not "unset" */
+            if (k->line_offset != 0 && v != NULL)
+                *(unsigned *)(void *)(base + k->line_offset) = (unsigned)v->start_mark.line + 1;
             return 0;
         }
         if (k->check != NULL && !k->check(s))

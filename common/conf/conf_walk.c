@@ -17,6 +17,7 @@
 
 #include "conf_keys.h"
 #include "conf_scalar.h"
+#include "conf_suggest.h"
 /* --- lists, mappings, sections ------------------------------------------ */
 
 static void conf__list_clear(const conf_key_t *k, char *base)
@@ -277,11 +278,15 @@ int conf_walk_mapping(conf_ctx_t *ctx, yaml_node_t *m, unsigned scope, const cha
             seen[nseen++] = key;
         const conf_key_t *k = conf__key_find(key, scope);
         if (k == NULL) {
-            char keys[256];
+            char keys[256], hint[96] = "";
+            const char *near = conf_suggest_key(key, scope);
+            if (near != NULL)
+                snprintf(hint, sizeof(hint), ": did you mean %s?", near);
             if (where == NULL)
-                return conf_scalar_error(ctx, kn, key, "unknown key");
+                return conf_scalar_error(ctx, kn, key, "unknown key%s", hint);
             conf__keys_list(scope, keys, sizeof(keys));
-            return conf_scalar_error(ctx, kn, key, "unknown key in %s (expected %s)", where, keys);
+            return conf_scalar_error(ctx, kn, key, "unknown key in %s%s (expected %s)", where, hint,
+                                     keys);
         }
         if (conf__value(ctx, k, v, base) < 0)
             return -1;

@@ -17,8 +17,9 @@
  * or an unknown coding). */
 int compress_buffer(int coding, int level, const void *in, size_t n, char **out, size_t *outlen);
 
-/* The level actually used for a file of size bytes: brotli above 1 MiB of
- * inputs is capped (levels 10-11 run at ~1 MB/s; see README "Compression"). */
+/* The level actually used for a file of size bytes: brotli above 1 MiB is
+ * capped at 9 (levels 10-11 run at ~1 MB/s), zstd above 8 MiB at 12 (16-19
+ * at ~2 MB/s); see README "Compression". */
 int compress_level_for(int coding, int level, size_t size);
 
 #endif

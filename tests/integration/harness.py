@@ -512,6 +512,17 @@ def yaml_dump(conf):
 
 # ---------------------------------------------------------------- the server
 
+def as_root_user(text):
+    """A config run by the tests as root keeps root workers (user: root):
+    without a user drover gives them to nobody, who cannot read the tests'
+    0700 temporary directories. test_user checks the fallback itself."""
+    if os.geteuid() != 0 or re.search(r"(?m)^user\s*:", text):
+        return text
+    if text and not text.endswith("\n"):
+        text += "\n"
+    return text + "user: root\n"
+
+
 class Server(object):
     """A throwaway drover: temp dir with www/, drover.yaml, logs, pid file."""
 
@@ -540,6 +551,8 @@ class Server(object):
             "send_timeout": "5s",
             "shutdown_timeout": "5s",
         }
+        if os.geteuid() == 0:
+            self.conf["user"] = "root"
         self.conf.update(overrides)
         self.proc = None
         self.master = None           # pid of the master
@@ -570,7 +583,7 @@ class Server(object):
 
     def write_config(self, text=None, path=None):
         with open(path or self.conf_path, "w") as f:
-            f.write(text if text is not None else yaml_dump(self.conf))
+            f.write(as_root_user(text) if text is not None else yaml_dump(self.conf))
 
     def read(self, path):
         try:

@@ -73,6 +73,12 @@ class ConfigTest(ServerTestCase):
 
     def test_unknown_key(self):
         self.assertBad("unknown.yaml", "colour: blue", "colour")
+        self.assertNotIn("did you mean", self.assertBad("far.yaml", "colour: blue", "colour"))
+
+    def test_unknown_key_suggestion(self):
+        # a typo of a key of that section is answered with the key
+        err = self.assertBad("typo.yaml", "keepalive_timout: 5s", "keepalive_timout")
+        self.assertIn("did you mean keepalive_timeout?", err)
 
     def test_workers_many(self):
         self.assertBad("workers.yaml", "workers: many", "workers")

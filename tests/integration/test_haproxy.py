@@ -64,8 +64,11 @@ class HAProxyTest(ServerTestCase):
     start_server = False
 
     def setUp(self):
+        # haproxy is in /usr/sbin, outside a Debian user's PATH.
+        path = os.environ.get("PATH", "") + ":/usr/local/sbin:/usr/sbin:/sbin"
+        self.haproxy_bin = shutil.which("haproxy", path=path)
         for tool in ("haproxy", "wrk"):
-            if shutil.which(tool) is None:
+            if shutil.which(tool, path=path) is None:
                 # Printed: a skip must say why (scripts/deps --test installs both).
                 sys.stderr.write("\n  [skip] %s is not installed (scripts/deps --test)\n" % tool)
                 self.skipTest("%s is not installed" % tool)
@@ -94,7 +97,7 @@ class HAProxyTest(ServerTestCase):
                                        pa=self.a.pport, pb=self.b.pport))
         self.hlog = open(os.path.join(self.hdir, "haproxy.out"), "wb")
         self.addCleanup(self.hlog.close)
-        self.haproxy = subprocess.Popen(["haproxy", "-f", self.cfg, "-db"],
+        self.haproxy = subprocess.Popen([self.haproxy_bin, "-f", self.cfg, "-db"],
                                         stdin=subprocess.DEVNULL, stdout=self.hlog,
                                         stderr=subprocess.STDOUT, cwd=self.hdir)
         self.addCleanup(self.stop_haproxy)

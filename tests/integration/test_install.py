@@ -433,5 +433,45 @@ class InstalledServiceAsRootTest(InstallBase):
             return None
 
 
+class DocsTest(unittest.TestCase):
+    """The documents in the source tree, read as shipped: they cannot drift from
+    the parser's key table or point outside the repository."""
+
+    def test_every_key_of_every_scope_in_man_page(self):
+        table = read(os.path.join(SRCDIR, "common", "conf", "conf_keys.c"))
+        keys = set(re.findall(r'\{ "([a-z_]+)", CONF_KIND_[A-Z]+, ', table))
+        # Nested keys (listen's address, tls's cert, a location's return) count too.
+        for k in ("listen", "address", "cert", "try_files", "limit_req"):
+            self.assertIn(k, keys)
+        man = read(os.path.join(SRCDIR, "etc", "drover.8"))
+        for key in sorted(keys):
+            self.assertRegex(man, r"\b%s\b" % re.escape(key),
+                             "config key %s is not in etc/drover.8" % key)
+
+    def test_shipped_texts_current(self):
+        man = read(os.path.join(SRCDIR, "etc", "drover.8"))
+        for stale in ("static-file server", "no\nscripting"):
+            self.assertNotIn(stale, man)
+        for field in ("scheme", "tls", "duration_us"):
+            self.assertRegex(man, r"json[\s\S]*\b%s\b" % field)
+        self.assertNotIn("static-file", read(os.path.join(SRCDIR, "etc", "drover.yaml")).splitlines()[0])
+        self.assertNotIn("static-file", read(os.path.join(SRCDIR, "etc", "drover.service")))
+        for name in ("LICENSE", "NEWS"):
+            self.assertTrue(os.path.isfile(os.path.join(SRCDIR, name)), name)
+        self.assertIn("BSD 2-Clause", read(os.path.join(SRCDIR, "LICENSE")))
+        version = re.search(r"AC_INIT\(\[drover\], \[([^]]+)\]",
+                            read(os.path.join(SRCDIR, "configure.ac"))).group(1)
+        self.assertRegex(read(os.path.join(SRCDIR, "NEWS")), r"(?m)^\* drover %s\b" % re.escape(version))
+
+    def test_man_page_reads_from_the_tree(self):
+        """man ./etc/drover.8 shows real paths and the version, no @placeholders@."""
+        man = read(os.path.join(SRCDIR, "etc", "drover.8"))
+        self.assertNotRegex(man, r"@[A-Za-z_]+@")
+        version = re.search(r"AC_INIT\(\[drover\], \[([^]]+)\]",
+                            read(os.path.join(SRCDIR, "configure.ac"))).group(1)
+        self.assertRegex(man, r'(?m)^\.TH DROVER 8 "[^"]*" "drover %s"' % re.escape(version))
+        self.assertIn("/usr/local/etc/drover/drover.yaml", man)
+
+
 if __name__ == "__main__":
     run_main()

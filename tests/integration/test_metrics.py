@@ -168,11 +168,23 @@ class MetricsTest(ServerTestCase):
         self.assertGreaterEqual(value(s, "drover_last_reload_success_timestamp_seconds"), t0 - 1)
 
         # A reload the master refuses (SIGHUP with a bad file) is counted
-        # as refused. (drover -s reload checks the file itself first.)
+        # as refused.
         good = open(self.srv.conf_path).read()
         self.srv.write_config("workers: [oops\n")
         self.srv.signal(signal.SIGHUP)
         s = self.wait_value(1, "drover_reloads_total", result="refused")
+        # drover -s reload with the bad file reaches the master too: it
+        # refuses, logs and counts it, and the client says why.
+        before = len(self.srv.log_text())
+        p = self.srv.run("-s", "reload", timeout=30)
+        err = p.stderr.decode("utf-8", "replace")
+        self.assertEqual(p.returncode, 1, err)
+        self.assertIn(os.path.basename(self.srv.conf_path), err)
+        self.assertIn("configuration is unchanged", err)
+        s = self.wait_value(2, "drover_reloads_total", result="refused")
+        log = self.srv.log_text()[before:]
+        self.assertIn("reload failed", log, log)
+        self.assertIn("drover.yaml:", log, log)
         self.srv.write_config(good)
         self.assertEqual(value(s, "drover_reloads_total", result="ok"), 1)
         self.assertEqual(value(s, "drover_workers", generation="2"), 2)

@@ -27,7 +27,7 @@ from harness import (INDEX_HTML, Conn, Server, ServerTestCase, alive, free_port,
 
 STATUS_ROW = re.compile(r"^(\d+)\s+(\d+)\s+(\d+)\s+(\S+)\s+(\d+)s\s+(\d+)\s+(\d+)\s+(\d+)"
                         r"\s+(\d+)\s+([\d.]+)s\s+(\d+)\s*$")
-STATUS_HEAD = re.compile(r"master (\d+), up \d+s, generation (\d+) serving, (\d+) workers")
+STATUS_HEAD = re.compile(r"master (\d+), up \d+s, generation (\d+) serving, (\d+) workers?")
 
 
 def parse_status(text):

@@ -382,17 +382,18 @@ class TlsTest(SharedServerTestCase):
         r = exchange(self.redirect_port, req("GET", "/a/b?x=1", host="localhost:%d" % self.redirect_port,
                                              headers={"Connection": "close"}))
         self.assertEqual(r.status, 301)
-        self.assertEqual(r.header("Location"), "https://localhost/a/b?x=1")
+        # the first TLS listener's port, which is not 443 (nor the Host's)
+        self.assertEqual(r.header("Location"), "https://localhost:%d/a/b?x=1" % self.tls_port)
         # OPTIONS * (the server as a whole) goes to the site's root, not to
         # "https://localhost*".
         r = exchange(self.redirect_port, req("OPTIONS", "*", host="localhost",
                                              headers={"Connection": "close"}))
         self.assertEqual(r.status, 301)
-        self.assertEqual(r.header("Location"), "https://localhost/")
+        self.assertEqual(r.header("Location"), "https://localhost:%d/" % self.tls_port)
         r = exchange(self.redirect_port, req("HEAD", "/", host="www.example.test",
                                              headers={"Connection": "close"}), head=True)
         self.assertEqual(r.status, 301)
-        self.assertEqual(r.header("Location"), "https://www.example.test/")
+        self.assertEqual(r.header("Location"), "https://www.example.test:%d/" % self.tls_port)
 
     def test_status_shows_certificates_and_counters(self):
         c = self.https()

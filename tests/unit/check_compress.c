@@ -160,7 +160,9 @@ START_TEST(test_br_and_levels)
     ck_assert_int_eq(compress_buffer(0, 1, in, n, &out, &outlen), -1);
     ck_assert_int_eq(compress_level_for(CONF_CODING_BR, 11, 1000), 11);
     ck_assert_int_eq(compress_level_for(CONF_CODING_BR, 11, 50u << 20), 9);
-    ck_assert_int_eq(compress_level_for(CONF_CODING_ZSTD, 19, 50u << 20), 19);
+    ck_assert_int_eq(compress_level_for(CONF_CODING_ZSTD, 19, 50u << 20), 12);
+    ck_assert_int_eq(compress_level_for(CONF_CODING_ZSTD, 19, 8u << 20), 19);
+    ck_assert_int_eq(compress_level_for(CONF_CODING_ZSTD, 3, 50u << 20), 3);
     free(in);
 }
 END_TEST

@@ -23,6 +23,7 @@
 
 #include "conf.h"
 #include "conf_keys.h"
+#include "conf_suggest.h"
 
 static char basedir[256];       /* made by main(), removed by main() */
 static char tmpdir[PATH_MAX];   /* one per test, under basedir */
@@ -680,7 +681,40 @@ static const struct {
     { "status: {path: /s, colour: red}\n",
       "status.colour: unknown key in status (expected path or allow)" },
     { "status: {allow: [127.0.0.1]}\n", "status: path is missing" },
+    /* a typo is answered with the key of that scope it is nearest to */
+    { "keepalive_timout: 5s\n", ":1: keepalive_timout: unknown key: did you mean keepalive_timeout?" },
+    { "Workers: 2\n", "Workers: unknown key: did you mean workers?" },
+    { "gzip_statc: true\n", "gzip_statc: unknown key: did you mean gzip_static?" },
+    { "status: {pahts: /s}\n", "status.pahts: unknown key in status: did you mean path? (expected path or allow)" },
+    { "hosts: {a.test: {rot: /tmp}}\n", "rot: unknown key in a host: did you mean root?" },
 };
+
+/* Too far from every key (or a key of another scope): no guess. */
+START_TEST(test_no_suggestion)
+{
+    static const char *const far[] = { "zzzzzzzz: 1\n", "path: /status\n", "pid: 1\n" };
+    char err[CONF_ERR_LEN] = "";
+    for (size_t i = 0; i < sizeof(far) / sizeof(far[0]); i++) {
+        const char *path = write_file("drover.yaml", far[i]);
+        ck_assert_ptr_null(conf_load(path, err));
+        ck_assert_msg(strstr(err, "unknown key") != NULL, "%s", err);
+        ck_assert_msg(strstr(err, "did you mean") == NULL, "%s: guessed: %s", far[i], err);
+    }
+}
+END_TEST
+
+START_TEST(test_suggest_distance)
+{
+    ck_assert_uint_eq(conf_suggest_distance("keepalive_timout", "keepalive_timeout", 3), 1);
+    ck_assert_uint_eq(conf_suggest_distance("wokrers", "workers", 3), 1); /* a swap */
+    ck_assert_uint_eq(conf_suggest_distance("ROOT", "root", 3), 0);
+    ck_assert_uint_eq(conf_suggest_distance("abc", "xyz", 3), 3);
+    ck_assert_uint_eq(conf_suggest_distance("abcdef", "uvwxyz", 2), 3); /* capped at limit + 1 */
+    ck_assert_uint_eq(conf_suggest_distance("", "root", 5), 4);
+    ck_assert_str_eq(conf_suggest_key("keepalive_timout", CONF_SCOPE_TOP), "keepalive_timeout");
+    ck_assert_ptr_null(conf_suggest_key("qqqqqqqqqqqq", CONF_SCOPE_TOP));
+}
+END_TEST
 
 START_TEST(test_messages)
 {
@@ -908,6 +942,8 @@ static Suite *conf_suite(void)
     tcase_add_test(tc, test_missing_file);
     tcase_add_loop_test(tc, test_messages, 0, (int)(sizeof(messages) / sizeof(messages[0])));
     tcase_add_test(tc, test_not_a_regular_file);
+    tcase_add_test(tc, test_no_suggestion);
+    tcase_add_test(tc, test_suggest_distance);
     suite_add_tcase(s, tc);
 
     return s;

@@ -89,6 +89,26 @@ static void refused(const char *yaml, const char *want)
     ck_assert_msg(strstr(err, want) != NULL, "error \"%s\" lacks \"%s\"", err, want);
 }
 
+/* A host's own certificate without a top-level tls section brings the
+ * section's defaults (the master then builds the TLS context from it). */
+START_TEST(test_host_tls_alone)
+{
+    conf_t *c = load("hosts:\n  a.test:\n    tls: {cert: /etc/hostname, key: /etc/hostname}\n");
+    ck_assert_msg(c != NULL, "%s", err);
+    ck_assert_str_eq(c->tls_ciphers, "default");
+    ck_assert_int_eq(c->tls_session_tickets, 1);
+    ck_assert_ptr_null(c->tls_hsts);
+    ck_assert_uint_eq(c->num_tls_certs, 0);
+    ck_assert_int_eq(conf_has_certificates(c), 1);
+    conf_free(c);
+    c = load("hosts:\n  a.test: {}\n");
+    ck_assert_msg(c != NULL, "%s", err);
+    ck_assert_ptr_null(c->tls_ciphers);
+    ck_assert_int_eq(conf_has_certificates(c), 0);
+    conf_free(c);
+}
+END_TEST
+
 START_TEST(test_errors)
 {
     refused("hosts:\n  a.test:\n    root: /x\n    listen: [\":80\"]\n",
@@ -103,8 +123,6 @@ START_TEST(test_errors)
     refused("hosts: [a, b]\n", "hosts: expected a mapping of host names");
     refused("hosts:\n  a.test: [x]\n", "host a.test: expected a mapping");
     refused("hosts:\n  a.test:\n    tls: {cert: /nonexistent}\n", "key is missing");
-    refused("hosts:\n  a.test:\n    tls: {cert: /etc/hostname, key: /etc/hostname}\n",
-            "host a.test: tls: needs the top-level tls section");
     refused("hosts:\n  a.test:\n    headers: {Server: x}\n", "is not a header name");
     refused("headers: {\"bad name\": x}\n", "is not a header name");
     refused("log_format: xml\n", "expected combined, vhost_combined or json");
@@ -154,6 +172,7 @@ static Suite *conf_hosts_suite(void)
     tcase_add_test(tc, test_inherits_what_it_does_not_set);
     tcase_add_test(tc, test_no_hosts);
     tcase_add_test(tc, test_errors);
+    tcase_add_test(tc, test_host_tls_alone);
     tcase_add_test(tc, test_warning);
     tcase_add_test(tc, test_print_reads_back);
     suite_add_tcase(s, tc);

@@ -3,6 +3,7 @@
  */
 #include "redirect_https.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "error_page.h"
@@ -30,9 +31,21 @@ void redirect_https_respond(worker_t *w, const http_request_t *req, response_t *
         query = req->query.p;
         query_len = req->query.len;
     }
+    /* The HTTPS port is the first TLS listener's: the client's Host names
+     * the plain port, and https:// alone means 443, which is wrong behind
+     * a TLS listener on 8443. No TLS listener here (TLS terminated in
+     * front, say): 443. */
+    char port_s[8] = "";
+    const conf_t *conf = w->a.conf;
+    for (size_t i = 0; i < conf->num_listen; i++)
+        if (conf->listen[i].tls) {
+            if (conf->listen[i].port != 443)
+                snprintf(port_s, sizeof(port_s), ":%d", conf->listen[i].port);
+            break;
+        }
     response_init(r, 301);
-    response_addf(r, "Location: https://%.*s%.*s%s%.*s\r\nContent-Length: 0\r\n", (int)host.len,
-                  host.p, (int)path_len, path, query_len ? "?" : "", (int)query_len, query);
+    response_addf(r, "Location: https://%.*s%s%.*s%s%.*s\r\nContent-Length: 0\r\n", (int)host.len,
+                  host.p, port_s, (int)path_len, path, query_len ? "?" : "", (int)query_len, query);
     if (r->overflow)
         error_page_status(w, r, 500);
 }

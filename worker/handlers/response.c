@@ -33,6 +33,8 @@ void response_init(response_t *r, int status)
     r->nolog = 0;
     r->rule_headers = NULL;
     r->rule_unset = NULL;
+    r->hsts = NULL;
+    r->hsts_set = 0;
     r->used = 0;
 }
 

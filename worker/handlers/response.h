@@ -85,6 +85,10 @@ typedef struct {
     const char *rule_headers;
     size_t rule_headers_len;
     const char *rule_unset;
+    /* The answering host's own hsts (conf_t.host_hsts) when hsts_set; else
+     * the top level's tls.hsts goes out over HTTPS. */
+    const char *hsts;
+    int hsts_set;
     size_t rule_unset_len;
 
     size_t used;                /* of scratch */

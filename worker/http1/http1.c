@@ -53,7 +53,7 @@ static void http1__log_fields(conn_t *c, const http_request_t *req)
 static ssize_t http1__head(conn_t *c, const response_t *r)
 {
     const char *server = c->w->a.conf->server_tokens ? RESPONSE_SERVER_VERSION : RESPONSE_SERVER;
-    const char *hsts = c->https ? c->w->a.conf->tls_hsts : NULL;
+    const char *hsts = !c->https ? NULL : r->hsts_set ? r->hsts : c->w->a.conf->tls_hsts;
     ssize_t n = response_head_as(r, c->w->wall, server, hsts, c->wbuf, CONN_WBUF_SIZE - 32);
     if (n < 0)
         return -1;

@@ -337,7 +337,7 @@ int http2_stream_respond(nghttp2_session *session, conn_t *c, http2_stream_t *s)
     /* The head HTTP/1 would send (Server as server_tokens says, HSTS
      * over HTTPS), turned into header fields. */
     const char *server = w->a.conf->server_tokens ? RESPONSE_SERVER_VERSION : RESPONSE_SERVER;
-    const char *hsts = c->https ? w->a.conf->tls_hsts : NULL;
+    const char *hsts = !c->https ? NULL : r.hsts_set ? r.hsts : w->a.conf->tls_hsts;
     ssize_t hlen = r.overflow ? -1 : response_head_as(&r, w->wall, server, hsts, head, sizeof(head));
     int nnv = hlen < 0 ? -1 : http2__nv(head, (size_t)hlen, nv, HTTP2_MAX_NV, status);
     if (nnv < 0) {
