@@ -55,6 +55,7 @@ typedef enum {
     CONN_DISCARD_BODY,
     CONN_LINGER,
     CONN_WAIT,          /* a request parked until its password is hashed (auth_pool.h) */
+    CONN_PROXY,         /* a request forwarded to an upstream (proxy.h) */
 } conn_state_t;
 
 typedef void (*conn_process_fn)(conn_t *c, uint32_t events);
