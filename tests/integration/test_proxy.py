@@ -362,6 +362,12 @@ class ProxyTest(SharedServerTestCase):
         d = self.echo("/old/a/b?z=9")
         self.assertEqual(d["path"], "/new/a/b?z=9")
 
+    def test_url_proxy_dot_segments_stay_under_the_new_path(self):
+        # Matched as /old/a once normalised: sent as /new/a, never as the
+        # raw /x/../old/a under the upstream's own root.
+        self.assertEqual(self.echo("/x/../old/a")["path"], "/new/a")
+        self.assertEqual(self.echo("/%6Fld/b%20c")["path"], "/new/b%20c")
+
     def test_smuggled_request_is_not_forwarded_raw(self):
         # Content-Length with Transfer-Encoding is refused by the front's
         # parser: nothing reaches the upstream.

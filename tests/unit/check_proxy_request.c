@@ -95,6 +95,14 @@ START_TEST(test_prefix_replaced)
     a.uri = "/";
     build("GET /old/ HTTP/1.1\r\nHost: h\r\n\r\n", &a, &req);
     ck_assert(strncmp(out, "GET / HTTP/1.1\r\n", 16) == 0);
+    /* A target that reaches the prefix only once normalised is built
+     * from the normalised path, encoded again: never sent as it came
+     * under the new path. */
+    a.uri = "/new/";
+    a.path = STR_LIT("/old/a b");
+    build("GET /x/../%6Fld/a%20b HTTP/1.1\r\nHost: h\r\n\r\n", &a, &req);
+    ck_assert(strncmp(out, "GET /new/a%20b HTTP/1.1\r\n", 25) == 0);
+    a.path = STR_NULL;
     /* Without a URI the target goes as it came. */
     a.uri = NULL;
     build("GET /old/z HTTP/1.1\r\nHost: h\r\n\r\n", &a, &req);

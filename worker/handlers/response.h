@@ -66,6 +66,7 @@ typedef struct {
      * location pattern has (a URL proxy's path replaces it). */
     const void *proxy;
     str_t proxy_prefix;
+    str_t proxy_path;           /* the decoded, normalised path it matched (in scratch) */
     unsigned nlines;
     str_t lines[RESPONSE_MAX_LINES]; /* each whole "Name: value\r\n" lines */
 

@@ -232,7 +232,7 @@ static void http1__proxy(conn_t *c, const http_request_t *req, const response_t 
     c->linger = 0;
     c->body_left = 0;
     proxy_route_t rt = {
-        .conf = r->proxy, .prefix = r->proxy_prefix,
+        .conf = r->proxy, .prefix = r->proxy_prefix, .path = r->proxy_path,
         .extra = { .rule_headers = r->rule_headers, .rule_headers_len = r->rule_headers_len,
                    .rule_unset = r->rule_unset, .rule_unset_len = r->rule_unset_len,
                    .hsts = r->hsts, .hsts_set = r->hsts_set },

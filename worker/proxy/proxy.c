@@ -242,6 +242,7 @@ int proxy_start(conn_t *c, const http_request_t *req, const proxy_route_t *route
     const conf_upstream_server_t *s0 = &p->up->servers[0];
     proxy_request_args_t a = {
         .prefix = route->prefix,
+        .path = route->path,
         .uri = rc->proxy_uri,
         .client = client,
         .client_v6 = strchr(client, ':') != NULL,

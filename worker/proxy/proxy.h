@@ -56,6 +56,7 @@
 typedef struct {
     const conf_t *conf;  /* the location's keys (proxy_upstream, proxy_uri) */
     str_t prefix;        /* the location's prefix, for a URL proxy's path */
+    str_t path;          /* the normalised path the location matched */
     proxy_extra_t extra; /* its headers, for the response */
 } proxy_route_t;
 

@@ -75,6 +75,21 @@ static void proxy_request__joined(proxy_request_out_t *o, const http_request_t *
     }
 }
 
+/* A decoded path, percent-encoded again where a target needs it. */
+static void proxy_request__encoded(proxy_request_out_t *o, const char *p, size_t len)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)p[i];
+        if (ch <= 0x20 || ch >= 0x7f || ch == '%' || ch == '?' || ch == '#' || ch == '"') {
+            char e[3] = {'%', hex[ch >> 4], hex[ch & 15]};
+            proxy_request__put(o, e, 3);
+        } else {
+            proxy_request__put(o, p + i, 1);
+        }
+    }
+}
+
 /* The target: the path with the location prefix replaced, and the query. */
 static void proxy_request__target(proxy_request_out_t *o, const http_request_t *req,
                                   const proxy_request_args_t *a)
@@ -95,6 +110,15 @@ static void proxy_request__target(proxy_request_out_t *o, const http_request_t *
         size_t ulen = strlen(a->uri);
         if (ulen > 0 && a->uri[ulen - 1] == '/' && path.len > 0 && path.p[0] == '/')
             path = str_make(path.p + 1, path.len - 1);
+    }
+    else if (a->uri != NULL && a->prefix.len > 0 && a->path.len >= a->prefix.len &&
+             memcmp(a->path.p, a->prefix.p, a->prefix.len) == 0) {
+        proxy_request__put(o, a->uri, strlen(a->uri));
+        size_t ulen = strlen(a->uri), from = a->prefix.len;
+        if (ulen > 0 && a->uri[ulen - 1] == '/' && from < a->path.len && a->path.p[from] == '/')
+            from++;
+        proxy_request__encoded(o, a->path.p + from, a->path.len - from);
+        path = STR_NULL;
     }
     PUTSTR(o, path);
     if (req->query.len > 0) {

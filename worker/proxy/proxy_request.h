@@ -23,6 +23,11 @@
 
 typedef struct {
     str_t prefix;           /* the matched location prefix; len 0: none */
+    /* The decoded, normalised path the location matched: with a uri, a
+     * target that does not start with the prefix as sent ("/x/../old/a",
+     * "/%6Fld/a") is built from it, so what replaces the prefix is what
+     * the front matched (never "/x/../old/a" sent under the new path). */
+    str_t path;
     const char *uri;        /* what replaces it (a URL proxy's path); NULL: none */
     const char *client;     /* the client's address as text */
     int client_v6;          /* it is IPv6 (Forwarded quotes it in brackets) */
