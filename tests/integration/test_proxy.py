@@ -663,6 +663,14 @@ class ProxyTest(SharedServerTestCase):
         self.assertEqual(get(self.port, "/index.html").status, 200)
         self.assertEqual(len(self.srv.workers()), 1)
 
+    def test_zz_no_worker_died(self):
+        # Runs last (unittest sorts by name): no test made a worker crash
+        # (a sanitizer report ends the worker with status 1).
+        log = self.srv.log_text()
+        self.assertNotIn("exited with", log, log[-2000:])
+        self.assertNotIn("killed by signal", log, log[-2000:])
+        self.assertNotIn("runtime error", self.srv.stderr_text())
+
 
 if __name__ == "__main__":
     run_main()

@@ -49,6 +49,8 @@ typedef struct {
 
 static void proxy_request__put(proxy_request_out_t *o, const char *s, size_t n)
 {
+    if (n == 0)
+        return; /* s may be NULL (STR_NULL) */
     if (o->over || (size_t)(o->end - o->p) < n) {
         o->over = 1;
         return;
