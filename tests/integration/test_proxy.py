@@ -216,6 +216,19 @@ def reset(s):
     s.close()
 
 
+def flaky(s):
+    """Answers the first request of a connection and keeps it open, then
+    closes it when the second request arrives, before any byte of its
+    response: what an application's own keep-alive timeout does in the
+    moment drover reuses the connection."""
+    head = read_head(s)
+    if not head:
+        return
+    s.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst")
+    read_head(s)
+    s.close()
+
+
 def huge_head(s):
     read_head(s)
     s.sendall(b"HTTP/1.1 200 OK\r\n")
@@ -273,6 +286,8 @@ class ProxyTest(SharedServerTestCase):
             "hang": hang,
             "reset": reset,
         }
+        cls.flaky = RawServer(flaky)
+        cls.raws.append(cls.flaky)
         upstreams = {
             "app": {"servers": [cls.a]},
             "rr": {"servers": [{"address": cls.a, "weight": 3}, cls.b,
@@ -284,6 +299,7 @@ class ProxyTest(SharedServerTestCase):
             "nosock": {"servers": ["unix:" + os.path.join(srv.dir, "missing.sock")]},
             "slow": {"servers": [rawsrv(hang)], "read_timeout": "1s"},
             "pool": {"servers": [cls.a], "keepalive": 4},
+            "flaky": {"servers": ["127.0.0.1:%d" % cls.flaky.port], "keepalive": 4},
         }
         locations = {
             "/api/": {"proxy": "app"},
@@ -295,6 +311,7 @@ class ProxyTest(SharedServerTestCase):
             "/nosock/": {"proxy": "nosock"},
             "/slow/": {"proxy": "slow"},
             "/pool/": {"proxy": "pool"},
+            "/flaky/": {"proxy": "flaky"},
             "/old/": {"proxy": "http://%s/new/" % cls.a},
             "/hdr/": {"proxy": "app", "headers": {"X-Front": "drover"}},
         }
@@ -640,6 +657,20 @@ class ProxyTest(SharedServerTestCase):
         time.sleep(0.2)
         d2 = self.echo("/pool/second")
         self.assertNotEqual(d2["peer"], d1["peer"])
+
+    def test_pooled_connection_dying_in_use_is_retried_for_get_only(self):
+        before = self.flaky.accepted
+        r = get(self.port, "/flaky/1")
+        self.assertEqual((r.status, r.body), (200, b"first"))
+        # The pooled connection closes as the GET arrives: retried on a
+        # fresh one, which answers.
+        r = get(self.port, "/flaky/2")
+        self.assertEqual((r.status, r.body), (200, b"first"))
+        self.assertEqual(self.flaky.accepted - before, 2)
+        # The same for a POST is a 502: the application may have acted on it.
+        r = get(self.port, "/flaky/3", method="POST", body=b"x")
+        self.assertEqual(r.status, 502)
+        self.assertEqual(self.flaky.accepted - before, 2)
 
     # -- TLS front
 
