@@ -53,6 +53,18 @@ class EchoHandler(http.server.BaseHTTPRequestHandler):
         pass
 
     def _body(self):
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            out = b""
+            for _ in range(100000):
+                size = int(self.rfile.readline().split(b";")[0], 16)
+                if size == 0:
+                    for _ in range(100):  # trailers
+                        if self.rfile.readline() in (b"\r\n", b""):
+                            break
+                    return out
+                out += self.rfile.read(size)
+                self.rfile.readline()
+            return out
         n = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(n) if n else b""
 
@@ -432,10 +444,40 @@ class ProxyTest(SharedServerTestCase):
             self.assertEqual(r.status, 200)
             self.assertEqual(json.loads(r.body)["body"], "hello")
 
-    def test_chunked_request_body_is_411(self):
+    def test_chunked_request_body_is_reframed(self):
+        body = b"5;ext=x\r\nhello\r\n6\r\n world\r\n0\r\nX-T: 1\r\n\r\n"
         r = get(self.port, "/api/", method="POST", headers={"Transfer-Encoding": "chunked"},
-                body=b"5\r\nhello\r\n0\r\n\r\n")
-        self.assertEqual(r.status, 411)
+                body=body)
+        self.assertEqual(r.status, 200, r.body)
+        d = json.loads(r.body)
+        self.assertEqual(d["body"], "hello world")
+        self.assertEqual(self.hdr(d, "Transfer-Encoding"), ["chunked"])
+        self.assertEqual(self.hdr(d, "Content-Length"), [])
+
+    def test_chunked_request_body_large_and_keepalive(self):
+        data = os.urandom(300000).hex().encode()[:600000]
+        framed = b"".join(b"%x\r\n%s\r\n" % (len(data[i:i + 7000]), data[i:i + 7000])
+                          for i in range(0, len(data), 7000)) + b"0\r\n\r\n"
+        with Conn(self.port, timeout=20) as c:
+            c.send(req("PUT", "/api/large-chunked", headers={"Transfer-Encoding": "chunked"})
+                   + framed + creq("GET", "/api/after-chunked"))
+            r = c.read_response()
+            self.assertEqual(r.status, 200)
+            self.assertEqual(json.loads(r.body)["body"].encode("latin-1"), data)
+            r = c.read_response()
+            self.assertEqual(json.loads(r.body)["path"], "/api/after-chunked")
+
+    def test_malformed_chunked_request_body_is_400(self):
+        r = get(self.port, "/api/", method="POST", headers={"Transfer-Encoding": "chunked"},
+                body=b"5\r\nhelloXX0\r\n\r\n")
+        self.assertEqual(r.status, 400)
+
+    def test_chunked_request_body_over_max_body_size_is_413(self):
+        chunk = b"a" * 65536
+        body = b"".join(b"10000\r\n" + chunk + b"\r\n" for _ in range(18)) + b"0\r\n\r\n"
+        r = get(self.port, "/api/", method="POST", headers={"Transfer-Encoding": "chunked"},
+                body=body, timeout=10)
+        self.assertEqual(r.status, 413)
 
     def test_keepalive_client_many_requests(self):
         with Conn(self.port, timeout=10) as c:

@@ -220,14 +220,6 @@ static void http1__proxy(conn_t *c, const http_request_t *req, const response_t 
 {
     c->log_rule = r->rule;
     c->rule_log = r->log;
-    if (req->chunked) {
-        /* Chunked request bodies are not forwarded yet: the client may
-         * send it again with a length (RFC 9112 6.3). */
-        response_t e;
-        error_page_status(c->w, &e, 411);
-        http1__frame(c, &e, req->method == HTTP_METHOD_HEAD);
-        return;
-    }
     c->keep_alive = keep_alive;
     c->linger = 0;
     c->body_left = 0;

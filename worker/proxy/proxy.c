@@ -17,6 +17,9 @@
 #include "proxy_conn.h"
 #include "proxy_request.h"
 
+/* A chunked request body framed anew, before it is sent. */
+#define PROXY_OBUF_SIZE 16384
+
 typedef enum {
     PROXY_CONNECT = 0, /* a connect under way */
     PROXY_SEND,        /* the request head, then its body */
@@ -40,6 +43,13 @@ typedef struct proxy_s {
     size_t req_len, req_off;
     int64_t body_left; /* request body bytes still to forward */
     uint64_t body_sent;
+    /* A chunked request body: decoded from c->rbuf, framed anew in obuf. */
+    int chunked, chunked_done;
+    http_chunked_t rch;
+    char *obuf;
+    size_t ooff, olen;
+    uint64_t body_decoded;
+    uint64_t decoded; /* of the response's chunked body */
     int idempotent;
     int head_only;
     char *buf;         /* PROXY_BUF_SIZE bytes of the upstream's */
@@ -97,7 +107,8 @@ static void proxy__end(conn_t *c, int pool)
     proxy__drop_fd(p, w, pool);
     free(p->req);
     free(p->buf);
-    p->req = p->buf = NULL;
+    free(p->obuf);
+    p->req = p->buf = p->obuf = NULL;
     p->c = NULL;
     p->next_free = w->proxy_free;
     w->proxy_free = p;
@@ -237,6 +248,9 @@ int proxy_start(conn_t *c, const http_request_t *req, const proxy_route_t *route
                     req->method == HTTP_METHOD_OPTIONS;
     p->head_only = req->method == HTTP_METHOD_HEAD;
     p->body_left = req->content_length > 0 ? req->content_length : 0;
+    p->chunked = req->chunked;
+    if (p->chunked && (p->obuf = malloc(PROXY_OBUF_SIZE)) == NULL)
+        return proxy__fail(c, 502);
 
     const char *client = c->client.text[0] != '\0' ? c->client.text : conn_addr(c);
     const conf_upstream_server_t *s0 = &p->up->servers[0];
@@ -249,8 +263,8 @@ int proxy_start(conn_t *c, const http_request_t *req, const proxy_route_t *route
         .https = c->https,
         .host = s0->addr.ss_family == AF_UNIX ? "localhost" : s0->spec,
         .keepalive = p->up->keepalive > 0,
-        .content_length = req->content_length,
-        .chunked = 0,
+        .content_length = req->chunked ? -1 : req->content_length,
+        .chunked = req->chunked,
     };
     size_t cap = w->a.conf->max_header_size + 2048 + (rc->proxy_uri ? strlen(rc->proxy_uri) : 0);
     p->req = malloc(cap);
@@ -260,7 +274,7 @@ int proxy_start(conn_t *c, const http_request_t *req, const proxy_route_t *route
         return proxy__fail(c, 502);
     }
     p->req_len = (size_t)n;
-    if (req->expect_continue && p->body_left > 0) {
+    if (req->expect_continue && (p->body_left > 0 || p->chunked)) {
         /* The client waits for it before sending the body we forward. */
         if (c->wbuf == NULL && (c->wbuf = conn_buf_get(w, 1)) == NULL)
             return proxy__fail(c, 502);
@@ -284,6 +298,40 @@ static int proxy__flush(conn_t *c, proxy_t *p)
     }
     c->woff = c->wlen = 0;
     return 1;
+}
+
+/* More of a chunked request body into obuf, decoded from c->rbuf after the
+ * head and framed anew (so extensions and trailers stay behind): 1 bytes
+ * (or the end) are there, 0 wait for the client, -1 it closed, else the
+ * status to answer (400 malformed, 413 over max_body_size). */
+static int proxy__chunked_fill(conn_t *c, proxy_t *p)
+{
+    for (int turn = 0; turn < 4; turn++) {
+        size_t have = c->rlen - c->head_len, in = have;
+        if (have > 0) {
+            int r = proxy_response_dechunk(&p->rch, 1, c->rbuf + c->head_len, &in, p->obuf,
+                                           &p->olen, PROXY_OBUF_SIZE, &p->body_decoded);
+            if (r < 0)
+                return 400;
+            c->rlen -= have - in;
+            c->last_len = c->rlen;
+            if (p->body_decoded > c->w->a.conf->max_body_size)
+                return 413;
+            if (r == 1)
+                p->chunked_done = 1;
+            if (r == 1 || p->olen > 0)
+                return 1;
+            if (c->rlen == c->w->rbuf_size)
+                return 400; /* a chunk's framing longer than the buffer */
+        }
+        ssize_t r = conn_read(c);
+        if (r < 0)
+            return -1;
+        if (r == 0)
+            return 0;
+        p->progress = 1;
+    }
+    return 0;
 }
 
 /* PROXY_SEND: the head, then the body from c->rbuf after the request head. */
@@ -315,6 +363,25 @@ static int proxy__send(conn_t *c, proxy_t *p)
             }
             out = c->rbuf + c->head_len;
             len = have < (uint64_t)p->body_left ? have : (size_t)p->body_left;
+        } else if (p->chunked && !(p->chunked_done && p->ooff == p->olen)) {
+            if (p->ooff == p->olen) {
+                p->ooff = p->olen = 0;
+                int f = proxy__chunked_fill(c, p);
+                if (f == 0)
+                    return PROXY_AGAIN;
+                if (f < 0) {
+                    log_info("proxy: client %s closed during its request body", conn_addr(c));
+                    return PROXY_CLOSE;
+                }
+                if (f > 1) {
+                    log_info("proxy: client %s: chunked request body %s: %d", conn_addr(c),
+                             f == 413 ? "over max_body_size" : "malformed", f);
+                    return proxy__fail(c, f);
+                }
+                continue;
+            }
+            out = p->obuf + p->ooff;
+            len = p->olen - p->ooff;
         } else {
             p->phase = PROXY_HEAD;
             return PROXY_AGAIN;
@@ -328,6 +395,11 @@ static int proxy__send(conn_t *c, proxy_t *p)
         p->progress = 1;
         if (p->req_off < p->req_len) {
             p->req_off += (size_t)k;
+            continue;
+        }
+        if (p->chunked) {
+            p->ooff += (size_t)k;
+            p->body_sent += (uint64_t)k;
             continue;
         }
         /* Body bytes sent: what follows them in rbuf (a pipelined
@@ -437,7 +509,7 @@ static int proxy__body(conn_t *c, proxy_t *p)
                 size_t before = p->blen - p->boff, in = before;
                 int r =
                     proxy_response_dechunk(&p->ch, p->mode == PROXY_BODY_CHUNKED, p->buf + p->boff,
-                                           &in, c->wbuf, &c->wlen, CONN_WBUF_SIZE);
+                                           &in, c->wbuf, &c->wlen, CONN_WBUF_SIZE, &p->decoded);
                 if (r < 0) {
                     log_error("proxy: %s sent a malformed chunked body", proxy__name(p));
                     return PROXY_CLOSE;

@@ -106,7 +106,7 @@ ssize_t proxy_response_head(conn_t *c, const http_response_t *res, proxy_body_t 
 #define PROXY_RESPONSE_FRAME 32
 
 int proxy_response_dechunk(http_chunked_t *st, int rechunk, char *in, size_t *inlen, char *out,
-                           size_t *outlen, size_t cap)
+                           size_t *outlen, size_t cap, uint64_t *decoded)
 {
     size_t off = 0, o = *outlen;
     int r = 0;
@@ -122,6 +122,7 @@ int proxy_response_dechunk(http_chunked_t *st, int rechunk, char *in, size_t *in
             return -1;
         off += used;
         if (dlen > 0) {
+            *decoded += dlen;
             if (rechunk)
                 o += (size_t)snprintf(out + o, PROXY_RESPONSE_FRAME, "%zx\r\n", dlen);
             memmove(out + o, data, dlen);

@@ -17,6 +17,7 @@
 #define DROVER_PROXY_RESPONSE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "conn.h"
@@ -53,9 +54,11 @@ ssize_t proxy_response_head(conn_t *c, const http_response_t *res, proxy_body_t 
 /* Decodes chunked bytes in[0, *inlen) into out[*outlen, cap) as body
  * bytes (framed as chunks when rechunk). Consumes from in what it used
  * (*inlen becomes what is left unread, which the caller keeps at the
- * front). Returns 1 when the body is complete (the last chunk written
- * when rechunk), 0 to go on, -1 malformed. */
+ * front), adding the body bytes it found to *decoded. Returns 1 when
+ * the body is complete (the last chunk written when rechunk), 0 to go
+ * on, -1 malformed. proxy.c frames a chunked request body anew with it
+ * too. */
 int proxy_response_dechunk(http_chunked_t *st, int rechunk, char *in, size_t *inlen, char *out,
-                           size_t *outlen, size_t cap);
+                           size_t *outlen, size_t cap, uint64_t *decoded);
 
 #endif
