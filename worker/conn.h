@@ -125,6 +125,9 @@ struct conn_s {
     str_t log_agent;
     str_t log_host;         /* the Host header, into rbuf */
     const char *log_rule;   /* the location that answered (response.h), or NULL */
+    const char *log_upstream; /* a proxied request's server (access_log.h), or NULL */
+    int log_upstream_status;
+    uint64_t log_upstream_us;
     void *rule_log;         /* its access_log_t, or NULL: the host's */
     double log_start;       /* w->now when the request head was read */
     struct host_s *host;    /* the virtual host that answered; NULL: default */

@@ -330,6 +330,7 @@ class ProxyTest(SharedServerTestCase):
         for name, behave in bad.items():
             upstreams[name] = {"servers": [rawsrv(behave)], "read_timeout": "2s"}
             locations["/%s/" % name] = {"proxy": name}
+        srv.conf["log_format"] = "json"
         srv.conf["upstreams"] = upstreams
         srv.conf["locations"] = locations
         srv.write_config()
@@ -713,6 +714,31 @@ class ProxyTest(SharedServerTestCase):
         r = get(self.port, "/flaky/3", method="POST", body=b"x")
         self.assertEqual(r.status, 502)
         self.assertEqual(self.flaky.accepted - before, 2)
+
+    def access_lines(self, path):
+        out = []
+        for line in self.srv.read(self.srv.access_log).splitlines():
+            d = json.loads(line)
+            if d["path"] == path:
+                out.append(d)
+        return out
+
+    def test_access_log_has_upstream_fields(self):
+        self.echo("/api/logged")
+        self.assertEqual(get(self.port, "/down/logged").status, 502)
+        self.assertEqual(get(self.port, "/index.html").status, 200)
+        self.assertTrue(wait_until(lambda: self.access_lines("/down/logged"), timeout=5))
+        ok = self.access_lines("/api/logged")[0]
+        self.assertEqual(ok["upstream"], self.a)
+        self.assertEqual(ok["upstream_status"], 200)
+        self.assertGreater(ok["upstream_us"], 0)
+        self.assertLess(ok["upstream_us"], 5e6)
+        bad = self.access_lines("/down/logged")[0]
+        self.assertEqual(bad["status"], 502)
+        self.assertIsNone(bad["upstream_status"])
+        self.assertIn(bad["upstream"], [self.refused] + [
+            s for s in self.srv.conf["upstreams"]["down"]["servers"]])
+        self.assertNotIn("upstream", self.access_lines("/index.html")[-1])
 
     # -- TLS front
 

@@ -44,6 +44,8 @@ static void http1__log_fields(conn_t *c, const http_request_t *req)
         c->log_host = STR_NULL;
     }
     c->log_start = c->w->now;
+    c->log_upstream = NULL;
+    c->log_upstream_status = 0;
 }
 
 #define HTTP1_LIT(p, lit) (memcpy((p), (lit), sizeof(lit) - 1), sizeof(lit) - 1)
@@ -337,7 +339,8 @@ static void http1__finish(conn_t *c)
             .body_bytes = c->body_bytes, .referer = c->log_referer, .agent = c->log_agent,
             .scheme = c->https ? "https" : "http", .tls_version = c->tls_version,
             .host = c->log_host, .duration_us = took > 0 ? (uint64_t)(took * 1e6) : 0,
-            .rule = c->log_rule,
+            .rule = c->log_rule, .upstream = c->log_upstream,
+            .upstream_status = c->log_upstream_status, .upstream_us = c->log_upstream_us,
         };
         access_log_write(log, &rec, w->wall);
     }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "conf_upstreams.h"
@@ -64,6 +65,7 @@ typedef struct proxy_s {
     int timed_out;
     int progress; /* bytes moved this run: re-arm the timer */
     proxy_extra_t extra;
+    double started;         /* proxy__clock() at proxy_start, for the access log */
 } proxy_t;
 
 /* The free proxy_t structures (their buffers freed). They are never
@@ -78,6 +80,7 @@ static proxy_t *proxy__alloc(worker_t *w)
         return NULL;
     memset(p, 0, sizeof(*p));
     p->fd = -1;
+    p->server = -1;
     p->buf = malloc(PROXY_BUF_SIZE);
     if (p->buf == NULL) {
         p->next_free = w->proxy_free;
@@ -100,10 +103,29 @@ static void proxy__drop_fd(proxy_t *p, worker_t *w, int pool)
     p->fd = -1;
 }
 
+static const char *proxy__name(const proxy_t *p)
+{
+    return p->up->servers[p->server].spec;
+}
+
+/* The monotonic clock, finer than the turn's w->now: an upstream's time. */
+static double proxy__clock(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static void proxy__end(conn_t *c, int pool)
 {
     proxy_t *p = c->proto;
     worker_t *w = c->w;
+    if (p->server >= 0) {
+        double took = proxy__clock() - p->started;
+        c->log_upstream = proxy__name(p);
+        c->log_upstream_status = p->phase == PROXY_BODY ? p->res.status : 0;
+        c->log_upstream_us = took > 0 ? (uint64_t)(took * 1e6) : 0;
+    }
     proxy__drop_fd(p, w, pool);
     free(p->req);
     free(p->buf);
@@ -153,11 +175,6 @@ void proxy_event(worker_t *w, uint64_t d)
     proxy_t *p = (proxy_t *)(uintptr_t)(d & ~(uint64_t)3);
     if (p->c != NULL)
         conn_ready_push(p->c);
-}
-
-static const char *proxy__name(const proxy_t *p)
-{
-    return p->up->servers[p->server].spec;
 }
 
 static int proxy__fail(conn_t *c, int status)
@@ -238,6 +255,7 @@ int proxy_start(conn_t *c, const http_request_t *req, const proxy_route_t *route
         return PROXY_FAIL;
     }
     p->c = c;
+    p->started = proxy__clock();
     p->st = st;
     p->up = st->conf;
     c->proto = p;
