@@ -149,10 +149,12 @@ class RawServer(object):
     """A socket server whose every connection runs behave(sock); stopped by
     closing its listening socket. Connections are closed when it stops."""
 
-    def __init__(self, behave):
+    def __init__(self, behave, rcvbuf=None):
         self.behave = behave
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if rcvbuf is not None:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(64)
         self.port = self.sock.getsockname()[1]
@@ -302,6 +304,7 @@ class ProxyTest(SharedServerTestCase):
         }
         cls.flaky = RawServer(flaky)
         cls.raws.append(cls.flaky)
+        cls.refused2 = "127.0.0.1:%d" % free_port()
         upstreams = {
             "app": {"servers": [cls.a]},
             "rr": {"servers": [{"address": cls.a, "weight": 3}, cls.b,
@@ -314,6 +317,7 @@ class ProxyTest(SharedServerTestCase):
             "slow": {"servers": [rawsrv(hang)], "read_timeout": "1s"},
             "pool": {"servers": [cls.a], "keepalive": 4},
             "flaky": {"servers": ["127.0.0.1:%d" % cls.flaky.port], "keepalive": 4},
+            "health": {"servers": [cls.refused2, cls.c], "max_fails": 1, "fail_timeout": "30s"},
         }
         locations = {
             "/api/": {"proxy": "app"},
@@ -326,6 +330,7 @@ class ProxyTest(SharedServerTestCase):
             "/slow/": {"proxy": "slow"},
             "/pool/": {"proxy": "pool"},
             "/flaky/": {"proxy": "flaky"},
+            "/health/": {"proxy": "health"},
             "/old/": {"proxy": "http://%s/new/" % cls.a},
             "/hdr/": {"proxy": "app", "headers": {"X-Front": "drover"}},
         }
@@ -622,6 +627,12 @@ class ProxyTest(SharedServerTestCase):
         self.assertLess(time.monotonic() - t, 4)
         self.assertIn("timed out", self.srv.log_text())
 
+    def test_passive_health_takes_a_failed_server_out(self):
+        for i in range(6):
+            self.assertEqual(self.echo("/health/%d" % i)["server"], "c")
+        # Tried once, then out for fail_timeout (30s): no more connects.
+        self.assertEqual(self.srv.log_text().count("connect() to %s" % self.refused2), 1)
+
     def test_garbage_is_502(self):
         self.assertEqual(get(self.port, "/garbage/x").status, 502)
 
@@ -785,6 +796,55 @@ class ProxyTest(SharedServerTestCase):
         self.assertNotIn("exited with", log, log[-2000:])
         self.assertNotIn("killed by signal", log, log[-2000:])
         self.assertNotIn("runtime error", self.srv.stderr_text())
+
+
+class ProxySendTimeoutTest(SharedServerTestCase):
+    """An upstream that stops reading a large request body: send_timeout
+    (1s) ends it with 504, not read_timeout (20s). Its own server: the body
+    must be larger than what the sockets' buffers hold, so over the default
+    max_body_size."""
+    server_kwargs = {"workers": 1, "max_body_size": "64m"}
+
+    @classmethod
+    def populate(cls, srv):
+        cls.stuck = RawServer(hang, rcvbuf=4096)  # reads the head, then nothing
+        srv.conf["upstreams"] = {"stuck": {"servers": ["127.0.0.1:%d" % cls.stuck.port],
+                                           "send_timeout": "1s", "read_timeout": "20s"}}
+        srv.conf["locations"] = {"/stuck/": {"proxy": "stuck"}}
+        srv.write_config()
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        cls.stuck.stop()
+
+    def test_send_timeout_is_504(self):
+        n = 32 << 20
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=15)
+        s.sendall(creq("POST", "/stuck/x", b"")[:-2] + b"Content-Length: %d\r\n\r\n" % n)
+
+        def send_body():
+            chunk = b"z" * 65536
+            try:
+                for _ in range(n // len(chunk)):
+                    s.sendall(chunk)
+            except OSError:
+                pass  # drover answered and closed
+        t = time.monotonic()
+        th = threading.Thread(target=send_body, daemon=True)
+        th.start()
+        data = b""
+        while b"\r\n\r\n" not in data and time.monotonic() - t < 15:
+            b = s.recv(65536)
+            if not b:
+                break
+            data += b
+        elapsed = time.monotonic() - t
+        s.close()
+        th.join(15)
+        self.assertTrue(data.startswith(b"HTTP/1.1 504 "), data[:200])
+        self.assertLess(elapsed, 8)
+        self.assertIn("timed out (send)", self.srv.log_text())
 
 
 if __name__ == "__main__":
