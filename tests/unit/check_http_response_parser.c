@@ -160,7 +160,8 @@ static int dechunk(const char *s, size_t len, size_t step, char *out, size_t *ou
             int rc = http_chunked_next(&st, p + at, piece - at, &used, &d, &dlen);
             if (rc < 0)
                 return -1;
-            memcpy(out + off, d, dlen);
+            if (dlen > 0) /* d is NULL without data: no memcpy from NULL */
+                memcpy(out + off, d, dlen);
             off += dlen;
             at += used;
             if (rc == 1) {
