@@ -254,6 +254,14 @@ static void access_log__write_json(access_log_t *l, const access_log_record_t *r
     } else {
         o += sprintf(o, "null");
     }
+    if (r->upstream != NULL) {
+        size_t ul = strlen(r->upstream);
+        o += sprintf(o, ",\"upstream\":");
+        o = access_log__json(o, str_make(r->upstream, ul > 256 ? 256 : ul));
+        o += r->upstream_status != 0 ? sprintf(o, ",\"upstream_status\":%d", r->upstream_status)
+                                     : sprintf(o, ",\"upstream_status\":null");
+        o += sprintf(o, ",\"upstream_us\":%llu", (unsigned long long)r->upstream_us);
+    }
     o += sprintf(o, "}\n");
     l->len = (size_t)(o - l->buf);
 }

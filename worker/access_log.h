@@ -63,6 +63,13 @@ typedef struct {
     str_t host;             /* the Host header as sent (normalised when written) */
     uint64_t duration_us;   /* from the request head to the end of the response */
     const char *rule;       /* the location that answered (its pattern), or NULL */
+    /* A proxied request (proxy.h): the server last tried (its address as
+     * configured; NULL: not proxied, or no server was tried), its status
+     * (0: no response head) and the time from the start of the forwarding
+     * to the end of the upstream's response. The json format shows them. */
+    const char *upstream;
+    int upstream_status;
+    uint64_t upstream_us;
 } access_log_record_t;
 
 /* Starts l; path NULL: logging off. */

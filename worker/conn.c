@@ -394,7 +394,7 @@ void conn_output_done(conn_t *c)
 void conn_expire(worker_t *w)
 {
     conn_list_t *lists[] = { &w->header_list, &w->keepalive_list, &w->send_list, &w->linger_list,
-                             &w->body_list };
+                             &w->body_list, &w->proxy_list };
     for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
         conn_t *c;
         for (int n = 0; n < 4096 && (c = conn__first(lists[i])) != NULL && c->deadline <= w->now; n++) {
@@ -422,7 +422,7 @@ void conn_expire(worker_t *w)
 double conn_next_deadline(worker_t *w, double later)
 {
     conn_list_t *lists[] = { &w->header_list, &w->keepalive_list, &w->send_list, &w->linger_list,
-                             &w->body_list };
+                             &w->body_list, &w->proxy_list };
     for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
         conn_t *c = conn__first(lists[i]);
         if (c != NULL && c->deadline < later)

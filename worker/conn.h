@@ -55,6 +55,7 @@ typedef enum {
     CONN_DISCARD_BODY,
     CONN_LINGER,
     CONN_WAIT,          /* a request parked until its password is hashed (auth_pool.h) */
+    CONN_PROXY,         /* a request forwarded to an upstream (proxy.h) */
 } conn_state_t;
 
 typedef void (*conn_process_fn)(conn_t *c, uint32_t events);
@@ -124,6 +125,9 @@ struct conn_s {
     str_t log_agent;
     str_t log_host;         /* the Host header, into rbuf */
     const char *log_rule;   /* the location that answered (response.h), or NULL */
+    const char *log_upstream; /* a proxied request's server (access_log.h), or NULL */
+    int log_upstream_status;
+    uint64_t log_upstream_us;
     void *rule_log;         /* its access_log_t, or NULL: the host's */
     double log_start;       /* w->now when the request head was read */
     struct host_s *host;    /* the virtual host that answered; NULL: default */

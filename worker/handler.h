@@ -37,6 +37,9 @@ typedef struct {
      * job slot this is) and where its job goes; NULL: hash inline. */
     void *waiter;
     void **job;
+    /* The protocol forwards a request whose location has proxy:
+     * (response_t.proxy); else such a request is answered 502. */
+    unsigned can_proxy : 1;
 } handler_req_t;
 
 void handler_respond(const handler_req_t *h, response_t *r);

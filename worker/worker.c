@@ -39,6 +39,7 @@
 #include "plain.h"
 #include "tls_transport.h"
 #include "proxy_header.h"
+#include "proxy.h"
 
 /* epoll data for what is not a connection (a conn_t pointer is even). */
 #define WORKER_EV_CMD ((uint64_t)1)
@@ -443,6 +444,7 @@ void worker_run(const worker_args_t *args)
     list_init(&w->send_list.head);
     list_init(&w->linger_list.head);
     list_init(&w->body_list.head);
+    list_init(&w->proxy_list.head);
     w->now = worker__clock();
     w->wall = time(NULL);
 
@@ -473,6 +475,8 @@ void worker_run(const worker_args_t *args)
             uint64_t d = events[i].data.u64;
             if (d == WORKER_EV_CMD)
                 worker__command(w);
+            else if (PROXY_EV_IS(d))
+                proxy_event(w, d);
             else if (d == WORKER_EV_AUTH) {
                 if (w->auth_pool != NULL)
                     auth_pool_collect(w->auth_pool, worker__auth_done, w);
@@ -539,5 +543,6 @@ void worker_run(const worker_args_t *args)
     worker__report(w, REPORT_EXITED);
     access_log_close(&w->access_log);
     host_close(w);
+    proxy_worker_exit(w);
     _exit(WORKER_EXIT_OK);
 }

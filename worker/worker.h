@@ -113,6 +113,13 @@ typedef struct {
     /* The compressed variants' cache (compress_cache.h), shared with the
      * other workers through its directory; NULL: nothing compresses. */
     struct compress_cache_s *cc;
+    /* Reverse proxy (worker/proxy/): the upstreams' health and idle
+     * connections (proxy_conn.h), the free proxy_t structures, and the
+     * connections waiting on an upstream, sorted by deadline (each
+     * upstream has timeouts of its own). */
+    struct proxy_conns_s *proxy;
+    void *proxy_free;
+    conn_list_t proxy_list;
 } worker_t;
 
 /* Never returns: the process exits with WORKER_EXIT_*. */

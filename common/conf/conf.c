@@ -31,6 +31,7 @@
 #include "conf_compress.h"
 #include "conf_rules.h"
 #include "conf_scalar.h"
+#include "conf_upstreams.h"
 #include "conf_walk.h"
 #include "conf_value.h"
 #include "vhost.h"
@@ -208,6 +209,8 @@ conf_t *conf_load_at(const char *path, const char *base, char *err)
     if (ctx.hosts != NULL && conf_hosts_parse(&ctx, ctx.hosts, c) < 0)
         goto fail;
     if (conf__check_tls(c, path, err) < 0)
+        goto fail;
+    if (conf_upstreams_link(c, err) < 0)
         goto fail;
     conf_access_zones(c);
 

@@ -173,6 +173,16 @@ typedef struct {
     conf_map_t rule_headers;       /* added to the host's; value "": removed */
     unsigned methods;              /* bit 1 << HTTP_METHOD_*; 0: every method */
     char *rule_cache_control;      /* a location's Cache-Control for its files */
+    /* Reverse proxy (README "Reverse proxy", common/conf/conf_upstreams.c):
+     * the top level's upstreams, and a location's proxy as written, its
+     * line, the upstream it names (an index into the top level's
+     * upstreams, set once every host is read) and, for a URL with a path,
+     * the path that replaces the matched prefix (NULL: the URI as sent). */
+    struct conf_upstreams_s *upstreams;
+    char *proxy;
+    unsigned proxy_line;
+    int proxy_upstream;
+    char *proxy_uri;
 
     /* Access control (README "Access control", common/conf/conf_access.h):
      * top level, per host and per location, inherited like root. */

@@ -7,6 +7,7 @@
  */
 #include "conf_keys.h"
 #include "conf_rule_keys.h"
+#include "conf_upstreams.h"
 #include "conf_access.h"
 #include "conf_compress.h"
 
@@ -451,6 +452,13 @@ const conf_key_t conf__keys[] = {
       .doc = "Cache-Control of the files this rule serves" },
     { "methods", CONF_KIND_NODE, RULE, AT(methods), .node = conf_rule_keys_methods,
       .doc = "the methods allowed (405 with Allow for others)" },
+    /* Reverse proxy (conf_upstreams.c). */
+    { "upstreams", CONF_KIND_NODE, CONF_SCOPE_TOP, AT(upstreams), .node = conf_upstreams_parse,
+      .node_free = conf_upstreams_free, .node_print = conf_upstreams_print,
+      .doc = "application servers: name -> {servers, keepalive, connect_timeout, read_timeout, send_timeout, max_fails, fail_timeout}" },
+    { "proxy", CONF_KIND_NODE, RULE, AT(proxy), .node = conf_upstreams_proxy,
+      .node_free = conf_upstreams_proxy_free, .node_print = conf_upstreams_proxy_print,
+      .doc = "forward the location's requests: an upstream's name or http://host:port/prefix/" },
     /* Access control (conf_access.c): top level, per host, per location. */
     { "allow", CONF_KIND_LIST, TOP | HOST | RULE, AT(allow), "none", .flags = CONF_F_NONE,
       .list = &conf__cidr_items,

@@ -15,6 +15,7 @@
 #include "conf_keys.h"
 #include "conf_compress.h"
 #include "conf_rules.h"
+#include "conf_upstreams.h"
 #include "http_parser.h"
 #include "conf_value.h"
 

@@ -37,6 +37,7 @@ static void conf_rules__free_conf(conf_t *c)
     free(c->return_body);
     free(c->return_type);
     free(c->redirect_to);
+    free(c->proxy_uri);
     conf__map_free(&c->rule_headers);
     conf__free_scope(c, CONF_SCOPE_ALL);
     free(c);

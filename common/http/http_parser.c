@@ -31,6 +31,11 @@ static const unsigned char http__tchar[256] = {
 };
 
 #define IS_TCHAR(c) (http__tchar[(unsigned char)(c)])
+
+int http_is_tchar(unsigned char c)
+{
+    return http__tchar[c];
+}
 /* field-vchar, SP and HTAB (RFC 9110 section 5.5), obs-text included. */
 #define IS_FIELD_CHAR(c) \
     ((unsigned char)(c) >= 0x20 ? (unsigned char)(c) != 0x7f : (c) == '\t')
@@ -76,7 +81,7 @@ static unsigned http__list_count(str_t v, const char *token, size_t tlen)
 }
 
 /* 1 when the comma-separated list `v` holds `token` (case-insensitive). */
-static int http__list_has(str_t v, const char *token, size_t tlen)
+int http_list_has(str_t v, const char *token, size_t tlen)
 {
     return http__list_count(v, token, tlen) > 0;
 }
@@ -159,7 +164,7 @@ static int http__parse_target(http_request_t *req)
     return 0;
 }
 
-static int http__content_length(str_t v, int64_t *out)
+int http_content_length(str_t v, int64_t *out)
 {
     if (v.len == 0 || v.len > 18)
         return -1;
@@ -204,9 +209,9 @@ static int http__header(http_request_t *req, str_t name, str_t value, int *seen_
     case 10:
         if (STR_CASEEQ(name, "connection")) {
             /* Several Connection lines form one list: collect options. */
-            if (http__list_has(value, "close", 5))
+            if (http_list_has(value, "close", 5))
                 *connection |= 1;
-            if (http__list_has(value, "keep-alive", 10))
+            if (http_list_has(value, "keep-alive", 10))
                 *connection |= 2;
         }
         else if (STR_CASEEQ(name, "user-agent"))
@@ -219,7 +224,7 @@ static int http__header(http_request_t *req, str_t name, str_t value, int *seen_
     case 14:
         if (STR_CASEEQ(name, "content-length")) {
             int64_t n;
-            if (req->content_length >= 0 || http__content_length(value, &n) < 0)
+            if (req->content_length >= 0 || http_content_length(value, &n) < 0)
                 return 400;
             req->content_length = n;
         }
@@ -261,7 +266,7 @@ static int http__header(http_request_t *req, str_t name, str_t value, int *seen_
  * bare CR or LF. Returns the offset just past CRLF CRLF, 0 when not there
  * yet, or -1 on a bare CR/LF.
  */
-static ssize_t http__find_end(const char *buf, size_t from, size_t limit)
+ssize_t http_head_end(const char *buf, size_t from, size_t limit)
 {
     for (size_t i = from; i < limit; i++) {
         char c = buf[i];
@@ -275,6 +280,34 @@ static ssize_t http__find_end(const char *buf, size_t from, size_t limit)
                 return -1;
         }
     }
+    return 0;
+}
+
+int http_field_line(const char **pp, str_t *name, str_t *value)
+{
+    const char *p = *pp;
+    if (*p == ' ' || *p == '\t')
+        return -1; /* obs-fold */
+    const char *s = p;
+    while (IS_TCHAR(*p))
+        p++;
+    if (p == s || *p != ':')
+        return -1; /* bad name, or space before colon */
+    *name = str_make(s, (size_t)(p - s));
+    p++;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    s = p;
+    while (*p != '\r') {
+        if (!IS_FIELD_CHAR(*p))
+            return -1;
+        p++;
+    }
+    const char *e = p;
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+        e--;
+    *value = str_make(s, (size_t)(e - s));
+    *pp = p + 2; /* CRLF, guaranteed by http_head_end */
     return 0;
 }
 
@@ -340,7 +373,7 @@ ssize_t http_parse_request(const char *buf, size_t len, size_t last_len, size_t 
     size_t from = last_len > skip + 3 ? last_len - 3 : skip;
     if (from > limit)
         from = limit;
-    ssize_t end = http__find_end(buf, from, limit);
+    ssize_t end = http_head_end(buf, from, limit);
     if (end < 0)
         return http__fail(req, 400);
     if (end == 0) {
@@ -380,28 +413,9 @@ ssize_t http_parse_request(const char *buf, size_t len, size_t last_len, size_t 
     while (p < head_end) {
         if (p[0] == '\r') /* the empty line: find_end guarantees "\r\n" */
             break;
-        if (*p == ' ' || *p == '\t')
-            return http__fail(req, 400); /* obs-fold */
-        const char *s = p;
-        while (IS_TCHAR(*p))
-            p++;
-        if (p == s || *p != ':')
-            return http__fail(req, 400); /* bad name, or space before colon */
-        str_t name = str_make(s, (size_t)(p - s));
-        p++;
-        while (*p == ' ' || *p == '\t')
-            p++;
-        s = p;
-        while (*p != '\r') {
-            if (!IS_FIELD_CHAR(*p))
-                return http__fail(req, 400);
-            p++;
-        }
-        const char *e = p;
-        while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
-            e--;
-        str_t value = str_make(s, (size_t)(e - s));
-        p += 2; /* CRLF, guaranteed by find_end */
+        str_t name, value;
+        if (http_field_line(&p, &name, &value) < 0)
+            return http__fail(req, 400);
 
         if (req->num_headers == HTTP_MAX_HEADERS)
             return http__fail(req, 431);

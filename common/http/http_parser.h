@@ -119,4 +119,23 @@ int http_request_field(http_request_t *req, str_t name, str_t value);
 
 const char *http_status_reason(int status);
 
+/*
+ * The pieces of the head grammar, shared with the upstream response parser
+ * (http_response_parser.h) so both sides are held to the same rules:
+ *   http_head_end: the bytes up to and with the CRLF CRLF that ends a head,
+ *     scanning buf[from, limit); 0 when not there yet, -1 on a bare LF or
+ *     a bare CR;
+ *   http_field_line: one "name: value" CRLF line at *pp, of a head that
+ *     http_head_end found whole; 0 and *pp past it, or -1 (obs-fold, a name
+ *     not a token, space before the colon, a CTL in the value);
+ *   http_content_length: digits only, at most 18 of them; 0 or -1.
+ */
+ssize_t http_head_end(const char *buf, size_t from, size_t limit);
+int http_field_line(const char **pp, str_t *name, str_t *value);
+int http_content_length(str_t v, int64_t *out);
+/* 1 when the comma-separated list v holds token (case-insensitive). */
+int http_list_has(str_t v, const char *token, size_t tlen);
+/* 1 for a tchar of RFC 9110 5.6.2. */
+int http_is_tchar(unsigned char c);
+
 #endif

@@ -17,7 +17,7 @@ if ! echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n){(void)d;(v
     exit 77
 fi
 status=0
-for target in http_parser path http_range proxy_protocol rule_pattern htpasswd; do
+for target in http_parser path http_range proxy_protocol rule_pattern htpasswd http_response; do
     case $target in
         http_parser) srcs="$srcdir/common/http/http_parser.c $srcdir/common/http/http_host.c $srcdir/common/http/http_conditional.c
                            $srcdir/common/http/http_date.c $srcdir/common/http/http_accept.c" ;;
@@ -26,6 +26,8 @@ for target in http_parser path http_range proxy_protocol rule_pattern htpasswd; 
         proxy_protocol) srcs="$srcdir/common/http/proxy_protocol.c" ;;
         rule_pattern) srcs="$srcdir/common/conf/rule_pattern.c" ;;
         htpasswd) srcs="$srcdir/common/conf/htpasswd.c" ;;
+        http_response) srcs="$srcdir/common/http/http_response_parser.c $srcdir/common/http/http_parser.c $srcdir/common/http/http_host.c
+                             $srcdir/common/http/http_conditional.c $srcdir/common/http/http_date.c $srcdir/common/http/http_accept.c" ;;
     esac
     "$CLANG" $flags -o "$out/fuzz_$target" "$srcdir/tests/fuzz/fuzz_$target.c" $srcs || { status=1; continue; }
     mkdir -p "$out/corpus_$target"

@@ -19,6 +19,7 @@ void response_init(response_t *r, int status)
     r->close = 0;
     r->overflow = 0;
     r->pending = 0;
+    r->proxy = NULL;
     r->nlines = 0;
     r->body = RESPONSE_BODY_NONE;
     r->length = 0;

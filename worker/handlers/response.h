@@ -61,6 +61,12 @@ typedef struct {
     unsigned close : 1;         /* the connection must close after it */
     unsigned overflow : 1;      /* something did not fit: answer 500 instead */
     unsigned pending : 1;       /* no answer yet: the request waits (auth_pool.h) */
+    /* No answer yet: the location's keys (a conf_t *) forward the request
+     * to its proxy (worker/proxy/proxy.h), with the prefix its matched
+     * location pattern has (a URL proxy's path replaces it). */
+    const void *proxy;
+    str_t proxy_prefix;
+    str_t proxy_path;           /* the decoded, normalised path it matched (in scratch) */
     unsigned nlines;
     str_t lines[RESPONSE_MAX_LINES]; /* each whole "Name: value\r\n" lines */
 

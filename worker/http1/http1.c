@@ -19,6 +19,7 @@
 #include "http_parser.h"
 #include "metrics.h"
 #include "host_metrics.h"
+#include "proxy.h"
 #include "response.h"
 
 /* The request line and log fields, for the access log. */
@@ -43,6 +44,8 @@ static void http1__log_fields(conn_t *c, const http_request_t *req)
         c->log_host = STR_NULL;
     }
     c->log_start = c->w->now;
+    c->log_upstream = NULL;
+    c->log_upstream_status = 0;
 }
 
 #define HTTP1_LIT(p, lit) (memcpy((p), (lit), sizeof(lit) - 1), sizeof(lit) - 1)
@@ -186,6 +189,18 @@ overflow:
     http1__frame(c, r, head_only);
 }
 
+/* The upstream gave no response (c->status: 502, 504): the error page.
+ * A request body not forwarded whole is not read: close after it. */
+static void http1__proxy_failed(conn_t *c, int head_only)
+{
+    response_t r;
+    int status = c->status;
+    c->keep_alive = 0;
+    c->linger = 1;
+    error_page_status(c->w, &r, status);
+    http1__frame(c, &r, head_only);
+}
+
 /* An error for a request that could not be parsed (or a head too large):
  * the connection closes after it. */
 static void http1__error(conn_t *c, int status)
@@ -199,6 +214,28 @@ static void http1__error(conn_t *c, int status)
     c->host = host_select(c->w, NULL);
     error_page_status(c->w, &r, status);
     http1__frame(c, &r, 0);
+}
+
+/* A request for a location with proxy: (proxy.h). Its body, if any, is
+ * forwarded rather than discarded, so the connection may stay open. */
+static void http1__proxy(conn_t *c, const http_request_t *req, const response_t *r, int keep_alive)
+{
+    c->log_rule = r->rule;
+    c->rule_log = r->log;
+    c->keep_alive = keep_alive;
+    c->linger = 0;
+    c->body_left = 0;
+    proxy_route_t rt = {
+        .conf = r->proxy, .prefix = r->proxy_prefix, .path = r->proxy_path,
+        .extra = { .rule_headers = r->rule_headers, .rule_headers_len = r->rule_headers_len,
+                   .rule_unset = r->rule_unset, .rule_unset_len = r->rule_unset_len,
+                   .hsts = r->hsts, .hsts_set = r->hsts_set },
+    };
+    if (proxy_start(c, req, &rt) == PROXY_FAIL) {
+        http1__proxy_failed(c, req->method == HTTP_METHOD_HEAD);
+        return;
+    }
+    c->state = CONN_PROXY;
 }
 
 /* A parsed request: the framing's decisions, then the handlers'. */
@@ -218,6 +255,7 @@ static void http1__request(conn_t *c, const http_request_t *req)
                     c->requests + 1 < (unsigned)conf->keepalive_requests;
     c->body_left = 0;
     c->linger = 0;
+    int keep_alive = c->keep_alive;
 
     if (req->content_length > 0) {
         if ((uint64_t)req->content_length > conf->max_body_size) {
@@ -265,7 +303,7 @@ static void http1__request(conn_t *c, const http_request_t *req)
     }
     handler_req_t h = { .w = w, .req = req, .conn_id = (uint64_t)(uintptr_t)c, .seq = c->requests,
                         .host = c->host, .https = c->https, .conn_limit = &c->limit_conn_key,
-                        .waiter = c, .job = &c->auth_job };
+                        .waiter = c, .job = &c->auth_job, .can_proxy = 1 };
     int pf;
     const void *pa = conn_peer(c, &pf);
     real_ip_resolve(w->a.conf->real_ip, req, pf, pa, &c->client);
@@ -275,6 +313,10 @@ static void http1__request(conn_t *c, const http_request_t *req)
     if (r.pending) {
         /* Parked: no answer, nothing counted; conn_resume runs it again. */
         c->state = CONN_WAIT;
+        return;
+    }
+    if (r.proxy != NULL) {
+        http1__proxy(c, req, &r, keep_alive);
         return;
     }
     http1__frame(c, &r, head_only);
@@ -297,7 +339,8 @@ static void http1__finish(conn_t *c)
             .body_bytes = c->body_bytes, .referer = c->log_referer, .agent = c->log_agent,
             .scheme = c->https ? "https" : "http", .tls_version = c->tls_version,
             .host = c->log_host, .duration_us = took > 0 ? (uint64_t)(took * 1e6) : 0,
-            .rule = c->log_rule,
+            .rule = c->log_rule, .upstream = c->log_upstream,
+            .upstream_status = c->log_upstream_status, .upstream_us = c->log_upstream_us,
         };
         access_log_write(log, &rec, w->wall);
     }
@@ -328,8 +371,8 @@ static void http1__finish(conn_t *c)
         conn_list_append(&w->header_list, c, w->now);
 }
 
-/* After a response is framed: count it, then write. */
-static void http1__prepare(conn_t *c, int parsed)
+/* A response is decided: count it. */
+static void http1__count(conn_t *c)
 {
     worker_t *w = c->w;
     c->requests++;
@@ -339,6 +382,13 @@ static void http1__prepare(conn_t *c, int parsed)
     metrics_count(&w->report, c->method, c->status, c->head_len);
     host_metrics_count(c, c->status);
     c->started = w->now;
+}
+
+/* After a response is framed: count it, then write. */
+static void http1__prepare(conn_t *c, int parsed)
+{
+    worker_t *w = c->w;
+    http1__count(c);
     c->state = CONN_WRITE;
     c->woff = 0;
     c->sent_bytes = 0;
@@ -362,6 +412,30 @@ void http1_process(conn_t *c, uint32_t events)
 
         case CONN_WAIT:
             return; /* its bytes stay unread until it runs again */
+
+        case CONN_PROXY: {
+            int r = proxy_run(c);
+            if (r == PROXY_AGAIN)
+                return;
+            if (r == PROXY_CLOSE) {
+                conn_close(c);
+                return;
+            }
+            if (r == PROXY_FAIL) {
+                http1__proxy_failed(c, c->method == HTTP_METHOD_HEAD);
+                http1__prepare(c, 1);
+                break;
+            }
+            /* Counted and timed like a response written by CONN_WRITE. */
+            double started = c->log_start;
+            http1__count(c);
+            c->started = started;
+            int open = c->keep_alive;
+            http1__finish(c);
+            if (!open)
+                return;
+            break;
+        }
 
         case CONN_WRITE: {
             int r = conn_write(c);
@@ -403,6 +477,8 @@ void http1_process(conn_t *c, uint32_t events)
                     http1__request(c, &req);
                     if (c->state == CONN_WAIT)
                         return;
+                    if (c->state == CONN_PROXY)
+                        break;
                     http1__prepare(c, 1);
                     break;
                 }

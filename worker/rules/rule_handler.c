@@ -62,6 +62,27 @@ static void rule_handler__redirect(const handler_req_t *h, response_t *r, int co
 }
 
 /* "Allow: GET, HEAD" of a location's methods. */
+/* A location with proxy: the protocol forwards the request (proxy.h). */
+static void rule_handler__proxy(const handler_req_t *h, response_t *r, const conf_rule_t *rule,
+                                const char *path, size_t len)
+{
+    if (!h->can_proxy) {
+        /* HTTP/2 streams are not forwarded yet (README "Reverse proxy"). */
+        log_error("location \"%s\": proxy: not for HTTP/2 requests yet: 502", rule->pattern);
+        error_page_status(h->w, r, 502);
+        return;
+    }
+    response_init(r, 200);
+    r->proxy = rule->conf;
+    int prefix = rule->kind == CONF_RULE_PREFIX || rule->kind == CONF_RULE_PREFIX_STOP ||
+                 rule->kind == CONF_RULE_EXACT;
+    r->proxy_prefix = prefix ? str_make(rule->text, rule->text_len) : STR_NULL;
+    char *copy = response_alloc(r, len);
+    r->proxy_path = copy != NULL ? str_make(copy, len) : STR_NULL;
+    if (copy != NULL)
+        memcpy(copy, path, len);
+}
+
 static void rule_handler__405(worker_t *w, response_t *r, unsigned methods)
 {
     char allow[160];
@@ -299,6 +320,10 @@ int rule_handler_route(const handler_req_t *h, response_t *r, host_t *host, rule
                 return RULE_HANDLER_DONE;
             }
             rule_handler__redirect(h, r, c->redirect_code, buf, (size_t)n);
+            return RULE_HANDLER_DONE;
+        }
+        if (c->proxy != NULL && c->proxy_upstream >= 0 && c->num_try_files == 0) {
+            rule_handler__proxy(h, r, rule, path, (size_t)plen);
             return RULE_HANDLER_DONE;
         }
         if (c->num_try_files == 0)

@@ -1,0 +1,124 @@
+/*
+ * proxy_conn: see proxy_conn.h.
+ */
+#include "proxy_conn.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "log.h"
+
+/* The worker's upstream states, in the order of the top level's. */
+typedef struct proxy_conns_s {
+    proxy_upstream_state_t *ups;
+    size_t n;
+} proxy_conns_t;
+
+proxy_upstream_state_t *proxy_conn_state(worker_t *w, int index)
+{
+    const conf_upstreams_t *u = w->a.conf->upstreams;
+    if (u == NULL || index < 0 || (size_t)index >= u->n)
+        return NULL;
+    if (w->proxy == NULL) {
+        proxy_conns_t *pc = calloc(1, sizeof(*pc));
+        if (pc == NULL || (pc->ups = calloc(u->n, sizeof(*pc->ups))) == NULL) {
+            free(pc);
+            log_error("proxy: out of memory for the upstreams' state");
+            return NULL;
+        }
+        pc->n = u->n;
+        w->proxy = pc;
+    }
+    proxy_upstream_state_t *st = &w->proxy->ups[index];
+    if (st->conf == NULL) {
+        st->conf = &u->items[index];
+        if (st->conf->keepalive > 0)
+            st->idle = calloc((size_t)st->conf->keepalive, sizeof(*st->idle));
+        /* No pool (out of memory) only costs a connect per request. */
+    }
+    return st;
+}
+
+int proxy_conn_open(const conf_upstream_server_t *s, int *pending)
+{
+    int fd = socket(s->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    *pending = 0;
+    if (connect(fd, (const struct sockaddr *)&s->addr, s->addr_len) == 0)
+        return fd;
+    /* A unix socket whose listener's backlog is full says EAGAIN: as
+   * good as refused, the caller tries the next server. */
+    if (errno == EINPROGRESS) {
+        *pending = 1;
+        return fd;
+    }
+    int e = errno;
+    close(fd);
+    errno = e;
+    return -1;
+}
+
+int proxy_conn_ready(int fd)
+{
+    int err = 0;
+    socklen_t len = sizeof(err);
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+        return -1;
+    if (err != 0) {
+        errno = err;
+        return -1;
+    }
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
+        return 1;
+    return errno == ENOTCONN ? 0 : -1;
+}
+
+int proxy_conn_take(proxy_upstream_state_t *st, int server)
+{
+    for (size_t i = st->nidle; i-- > 0;) {
+        if (st->idle[i].server != server)
+            continue;
+        int fd = st->idle[i].fd;
+        st->idle[i] = st->idle[--st->nidle];
+        char b;
+        ssize_t n = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return fd;
+        /* Closed by the server, or bytes it should not have sent. */
+        close(fd);
+    }
+    return -1;
+}
+
+void proxy_conn_put(proxy_upstream_state_t *st, int server, int fd)
+{
+    if (st->idle == NULL || st->nidle >= (size_t)st->conf->keepalive) {
+        close(fd);
+        return;
+    }
+    st->idle[st->nidle].fd = fd;
+    st->idle[st->nidle].server = server;
+    st->nidle++;
+}
+
+void proxy_conn_close_all(worker_t *w)
+{
+    if (w->proxy == NULL)
+        return;
+    for (size_t i = 0; i < w->proxy->n; i++) {
+        proxy_upstream_state_t *st = &w->proxy->ups[i];
+        for (size_t j = 0; j < st->nidle; j++)
+            close(st->idle[j].fd);
+        st->nidle = 0;
+        free(st->idle);
+        st->idle = NULL;
+    }
+    free(w->proxy->ups);
+    free(w->proxy);
+    w->proxy = NULL;
+}
