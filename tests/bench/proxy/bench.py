@@ -1,0 +1,179 @@
+#!/usr/bin/env python3
+"""The reverse proxy under wrk: the same upstream (nginx serving a 1 KiB
+file, on core 1 beside wrk) behind
+  drover   upstreams: {app: {servers: [UP], keepalive: 16}}, "/": {proxy: app}
+  nginx    upstream app { server UP; keepalive 16; } proxy_pass http://app;
+           proxy_http_version 1.1; proxy_set_header Connection "";
+one worker each, the front pinned to core 0. Prints req/s and the front's
+CPU per request (utime+stime of its process group / requests), then a 100 MB
+download through each front: MB/s (curl) and the front's peak resident
+memory (VmHWM of its processes, summed).
+
+  python3 tests/bench/proxy/bench.py [--seconds 5] [--rounds 3]
+Needs wrk, nginx (nginx-light), curl; DROVER_BIN (default ./drover)."""
+import argparse, os, re, shutil, signal, socket, subprocess, sys, tempfile, time
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, proc, timeout=10.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end and proc.poll() is None:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+def group_pids(pgid):
+    out = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+            if int(f[2]) == pgid:
+                out.append((int(pid), f))
+        except (OSError, ValueError, IndexError):
+            pass
+    return out
+
+
+def group_ticks(pgid):
+    return sum(sum(int(x) for x in f[11:15]) for _, f in group_pids(pgid))
+
+
+def group_hwm_kib(pgid):
+    total = 0
+    for pid, _ in group_pids(pgid):
+        try:
+            m = re.search(r"VmHWM:\s+(\d+)", open(f"/proc/{pid}/status").read())
+            total += int(m.group(1)) if m else 0
+        except OSError:
+            pass
+    return total
+
+
+def start(name, argv, port, work, core):
+    out = open(os.path.join(work, name + ".out"), "w")
+    p = subprocess.Popen(["taskset", "-c", core] + argv, stdout=out, stderr=subprocess.STDOUT,
+                         start_new_session=True)
+    if not wait_port(port, p):
+        stop(p)
+        sys.exit(f"{name} did not start: {open(out.name).read()[-1500:]}")
+    return p
+
+
+def stop(p):
+    if p.poll() is None:
+        os.killpg(p.pid, signal.SIGTERM)
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+
+
+def wrk(port, seconds):
+    out = subprocess.run(["taskset", "-c", "1", "wrk", "-t1", "-c32", f"-d{seconds}s",
+                          f"http://127.0.0.1:{port}/1k.html"],
+                         capture_output=True, text=True, timeout=seconds + 30).stdout
+    m = re.search(r"(\d+) requests in", out)
+    if not m or "Non-2xx" in out or "Socket errors" in out:
+        sys.exit("wrk: " + out)
+    return int(m.group(1))
+
+
+def download(port):
+    out = subprocess.run(["taskset", "-c", "1", "curl", "-s", "-o", "/dev/null", "-w",
+                          "%{http_code} %{size_download} %{speed_download}",
+                          f"http://127.0.0.1:{port}/big.bin"],
+                         capture_output=True, text=True, timeout=120).stdout.split()
+    if out[0] != "200" or int(out[1]) != 100 << 20:
+        sys.exit("download: %r" % out)
+    return float(out[2]) / 1e6
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=3)
+    a = ap.parse_args()
+    work = tempfile.mkdtemp(prefix="drover-proxy-bench.")
+    os.chmod(work, 0o755)
+    root = os.path.join(work, "www")
+    os.makedirs(root)
+    open(os.path.join(root, "1k.html"), "wb").write(b"x" * 1023 + b"\n")
+    with open(os.path.join(root, "big.bin"), "wb") as f:
+        f.truncate(100 << 20)
+
+    up = free_port()
+    uconf = os.path.join(work, "upstream.conf")
+    open(uconf, "w").write(f"""daemon off; worker_processes 1; pid {work}/up.pid;
+error_log {work}/up.err; events {{ worker_connections 1024; }}
+http {{ access_log off; keepalive_requests 100000; sendfile on;
+  server {{ listen 127.0.0.1:{up}; root {root}; }} }}\n""")
+    upstream = start("upstream", ["nginx", "-c", uconf, "-p", work], up, work, "1")
+
+    binp = os.path.abspath(os.environ.get("DROVER_BIN", "./drover"))
+    servers = {}
+    port = free_port()
+    conf = os.path.join(work, "drover.yaml")
+    open(conf, "w").write(f'listen: ["127.0.0.1:{port}"]\nworkers: 1\nroot: {root}\ndaemon: false\n'
+                          f'pid_file: {work}/drover.pid\nerror_log: {work}/drover.err\n'
+                          f'access_log: off\nupstreams:\n  app: {{servers: ["127.0.0.1:{up}"], '
+                          f'keepalive: 16}}\nlocations:\n  "/": {{proxy: app}}\n')
+    servers["drover"] = ([binp, "-c", conf], port)
+    port = free_port()
+    nconf = os.path.join(work, "nginx.conf")
+    open(nconf, "w").write(f"""daemon off; worker_processes 1; pid {work}/nginx.pid;
+error_log {work}/nginx.err; events {{ worker_connections 1024; }}
+http {{ access_log off;
+  upstream app {{ server 127.0.0.1:{up}; keepalive 16; }}
+  server {{ listen 127.0.0.1:{port};
+    location / {{ proxy_pass http://app; proxy_http_version 1.1;
+                 proxy_set_header Connection ""; }} }} }}\n""")
+    servers["nginx"] = (["nginx", "-c", nconf, "-p", work], port)
+
+    res = {n: [] for n in servers}
+    dl = {n: [] for n in servers}
+    try:
+        for rnd in range(a.rounds):
+            for name, (argv, port) in servers.items():
+                p = start(name, argv, port, work, "0")
+                try:
+                    t0 = group_ticks(p.pid)
+                    n = wrk(port, a.seconds)
+                    t1 = group_ticks(p.pid)
+                    res[name].append((n / a.seconds, (t1 - t0) / os.sysconf("SC_CLK_TCK") / n * 1e6))
+                    before = group_hwm_kib(p.pid)
+                    mbs = download(port)
+                    dl[name].append((mbs, before, group_hwm_kib(p.pid)))
+                finally:
+                    stop(p)
+    finally:
+        stop(upstream)
+    med = lambda xs: sorted(xs)[len(xs) // 2]
+    ng = med([c for _, c in res["nginx"]])
+    ngr = med([r for r, _ in res["nginx"]])
+    ngd = med([d[0] for d in dl["nginx"]])
+    print(f"{'front':<8}{'req/s':>9}{'x nginx':>9}{'CPU us/req':>12}{'x nginx':>9}"
+          f"{'100MB MB/s':>12}{'x nginx':>9}{'peak KiB before/after':>24}")
+    for name in servers:
+        rps = med([r for r, _ in res[name]])
+        cpu = med([c for _, c in res[name]])
+        mbs = med([d[0] for d in dl[name]])
+        hw = sorted(dl[name])[len(dl[name]) // 2]
+        print(f"{name:<8}{rps:>9.0f}{rps / ngr:>9.3f}{cpu:>12.2f}{cpu / ng:>9.3f}"
+              f"{mbs:>12.0f}{mbs / ngd:>9.3f}{'%d / %d' % (hw[1], hw[2]):>24}")
+    print(f"1 KiB through one upstream (nginx, keepalive 16); {a.rounds} rounds of "
+          f"{a.seconds} s, medians; 100 MB download by curl, one per round")
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
