@@ -3,8 +3,9 @@
  * keep-alive ones.
  *
  * A worker keeps, per upstream, its servers' health (proxy_balance.h) and
- * up to `keepalive` idle connections. An idle connection is out of the
- * epoll set (nothing is waiting for it); before it is used again a peek
+ * up to `keepalive` idle connections. An idle connection stays in the
+ * epoll set as it was (proxy.c re-points it when it is reused); before it
+ * is used again a peek
  * tells whether the server closed it meanwhile, which is the common way a
  * pooled connection dies (an application's own idle timeout). One that
  * dies in the moment between is a reset before any response byte, which
