@@ -320,8 +320,11 @@ class VhostReloadTest(ServerTestCase):
         srv.start()
         self.assertEqual(fetch(self.port, "/x.txt", "b.test").body, b"default\n")
         write_hosts_config(srv, {"a.test": {"root": b}, "b.test": {"root": b}})
+        # Until the old generation has closed its listeners a fresh
+        # connection may still reach one of its workers: wait for both.
         self.assertTrue(self.reload_and_wait(
-            lambda: fetch(self.port, "/x.txt", "b.test").body == b"b\n"), srv.diag())
+            lambda: fetch(self.port, "/x.txt", "b.test").body == b"b\n" and
+            "reload done" in srv.log_text()), srv.diag())
         self.assertEqual(fetch(self.port, "/x.txt", "a.test").body, b"b\n")
         # A reload with a host log that cannot be opened is refused, naming
         # the host, and the running hosts are untouched.
