@@ -15,8 +15,10 @@ Rules this module keeps, so that a failing test never leaves a server behind:
 Stdlib only.
 """
 
+import atexit
 import errno
 import os
+import random
 import re
 import select
 import shutil
@@ -93,7 +95,78 @@ def mq_unlink(name):
 
 # ---------------------------------------------------------------- ports
 
+# Ports are picked below the kernel's ephemeral range: a port the kernel
+# hands to bind(0) is also one it hands to any outgoing connect() of a
+# test running beside, which then takes it before drover binds it (CI
+# saw exactly that). Below the range only another picker competes, and
+# the claim files make parallel test processes skip each other's picks.
+PORT_LOW, PORT_HIGH = 20000, 32000
+PORT_CLAIMS = os.path.join(tempfile.gettempdir(), "drover-test-ports")
+PORT_CLAIM_AGE = 3600.0    # a claim older than this is a dead run's
+_claimed = []
+
+
+def _ephemeral_range():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            lo, hi = (int(x) for x in f.read().split())
+        return lo, hi
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+def _claim(port):
+    path = os.path.join(PORT_CLAIMS, str(port))
+    try:
+        if not os.path.isdir(PORT_CLAIMS):
+            os.makedirs(PORT_CLAIMS, exist_ok=True)
+            os.chmod(PORT_CLAIMS, 0o1777)   # a run as nobody claims beside root's
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    except FileExistsError:
+        try:
+            if time.time() - os.stat(path).st_mtime < PORT_CLAIM_AGE:
+                return False
+            os.unlink(path)
+        except OSError:
+            return False
+        return _claim(port)
+    except OSError:
+        return True     # no claims possible here: the bind check alone
+    os.write(fd, b"%d\n" % os.getpid())
+    os.close(fd)
+    _claimed.append(path)
+    return True
+
+
+def _release_claims():
+    for path in _claimed:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+
+
+atexit.register(_release_claims)
+
+
+def _bindable(port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind(("127.0.0.1", port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
 def free_port():
+    lo, hi = _ephemeral_range()
+    top = min(PORT_HIGH, lo) if lo > PORT_LOW else PORT_HIGH
+    for _ in range(500):
+        port = random.randrange(PORT_LOW, top)
+        if _bindable(port) and _claim(port):
+            return port
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
         s.bind(("127.0.0.1", 0))
