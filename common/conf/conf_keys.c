@@ -455,7 +455,7 @@ const conf_key_t conf__keys[] = {
     /* Reverse proxy (conf_upstreams.c). */
     { "upstreams", CONF_KIND_NODE, CONF_SCOPE_TOP, AT(upstreams), .node = conf_upstreams_parse,
       .node_free = conf_upstreams_free, .node_print = conf_upstreams_print,
-      .doc = "application servers: name -> {servers, keepalive, connect_timeout, read_timeout, send_timeout, max_fails, fail_timeout}" },
+      .doc = "application servers: name -> {servers, keepalive, connect_timeout, read_timeout, send_timeout, max_fails, fail_timeout, tunnel_timeout}" },
     { "proxy", CONF_KIND_NODE, RULE, AT(proxy), .node = conf_upstreams_proxy,
       .node_free = conf_upstreams_proxy_free, .node_print = conf_upstreams_proxy_print,
       .doc = "forward the location's requests: an upstream's name or http://host:port/prefix/" },

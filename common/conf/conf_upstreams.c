@@ -105,6 +105,11 @@ static void conf_upstreams__defaults(conf_upstream_t *u)
     u->connect_timeout = 5;
     u->read_timeout = 60;
     u->send_timeout = 60;
+    /* nginx closes a tunnel after proxy_read_timeout (60s) without bytes
+     * from the upstream, the most met WebSocket surprise behind it (every
+     * guide raises it); h2o's websocket timeout is 300s. Five minutes is
+     * over any usual ping interval (20-30s) and still reaps dead peers. */
+    u->tunnel_timeout = 300;
     u->max_fails = 1;
     u->fail_timeout = 10;
 }
@@ -238,10 +243,13 @@ static int conf_upstreams__one(conf_ctx_t *ctx, yaml_node_t *kn, yaml_node_t *v,
         } else if (strcmp(key, "fail_timeout") == 0) {
             if (conf_upstreams__duration(ctx, vn, key, t, &u->fail_timeout) < 0)
                 return -1;
+        } else if (strcmp(key, "tunnel_timeout") == 0) {
+            if (conf_upstreams__duration(ctx, vn, key, t, &u->tunnel_timeout) < 0)
+                return -1;
         } else {
             return conf_scalar_error(ctx, k, "upstreams", "\"%s\": unknown key \"%s\" (servers, "
                                      "keepalive, connect_timeout, read_timeout, send_timeout, "
-                                     "max_fails, fail_timeout)", name, key);
+                                     "max_fails, fail_timeout, tunnel_timeout)", name, key);
         }
     }
     if (u->nservers == 0)
@@ -417,7 +425,7 @@ void conf_upstreams_print(FILE *out, const char *name, const void *at, const cha
     fputs("upstreams:\n", out);
     for (size_t i = 0; i < us->n; i++) {
         const conf_upstream_t *u = &us->items[i];
-        char a[64], b[64], d[64], e[64];
+        char a[64], b[64], d[64], e[64], f[64];
         if (u->implicit)
             continue;
         fprintf(out, "  %s:  # line %u\n    servers: [", u->name, u->line);
@@ -429,11 +437,13 @@ void conf_upstreams_print(FILE *out, const char *name, const void *at, const cha
                     u->servers[j].backup ? "true" : "false");
         }
         fprintf(out, "]\n    keepalive: %d\n    connect_timeout: %s\n    read_timeout: %s\n"
-                "    send_timeout: %s\n    max_fails: %d\n    fail_timeout: %s\n",
+                "    send_timeout: %s\n    max_fails: %d\n    fail_timeout: %s\n"
+                "    tunnel_timeout: %s\n",
                 u->keepalive, conf_value_duration_str(u->connect_timeout, a, sizeof(a)),
                 conf_value_duration_str(u->read_timeout, b, sizeof(b)),
                 conf_value_duration_str(u->send_timeout, d, sizeof(d)), u->max_fails,
-                conf_value_duration_str(u->fail_timeout, e, sizeof(e)));
+                conf_value_duration_str(u->fail_timeout, e, sizeof(e)),
+                conf_value_duration_str(u->tunnel_timeout, f, sizeof(f)));
     }
 }
 

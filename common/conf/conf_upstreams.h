@@ -7,7 +7,7 @@
  *       servers: ["127.0.0.1:9000", "unix:/run/app.sock",
  *                 {address: "10.0.0.2:9000", weight: 2, backup: true}]
  *       keepalive: 16, connect_timeout: 5s, read_timeout: 60s,
- *       send_timeout: 60s, max_fails: 1, fail_timeout: 10s
+ *       send_timeout: 60s, max_fails: 1, fail_timeout: 10s, tunnel_timeout: 300s
  *   locations:
  *     "/api/": {proxy: app}     # or proxy: "http://127.0.0.1:9000/prefix/"
  *
@@ -56,6 +56,7 @@ typedef struct conf_upstream_s {
     double connect_timeout;
     double read_timeout;          /* between two reads of the response */
     double send_timeout;          /* between two writes of the request */
+    double tunnel_timeout;        /* an upgraded connection (WebSocket) with no byte either way */
     int max_fails;                /* 0: passive health off */
     double fail_timeout;
     int implicit;                 /* made for a proxy URL */

@@ -492,6 +492,7 @@ const char *http_status_reason(int status)
 {
     switch (status) {
     case 100: return "Continue";
+    case 101: return "Switching Protocols";
     case 200: return "OK";
     case 204: return "No Content";
     case 206: return "Partial Content";

@@ -17,6 +17,7 @@
 #include "proxy_balance.h"
 #include "proxy_conn.h"
 #include "proxy_request.h"
+#include "proxy_tunnel.h"
 
 /* A chunked request body framed anew, before it is sent. */
 #define PROXY_OBUF_SIZE 16384
@@ -26,6 +27,7 @@ typedef enum {
     PROXY_SEND,        /* the request head, then its body */
     PROXY_HEAD,        /* waiting for the response head */
     PROXY_BODY,        /* the response to the client */
+    PROXY_TUNNEL,      /* after a 101: bytes both ways (proxy_tunnel.h) */
 } proxy_phase_t;
 
 typedef struct proxy_s {
@@ -66,6 +68,8 @@ typedef struct proxy_s {
     int progress; /* bytes moved this run: re-arm the timer */
     proxy_extra_t extra;
     double started;         /* proxy__clock() at proxy_start, for the access log */
+    str_t upgrade;          /* the client's Upgrade (proxy_tunnel_wanted); len 0: none */
+    proxy_tunnel_t *tun;
 } proxy_t;
 
 /* The free proxy_t structures (their buffers freed). They are never
@@ -125,10 +129,12 @@ static void proxy__end(conn_t *c, int pool)
     if (p->server >= 0) {
         double took = proxy__clock() - p->started;
         c->log_upstream = proxy__name(p);
-        c->log_upstream_status = p->phase == PROXY_BODY ? p->res.status : 0;
+        c->log_upstream_status = p->phase >= PROXY_BODY ? p->res.status : 0;
         c->log_upstream_us = took > 0 ? (uint64_t)(took * 1e6) : 0;
     }
     proxy__drop_fd(p, w, pool);
+    proxy_tunnel_free(p->tun);
+    p->tun = NULL;
     free(p->req);
     free(p->buf);
     free(p->obuf);
@@ -269,6 +275,7 @@ int proxy_start(conn_t *c, const http_request_t *req, const proxy_route_t *route
     p->head_only = req->method == HTTP_METHOD_HEAD;
     p->body_left = req->content_length > 0 ? req->content_length : 0;
     p->chunked = req->chunked;
+    p->upgrade = proxy_tunnel_wanted(req);
     if (p->chunked && (p->obuf = malloc(PROXY_OBUF_SIZE)) == NULL)
         return proxy__fail(c, 502);
 
@@ -285,6 +292,7 @@ int proxy_start(conn_t *c, const http_request_t *req, const proxy_route_t *route
         .keepalive = p->up->keepalive > 0,
         .content_length = req->chunked ? -1 : req->content_length,
         .chunked = req->chunked,
+        .upgrade = p->upgrade,
     };
     size_t cap = w->a.conf->max_header_size + 2048 + (rc->proxy_uri ? strlen(rc->proxy_uri) : 0);
     p->req = malloc(cap);
@@ -449,9 +457,14 @@ static int proxy__head(conn_t *c, proxy_t *p)
                 return proxy__fail(c, 502);
             }
             if (n > 0 && p->res.status < 200) {
-                if (p->res.status == 101) {
-                    log_error("proxy: %s answered 101 (upgrade is not proxied)", proxy__name(p));
+                if (p->res.status == 101 && p->upgrade.len == 0) {
+                    log_error("proxy: %s answered 101 to a request that did not ask to "
+                              "upgrade", proxy__name(p));
                     return proxy__fail(c, 502);
+                }
+                if (p->res.status == 101) {
+                    p->boff = (size_t)n;
+                    return 1;
                 }
                 /* 100 Continue, 103 Early Hints: not passed on. */
                 memmove(p->buf, p->buf + n, p->blen - (size_t)n);
@@ -492,7 +505,9 @@ static int proxy__answer(conn_t *c, proxy_t *p)
     worker_t *w = c->w;
     proxy_balance_ok(p->st->peer, p->server);
     p->mode = proxy_response_mode(&p->res, p->head_only, c->requests_http10);
-    if (p->mode == PROXY_BODY_CLOSE || p->mode == PROXY_BODY_DECHUNKED)
+    /* An upgrade refused: what the client sent after its head may be
+     * frames of the protocol it hoped for, never a next request. */
+    if (p->mode == PROXY_BODY_CLOSE || p->mode == PROXY_BODY_DECHUNKED || p->upgrade.len > 0)
         c->keep_alive = 0;
     p->left = p->res.content_length;
     if (c->wbuf == NULL && (c->wbuf = conn_buf_get(w, 1)) == NULL)
@@ -508,7 +523,15 @@ static int proxy__answer(conn_t *c, proxy_t *p)
     c->wlen = (size_t)n;
     c->body_bytes = 0;
     p->phase = PROXY_BODY;
-    p->reusable = !p->res.close;
+    p->reusable = !p->res.close && p->upgrade.len == 0;
+    if (p->res.status == 101) {
+        p->tun = proxy_tunnel_start(c, p->fd, p->buf, PROXY_BUF_SIZE, p->boff, p->blen);
+        p->buf = NULL; /* the tunnel's now */
+        if (p->tun == NULL)
+            return PROXY_CLOSE;
+        p->phase = PROXY_TUNNEL;
+        return PROXY_AGAIN;
+    }
     if (p->mode == PROXY_BODY_NONE || (p->mode == PROXY_BODY_LENGTH && p->left == 0))
         p->upstream_done = 1;
     if (p->mode == PROXY_BODY_LENGTH || p->mode == PROXY_BODY_CLOSE) {
@@ -614,6 +637,11 @@ int proxy_run(conn_t *c)
                            : p->phase == PROXY_SEND  ? "send"
                                                      : "read";
         log_error("proxy: %s timed out (%s) for client %s", proxy__name(p), what, conn_addr(c));
+        if (p->phase == PROXY_TUNNEL) {
+            c->keep_alive = 0;
+            proxy__end(c, 0);
+            return PROXY_DONE; /* logged as the 101 it was */
+        }
         if (p->phase != PROXY_BODY || p->res.status == 0) {
             proxy_balance_failed(p->st->peer, p->up, p->server, w->now);
             return proxy__fail(c, 504);
@@ -645,6 +673,13 @@ int proxy_run(conn_t *c)
         case PROXY_BODY:
             r = proxy__body(c, p);
             break;
+        case PROXY_TUNNEL:
+            if (proxy_tunnel_run(p->tun, c, &p->progress) == 1) {
+                c->keep_alive = 0;
+                proxy__end(c, 0);
+                r = PROXY_DONE;
+            }
+            break;
         }
         if (r == PROXY_AGAIN && p->phase == ph && c->proto == p)
             break;
@@ -652,8 +687,9 @@ int proxy_run(conn_t *c)
     if (r != PROXY_AGAIN || c->proto != p)
         return r;
     if (p->progress || p->phase != was || c->list != &w->proxy_list) {
-        double t = p->phase == PROXY_CONNECT ? p->up->connect_timeout
-                   : p->phase == PROXY_SEND  ? p->up->send_timeout
+        double t = p->phase == PROXY_CONNECT  ? p->up->connect_timeout
+                   : p->phase == PROXY_SEND   ? p->up->send_timeout
+                   : p->phase == PROXY_TUNNEL ? p->up->tunnel_timeout
                    : c->woff < c->wlen       ? w->send_list.timeout
                                              : p->up->read_timeout;
         proxy__arm(c, t);

@@ -36,6 +36,9 @@ typedef struct {
     int keepalive;          /* the upstream connection may be kept */
     int64_t content_length; /* of the body sent; -1: none */
     int chunked;            /* the body is sent chunked */
+    /* The client asks to upgrade (proxy_tunnel.h): Upgrade with this value
+     * and Connection: upgrade go instead of the keep-alive line. */
+    str_t upgrade;
 } proxy_request_args_t;
 
 /* The head into out[0, cap): its length, or -1 when it does not fit. */

@@ -28,6 +28,9 @@ proxy_body_t proxy_response_mode(const http_response_t *res, int head_only, int 
  * writes anew. */
 static int proxy_response__drop(const http_response_t *res, str_t name, proxy_body_t mode)
 {
+    /* A 101's Upgrade names the protocol the connection speaks now. */
+    if (res->status == 101 && STR_CASEEQ(name, "Upgrade"))
+        return 0;
     if (proxy_request_hop(name, res->connection))
         return 1;
     if (STR_CASEEQ(name, "Date") || STR_CASEEQ(name, "Server"))
@@ -91,7 +94,10 @@ ssize_t proxy_response_head(conn_t *c, const http_response_t *res, proxy_body_t 
     if (len < 0)
         return -1;
     size_t l = (size_t)len;
-    if (!c->keep_alive) {
+    if (res->status == 101) {
+        memcpy(out + l, "Connection: upgrade\r\n", 21);
+        l += 21;
+    } else if (!c->keep_alive) {
         memcpy(out + l, "Connection: close\r\n", 19);
         l += 19;
     } else if (c->requests_http10) {
