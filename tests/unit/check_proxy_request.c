@@ -65,6 +65,27 @@ START_TEST(test_hop_by_hop_and_connection_named)
 }
 END_TEST
 
+START_TEST(test_upgrade_kept_when_asked)
+{
+    /* proxy.c sets upgrade for a request that asks to upgrade: Upgrade and
+     * Connection: upgrade replace the keep-alive line; the client's own
+     * Connection tokens are still dropped, Sec-WebSocket-* kept. */
+    http_request_t req;
+    proxy_request_args_t a = args();
+    a.upgrade = STR_LIT("websocket");
+    const char *h = build("GET /ws HTTP/1.1\r\nHost: h\r\nConnection: Upgrade, X-A\r\nX-A: 1\r\n"
+                          "Upgrade: websocket\r\nSec-WebSocket-Key: k\r\n"
+                          "Sec-WebSocket-Version: 13\r\n\r\n", &a, &req);
+    ck_assert_ptr_null(strstr(h, "X-A"));
+    ck_assert_ptr_null(strstr(h, "keep-alive"));
+    ck_assert_ptr_nonnull(strstr(h, "\r\nSec-WebSocket-Key: k\r\nSec-WebSocket-Version: 13\r\n"));
+    ck_assert_ptr_nonnull(strstr(h, "\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n"));
+    /* Once: the client's own Upgrade line is not copied as well. */
+    const char *u = strstr(h, "Upgrade: ");
+    ck_assert_ptr_null(strstr(u + 1, "Upgrade: "));
+}
+END_TEST
+
 START_TEST(test_appended_forwarding)
 {
     http_request_t req;
@@ -156,6 +177,7 @@ int main(void)
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_plain_get);
     tcase_add_test(tc, test_hop_by_hop_and_connection_named);
+    tcase_add_test(tc, test_upgrade_kept_when_asked);
     tcase_add_test(tc, test_appended_forwarding);
     tcase_add_test(tc, test_prefix_replaced);
     tcase_add_test(tc, test_body_framing_rewritten);
