@@ -1207,6 +1207,15 @@ START_TEST(test_status_reason)
         { 501, "Not Implemented" },
         { 503, "Service Unavailable" },
         { 505, "HTTP Version Not Supported" },
+        /* what a proxy answers and passes on */
+        { 101, "Switching Protocols" },
+        { 302, "Found" },
+        { 307, "Temporary Redirect" },
+        { 308, "Permanent Redirect" },
+        { 409, "Conflict" },
+        { 422, "Unprocessable Content" },
+        { 502, "Bad Gateway" },
+        { 504, "Gateway Timeout" },
     };
     size_t i;
     const char *r;
