@@ -91,6 +91,10 @@ class ProxyFaultsTest(ServerTestCase):
         for f in reversed(self.stops):
             f()
 
+    def access_log(self):
+        with open(self.srv.access_log) as f:
+            return f.read()
+
     def serve(self, upstreams, locations):
         self.srv.conf["upstreams"] = upstreams
         self.srv.conf["locations"] = locations
@@ -144,8 +148,8 @@ class ProxyFaultsTest(ServerTestCase):
         self.assertTrue(wait_until(lambda: w.closed_at, timeout=5),
                         "drover kept the upstream connection of a client that left")
         self.assertLess(w.closed_at[0] - gone, 3.0)
-        self.assertTrue(wait_until(lambda: "499" in open(self.srv.access_log).read(), timeout=5),
-                        open(self.srv.access_log).read())
+        self.assertTrue(wait_until(lambda: " 499 " in self.access_log(), timeout=5),
+                        self.access_log())
         r = get(self.port, "/index.html")
         self.assertEqual(r.status, 200)
 

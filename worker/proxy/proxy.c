@@ -63,6 +63,8 @@ typedef struct proxy_s {
     int upstream_done; /* the whole response is read */
     int reusable;      /* and fd may go back to the pool */
     int timed_out;
+    int connect_timeouts; /* connects that timed out: no server left is a 504 */
+    int early;            /* the response came before the request body was sent */
     int progress; /* bytes moved this run: re-arm the timer */
     proxy_extra_t extra;
     double started;         /* proxy__clock() at proxy_start, for the access log */
@@ -195,7 +197,7 @@ static int proxy__connect(conn_t *c, proxy_t *p)
         int i = p->fresh ? p->server : proxy_balance_pick(p->st->peer, p->up, p->tried, w->now);
         if (i < 0) {
             log_error("proxy: upstream \"%s\": no server left for %s", p->up->name, conn_addr(c));
-            return proxy__fail(c, 502);
+            return proxy__fail(c, p->connect_timeouts > 0 ? 504 : 502);
         }
         p->server = i;
         int pending = 0;
@@ -354,6 +356,26 @@ static int proxy__chunked_fill(conn_t *c, proxy_t *p)
     return 0;
 }
 
+/* PROXY_SEND is waiting (for the upstream to take more, or the client to
+ * send more): an upstream may answer before it read the whole body (a 413
+ * or 401 from the head alone). Its bytes start the response head; the rest
+ * of the body is not forwarded and both connections close after the
+ * answer, as nginx does. 1 it answered, 0 not yet. */
+static int proxy__early(conn_t *c, proxy_t *p)
+{
+    ssize_t k = recv(p->fd, p->buf, PROXY_BUF_SIZE, MSG_DONTWAIT);
+    if (k <= 0)
+        return 0;
+    p->blen = (size_t)k;
+    p->last_len = 0;
+    p->early = 1;
+    p->phase = PROXY_HEAD;
+    p->progress = 1;
+    c->keep_alive = 0;
+    c->linger = 1; /* the client may still be sending its body */
+    return 1;
+}
+
 /* PROXY_SEND: the head, then the body from c->rbuf after the request head. */
 static int proxy__send(conn_t *c, proxy_t *p)
 {
@@ -410,7 +432,10 @@ static int proxy__send(conn_t *c, proxy_t *p)
         if (k < 0) {
             if (errno == EAGAIN)
                 return PROXY_AGAIN;
-            return proxy__retry(c, p, "send() to", errno);
+            int err = errno;
+            if (p->req_off > 0 && proxy__early(c, p))
+                return PROXY_AGAIN; /* it answered, then stopped reading */
+            return proxy__retry(c, p, "send() to", err);
         }
         p->progress = 1;
         if (p->req_off < p->req_len) {
@@ -508,7 +533,7 @@ static int proxy__answer(conn_t *c, proxy_t *p)
     c->wlen = (size_t)n;
     c->body_bytes = 0;
     p->phase = PROXY_BODY;
-    p->reusable = !p->res.close;
+    p->reusable = !p->res.close && !p->early;
     if (p->mode == PROXY_BODY_NONE || (p->mode == PROXY_BODY_LENGTH && p->left == 0))
         p->upstream_done = 1;
     if (p->mode == PROXY_BODY_LENGTH || p->mode == PROXY_BODY_CLOSE) {
@@ -614,10 +639,32 @@ int proxy_run(conn_t *c)
                            : p->phase == PROXY_SEND  ? "send"
                                                      : "read";
         log_error("proxy: %s timed out (%s) for client %s", proxy__name(p), what, conn_addr(c));
-        if (p->phase != PROXY_BODY || p->res.status == 0) {
+        p->timed_out = 0;
+        if (p->phase == PROXY_CONNECT) {
+            /* Nothing was sent: the next server, for any method (nginx's
+             * proxy_next_upstream timeout does the same). */
+            proxy_balance_failed(p->st->peer, p->up, p->server, w->now);
+            p->tried |= (uint64_t)1 << p->server;
+            p->connect_timeouts++;
+            proxy__drop_fd(p, w, 0);
+            int k = proxy__connect(c, p);
+            if (k != PROXY_AGAIN)
+                return k;
+        } else if (p->phase != PROXY_BODY || p->res.status == 0) {
             proxy_balance_failed(p->st->peer, p->up, p->server, w->now);
             return proxy__fail(c, 504);
+        } else {
+            return PROXY_CLOSE;
         }
+    }
+    if (c->rdhup && p->body_left == 0 && (!p->chunked || p->chunked_done)) {
+        /* The client shut its side with the whole request sent: it has
+         * gone (nginx's proxy_ignore_client_abort off). The upstream
+         * connection closes now rather than at read_timeout. */
+        log_info("proxy: client %s closed the connection before the response ended (%s)",
+                 conn_addr(c), proxy__name(p));
+        if (p->phase != PROXY_BODY)
+            c->status = 499;
         return PROXY_CLOSE;
     }
     p->progress = 0;
@@ -636,6 +683,8 @@ int proxy_run(conn_t *c)
         }
         case PROXY_SEND:
             r = proxy__send(c, p);
+            if (r == PROXY_AGAIN && p->phase == PROXY_SEND && p->req_off > 0)
+                proxy__early(c, p);
             break;
         case PROXY_HEAD:
             r = proxy__head(c, p);
