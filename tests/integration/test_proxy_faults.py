@@ -183,6 +183,33 @@ class ProxyFaultsTest(ServerTestCase):
         self.assertTrue(got.startswith(b"HTTP/1.1 413"), got[:200])
         self.assertIn(b"too big", got)
 
+    def test_idle_close_is_noticed_before_reuse(self):
+        """A server that closes an idle pooled connection (its own
+        keep-alive timeout): the next request, a POST that must not be
+        retried once sent, goes on a fresh connection, not the dead one."""
+        conns = []
+
+        def answer_then_close(s):
+            conns.append(s)
+            head = read_head(s)
+            n = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0]) \
+                if b"content-length:" in head.lower() else 0
+            got = head.split(b"\r\n\r\n", 1)[1]
+            while len(got) < n:
+                got += s.recv(65536)
+            s.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            time.sleep(0.2)
+            s.close()
+        r = RawServer(answer_then_close)
+        self.stops.append(r.stop)
+        self.serve({"pool": {"servers": ["127.0.0.1:%d" % r.port], "keepalive": 4}},
+                   {"/api/": {"proxy": "pool"}})
+        for i in range(3):
+            res = get(self.port, "/api/p%d" % i, method="POST", body=b"data")
+            self.assertEqual((res.status, res.body), (200, b"ok"), (i, self.srv.log_text()[-1500:]))
+            time.sleep(0.6)
+        self.assertEqual(r.accepted, 3)
+
     def test_reload_closes_the_old_pool(self):
         w = Watched()
         self.stops.append(w.stop)

@@ -36,6 +36,7 @@ typedef struct proxy_s {
     int server;     /* the one tried now */
     int fd;         /* its socket, or -1 */
     int reused;     /* fd came from the pool */
+    int pooled;     /* idle in the pool with fd: c is NULL, not on the free list */
     int fresh;      /* the next try must not take from the pool */
     uint64_t tried; /* servers that failed this request */
     int attempts;
@@ -92,19 +93,42 @@ static proxy_t *proxy__alloc(worker_t *w)
     return p;
 }
 
-/* The socket is closed (or pooled) and the structure goes back. */
+/* The socket is closed, or pooled with p: a pooled socket stays in the
+ * epoll set with p as its data, so its events find p (proxy_event) and
+ * reusing it costs no system call. */
 static void proxy__drop_fd(proxy_t *p, worker_t *w, int pool)
 {
+    (void)w;
     if (p->fd < 0)
         return;
-    /* A pooled socket stays in the epoll set (its events find p free, or
-     * wake whichever request p serves next: harmless), so reusing it costs
-     * one EPOLL_CTL_MOD instead of a DEL and an ADD. */
-    if (pool)
-        proxy_conn_put(p->st, p->server, p->fd);
-    else
+    if (pool && proxy_conn_put(p->st, p->server, p->fd, p)) {
+        p->pooled = 1;
+        return;
+    }
+    if (!pool)
         close(p->fd);
     p->fd = -1;
+}
+
+/* p, with the exchange under way, moves into pooled q, whose socket is
+ * registered with q as its data: the structure follows the connection. */
+static proxy_t *proxy__adopt(conn_t *c, proxy_t *p, proxy_t *q)
+{
+    worker_t *w = c->w;
+    int fd = q->fd;
+    *q = *p;
+    q->fd = fd;
+    q->pooled = 0;
+    q->reused = 1;
+    q->next_free = NULL;
+    memset(p, 0, sizeof(*p));
+    p->fd = -1;
+    p->next_free = w->proxy_free;
+    w->proxy_free = p;
+    c->proto = q;
+    /* The caller holds p: it stops, and q runs from the ready queue. */
+    conn_ready_push(c);
+    return q;
 }
 
 static const char *proxy__name(const proxy_t *p)
@@ -136,8 +160,10 @@ static void proxy__end(conn_t *c, int pool)
     free(p->obuf);
     p->req = p->buf = p->obuf = NULL;
     p->c = NULL;
-    p->next_free = w->proxy_free;
-    w->proxy_free = p;
+    if (!p->pooled) {
+        p->next_free = w->proxy_free;
+        w->proxy_free = p;
+    }
     c->proto = NULL;
     c->proto_ops = NULL;
     conn_list_remove(c);
@@ -173,12 +199,18 @@ static void proxy__arm(conn_t *c, double secs)
     list_insert_head(q, &c->timer);
 }
 
-void proxy_event(worker_t *w, uint64_t d)
+void proxy_event(worker_t *w, uint64_t d, uint32_t events)
 {
-    (void)w;
     proxy_t *p = (proxy_t *)(uintptr_t)(d & ~(uint64_t)3);
-    if (p->c != NULL)
+    if (p->c != NULL) {
         conn_ready_push(p->c);
+    } else if (p->pooled && proxy_conn_idle_event(p->st, p->fd, events)) {
+        /* The server closed its idle connection: gone from the pool. */
+        p->pooled = 0;
+        p->fd = -1;
+        p->next_free = w->proxy_free;
+        w->proxy_free = p;
+    }
 }
 
 static int proxy__fail(conn_t *c, int status)
@@ -201,10 +233,18 @@ static int proxy__connect(conn_t *c, proxy_t *p)
         }
         p->server = i;
         int pending = 0;
-        int fd = p->fresh ? -1 : proxy_conn_take(p->st, i);
-        p->reused = fd >= 0;
+        void *tag = NULL;
+        int fd = p->fresh ? -1 : proxy_conn_take(p->st, i, &tag);
         p->fresh = 0;
-        if (fd < 0 && (fd = proxy_conn_open(&p->up->servers[i], &pending)) < 0) {
+        if (fd >= 0) {
+            p = proxy__adopt(c, p, tag);
+            p->phase = PROXY_SEND;
+            p->req_off = 0;
+            p->boff = p->blen = p->last_len = 0;
+            return PROXY_AGAIN;
+        }
+        p->reused = 0;
+        if ((fd = proxy_conn_open(&p->up->servers[i], &pending)) < 0) {
             log_error("proxy: connect() to %s: %s", proxy__name(p), strerror(errno));
             proxy_balance_failed(p->st->peer, p->up, i, w->now);
             p->tried |= (uint64_t)1 << i;
@@ -212,7 +252,7 @@ static int proxy__connect(conn_t *c, proxy_t *p)
         }
         struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
                                  .data.u64 = (uint64_t)(uintptr_t)p | PROXY_EV_TAG};
-        if (epoll_ctl(w->epfd, p->reused ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) < 0) {
+        if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
             log_error("proxy: epoll_ctl(upstream): %s", strerror(errno));
             close(fd);
             return proxy__fail(c, 502);
@@ -648,8 +688,8 @@ int proxy_run(conn_t *c)
             p->connect_timeouts++;
             proxy__drop_fd(p, w, 0);
             int k = proxy__connect(c, p);
-            if (k != PROXY_AGAIN)
-                return k;
+            if (k != PROXY_AGAIN || c->proto != p)
+                return k; /* done, or moved to a pooled connection and queued */
         } else if (p->phase != PROXY_BODY || p->res.status == 0) {
             proxy_balance_failed(p->st->peer, p->up, p->server, w->now);
             return proxy__fail(c, 504);
@@ -710,9 +750,14 @@ int proxy_run(conn_t *c)
     return PROXY_AGAIN;
 }
 
+static void proxy__drop_pooled(void *tag)
+{
+    free(tag);
+}
+
 void proxy_worker_exit(worker_t *w)
 {
-    proxy_conn_close_all(w);
+    proxy_conn_close_all(w, proxy__drop_pooled);
     while (w->proxy_free != NULL) {
         proxy_t *p = w->proxy_free;
         w->proxy_free = p->next_free;
