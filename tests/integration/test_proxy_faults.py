@@ -239,6 +239,39 @@ class ProxyFaultsTest(ServerTestCase):
         r = get(self.port, "/api/b")
         self.assertEqual((r.status, r.body), (200, b"ok"))
 
+    def test_reload_lets_inflight_requests_finish(self):
+        """A reload that points the upstream elsewhere: the request under
+        way on the old generation gets the old server's whole answer, the
+        next ones go to the new server."""
+        def slow(s):
+            read_head(s)
+            s.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nold-")
+            time.sleep(1.5)
+            s.sendall(b"answer")
+            time.sleep(0.5)
+            s.close()
+        old = RawServer(slow)
+        self.stops.append(old.stop)
+        e, new_addr = self.echo("new")
+        self.serve({"app": {"servers": ["127.0.0.1:%d" % old.port]}}, {"/api/": {"proxy": "app"}})
+        got = {}
+
+        def inflight():
+            got["r"] = get(self.port, "/api/slow", timeout=10)
+        t = threading.Thread(target=inflight)
+        t.start()
+        self.assertTrue(wait_until(lambda: old.accepted == 1, timeout=5))
+        self.srv.conf["upstreams"] = {"app": {"servers": [new_addr]}}
+        self.srv.write_config()
+        self.srv.signal(signal.SIGHUP)
+        self.assertTrue(wait_until(lambda: "reload done" in self.srv.log_text(), timeout=10),
+                        self.srv.log_text()[-2000:])
+        r = get(self.port, "/api/after")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.header("X-Upstream"), "new")
+        t.join(10)
+        self.assertEqual((got["r"].status, got["r"].body), (200, b"old-answer"))
+
 
 if __name__ == "__main__":
     run_main()
