@@ -272,6 +272,24 @@ class ProxyFaultsTest(ServerTestCase):
         t.join(10)
         self.assertEqual((got["r"].status, got["r"].body), (200, b"old-answer"))
 
+    def test_a_name_is_resolved_at_load(self):
+        """A server given by name is resolved once, when the config is
+        loaded (the loop never waits on DNS); one that does not resolve is
+        refused with its file, line and key, by -t and at start."""
+        e, addr = self.echo("named")
+        port = int(addr.rsplit(":", 1)[1])
+        self.srv.conf["upstreams"] = {"app": {"servers": ["no-such-host.invalid:%d" % port]}}
+        self.srv.conf["locations"] = {"/api/": {"proxy": "app"}}
+        self.srv.write_config()
+        p = self.srv.run("-t")
+        err = p.stderr.decode()
+        self.assertNotEqual(p.returncode, 0)
+        self.assertRegex(err, r"drover\.yaml:\d+.*servers.*no-such-host\.invalid.*resolve", err)
+        self.serve({"app": {"servers": ["localhost:%d" % port]}}, {"/api/": {"proxy": "app"}})
+        r = get(self.port, "/api/x")
+        self.assertEqual(r.status, 200, r.body[:200])
+        self.assertEqual(r.header("X-Upstream"), "named")
+
 
 if __name__ == "__main__":
     run_main()
