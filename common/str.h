@@ -35,6 +35,19 @@ static inline int str_caseeq(str_t a, const char *lit, size_t litlen)
     return a.len == litlen && strncasecmp(a.p, lit, litlen) == 0;
 }
 
+/* The value of a hex digit (RFC 5234 HEXDIG, either case), or -1: for
+ * percent-encoding, chunk sizes and IPv6 literals alike. */
+static inline int str_hex_digit(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 #define STR_EQ(s, lit) str_eq((s), (lit), sizeof(lit) - 1)
 #define STR_CASEEQ(s, lit) str_caseeq((s), (lit), sizeof(lit) - 1)
 

@@ -476,7 +476,7 @@ void worker_run(const worker_args_t *args)
             if (d == WORKER_EV_CMD)
                 worker__command(w);
             else if (PROXY_EV_IS(d))
-                proxy_event(w, d);
+                proxy_event(w, d, events[i].events);
             else if (d == WORKER_EV_AUTH) {
                 if (w->auth_pool != NULL)
                     auth_pool_collect(w->auth_pool, worker__auth_done, w);

@@ -6,6 +6,8 @@
 #include <arpa/inet.h>
 #include <string.h>
 
+#include "str.h"
+
 /* The characters a reg-name may hold here: RFC 3986's unreserved set
  * (ALPHA DIGIT "-" "." "_" "~"). sub-delims and pct-encoded are valid in a
  * URI's reg-name but never in a name DNS can resolve; refusing them keeps a
@@ -32,18 +34,13 @@ static int http_host__regname(str_t h)
     return 0;
 }
 
-static int http_host__hexdig(char c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
 /* The inside of an IP-literal: IPv6address, or
  * IPvFuture = "v" 1*HEXDIG "." 1*( unreserved / sub-delims / ":" ). */
 static int http_host__ip_literal(str_t in)
 {
     if (in.len > 0 && (in.p[0] == 'v' || in.p[0] == 'V')) {
         size_t i = 1;
-        while (i < in.len && http_host__hexdig(in.p[i]))
+        while (i < in.len && str_hex_digit((unsigned char)in.p[i]) >= 0)
             i++;
         if (i == 1 || i >= in.len || in.p[i] != '.' || i + 1 == in.len)
             return -1;
@@ -62,7 +59,7 @@ static int http_host__ip_literal(str_t in)
     if (in.len == 0 || in.len >= sizeof(tmp))
         return -1;
     for (size_t i = 0; i < in.len; i++) {
-        if (!http_host__hexdig(in.p[i]) && in.p[i] != ':' && in.p[i] != '.')
+        if (str_hex_digit((unsigned char)in.p[i]) < 0 && in.p[i] != ':' && in.p[i] != '.')
             return -1;
     }
     memcpy(tmp, in.p, in.len);

@@ -5,6 +5,8 @@
 
 #include <string.h>
 
+#include "str.h"
+
 /* 1 when the value is the single coding "chunked". */
 static int http_response__only_chunked(str_t v)
 {
@@ -126,17 +128,6 @@ enum {
     HTTP_CHUNKED_DONE,
 };
 
-static int http_chunked__hex(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int http_chunked_next(http_chunked_t *st, const char *p, size_t len, size_t *used,
                       const char **data, size_t *dlen)
 {
@@ -148,14 +139,14 @@ int http_chunked_next(http_chunked_t *st, const char *p, size_t len, size_t *use
         int h;
         switch (st->state) {
         case HTTP_CHUNKED_SIZE0:
-            if ((h = http_chunked__hex(c)) < 0)
+            if ((h = str_hex_digit(c)) < 0)
                 return -1;
             st->left = (uint64_t)h;
             st->state = HTTP_CHUNKED_SIZE;
             i++;
             break;
         case HTTP_CHUNKED_SIZE:
-            if ((h = http_chunked__hex(c)) >= 0) {
+            if ((h = str_hex_digit(c)) >= 0) {
                 if (st->left >> 56)
                     return -1; /* over 2^60 bytes: no real chunk */
                 st->left = st->left * 16 + (uint64_t)h;

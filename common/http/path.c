@@ -9,16 +9,7 @@
 
 #include <string.h>
 
-static int path__hex(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
+#include "str.h"
 
 ssize_t path_normalize(const char *in, size_t len, char *out, size_t outsize)
 {
@@ -39,8 +30,8 @@ ssize_t path_normalize(const char *in, size_t len, char *out, size_t outsize)
             if (c == '%') {
                 if (i + 2 >= len)
                     return -1;
-                int hi = path__hex((unsigned char)in[i + 1]);
-                int lo = path__hex((unsigned char)in[i + 2]);
+                int hi = str_hex_digit((unsigned char)in[i + 1]);
+                int lo = str_hex_digit((unsigned char)in[i + 2]);
                 if (hi < 0 || lo < 0)
                     return -1;
                 c = hi * 16 + lo;

@@ -11,6 +11,18 @@ import tlsgen
 from harness import ServerTestCase, free_port, run_main, yaml_dump, yaml_scalar
 
 
+def host_roots(d, names):
+    """A root per host name under d (root-NAME), each with who.txt saying
+    the name: which host answered is in the body."""
+    roots = {}
+    for name in names:
+        roots[name] = os.path.join(d, "root-" + name)
+        os.makedirs(roots[name])
+        with open(os.path.join(roots[name], "who.txt"), "w") as f:
+            f.write(name + "\n")
+    return roots
+
+
 class VhostTlsTest(ServerTestCase):
     start_server = False
 
@@ -23,12 +35,7 @@ class VhostTlsTest(ServerTestCase):
         default = tlsgen.make_leaf(d, "default", "DNS:localhost,IP:127.0.0.1", 11)
         a = tlsgen.make_leaf(d, "a", "DNS:a.test,DNS:www.a.test", 12)
         b = tlsgen.make_leaf(d, "b", "DNS:b.test", 13)
-        roots = {}
-        for name in ("a", "b"):
-            roots[name] = os.path.join(d, "root-" + name)
-            os.makedirs(roots[name])
-            with open(os.path.join(roots[name], "who.txt"), "w") as f:
-                f.write(name + "\n")
+        roots = host_roots(d, ("a", "b"))
         self.tls_port = free_port()  # reserved by the harness, not guessed as port + 1
         conf = dict(self.srv.conf)
         conf.pop("listen")
@@ -152,17 +159,14 @@ class HostOnlyTlsTest(ServerTestCase):
         self.ca = tlsgen.make_ca(d)
         a = tlsgen.make_leaf(d, "a", "DNS:a.test", 21)
         b = tlsgen.make_leaf(d, "b", "DNS:b.test", 22)
-        for name in ("a", "b"):
-            os.makedirs(os.path.join(d, "root-" + name))
-            with open(os.path.join(d, "root-" + name, "who.txt"), "w") as f:
-                f.write(name + "\n")
+        roots = host_roots(d, ("a", "b"))
         self.tls_port = free_port()
         conf = dict(self.srv.conf)
         conf.pop("listen")
         self.text = ("listen:\n  - {address: \"127.0.0.1:%d\", tls: true}\n" % self.tls_port +
                      yaml_dump(conf) + "hosts:\n" +
                      "".join("  %s.test:\n    root: %s\n    tls: {cert: %s, key: %s}\n"
-                             % (n, yaml_scalar(os.path.join(d, "root-" + n)), yaml_scalar(c[0]),
+                             % (n, yaml_scalar(roots[n]), yaml_scalar(c[0]),
                                 yaml_scalar(c[1])) for n, c in (("a", a), ("b", b))))
         self.srv.write_config(self.text)
 

@@ -14,28 +14,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "guarded.h"
 #include "http_parser.h"
 
 #define MAX_HEAD 8192
-
-/* Copies s into fresh memory that ends at a PROT_NONE guard page. The mapping
- * is left for the test process to drop when it exits: slices in the result
- * point into it. */
-static char *guarded(const char *s, size_t len)
-{
-    size_t pg = (size_t)sysconf(_SC_PAGESIZE);
-    size_t data = (len + pg - 1) / pg * pg;
-    char *map;
-
-    if (data == 0)
-        data = pg;
-    map = mmap(NULL, data + pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    ck_assert_ptr_ne(map, MAP_FAILED);
-    ck_assert_int_eq(mprotect(map + data, pg, PROT_NONE), 0);
-    if (len > 0)
-        memcpy(map + data - len, s, len);
-    return map + data - len;
-}
 
 static ssize_t parse_len(const char *s, size_t len, size_t max_head, http_request_t *req)
 {
@@ -1207,6 +1189,15 @@ START_TEST(test_status_reason)
         { 501, "Not Implemented" },
         { 503, "Service Unavailable" },
         { 505, "HTTP Version Not Supported" },
+        /* what a proxy answers and passes on */
+        { 101, "Switching Protocols" },
+        { 302, "Found" },
+        { 307, "Temporary Redirect" },
+        { 308, "Permanent Redirect" },
+        { 409, "Conflict" },
+        { 422, "Unprocessable Content" },
+        { 502, "Bad Gateway" },
+        { 504, "Gateway Timeout" },
     };
     size_t i;
     const char *r;

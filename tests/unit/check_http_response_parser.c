@@ -13,20 +13,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "guarded.h"
 #include "http_response_parser.h"
 
 #define MAX_HEAD 8192
-
-static char *guarded(const char *s, size_t len)
-{
-    size_t pg = (size_t)sysconf(_SC_PAGESIZE);
-    size_t data = len == 0 ? pg : (len + pg - 1) / pg * pg;
-    char *map = mmap(NULL, data + pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    ck_assert_ptr_ne(map, MAP_FAILED);
-    ck_assert_int_eq(mprotect(map + data, pg, PROT_NONE), 0);
-    memcpy(map + data - len, s, len);
-    return map + data - len;
-}
 
 static ssize_t parse(const char *s, http_response_t *res)
 {

@@ -16,26 +16,16 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "guarded.h"
 #include "proxy_protocol.h"
 
-/* Copies s into fresh memory that ends at a PROT_NONE guard page, and
- * unmaps it after parsing (the result holds no pointers into it). */
+/* Parses a guarded copy of s, unmapped after (the result holds no
+ * pointers into it). */
 static int parse_len(const void *s, size_t len, proxy_protocol_t *out)
 {
-    size_t pg = (size_t)sysconf(_SC_PAGESIZE);
-    size_t data = (len + pg - 1) / pg * pg;
-    char *map;
-    int r;
-
-    if (data == 0)
-        data = pg;
-    map = mmap(NULL, data + pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    ck_assert_ptr_ne(map, MAP_FAILED);
-    ck_assert_int_eq(mprotect(map + data, pg, PROT_NONE), 0);
-    if (len > 0)
-        memcpy(map + data - len, s, len);
-    r = proxy_protocol_parse(map + data - len, len, out);
-    munmap(map, data + pg);
+    char *buf = guarded(s, len);
+    int r = proxy_protocol_parse(buf, len, out);
+    guarded_free(buf, len);
     return r;
 }
 

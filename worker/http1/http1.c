@@ -418,7 +418,16 @@ void http1_process(conn_t *c, uint32_t events)
             if (r == PROXY_AGAIN)
                 return;
             if (r == PROXY_CLOSE) {
-                conn_close(c);
+                /* Logged and counted with what the client got (499: it
+                 * left before the answer), then closed without linger. */
+                if (c->proto_ops != NULL && c->proto_ops->release != NULL)
+                    c->proto_ops->release(c);
+                double started = c->log_start;
+                http1__count(c);
+                c->started = started;
+                c->keep_alive = 0;
+                c->linger = 0;
+                http1__finish(c);
                 return;
             }
             if (r == PROXY_FAIL) {

@@ -38,6 +38,7 @@ typedef struct proxy_s {
     int server;     /* the one tried now */
     int fd;         /* its socket, or -1 */
     int reused;     /* fd came from the pool */
+    int pooled;     /* idle in the pool with fd: c is NULL, not on the free list */
     int fresh;      /* the next try must not take from the pool */
     uint64_t tried; /* servers that failed this request */
     int attempts;
@@ -65,6 +66,8 @@ typedef struct proxy_s {
     int upstream_done; /* the whole response is read */
     int reusable;      /* and fd may go back to the pool */
     int timed_out;
+    int connect_timeouts; /* connects that timed out: no server left is a 504 */
+    int early;            /* the response came before the request body was sent */
     int progress; /* bytes moved this run: re-arm the timer */
     proxy_extra_t extra;
     double started;         /* proxy__clock() at proxy_start, for the access log */
@@ -94,19 +97,42 @@ static proxy_t *proxy__alloc(worker_t *w)
     return p;
 }
 
-/* The socket is closed (or pooled) and the structure goes back. */
+/* The socket is closed, or pooled with p: a pooled socket stays in the
+ * epoll set with p as its data, so its events find p (proxy_event) and
+ * reusing it costs no system call. */
 static void proxy__drop_fd(proxy_t *p, worker_t *w, int pool)
 {
+    (void)w;
     if (p->fd < 0)
         return;
-    /* A pooled socket stays in the epoll set (its events find p free, or
-     * wake whichever request p serves next: harmless), so reusing it costs
-     * one EPOLL_CTL_MOD instead of a DEL and an ADD. */
-    if (pool)
-        proxy_conn_put(p->st, p->server, p->fd);
-    else
+    if (pool && proxy_conn_put(p->st, p->server, p->fd, p)) {
+        p->pooled = 1;
+        return;
+    }
+    if (!pool)
         close(p->fd);
     p->fd = -1;
+}
+
+/* p, with the exchange under way, moves into pooled q, whose socket is
+ * registered with q as its data: the structure follows the connection. */
+static proxy_t *proxy__adopt(conn_t *c, proxy_t *p, proxy_t *q)
+{
+    worker_t *w = c->w;
+    int fd = q->fd;
+    *q = *p;
+    q->fd = fd;
+    q->pooled = 0;
+    q->reused = 1;
+    q->next_free = NULL;
+    memset(p, 0, sizeof(*p));
+    p->fd = -1;
+    p->next_free = w->proxy_free;
+    w->proxy_free = p;
+    c->proto = q;
+    /* The caller holds p: it stops, and q runs from the ready queue. */
+    conn_ready_push(c);
+    return q;
 }
 
 static const char *proxy__name(const proxy_t *p)
@@ -140,8 +166,10 @@ static void proxy__end(conn_t *c, int pool)
     free(p->obuf);
     p->req = p->buf = p->obuf = NULL;
     p->c = NULL;
-    p->next_free = w->proxy_free;
-    w->proxy_free = p;
+    if (!p->pooled) {
+        p->next_free = w->proxy_free;
+        w->proxy_free = p;
+    }
     c->proto = NULL;
     c->proto_ops = NULL;
     conn_list_remove(c);
@@ -177,12 +205,18 @@ static void proxy__arm(conn_t *c, double secs)
     list_insert_head(q, &c->timer);
 }
 
-void proxy_event(worker_t *w, uint64_t d)
+void proxy_event(worker_t *w, uint64_t d, uint32_t events)
 {
-    (void)w;
     proxy_t *p = (proxy_t *)(uintptr_t)(d & ~(uint64_t)3);
-    if (p->c != NULL)
+    if (p->c != NULL) {
         conn_ready_push(p->c);
+    } else if (p->pooled && proxy_conn_idle_event(p->st, p->fd, events)) {
+        /* The server closed its idle connection: gone from the pool. */
+        p->pooled = 0;
+        p->fd = -1;
+        p->next_free = w->proxy_free;
+        w->proxy_free = p;
+    }
 }
 
 static int proxy__fail(conn_t *c, int status)
@@ -201,14 +235,22 @@ static int proxy__connect(conn_t *c, proxy_t *p)
         int i = p->fresh ? p->server : proxy_balance_pick(p->st->peer, p->up, p->tried, w->now);
         if (i < 0) {
             log_error("proxy: upstream \"%s\": no server left for %s", p->up->name, conn_addr(c));
-            return proxy__fail(c, 502);
+            return proxy__fail(c, p->connect_timeouts > 0 ? 504 : 502);
         }
         p->server = i;
         int pending = 0;
-        int fd = p->fresh ? -1 : proxy_conn_take(p->st, i);
-        p->reused = fd >= 0;
+        void *tag = NULL;
+        int fd = p->fresh ? -1 : proxy_conn_take(p->st, i, &tag);
         p->fresh = 0;
-        if (fd < 0 && (fd = proxy_conn_open(&p->up->servers[i], &pending)) < 0) {
+        if (fd >= 0) {
+            p = proxy__adopt(c, p, tag);
+            p->phase = PROXY_SEND;
+            p->req_off = 0;
+            p->boff = p->blen = p->last_len = 0;
+            return PROXY_AGAIN;
+        }
+        p->reused = 0;
+        if ((fd = proxy_conn_open(&p->up->servers[i], &pending)) < 0) {
             log_error("proxy: connect() to %s: %s", proxy__name(p), strerror(errno));
             proxy_balance_failed(p->st->peer, p->up, i, w->now);
             p->tried |= (uint64_t)1 << i;
@@ -216,7 +258,7 @@ static int proxy__connect(conn_t *c, proxy_t *p)
         }
         struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
                                  .data.u64 = (uint64_t)(uintptr_t)p | PROXY_EV_TAG};
-        if (epoll_ctl(w->epfd, p->reused ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) < 0) {
+        if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
             log_error("proxy: epoll_ctl(upstream): %s", strerror(errno));
             close(fd);
             return proxy__fail(c, 502);
@@ -362,6 +404,26 @@ static int proxy__chunked_fill(conn_t *c, proxy_t *p)
     return 0;
 }
 
+/* PROXY_SEND is waiting (for the upstream to take more, or the client to
+ * send more): an upstream may answer before it read the whole body (a 413
+ * or 401 from the head alone). Its bytes start the response head; the rest
+ * of the body is not forwarded and both connections close after the
+ * answer, as nginx does. 1 it answered, 0 not yet. */
+static int proxy__early(conn_t *c, proxy_t *p)
+{
+    ssize_t k = recv(p->fd, p->buf, PROXY_BUF_SIZE, MSG_DONTWAIT);
+    if (k <= 0)
+        return 0;
+    p->blen = (size_t)k;
+    p->last_len = 0;
+    p->early = 1;
+    p->phase = PROXY_HEAD;
+    p->progress = 1;
+    c->keep_alive = 0;
+    c->linger = 1; /* the client may still be sending its body */
+    return 1;
+}
+
 /* PROXY_SEND: the head, then the body from c->rbuf after the request head. */
 static int proxy__send(conn_t *c, proxy_t *p)
 {
@@ -418,7 +480,10 @@ static int proxy__send(conn_t *c, proxy_t *p)
         if (k < 0) {
             if (errno == EAGAIN)
                 return PROXY_AGAIN;
-            return proxy__retry(c, p, "send() to", errno);
+            int err = errno;
+            if (p->req_off > 0 && proxy__early(c, p))
+                return PROXY_AGAIN; /* it answered, then stopped reading */
+            return proxy__retry(c, p, "send() to", err);
         }
         p->progress = 1;
         if (p->req_off < p->req_len) {
@@ -523,7 +588,7 @@ static int proxy__answer(conn_t *c, proxy_t *p)
     c->wlen = (size_t)n;
     c->body_bytes = 0;
     p->phase = PROXY_BODY;
-    p->reusable = !p->res.close && p->upgrade.len == 0;
+    p->reusable = !p->res.close && !p->early && p->upgrade.len == 0;
     if (p->res.status == 101) {
         p->tun = proxy_tunnel_start(c, p->fd, p->buf, PROXY_BUF_SIZE, p->boff, p->blen);
         p->buf = NULL; /* the tunnel's now */
@@ -632,20 +697,45 @@ int proxy_run(conn_t *c)
 {
     proxy_t *p = c->proto;
     worker_t *w = c->w;
+    if (p->timed_out && p->phase == PROXY_TUNNEL) {
+        log_info("proxy: tunnel of client %s to %s idle for tunnel_timeout: closed", conn_addr(c),
+                 proxy__name(p));
+        c->keep_alive = 0;
+        proxy__end(c, 0);
+        return PROXY_DONE; /* logged as the 101 it was */
+    }
     if (p->timed_out) {
         const char *what = p->phase == PROXY_CONNECT ? "connect"
                            : p->phase == PROXY_SEND  ? "send"
                                                      : "read";
         log_error("proxy: %s timed out (%s) for client %s", proxy__name(p), what, conn_addr(c));
-        if (p->phase == PROXY_TUNNEL) {
-            c->keep_alive = 0;
-            proxy__end(c, 0);
-            return PROXY_DONE; /* logged as the 101 it was */
-        }
-        if (p->phase != PROXY_BODY || p->res.status == 0) {
+        p->timed_out = 0;
+        if (p->phase == PROXY_CONNECT) {
+            /* Nothing was sent: the next server, for any method (nginx's
+             * proxy_next_upstream timeout does the same). */
+            proxy_balance_failed(p->st->peer, p->up, p->server, w->now);
+            p->tried |= (uint64_t)1 << p->server;
+            p->connect_timeouts++;
+            proxy__drop_fd(p, w, 0);
+            int k = proxy__connect(c, p);
+            if (k != PROXY_AGAIN || c->proto != p)
+                return k; /* done, or moved to a pooled connection and queued */
+        } else if (p->phase != PROXY_BODY || p->res.status == 0) {
             proxy_balance_failed(p->st->peer, p->up, p->server, w->now);
             return proxy__fail(c, 504);
+        } else {
+            return PROXY_CLOSE;
         }
+    }
+    if (c->rdhup && p->body_left == 0 && (!p->chunked || p->chunked_done) &&
+        p->phase != PROXY_TUNNEL && p->upgrade.len == 0) {
+        /* The client shut its side with the whole request sent: it has
+         * gone (nginx's proxy_ignore_client_abort off). The upstream
+         * connection closes now rather than at read_timeout. */
+        log_info("proxy: client %s closed the connection before the response ended (%s)",
+                 conn_addr(c), proxy__name(p));
+        if (p->phase != PROXY_BODY)
+            c->status = 499;
         return PROXY_CLOSE;
     }
     p->progress = 0;
@@ -664,6 +754,8 @@ int proxy_run(conn_t *c)
         }
         case PROXY_SEND:
             r = proxy__send(c, p);
+            if (r == PROXY_AGAIN && p->phase == PROXY_SEND && p->req_off > 0)
+                proxy__early(c, p);
             break;
         case PROXY_HEAD:
             r = proxy__head(c, p);
@@ -697,9 +789,14 @@ int proxy_run(conn_t *c)
     return PROXY_AGAIN;
 }
 
+static void proxy__drop_pooled(void *tag)
+{
+    free(tag);
+}
+
 void proxy_worker_exit(worker_t *w)
 {
-    proxy_conn_close_all(w);
+    proxy_conn_close_all(w, proxy__drop_pooled);
     while (w->proxy_free != NULL) {
         proxy_t *p = w->proxy_free;
         w->proxy_free = p->next_free;

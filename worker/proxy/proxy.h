@@ -67,8 +67,8 @@ int proxy_start(conn_t *c, const http_request_t *req, const proxy_route_t *route
 /* Runs the exchange as far as the sockets allow. */
 int proxy_run(conn_t *c);
 
-/* An event of an upstream socket (epoll data d). */
-void proxy_event(worker_t *w, uint64_t d);
+/* An event (epoll events) of an upstream socket (epoll data d). */
+void proxy_event(worker_t *w, uint64_t d, uint32_t events);
 
 /* The worker exits: frees the pool and the free proxy_t structures. */
 void proxy_worker_exit(worker_t *w);

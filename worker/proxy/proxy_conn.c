@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -78,42 +79,61 @@ int proxy_conn_ready(int fd)
     return errno == ENOTCONN ? 0 : -1;
 }
 
-int proxy_conn_take(proxy_upstream_state_t *st, int server)
+int proxy_conn_take(proxy_upstream_state_t *st, int server, void **tag)
 {
+    /* The newest first: the one least likely to have met the server's
+     * idle timeout. */
     for (size_t i = st->nidle; i-- > 0;) {
         if (st->idle[i].server != server)
             continue;
         int fd = st->idle[i].fd;
+        *tag = st->idle[i].tag;
         st->idle[i] = st->idle[--st->nidle];
-        char b;
-        ssize_t n = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            return fd;
-        /* Closed by the server, or bytes it should not have sent. */
-        close(fd);
+        return fd;
     }
     return -1;
 }
 
-void proxy_conn_put(proxy_upstream_state_t *st, int server, int fd)
+int proxy_conn_put(proxy_upstream_state_t *st, int server, int fd, void *tag)
 {
     if (st->idle == NULL || st->nidle >= (size_t)st->conf->keepalive) {
         close(fd);
-        return;
+        return 0;
     }
     st->idle[st->nidle].fd = fd;
     st->idle[st->nidle].server = server;
+    st->idle[st->nidle].tag = tag;
     st->nidle++;
+    return 1;
 }
 
-void proxy_conn_close_all(worker_t *w)
+int proxy_conn_idle_event(proxy_upstream_state_t *st, int fd, uint32_t events)
+{
+    if (!(events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
+        return 0;
+    char b;
+    ssize_t n = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        return 0;
+    for (size_t i = 0; i < st->nidle; i++)
+        if (st->idle[i].fd == fd) {
+            st->idle[i] = st->idle[--st->nidle];
+            break;
+        }
+    close(fd);
+    return 1;
+}
+
+void proxy_conn_close_all(worker_t *w, void (*drop)(void *tag))
 {
     if (w->proxy == NULL)
         return;
     for (size_t i = 0; i < w->proxy->n; i++) {
         proxy_upstream_state_t *st = &w->proxy->ups[i];
-        for (size_t j = 0; j < st->nidle; j++)
+        for (size_t j = 0; j < st->nidle; j++) {
             close(st->idle[j].fd);
+            drop(st->idle[j].tag);
+        }
         st->nidle = 0;
         free(st->idle);
         st->idle = NULL;

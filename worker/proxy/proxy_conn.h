@@ -4,12 +4,13 @@
  *
  * A worker keeps, per upstream, its servers' health (proxy_balance.h) and
  * up to `keepalive` idle connections. An idle connection stays in the
- * epoll set as it was (proxy.c re-points it when it is reused); before it
- * is used again a peek
- * tells whether the server closed it meanwhile, which is the common way a
- * pooled connection dies (an application's own idle timeout). One that
- * dies in the moment between is a reset before any response byte, which
- * the caller retries (proxy.c).
+ * epoll set with the data it had in use (proxy.c keeps its exchange
+ * structure with it, the entry's tag), so taking one costs no system
+ * call: a server that closes an idle connection (the common way a pooled
+ * one dies: an application's own idle timeout) is seen by its event, which
+ * proxy.c hands to proxy_conn_idle_event. One that dies in the moment
+ * between is a reset before any response byte, which the caller retries
+ * (proxy.c).
  */
 #ifndef DROVER_PROXY_CONN_H
 #define DROVER_PROXY_CONN_H
@@ -21,6 +22,7 @@
 typedef struct {
     int fd;
     int server;
+    void *tag; /* the caller's, for this connection (proxy.c: its proxy_t) */
 } proxy_idle_t;
 
 typedef struct {
@@ -41,14 +43,20 @@ int proxy_conn_open(const conf_upstream_server_t *s, int *pending);
 /* A connect under way on fd: 1 connected, 0 not yet, -1 failed (errno). */
 int proxy_conn_ready(int fd);
 
-/* A live idle connection to server i, or -1; dead ones are closed. */
-int proxy_conn_take(proxy_upstream_state_t *st, int server);
+/* An idle connection to server i, or -1; its tag in *tag. */
+int proxy_conn_take(proxy_upstream_state_t *st, int server, void **tag);
 
-/* fd, done with a response and reusable: kept idle, or closed when the
- * pool is full. */
-void proxy_conn_put(proxy_upstream_state_t *st, int server, int fd);
+/* fd, done with a response and reusable: 1 kept idle with tag, 0 closed
+ * (the pool is full). */
+int proxy_conn_put(proxy_upstream_state_t *st, int server, int fd, void *tag);
 
-/* Closes every idle connection (the worker exits). */
-void proxy_conn_close_all(worker_t *w);
+/* An event (epoll events) of idle connection fd: 1 it is dead (the server
+ * closed it or sent bytes it should not have), closed and out of the pool,
+ * 0 it lives (an edge for room to write, say). */
+int proxy_conn_idle_event(proxy_upstream_state_t *st, int fd, uint32_t events);
+
+/* Closes every idle connection (the worker exits), handing each tag to
+ * drop. */
+void proxy_conn_close_all(worker_t *w, void (*drop)(void *tag));
 
 #endif

@@ -12,66 +12,17 @@ the compressed sizes of a few real files beside gzip -6.
 Needs wrk, nginx (nginx-light), gzip; DROVER_BIN (default ./drover)."""
 import argparse, gzip, os, re, shutil, signal, socket, subprocess, sys, tempfile, time, urllib.request
 
-JQ = "/usr/share/javascript/jquery/jquery.js"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port, proc, timeout=10.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end and proc.poll() is None:
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return True
-        except OSError:
-            time.sleep(0.05)
-    return False
-
-
-def group_ticks(pgid):
-    total = 0
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-            if int(f[2]) == pgid:
-                total += sum(int(x) for x in f[11:15])
-        except (OSError, ValueError, IndexError):
-            pass
-    return total
-
-
-def start(name, argv, port, work):
-    out = open(os.path.join(work, name + ".out"), "w")
-    p = subprocess.Popen(["taskset", "-c", "0"] + argv, stdout=out, stderr=subprocess.STDOUT,
-                         start_new_session=True)
-    if not wait_port(port, p):
-        stop(p)
-        sys.exit(f"{name} did not start: {open(out.name).read()[-1500:]}")
-    return p
-
-
-def stop(p):
-    if p.poll() is None:
-        os.killpg(p.pid, signal.SIGTERM)
-        try:
-            p.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.wait()
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benchlib import free_port, group_ticks, start, stop  # noqa: E402
+import benchlib  # noqa: E402
 
 
 def wrk(port, seconds):
-    out = subprocess.run(["taskset", "-c", "1", "wrk", "-t1", "-c32", f"-d{seconds}s",
-                          "-H", "Accept-Encoding: gzip", f"http://127.0.0.1:{port}/app.js"],
-                         capture_output=True, text=True, timeout=seconds + 30).stdout
-    m = re.search(r"(\d+) requests in", out)
-    if not m or "Non-2xx" in out:
-        sys.exit("wrk: " + out)
-    return int(m.group(1))
+    return benchlib.wrk(f"http://127.0.0.1:{port}/app.js", seconds, headers=["Accept-Encoding: gzip"],
+                        strict_errors=False)
+
+
+JQ = "/usr/share/javascript/jquery/jquery.js"
 
 
 def main():

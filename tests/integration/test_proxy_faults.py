@@ -1,0 +1,295 @@
+#!/usr/bin/env python3
+"""Reverse proxy faults that need a server of their own: an upstream whose
+connect never completes (connect_timeout, and the next server after it),
+a client that goes away while the upstream is silent (the upstream
+connection is closed at once, not at read_timeout), an upstream that
+answers before it has read the request body (its answer reaches the
+client), and a reload (the old generation's pooled upstream connections
+are closed once idle). Real upstreams on 127.0.0.1."""
+
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+import unittest
+
+sys.dont_write_bytecode = True  # keep the source tree clean
+
+from harness import ServerTestCase, exchange, req, run_main, wait_until
+from test_proxy import RawServer, EchoServer, read_head, get
+
+
+class Unanswered(object):
+    """A listening socket that never accepts, its accept queue filled by
+    connections of ours: the kernel then drops further SYNs, so a
+    connect() to it neither completes nor fails: what a host that is
+    down behind a firewall does."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(0)
+        self.port = self.sock.getsockname()[1]
+        self.fillers = []
+        for _ in range(8):
+            s = socket.socket()
+            s.setblocking(False)
+            try:
+                s.connect(("127.0.0.1", self.port))
+            except BlockingIOError:
+                pass
+            self.fillers.append(s)
+        time.sleep(0.2)
+
+    def stop(self):
+        for s in self.fillers:
+            s.close()
+        self.sock.close()
+
+
+class Watched(RawServer):
+    """A raw upstream that reads the request head, stays silent, and
+    records when drover closes the connection."""
+
+    def __init__(self):
+        self.closed_at = []
+        self.heads = 0
+        super().__init__(self._behave)
+
+    def _behave(self, s):
+        if read_head(s):
+            self.heads += 1
+        s.settimeout(30)
+        try:
+            while s.recv(65536):
+                pass
+        except OSError:
+            pass
+        self.closed_at.append(time.monotonic())
+
+
+def early_answer(s):
+    """Answers 413 to the head, without reading the body, and closes."""
+    read_head(s)
+    s.sendall(b"HTTP/1.1 413 Payload Too Large\r\nContent-Length: 8\r\nConnection: close\r\n\r\n"
+              b"too big\n")
+    time.sleep(0.5)
+    s.close()
+
+
+class ProxyFaultsTest(ServerTestCase):
+    start_server = False
+    server_kwargs = {"workers": 1}
+
+    def setUp(self):
+        super().setUp()
+        self.stops = []
+
+    def tearDown(self):
+        for f in reversed(self.stops):
+            f()
+
+    def access_log(self):
+        with open(self.srv.access_log) as f:
+            return f.read()
+
+    def serve(self, upstreams, locations):
+        self.srv.conf["upstreams"] = upstreams
+        self.srv.conf["locations"] = locations
+        self.srv.write_config()
+        self.srv.start()
+
+    def echo(self, name):
+        e = EchoServer(("127.0.0.1", 0), name)
+        threading.Thread(target=e.serve_forever, kwargs={"poll_interval": 0.1},
+                         daemon=True).start()
+        self.stops.append(lambda: (e.shutdown(), e.server_close()))
+        return e, "127.0.0.1:%d" % e.server_address[1]
+
+    def test_connect_timeout_is_504(self):
+        u = Unanswered()
+        self.stops.append(u.stop)
+        self.serve({"black": {"servers": ["127.0.0.1:%d" % u.port], "connect_timeout": "1s"}},
+                   {"/api/": {"proxy": "black"}})
+        t0 = time.monotonic()
+        r = get(self.port, "/api/x", timeout=10)
+        took = time.monotonic() - t0
+        self.assertEqual(r.status, 504, r.body[:200])
+        self.assertGreater(took, 0.8)
+        self.assertLess(took, 4.0)
+        self.assertIn("timed out (connect)", self.srv.log_text())
+
+    def test_connect_timeout_tries_the_next_server(self):
+        """Nothing was sent on a connect that timed out: like nginx's
+        proxy_next_upstream timeout, any method goes to the next server."""
+        u = Unanswered()
+        self.stops.append(u.stop)
+        e, addr = self.echo("good")
+        self.serve({"two": {"servers": ["127.0.0.1:%d" % u.port, addr], "connect_timeout": "1s"}},
+                   {"/api/": {"proxy": "two"}})
+        for method in ("GET", "POST", "GET"):
+            r = get(self.port, "/api/x", method=method, body=b"b" if method == "POST" else b"",
+                    timeout=10)
+            self.assertEqual(r.status, 200, (method, r.status, r.body[:200]))
+            self.assertEqual(r.header("X-Upstream"), "good")
+
+    def test_client_gone_closes_the_upstream(self):
+        w = Watched()
+        self.stops.append(w.stop)
+        self.serve({"silent": {"servers": ["127.0.0.1:%d" % w.port], "read_timeout": "30s"}},
+                   {"/api/": {"proxy": "silent"}})
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+        s.sendall(req("GET", "/api/wait", headers={"Connection": "close"}))
+        self.assertTrue(wait_until(lambda: w.heads == 1, timeout=5), "the upstream got no request")
+        gone = time.monotonic()
+        s.close()
+        self.assertTrue(wait_until(lambda: w.closed_at, timeout=5),
+                        "drover kept the upstream connection of a client that left")
+        self.assertLess(w.closed_at[0] - gone, 3.0)
+        self.assertTrue(wait_until(lambda: " 499 " in self.access_log(), timeout=5),
+                        self.access_log())
+        r = get(self.port, "/index.html")
+        self.assertEqual(r.status, 200)
+
+    def test_early_answer_reaches_the_client(self):
+        """An upstream may refuse a body it has not read (a 413 from the
+        head alone): the client gets that answer, as from nginx, not 502."""
+        r = RawServer(early_answer)
+        self.stops.append(r.stop)
+        self.srv.conf["max_body_size"] = "64m"
+        self.serve({"early": {"servers": ["127.0.0.1:%d" % r.port]}},
+                   {"/api/": {"proxy": "early"}})
+        body = b"x" * (16 * 1024 * 1024)
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=10)
+        s.sendall(req("POST", "/api/up", headers={"Content-Length": str(len(body)),
+                                                   "Connection": "close"}))
+        got = b""
+        try:
+            s.sendall(body)
+        except OSError:
+            pass  # drover stops reading the body once the answer is there
+        s.settimeout(5)
+        for _ in range(1000):
+            try:
+                b = s.recv(65536)
+            except (socket.timeout, ConnectionResetError):
+                break
+            if not b:
+                break
+            got += b
+        s.close()
+        self.assertTrue(got.startswith(b"HTTP/1.1 413"), got[:200])
+        self.assertIn(b"too big", got)
+
+    def test_idle_close_is_noticed_before_reuse(self):
+        """A server that closes an idle pooled connection (its own
+        keep-alive timeout): the next request, a POST that must not be
+        retried once sent, goes on a fresh connection, not the dead one."""
+        conns = []
+
+        def answer_then_close(s):
+            conns.append(s)
+            head = read_head(s)
+            n = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0]) \
+                if b"content-length:" in head.lower() else 0
+            got = head.split(b"\r\n\r\n", 1)[1]
+            while len(got) < n:
+                got += s.recv(65536)
+            s.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            time.sleep(0.2)
+            s.close()
+        r = RawServer(answer_then_close)
+        self.stops.append(r.stop)
+        self.serve({"pool": {"servers": ["127.0.0.1:%d" % r.port], "keepalive": 4}},
+                   {"/api/": {"proxy": "pool"}})
+        for i in range(3):
+            res = get(self.port, "/api/p%d" % i, method="POST", body=b"data")
+            self.assertEqual((res.status, res.body), (200, b"ok"), (i, self.srv.log_text()[-1500:]))
+            time.sleep(0.6)
+        self.assertEqual(r.accepted, 3)
+
+    def test_reload_closes_the_old_pool(self):
+        w = Watched()
+        self.stops.append(w.stop)
+
+        def answer_then_wait(s):
+            read_head(s)
+            s.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            s.settimeout(30)
+            try:
+                while s.recv(65536):
+                    pass
+            except OSError:
+                pass
+            w.closed_at.append(time.monotonic())
+        w.behave = answer_then_wait
+        self.serve({"pool": {"servers": ["127.0.0.1:%d" % w.port], "keepalive": 4}},
+                   {"/api/": {"proxy": "pool"}})
+        r = get(self.port, "/api/a")
+        self.assertEqual((r.status, r.body), (200, b"ok"))
+        time.sleep(0.3)
+        self.assertEqual(w.closed_at, [], "the pooled connection was closed before the reload")
+        self.srv.signal(signal.SIGHUP)
+        self.assertTrue(wait_until(lambda: "reload done" in self.srv.log_text(), timeout=10),
+                        self.srv.log_text()[-2000:])
+        self.assertTrue(wait_until(lambda: w.closed_at, timeout=10),
+                        "the old generation's pooled connection stayed open")
+        r = get(self.port, "/api/b")
+        self.assertEqual((r.status, r.body), (200, b"ok"))
+
+    def test_reload_lets_inflight_requests_finish(self):
+        """A reload that points the upstream elsewhere: the request under
+        way on the old generation gets the old server's whole answer, the
+        next ones go to the new server."""
+        def slow(s):
+            read_head(s)
+            s.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nold-")
+            time.sleep(1.5)
+            s.sendall(b"answer")
+            time.sleep(0.5)
+            s.close()
+        old = RawServer(slow)
+        self.stops.append(old.stop)
+        e, new_addr = self.echo("new")
+        self.serve({"app": {"servers": ["127.0.0.1:%d" % old.port]}}, {"/api/": {"proxy": "app"}})
+        got = {}
+
+        def inflight():
+            got["r"] = get(self.port, "/api/slow", timeout=10)
+        t = threading.Thread(target=inflight)
+        t.start()
+        self.assertTrue(wait_until(lambda: old.accepted == 1, timeout=5))
+        self.srv.conf["upstreams"] = {"app": {"servers": [new_addr]}}
+        self.srv.write_config()
+        self.srv.signal(signal.SIGHUP)
+        self.assertTrue(wait_until(lambda: "reload done" in self.srv.log_text(), timeout=10),
+                        self.srv.log_text()[-2000:])
+        r = get(self.port, "/api/after")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.header("X-Upstream"), "new")
+        t.join(10)
+        self.assertEqual((got["r"].status, got["r"].body), (200, b"old-answer"))
+
+    def test_a_name_is_resolved_at_load(self):
+        """A server given by name is resolved once, when the config is
+        loaded (the loop never waits on DNS); one that does not resolve is
+        refused with its file, line and key, by -t and at start."""
+        e, addr = self.echo("named")
+        port = int(addr.rsplit(":", 1)[1])
+        self.srv.conf["upstreams"] = {"app": {"servers": ["no-such-host.invalid:%d" % port]}}
+        self.srv.conf["locations"] = {"/api/": {"proxy": "app"}}
+        self.srv.write_config()
+        p = self.srv.run("-t")
+        err = p.stderr.decode()
+        self.assertNotEqual(p.returncode, 0)
+        self.assertRegex(err, r"drover\.yaml:\d+.*servers.*no-such-host\.invalid.*resolve", err)
+        self.serve({"app": {"servers": ["localhost:%d" % port]}}, {"/api/": {"proxy": "app"}})
+        r = get(self.port, "/api/x")
+        self.assertEqual(r.status, 200, r.body[:200])
+        self.assertEqual(r.header("X-Upstream"), "named")
+
+
+if __name__ == "__main__":
+    run_main()
