@@ -440,6 +440,43 @@ class ProxyWsTest(SharedServerTestCase):
         finally:
             s.close()
 
+    def test_idle_tunnels_hold_no_tunnel_buffers(self):
+        # 150 open, idle tunnels that each moved 60 KB both ways: with two
+        # 64 KiB buffers each held, the worker would grow by about 19 MiB;
+        # they are released while idle.
+        worker = self.srv.workers()[0]
+        base = rss_kib(worker)
+        socks = []
+        try:
+            for i in range(150):
+                s = socket.create_connection(("127.0.0.1", self.port), timeout=10)
+                socks.append(s)
+                s.sendall(upgrade_req("/early/i%d" % i, b"x"))
+                head, rest = read_101(s)
+                self.assertTrue(head.startswith("HTTP/1.1 101 "), head)
+                for _ in range(10):
+                    if len(rest) >= 6:
+                        break
+                    rest += s.recv(100)
+                self.assertEqual(rest, b"EARLYx")
+                # 60 KB both ways, so both buffers' pages were touched.
+                s.sendall(b"y" * 60000)
+                got = 0
+                for _ in range(1000):
+                    if got >= 60000:
+                        break
+                    got += len(s.recv(65536))
+                self.assertEqual(got, 60000)
+            grown = rss_kib(worker) - base
+            self.assertLess(grown, 8192, "150 idle tunnels grew the worker by %d KiB" % grown)
+            # Still tunnels: each echoes again.
+            for s in socks[::15]:
+                s.sendall(b"again")
+                self.assertEqual(s.recv(100), b"again")
+        finally:
+            for s in socks:
+                s.close()
+
     def test_zz_no_worker_died(self):
         log = self.srv.log_text()
         self.assertNotIn("exited with", log, log[-2000:])

@@ -143,6 +143,10 @@ static int proxy_tunnel__read(proxy_tunnel_dir_t *d, conn_t *c, int fd)
         d->off = d->len = 0;
     if (d->len == d->cap)
         return 0; /* the other side has not taken enough: back-pressure */
+    if (d->buf == NULL && (d->buf = malloc(d->cap)) == NULL) {
+        log_error("proxy: tunnel of client %s: out of memory", conn_addr(c));
+        return -1;
+    }
     ssize_t k = fd >= 0 ? recv(fd, d->buf + d->len, d->cap - d->len, MSG_DONTWAIT)
                         : c->tr->recv(&c->io, d->buf + d->len, d->cap - d->len);
     if (k == 0) {
@@ -154,6 +158,25 @@ static int proxy_tunnel__read(proxy_tunnel_dir_t *d, conn_t *c, int fd)
                                                 : "recv() from the client");
     d->len += (size_t)k;
     return 1;
+}
+
+/* Waiting with nothing to pass on: the buffers go, so an idle tunnel
+ * holds none (as an idle keep-alive connection); a read takes one again. */
+static void proxy_tunnel__idle(proxy_tunnel_t *t, conn_t *c)
+{
+    proxy_tunnel_dir_t *dirs[2] = {&t->down, &t->up};
+    for (int i = 0; i < 2; i++) {
+        if (dirs[i]->off == dirs[i]->len) {
+            free(dirs[i]->buf);
+            dirs[i]->buf = NULL;
+            dirs[i]->off = dirs[i]->len = 0;
+        }
+    }
+    if (c->wbuf != NULL && c->woff == c->wlen) {
+        conn_buf_put(c->w, c->wbuf, 1); /* the 101 head is sent */
+        c->wbuf = NULL;
+        c->woff = c->wlen = 0;
+    }
 }
 
 int proxy_tunnel_run(proxy_tunnel_t *t, conn_t *c, int *progress)
@@ -171,8 +194,10 @@ int proxy_tunnel_run(proxy_tunnel_t *t, conn_t *c, int *progress)
         }
         if (t->down.shut && t->up.shut)
             return 1; /* both sides sent their end and got all before it */
-        if (!moved)
+        if (!moved) {
+            proxy_tunnel__idle(t, c);
             return 0;
+        }
         *progress = 1;
     }
     /* Still moving: let other connections run first. */
