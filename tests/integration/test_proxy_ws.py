@@ -445,6 +445,11 @@ class ProxyWsTest(SharedServerTestCase):
         # 64 KiB buffers each held, the worker would grow by about 19 MiB;
         # they are released while idle.
         worker = self.srv.workers()[0]
+        with open("/proc/%d/maps" % worker) as f:
+            if "libasan" in f.read():
+                # AddressSanitizer holds freed memory in quarantine: RSS
+                # does not show what drover frees.
+                self.skipTest("memory of idle tunnels not measured under AddressSanitizer")
         base = rss_kib(worker)
         socks = []
         try:
