@@ -10,7 +10,9 @@
  * The tunnel moves bytes both ways through two bounded buffers of
  * PROXY_TUNNEL_BUF_SIZE: a side whose buffer toward the other is full is
  * not read until the other takes bytes, so a peer that does not read
- * never makes drover hold more than that. The bytes that came with the
+ * never makes drover hold more than that. While both are empty they are
+ * freed, so an idle tunnel (most WebSockets, most of the time) holds no
+ * buffer; a read takes one again. The bytes that came with the
  * 101 head (upstream) and those the client sent after its request head
  * (early frames, in c->rbuf) are the first of each direction. An end of
  * file from one side is passed on as a shutdown of the write side to the
