@@ -498,7 +498,12 @@ class LimitTest(ServerTestCase):
                          % (took, ok, exact, counts))
         self.assertLess(abs(ok - exact) / exact, 0.05, (counts, took))
         self.assertGreater(counts.get(429, 0), 10 * ok, counts)
-        r = get(s.port, "/api/")
+        # A token comes back every 100 ms: on a loaded machine the first
+        # request after the hammer may find one, the next few cannot all.
+        for _ in range(20):
+            r = get(s.port, "/api/")
+            if r.status == 429:
+                break
         self.assertEqual(r.status, 429)
         self.assertEqual(r.header("Retry-After"), "1")
 
