@@ -12,6 +12,7 @@
 
 #define COMPRESS_STREAM_BR_MAX 5
 #define COMPRESS_STREAM_ZSTD_MAX 6
+#define COMPRESS_STREAM_GZIP_LEVEL_MAX 6
 
 struct compress_stream_s {
     int coding;
@@ -27,6 +28,8 @@ int compress_stream_level(int coding, int level)
         return COMPRESS_STREAM_BR_MAX;
     if (coding == CONF_CODING_ZSTD && level > COMPRESS_STREAM_ZSTD_MAX)
         return COMPRESS_STREAM_ZSTD_MAX;
+    if (coding == CONF_CODING_GZIP && level > COMPRESS_STREAM_GZIP_LEVEL_MAX)
+        return COMPRESS_STREAM_GZIP_LEVEL_MAX;
     return level;
 }
 

@@ -15,12 +15,15 @@
 #include "http_response_parser.h"
 #include "log.h"
 #include "proxy_balance.h"
+#include "proxy_compress.h"
 #include "proxy_conn.h"
 #include "proxy_request.h"
 #include "proxy_tunnel.h"
 
 /* A chunked request body framed anew, before it is sent. */
 #define PROXY_OBUF_SIZE 16384
+/* Decoded response body bytes waiting for the coder. */
+#define PROXY_ZIN_SIZE 16384
 
 typedef enum {
     PROXY_CONNECT = 0, /* a connect under way */
@@ -73,6 +76,15 @@ typedef struct proxy_s {
     double started;         /* proxy__clock() at proxy_start, for the access log */
     str_t upgrade;          /* the client's Upgrade (proxy_tunnel_wanted); len 0: none */
     proxy_tunnel_t *tun;
+    /* Compression of the response (proxy_compress.h): what the client
+     * takes, the coder once the head said yes, and decoded body bytes
+     * waiting for it. */
+    const conf_compress_t *zconf;
+    int z_any, z_stream;
+    proxy_compress_t *zc;
+    char *zin;
+    size_t zinlen;
+    int zflushed, zfinished;
 } proxy_t;
 
 /* The free proxy_t structures (their buffers freed). They are never
@@ -161,6 +173,10 @@ static void proxy__end(conn_t *c, int pool)
     proxy__drop_fd(p, w, pool);
     proxy_tunnel_free(p->tun);
     p->tun = NULL;
+    proxy_compress_free(p->zc);
+    p->zc = NULL;
+    free(p->zin);
+    p->zin = NULL;
     free(p->req);
     free(p->buf);
     free(p->obuf);
@@ -318,6 +334,9 @@ int proxy_start(conn_t *c, const http_request_t *req, const proxy_route_t *route
     p->body_left = req->content_length > 0 ? req->content_length : 0;
     p->chunked = req->chunked;
     p->upgrade = proxy_tunnel_wanted(req);
+    p->zconf = &rc->compress;
+    if (!p->head_only && p->upgrade.len == 0)
+        proxy_compress_want(p->zconf, req->accept_encoding, &p->z_any, &p->z_stream);
     if (p->chunked && (p->obuf = malloc(PROXY_OBUF_SIZE)) == NULL)
         return proxy__fail(c, 502);
 
@@ -577,7 +596,26 @@ static int proxy__answer(conn_t *c, proxy_t *p)
     p->left = p->res.content_length;
     if (c->wbuf == NULL && (c->wbuf = conn_buf_get(w, 1)) == NULL)
         return proxy__fail(c, 502);
-    ssize_t n = proxy_response_head(c, &p->res, p->mode, &p->extra, c->wbuf, CONN_WBUF_SIZE);
+    int coding = 0;
+    proxy_body_t framing = p->mode;
+    if (p->mode != PROXY_BODY_NONE && p->z_any != 0 && p->res.status != 101) {
+        p->zc = proxy_compress_start(p->zconf, p->z_any, p->z_stream, &p->res,
+                                     !c->requests_http10, &coding);
+        if (p->zc != NULL && (p->zin = malloc(PROXY_ZIN_SIZE)) == NULL)
+            return proxy__fail(c, 502);
+    }
+    if (p->zc != NULL) {
+        /* Compressed: chunked for HTTP/1.1, until close for 1.0. */
+        framing = c->requests_http10 ? PROXY_BODY_DECHUNKED : PROXY_BODY_CHUNKED;
+        if (c->requests_http10)
+            c->keep_alive = 0;
+    }
+    proxy_head_args_t ha = {
+        .mode = framing,
+        .coding = coding,
+        .vary = p->zc != NULL || proxy_compress_eligible(p->zconf, &p->res),
+    };
+    ssize_t n = proxy_response_head(c, &p->res, &ha, &p->extra, c->wbuf, CONN_WBUF_SIZE);
     if (n < 0) {
         log_error("proxy: the response head of %s does not fit %d bytes", proxy__name(p),
                   CONN_WBUF_SIZE);
@@ -599,7 +637,7 @@ static int proxy__answer(conn_t *c, proxy_t *p)
     }
     if (p->mode == PROXY_BODY_NONE || (p->mode == PROXY_BODY_LENGTH && p->left == 0))
         p->upstream_done = 1;
-    if (p->mode == PROXY_BODY_LENGTH || p->mode == PROXY_BODY_CLOSE) {
+    if (p->zc == NULL && (p->mode == PROXY_BODY_LENGTH || p->mode == PROXY_BODY_CLOSE)) {
         /* The body bytes read with the head go out in the head's send: a
          * small response is one write, as a small file's is. */
         size_t k = p->blen - p->boff, room = CONN_WBUF_SIZE - c->wlen;
@@ -617,10 +655,116 @@ static int proxy__answer(conn_t *c, proxy_t *p)
     return PROXY_AGAIN;
 }
 
+/* Decoded body bytes from buf into zin, as the upstream framed them: 1
+ * some (or the end) are there, 0 more upstream bytes are needed, -1 the
+ * chunked framing is malformed. */
+static int proxy__zdecode(proxy_t *p)
+{
+    if (p->boff >= p->blen || p->upstream_done || p->zinlen > 0)
+        return p->zinlen > 0 || p->upstream_done;
+    if (p->mode == PROXY_BODY_CHUNKED || p->mode == PROXY_BODY_DECHUNKED) {
+        size_t in = p->blen - p->boff;
+        int r = proxy_response_dechunk(&p->ch, 0, p->buf + p->boff, &in, p->zin, &p->zinlen,
+                                       PROXY_ZIN_SIZE, &p->decoded);
+        if (r < 0)
+            return -1;
+        p->blen = p->boff + in;
+        if (r == 1)
+            p->upstream_done = 1;
+    } else {
+        size_t k = p->blen - p->boff;
+        if (k > PROXY_ZIN_SIZE)
+            k = PROXY_ZIN_SIZE;
+        if (p->mode == PROXY_BODY_LENGTH && (uint64_t)k > (uint64_t)p->left)
+            k = (size_t)p->left;
+        memcpy(p->zin, p->buf + p->boff, k);
+        p->zinlen = k;
+        p->boff += k;
+        if (p->mode == PROXY_BODY_LENGTH && (p->left -= (int64_t)k) == 0)
+            p->upstream_done = 1;
+    }
+    return p->zinlen > 0 || p->upstream_done;
+}
+
+/* PROXY_BODY, compressed: upstream bytes decoded, through the coder, to
+ * the client; the coder is flushed whenever the upstream has nothing more
+ * for now, so a slow stream is not held back. */
+static int proxy__zbody(conn_t *c, proxy_t *p)
+{
+    for (int turn = 0; turn < 256; turn++) {
+        int f = proxy__flush(c, p);
+        if (f < 0)
+            return PROXY_CLOSE;
+        if (f == 0)
+            return PROXY_AGAIN;
+        if (p->zfinished) {
+            int pool = p->reusable && p->boff == p->blen;
+            proxy__end(c, pool);
+            return PROXY_DONE;
+        }
+        int d = proxy__zdecode(p);
+        if (d < 0) {
+            log_error("proxy: %s sent a malformed chunked body", proxy__name(p));
+            return PROXY_CLOSE;
+        }
+        if (d > 0) {
+            size_t used = 0, before = c->wlen;
+            int r = proxy_compress_pump(p->zc, p->zin, p->zinlen, &used, p->upstream_done, 0,
+                                        c->wbuf, &c->wlen, CONN_WBUF_SIZE);
+            if (r < 0) {
+                log_error("proxy: compressing the response of %s failed (or it ran over its "
+                          "length): closing client %s", proxy__name(p), conn_addr(c));
+                return PROXY_CLOSE;
+            }
+            memmove(p->zin, p->zin + used, p->zinlen - used);
+            p->zinlen -= used;
+            c->body_bytes += c->wlen - before;
+            p->zflushed = 0;
+            p->zfinished = r == 1;
+            continue;
+        }
+        if (p->boff > 0) {
+            memmove(p->buf, p->buf + p->boff, p->blen - p->boff);
+            p->blen -= p->boff;
+            p->boff = 0;
+        }
+        ssize_t k = recv(p->fd, p->buf + p->blen, PROXY_BUF_SIZE - p->blen, MSG_DONTWAIT);
+        if (k > 0) {
+            p->blen += (size_t)k;
+            p->progress = 1;
+            continue;
+        }
+        if (k < 0 && errno == EAGAIN) {
+            if (p->zflushed)
+                return PROXY_AGAIN;
+            size_t used = 0, before = c->wlen;
+            if (proxy_compress_pump(p->zc, NULL, 0, &used, 0, 1, c->wbuf, &c->wlen,
+                                    CONN_WBUF_SIZE) < 0)
+                return PROXY_CLOSE;
+            c->body_bytes += c->wlen - before;
+            p->zflushed = !proxy_compress_pending(p->zc);
+            continue;
+        }
+        if (k == 0 && p->mode == PROXY_BODY_CLOSE) {
+            p->upstream_done = 1;
+            p->reusable = 0;
+            continue;
+        }
+        log_error("proxy: %s closed its response body before the end (%s): closing "
+                  "client %s",
+                  proxy__name(p), k < 0 ? strerror(errno) : "end of file", conn_addr(c));
+        return PROXY_CLOSE;
+    }
+    conn_ready_push(c);
+    return PROXY_AGAIN;
+}
+
 /* PROXY_BODY: upstream bytes to the client, reading only when they are
  * sent. */
 static int proxy__body(conn_t *c, proxy_t *p)
 {
+    if (p->zc != NULL)
+        return proxy__zbody(c, p);
     for (int turn = 0; turn < 256; turn++) {
         int f = proxy__flush(c, p);
         if (f < 0)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conf_compress.h"
 #include "host.h"
 #include "proxy_request.h"
 #include "response.h"
@@ -26,8 +27,11 @@ proxy_body_t proxy_response_mode(const http_response_t *res, int head_only, int 
 
 /* Not passed on: hop-by-hop, the ones drover writes itself, framing it
  * writes anew. */
-static int proxy_response__drop(const http_response_t *res, str_t name, proxy_body_t mode)
+static int proxy_response__drop(const http_response_t *res, str_t name, const proxy_head_args_t *a)
 {
+    proxy_body_t mode = a->mode;
+    if (a->coding != 0 && STR_CASEEQ(name, "Content-Encoding"))
+        return 1; /* "identity" at most: the coding's replaces it */
     /* A 101's Upgrade names the protocol the connection speaks now. */
     if (res->status == 101 && STR_CASEEQ(name, "Upgrade"))
         return 0;
@@ -39,10 +43,27 @@ static int proxy_response__drop(const http_response_t *res, str_t name, proxy_bo
            mode != PROXY_BODY_NONE;
 }
 
-ssize_t proxy_response_head(conn_t *c, const http_response_t *res, proxy_body_t mode,
+/* Vary already names Accept-Encoding. */
+static int proxy_response__varies(const http_response_t *res)
+{
+    for (size_t i = 0; i < res->num_headers; i++) {
+        const http_header_t *h = &res->headers[i];
+        if (!STR_CASEEQ(h->name, "Vary"))
+            continue;
+        if (h->value.len == 1 && h->value.p[0] == '*')
+            return 1;
+        for (size_t k = 0; k + 15 <= h->value.len; k++)
+            if (strncasecmp(h->value.p + k, "accept-encoding", 15) == 0)
+                return 1;
+    }
+    return 0;
+}
+
+ssize_t proxy_response_head(conn_t *c, const http_response_t *res, const proxy_head_args_t *a,
                             const proxy_extra_t *x, char *out, size_t cap)
 {
-    size_t need = 64;
+    proxy_body_t mode = a->mode;
+    size_t need = 160;
     for (size_t i = 0; i < res->num_headers; i++)
         need += res->headers[i].name.len + res->headers[i].value.len + 4;
     char *lines = malloc(need);
@@ -51,11 +72,17 @@ ssize_t proxy_response_head(conn_t *c, const http_response_t *res, proxy_body_t 
     size_t n = 0;
     for (size_t i = 0; i < res->num_headers; i++) {
         const http_header_t *h = &res->headers[i];
-        if (proxy_response__drop(res, h->name, mode))
+        if (proxy_response__drop(res, h->name, a))
             continue;
         memcpy(lines + n, h->name.p, h->name.len);
         n += h->name.len;
         memcpy(lines + n, ": ", 2);
+        if (a->coding != 0 && STR_CASEEQ(h->name, "ETag") && h->value.len > 0 &&
+            h->value.p[0] == '"') {
+            /* Another representation: not byte-equal to the upstream's. */
+            memcpy(lines + n + 2, "W/", 2);
+            n += 2;
+        }
         memcpy(lines + n + 2, h->value.p, h->value.len);
         n += 2 + h->value.len;
         memcpy(lines + n, "\r\n", 2);
@@ -64,6 +91,13 @@ ssize_t proxy_response_head(conn_t *c, const http_response_t *res, proxy_body_t 
     if (mode == PROXY_BODY_CHUNKED) {
         memcpy(lines + n, "Transfer-Encoding: chunked\r\n", 28);
         n += 28;
+    }
+    const char *coding = a->coding != 0 ? conf_compress_coding_name(a->coding) : NULL;
+    if (coding != NULL)
+        n += (size_t)snprintf(lines + n, 40, "Content-Encoding: %s\r\n", coding);
+    if (a->vary && !proxy_response__varies(res)) {
+        memcpy(lines + n, "Vary: Accept-Encoding\r\n", 23);
+        n += 23;
     }
     /* response_t only for its header editing and head writer: the host's
    * and the rule's headers replace the upstream's of the same name, as

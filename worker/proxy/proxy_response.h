@@ -46,9 +46,17 @@ typedef struct {
 /* The body's mode for res, answering a request of method head_only. */
 proxy_body_t proxy_response_mode(const http_response_t *res, int head_only, int client_http10);
 
+/* How the client's head frames and labels the body. */
+typedef struct {
+    proxy_body_t mode; /* the client's framing */
+    int coding;        /* CONF_CODING_* the body is compressed with, 0 none:
+                        * Content-Encoding, the ETag made weak */
+    int vary;          /* Vary: Accept-Encoding (a compressible response) */
+} proxy_head_args_t;
+
 /* The head for the client into out[0, cap): its length, or -1 when it
  * does not fit. Reads c->keep_alive, c->https, c->host. */
-ssize_t proxy_response_head(conn_t *c, const http_response_t *res, proxy_body_t mode,
+ssize_t proxy_response_head(conn_t *c, const http_response_t *res, const proxy_head_args_t *a,
                             const proxy_extra_t *x, char *out, size_t cap);
 
 /* Decodes chunked bytes in[0, *inlen) into out[*outlen, cap) as body
