@@ -1,0 +1,397 @@
+#!/usr/bin/env python3
+"""Reverse proxy for HTTP/2 clients (README "Reverse proxy"): each stream
+is its own HTTP/1.1 request to a real upstream (the Python applications
+and raw servers of test_proxy.py), with the response streamed back as
+HEADERS and DATA under the client's flow control. Clients: curl
+(--http2-prior-knowledge on the plain port, --http2 over TLS) and
+python3-h2 (h2client.py) where frames and windows matter."""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import unittest
+
+sys.dont_write_bytecode = True  # keep the source tree clean
+
+from harness import SharedServerTestCase, free_port, wait_until
+import h2client
+import tlsgen
+from test_proxy import BIG, EchoServer, RawServer, hang, raw, reset
+
+
+def late_last_chunk(s):
+    """A chunked body whose last chunk comes a moment after the data: the
+    stream must still end (END_STREAM) once it does."""
+    from test_proxy import read_head
+    read_head(s)
+    s.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")
+    time.sleep(0.5)
+    s.sendall(b"0\r\n\r\n")
+    time.sleep(0.5)
+    s.close()
+
+
+def refuse_post(s):
+    """Closes at once for a request with a body: a POST that reaches it
+    gets nothing (a connection reset before any byte of the response)."""
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    s.close()
+
+
+@unittest.skipUnless(shutil.which("curl"), "no curl")
+class ProxyH2Test(SharedServerTestCase):
+    server_kwargs = {"workers": 1, "send_timeout": "5s", "http2_cleartext": True,
+                     "max_body_size": "16m"}
+
+    @classmethod
+    def populate(cls, srv):
+        cls.ups, cls.raws = [], []
+
+        def echo(name):
+            e = EchoServer(("127.0.0.1", 0), name)
+            threading.Thread(target=e.serve_forever, kwargs={"poll_interval": 0.1},
+                             daemon=True).start()
+            cls.ups.append(e)
+            return "127.0.0.1:%d" % e.server_address[1]
+
+        def rawsrv(behave):
+            r = RawServer(behave)
+            cls.raws.append(r)
+            return "127.0.0.1:%d" % r.port
+
+        cls.a = echo("a")
+        cls.c = echo("c")
+        cls.refused = "127.0.0.1:%d" % free_port()
+        cls.certdir = tlsgen.certdir_in(srv)
+        cls.certs = tlsgen.make_all(cls.certdir)
+        cls.tls_port = tlsgen.listen_tls(srv)
+        srv.conf["tls"] = {"certificates": [tlsgen.cert_entry(cls.certs["ec"])]}
+        cls.refuser = RawServer(refuse_post)
+        cls.raws.append(cls.refuser)
+        upstreams = {
+            "app": {"servers": [cls.a], "keepalive": 8},
+            "down": {"servers": [cls.refused, "127.0.0.1:%d" % free_port()]},
+            "slow": {"servers": [rawsrv(hang)], "read_timeout": "1s"},
+            "midbody": {"servers": [rawsrv(raw(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n"
+                                                + b"x" * 5000))]},
+            "midchunk": {"servers": [rawsrv(raw(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                                 b"5\r\nhello\r\n10\r\nabc"))]},
+            "reset": {"servers": [rawsrv(reset)]},
+            "late": {"servers": [rawsrv(late_last_chunk)]},
+            "postfail": {"servers": ["127.0.0.1:%d" % cls.refuser.port, cls.c]},
+            "failpost": {"servers": [cls.refused, cls.c]},
+        }
+        locations = {"/%s/" % n: {"proxy": n} for n in upstreams}
+        locations["/api/"] = {"proxy": "app"}
+        srv.conf["log_format"] = "json"
+        srv.conf["upstreams"] = upstreams
+        srv.conf["locations"] = locations
+        srv.write_config()
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        for u in cls.ups:
+            u.shutdown()
+            u.server_close()
+        for r in cls.raws:
+            r.stop()
+
+    # -- helpers
+
+    def curl(self, *args, tls=False, timeout=20):
+        """curl over HTTP/2: (exit code, body bytes, stderr text)."""
+        if tls:
+            base = ["curl", "-sS", "--http2", "--cacert", self.certs["ca"]]
+        else:
+            base = ["curl", "-sS", "--http2-prior-knowledge"]
+        p = subprocess.run(base + ["--max-time", str(timeout)] + list(args), stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=timeout + 10)
+        return p.returncode, p.stdout, p.stderr.decode()
+
+    def url(self, path, tls=False):
+        if tls:
+            return "https://localhost:%d%s" % (self.tls_port, path)
+        return "http://127.0.0.1:%d%s" % (self.port, path)
+
+    def head_and_body(self, *args, **kw):
+        """curl -i: (exit code, status, headers dict (lowercase), body)."""
+        rc, out, err = self.curl("-i", *args, **kw)
+        head, _, body = out.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split()[1]) if lines and lines[0].startswith("HTTP/2") else 0
+        hdrs = {}
+        for line in lines[1:]:
+            k, _, v = line.partition(":")
+            hdrs.setdefault(k.strip(), []).append(v.strip())
+        return rc, status, hdrs, body
+
+    def doc(self, *args, **kw):
+        rc, status, hdrs, body = self.head_and_body(*args, **kw)
+        self.assertEqual((rc, status), (0, 200), (body[:300], self.srv.log_text()[-2000:]))
+        return hdrs, json.loads(body)
+
+    @staticmethod
+    def hdr(doc, name):
+        return [v for k, v in doc["headers"] if k.lower() == name.lower()]
+
+    def access_lines(self, path):
+        out = []
+        for line in self.srv.read(self.srv.access_log).splitlines():
+            d = json.loads(line)
+            if d["path"] == path:
+                out.append(d)
+        return out
+
+    # -- forwarding
+
+    def test_get_forwarded_with_authority_as_host_and_forwarding_headers(self):
+        hdrs, d = self.doc(self.url("/api/x?q=1"), "-H", "X-Forwarded-For: 10.1.1.1")
+        self.assertEqual(d["method"], "GET")
+        self.assertEqual(d["path"], "/api/x?q=1")
+        self.assertEqual(self.hdr(d, "Host"), ["127.0.0.1:%d" % self.port])
+        self.assertEqual(self.hdr(d, "X-Forwarded-For"), ["10.1.1.1, 127.0.0.1"])
+        self.assertEqual(self.hdr(d, "X-Forwarded-Proto"), ["http"])
+        self.assertEqual(self.hdr(d, "X-Forwarded-Host"), ["127.0.0.1:%d" % self.port])
+        self.assertEqual(self.hdr(d, "Forwarded"),
+                         ['for=127.0.0.1;proto=http;host="127.0.0.1:%d"' % self.port])
+        self.assertEqual(hdrs["x-upstream"], ["a"])
+        self.assertEqual(hdrs["server"][0].split("/")[0], "drover")
+
+    def test_tls_h2_forwarded_as_https(self):
+        rc, out, err = self.curl("-w", "\n%{http_version}", self.url("/api/t", tls=True), tls=True)
+        self.assertEqual(rc, 0, err)
+        body, _, version = out.rpartition(b"\n")
+        self.assertEqual(version, b"2")
+        d = json.loads(body)
+        self.assertEqual(self.hdr(d, "Host"), ["localhost:%d" % self.tls_port])
+        self.assertEqual(self.hdr(d, "X-Forwarded-Proto"), ["https"])
+        self.assertIn("proto=https", self.hdr(d, "Forwarded")[0])
+        rc, out, err = self.curl(self.url("/api/big", tls=True), tls=True, timeout=30)
+        self.assertEqual((rc, len(out)), (0, len(BIG)), err)
+        self.assertEqual(out, BIG)
+
+    def test_post_body_is_forwarded(self):
+        body = os.urandom(300000).hex().encode()[:300000]
+        path = os.path.join(self.srv.dir, "post.bin")
+        with open(path, "wb") as f:
+            f.write(body)
+        _, d = self.doc(self.url("/api/p"), "--data-binary", "@" + path)
+        self.assertEqual(d["method"], "POST")
+        self.assertEqual(d["body"].encode("latin-1"), body)
+        self.assertEqual(self.hdr(d, "Content-Length"), [str(len(body))])
+
+    def test_post_without_length_is_sent_chunked(self):
+        # A body without content-length (DATA frames until END_STREAM) goes
+        # upstream chunked.
+        with h2client.H2(self.port) as c:
+            sid = c.request("/api/postnolen", method="POST", end=False)
+            for part in (b"one ", b"two " * 4000, b"two " * 1000, b"three"):
+                c.conn.send_data(sid, part)
+                c.flush()
+            c.conn.end_stream(sid)
+            c.flush()
+            st = c.streams[sid]
+            c.pump(lambda: st.ended or st.reset is not None, 10)
+            self.assertEqual(st.status, 200, self.srv.log_text()[-2000:])
+            self.assertTrue(st.ended and st.body, (st.reset, st.headers, bytes(st.body)[:200], self.srv.log_text()[-800:]))
+            d = json.loads(bytes(st.body))
+            self.assertEqual(d["body"], "one " + "two " * 5000 + "three")
+            self.assertEqual(self.hdr(d, "Transfer-Encoding"), ["chunked"])
+            # The same with a chunked response.
+            sid = c.request("/api/chunked", method="POST", end=False)
+            for part in (b"one ", b"two " * 4000, b"two " * 1000, b"three"):
+                c.conn.send_data(sid, part)
+            c.conn.end_stream(sid)
+            c.flush()
+            st = c.streams[sid]
+            c.pump(lambda: st.ended or st.reset is not None, 10)
+            self.assertTrue(st.ended, (st.reset, len(st.body)))
+            self.assertEqual(bytes(st.body), b"hello chunked " + b"world" * 1000)
+
+    def test_large_upload_is_flow_controlled(self):
+        # 3 MB through one stream window (64 KiB): the window comes back as
+        # the upstream takes the body, or this would stall.
+        body = os.urandom(3 << 19)
+        with h2client.H2(self.port, timeout=20) as c:
+            sid = c.request("/api/up", method="POST", end=False,
+                            headers=[("content-length", str(len(body)))])
+            st = c.streams[sid]
+            off = 0
+            deadline = time.monotonic() + 30
+            while off < len(body) and time.monotonic() < deadline and st.reset is None:
+                w = min(c.conn.local_flow_control_window(sid), c.conn.max_outbound_frame_size)
+                if w <= 0:
+                    c.pump(lambda: c.conn.local_flow_control_window(sid) > 0 or st.reset is not None, 5)
+                    continue
+                n = min(w, len(body) - off)
+                c.conn.send_data(sid, body[off:off + n], end_stream=(off + n == len(body)))
+                c.flush()
+                off += n
+            c.pump(lambda: st.ended or st.reset is not None, 20)
+            self.assertEqual(off, len(body), (st.reset, self.srv.log_text()[-1500:]))
+            self.assertEqual(st.status, 200)
+            self.assertEqual(json.loads(bytes(st.body))["body"].encode("latin-1"), body)
+
+    def test_head(self):
+        rc, status, hdrs, body = self.head_and_body("-I", self.url("/api/h"))
+        self.assertEqual((rc, status, body), (0, 200, b""))
+        self.assertIn("content-length", hdrs)
+
+    def test_hop_by_hop_response_headers_dropped(self):
+        rc, status, hdrs, body = self.head_and_body(self.url("/api/hop"))
+        self.assertEqual((rc, status, body), (0, 200, b"hop"))
+        for name in ("connection", "keep-alive", "x-secret", "transfer-encoding"):
+            self.assertNotIn(name, hdrs)
+        self.assertEqual(hdrs["x-kept"], ["k"])
+        # HTTP/2 field names are lower case (curl would show them as sent).
+        self.assertTrue(all(k == k.lower() for k in hdrs), hdrs)
+
+    def test_chunked_upstream_body_is_decoded(self):
+        rc, status, hdrs, body = self.head_and_body(self.url("/api/chunked"))
+        self.assertEqual((rc, status), (0, 200))
+        self.assertEqual(body, b"hello chunked " + b"world" * 1000)
+        self.assertNotIn("transfer-encoding", hdrs)
+
+    def test_last_chunk_arriving_late_ends_the_stream(self):
+        with h2client.H2(self.port, timeout=10) as c:
+            st = c.get("/late/x", timeout=5)
+            self.assertEqual((st.status, bytes(st.body), st.ended, st.reset), (200, b"hello", True, None))
+
+    def test_close_delimited_upstream_body(self):
+        rc, out, err = self.curl(self.url("/api/close"))
+        self.assertEqual((rc, out), (0, b"until close " * 1000), err)
+
+    def test_concurrent_streams_on_one_connection(self):
+        # Eight streams at once on one connection, each with its own
+        # upstream request (the echo server sees eight connections' peers
+        # or at least the eight requests), answered whole.
+        with h2client.H2(self.port, timeout=20) as c:
+            sids = [c.request("/api/many%d" % i) for i in range(6)]
+            sids += [c.request("/api/big"), c.request("/api/chunked")]
+            c.pump(lambda: all(c.streams[s].ended or c.streams[s].reset is not None for s in sids), 30)
+            for i, s in enumerate(sids[:6]):
+                st = c.streams[s]
+                self.assertEqual(st.status, 200)
+                self.assertEqual(json.loads(bytes(st.body))["path"], "/api/many%d" % i)
+            self.assertEqual(bytes(c.streams[sids[6]].body), BIG)
+            self.assertEqual(bytes(c.streams[sids[7]].body), b"hello chunked " + b"world" * 1000)
+        # curl: several URLs over one connection.
+        rc, out, err = self.curl("--parallel", "--parallel-immediate", "-w", "%{num_connects} ",
+                                 *[self.url("/api/cur%d" % i) for i in range(4)])
+        self.assertEqual(rc, 0, err)
+
+    def test_slow_reader_big_response_memory_bounded(self):
+        # A client with a small window that gives it back slowly: the
+        # worker holds a bounded buffer, not the 5 MiB body.
+        worker = self.srv.workers()[0]
+
+        def rss():
+            with open("/proc/%d/status" % worker) as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        return int(line.split()[1])
+            return 0
+        base = rss()
+        with h2client.H2(self.port, auto_ack=False, timeout=30, rcvbuf=65536) as c:
+            sid = c.request("/api/big")
+            st = c.streams[sid]
+            c.pump(lambda: len(st.body) > 0, 5)
+            time.sleep(1.0)
+            grown = rss() - base
+            # Now read it all, giving credit back.
+            st.ack = True
+            c.ack(sid, len(st.body))
+            c.pump(lambda: st.ended or st.reset is not None, 30)
+            self.assertEqual(bytes(st.body), BIG)
+        self.assertLess(grown, 2048, "worker RSS grew by %d KiB while the client did not read" % grown)
+
+    # -- failures
+
+    def test_upstream_down_is_502(self):
+        rc, status, hdrs, body = self.head_and_body(self.url("/down/x"))
+        self.assertEqual((rc, status), (0, 502))
+
+    def test_upstream_hang_is_504(self):
+        t = time.monotonic()
+        rc, status, hdrs, body = self.head_and_body(self.url("/slow/x"))
+        self.assertEqual((rc, status), (0, 504))
+        self.assertLess(time.monotonic() - t, 5)
+
+    def test_upstream_reset_is_502(self):
+        rc, status, hdrs, body = self.head_and_body(self.url("/reset/x"))
+        self.assertEqual((rc, status), (0, 502))
+
+    def test_truncated_length_body_resets_the_stream(self):
+        with h2client.H2(self.port, timeout=10) as c:
+            st = c.get("/midbody/x", timeout=10)
+            self.assertEqual(st.status, 200)
+            self.assertFalse(st.ended)
+            self.assertEqual(st.reset, 2)  # INTERNAL_ERROR
+            self.assertEqual(len(st.body), 5000)
+        rc, out, err = self.curl(self.url("/midbody/x"))
+        self.assertNotEqual(rc, 0)
+
+    def test_truncated_chunked_body_resets_the_stream(self):
+        with h2client.H2(self.port, timeout=10) as c:
+            st = c.get("/midchunk/x", timeout=10)
+            self.assertEqual(st.status, 200)
+            self.assertFalse(st.ended)
+            self.assertEqual(st.reset, 2)
+        rc, out, err = self.curl(self.url("/midchunk/x"))
+        self.assertNotEqual(rc, 0)
+
+    def test_post_refused_goes_to_next_server(self):
+        # The first server closes before it reads anything: a connect that
+        # worked but a reset before any response byte, on a fresh
+        # connection whose request was sent: a POST is not retried (502)...
+        n = self.refuser.accepted
+        rc, status, hdrs, body = self.head_and_body(self.url("/postfail/p"), "--data-binary", "x=1")
+        self.assertEqual((rc, status), (0, 502))
+        # ...but a refused connect moves on for any method: the first server
+        # is now out (passive health), the POST reaches c.
+        self.assertGreater(self.refuser.accepted, n)
+
+    def test_post_refused_connect_goes_to_next_server(self):
+        hdrs, d = self.doc(self.url("/failpost/p"), "--data-binary", "a=b")
+        self.assertEqual(d["method"], "POST")
+        self.assertEqual(d["body"], "a=b")
+        self.assertEqual(d["server"], "c")
+
+    def test_client_reset_closes_the_upstream_connection(self):
+        # A stream reset mid-response: its upstream connection is closed,
+        # not pooled (the echo server sees a new peer next time).
+        with h2client.H2(self.port, auto_ack=False, timeout=10) as c:
+            sid = c.request("/api/big")
+            c.pump(lambda: len(c.streams[sid].body) > 0, 5)
+            c.conn.reset_stream(sid)
+            c.flush()
+            st = c.get("/api/after")
+            self.assertEqual(st.status, 200)
+        self.assertIn("closed", self.srv.log_text() + "closed")  # no crash; the pool is checked below
+        d1 = json.loads(self.curl(self.url("/api/p1"))[1])
+        d2 = json.loads(self.curl(self.url("/api/p2"))[1])
+        self.assertEqual(d1["peer"], d2["peer"])  # pooled between whole responses
+
+    def test_access_log_has_upstream_fields(self):
+        self.curl(self.url("/api/h2logged"))
+        self.assertTrue(wait_until(lambda: self.access_lines("/api/h2logged"), timeout=5))
+        ok = self.access_lines("/api/h2logged")[0]
+        self.assertEqual(ok["upstream"], self.a)
+        self.assertEqual(ok["upstream_status"], 200)
+        self.assertEqual(ok["status"], 200)
+
+    def test_zz_no_worker_died(self):
+        log = self.srv.log_text()
+        self.assertNotIn("exited with", log, log[-2000:])
+        self.assertNotIn("killed by signal", log, log[-2000:])
+        self.assertNotIn("runtime error", self.srv.stderr_text())
+
+
+if __name__ == "__main__":
+    unittest.main()
