@@ -476,6 +476,7 @@ class ProxyH2Test(SharedServerTestCase):
                 c.conn.send_data(sid, chunk)
                 c.flush()
                 sent += len(chunk)
+            self.assertIsNone(st.reset)
             self.assertIsNotNone(stalled_since, "sent %d bytes without a stall" % sent)
             self.assertLess(sent, n // 2)
 
