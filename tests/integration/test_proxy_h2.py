@@ -211,6 +211,36 @@ class ProxyH2Test(SharedServerTestCase):
         self.assertEqual(hdrs["x-upstream"], ["a"])
         self.assertEqual(hdrs["server"][0].split("/")[0], "drover")
 
+    def test_split_cookies_are_joined(self):
+        # An HTTP/2 client may send each cookie in a field of its own; the
+        # upstream gets one Cookie line (RFC 9113 8.2.3).
+        with h2client.H2(self.port) as c:
+            st = c.get("/api/cookies", [("cookie", "a=1"), ("x-y", "y"), ("cookie", "b=2")])
+            self.assertEqual(st.status, 200)
+            d = json.loads(bytes(st.body))
+        self.assertEqual(self.hdr(d, "Cookie"), ["a=1; b=2"])
+
+    def test_expect_100_continue(self):
+        # A client that waits for 100 before its body gets it.
+        with h2client.H2(self.port) as c:
+            sid = c.request("/api/expect", method="POST", end=False,
+                            headers=[("content-length", "5"), ("expect", "100-continue")])
+            got = []
+            orig = c._handle
+
+            def handle(ev):
+                if type(ev).__name__ == "InformationalResponseReceived":
+                    got.append(dict(ev.headers).get(":status"))
+                orig(ev)
+            c._handle = handle
+            c.pump(lambda: got, 5)
+            self.assertEqual(got, ["100"])
+            c.conn.send_data(sid, b"hello", end_stream=True)
+            c.flush()
+            st = c.streams[sid]
+            c.pump(lambda: st.ended or st.reset is not None, 5)
+            self.assertEqual(json.loads(bytes(st.body))["body"], "hello")
+
     def test_tls_h2_forwarded_as_https(self):
         rc, out, err = self.curl("-w", "\n%{http_version}", self.url("/api/t", tls=True), tls=True)
         self.assertEqual(rc, 0, err)

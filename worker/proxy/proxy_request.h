@@ -9,7 +9,8 @@
  * Proxy-Connection, TE, Trailer, Transfer-Encoding, Upgrade and every name
  * the Connection header lists), the body's framing written anew
  * (Content-Length, or Transfer-Encoding: chunked), X-Forwarded-For and
- * Forwarded appended to, X-Forwarded-Proto and X-Forwarded-Host set.
+ * Forwarded appended to, X-Forwarded-Proto and X-Forwarded-Host set,
+ * Cookie fields joined on one line (HTTP/2 clients split them).
  * Pure (tests/unit/check_proxy_request.c).
  */
 #ifndef DROVER_PROXY_REQUEST_H
