@@ -75,6 +75,47 @@ class Dripper(object):
         s.close()
 
 
+class WsEcho(object):
+    """A WebSocket-style upstream: checks nothing itself, keeps the head it
+    got, answers 101 (Sec-WebSocket-Accept from the key, the first
+    subprotocol offered) and then echoes bytes until drover shuts its side,
+    then closes."""
+
+    def __init__(self):
+        self.heads = []
+        self.srv = RawServer(self.behave)
+
+    def behave(self, s):
+        import base64
+        import hashlib
+        from test_proxy import read_head
+        head = read_head(s)
+        self.heads.append(head)
+        hdrs = {}
+        for line in head.decode("latin-1").split("\r\n")[1:]:
+            k, _, v = line.partition(":")
+            hdrs[k.strip().lower()] = v.strip()
+        if hdrs.get("upgrade", "").lower() != "websocket":
+            s.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 2\r\n\r\nno")
+            s.close()
+            return
+        key = hdrs.get("sec-websocket-key", "")
+        accept = base64.b64encode(hashlib.sha1((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")
+                                               .encode()).digest())
+        proto = hdrs.get("sec-websocket-protocol", "").split(",")[0].strip()
+        s.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                  b"Sec-WebSocket-Accept: " + accept + b"\r\n" +
+                  (b"Sec-WebSocket-Protocol: " + proto.encode() + b"\r\n" if proto else b"") +
+                  b"\r\nhi")
+        for _ in range(1000):
+            b = s.recv(65536)
+            if not b:
+                break
+            s.sendall(b)
+        s.sendall(b"bye")
+        s.close()
+
+
 def refuse_post(s):
     """Reads the request, then resets the connection before any byte of a
     response: a POST it got may have been acted on."""
@@ -116,6 +157,8 @@ class ProxyH2Test(SharedServerTestCase):
         cls.raws.append(cls.refuser)
         cls.dripper = Dripper()
         cls.raws.append(cls.dripper.srv)
+        cls.ws = WsEcho()
+        cls.raws.append(cls.ws.srv)
         cls.stuck = RawServer(hang, rcvbuf=4096)  # reads the head, then nothing
         cls.raws.append(cls.stuck)
         upstreams = {
@@ -131,6 +174,7 @@ class ProxyH2Test(SharedServerTestCase):
             "delayed": {"servers": [rawsrv(delayed)], "read_timeout": "5s"},
             "drip": {"servers": ["127.0.0.1:%d" % cls.dripper.srv.port], "keepalive": 4},
             "stuck": {"servers": ["127.0.0.1:%d" % cls.stuck.port], "send_timeout": "20s"},
+            "ws": {"servers": ["127.0.0.1:%d" % cls.ws.srv.port]},
             "postfail": {"servers": ["127.0.0.1:%d" % cls.refuser.port, cls.c]},
             "failpost": {"servers": [cls.refused, cls.c]},
         }
@@ -509,6 +553,76 @@ class ProxyH2Test(SharedServerTestCase):
             self.assertIsNone(st.reset)
             self.assertIsNotNone(stalled_since, "sent %d bytes without a stall" % sent)
             self.assertLess(sent, n // 2)
+
+    def test_extended_connect_websocket_tunnel(self):
+        # RFC 8441: SETTINGS_ENABLE_CONNECT_PROTOCOL, then CONNECT with
+        # :protocol websocket becomes an HTTP/1.1 Upgrade; the 101 is
+        # :status 200, then DATA both ways; END_STREAM from the client
+        # shuts the upstream's side, whose close ends the stream.
+        with h2client.H2(self.port, timeout=10) as c:
+            c.pump(lambda: 8 in c.remote_settings, 5)
+            self.assertEqual(c.remote_settings.get(8), 1)
+            sid = c.conn.get_next_available_stream_id()
+            c.conn.send_headers(sid, [(":method", "CONNECT"), (":protocol", "websocket"),
+                                      (":scheme", "http"), (":path", "/ws/chat?room=1"),
+                                      (":authority", "127.0.0.1"), ("sec-websocket-version", "13"),
+                                      ("sec-websocket-protocol", "chat, superchat"),
+                                      ("sec-websocket-extensions", "permessage-deflate")])
+            c.flush()
+            st = c.streams[sid] = h2client.Stream(sid)
+            c.pump(lambda: st.status != 0 and len(st.body) >= 2, 5)
+            self.assertEqual(st.status, 200)
+            self.assertEqual(st.headers.get("sec-websocket-protocol"), "chat")
+            self.assertEqual(bytes(st.body), b"hi")
+            c.conn.send_data(sid, b"ping one")
+            c.flush()
+            c.pump(lambda: bytes(st.body) == b"hiping one", 5)
+            c.conn.send_data(sid, b"two", end_stream=True)
+            c.flush()
+            c.pump(lambda: st.ended or st.reset is not None, 5)
+            self.assertEqual(bytes(st.body), b"hiping onetwobye")
+            self.assertTrue(st.ended)
+        head = self.ws.heads[-1].decode("latin-1")
+        lines = head.split("\r\n")
+        self.assertEqual(lines[0], "GET /ws/chat?room=1 HTTP/1.1")
+        hdrs = {}
+        for line in lines[1:]:
+            k, _, v = line.partition(":")
+            hdrs.setdefault(k.strip().lower(), []).append(v.strip())
+        self.assertEqual(hdrs["upgrade"], ["websocket"])
+        self.assertEqual(hdrs["connection"], ["Upgrade"])
+        self.assertEqual(hdrs["sec-websocket-version"], ["13"])
+        self.assertEqual(hdrs["sec-websocket-protocol"], ["chat, superchat"])
+        self.assertEqual(hdrs["sec-websocket-extensions"], ["permessage-deflate"])
+        import base64
+        self.assertEqual(len(base64.b64decode(hdrs["sec-websocket-key"][0])), 16)
+
+    def test_extended_connect_refused_upgrade_is_the_answer(self):
+        # An upstream that does not switch answers as it likes.
+        with h2client.H2(self.port, timeout=10) as c:
+            sid = c.conn.get_next_available_stream_id()
+            c.pump(lambda: 8 in c.remote_settings, 5)
+            c.conn.send_headers(sid, [(":method", "CONNECT"), (":protocol", "websocket"),
+                                      (":scheme", "http"), (":path", "/api/ws"),
+                                      (":authority", "127.0.0.1"), ("sec-websocket-version", "13")])
+            c.flush()
+            st = c.streams[sid] = h2client.Stream(sid)
+            c.pump(lambda: st.ended or st.reset is not None, 5)
+            # The echo app answers a GET it sees (no upgrade): 200 with its JSON.
+            self.assertEqual(st.status, 200)
+            self.assertEqual(json.loads(bytes(st.body))["method"], "GET")
+
+    def test_extended_connect_other_protocol_is_501(self):
+        with h2client.H2(self.port, timeout=10) as c:
+            c.pump(lambda: 8 in c.remote_settings, 5)
+            sid = c.conn.get_next_available_stream_id()
+            c.conn.send_headers(sid, [(":method", "CONNECT"), (":protocol", "webtransport"),
+                                      (":scheme", "http"), (":path", "/ws/x"),
+                                      (":authority", "127.0.0.1")])
+            c.flush()
+            st = c.streams[sid] = h2client.Stream(sid)
+            c.pump(lambda: st.ended or st.reset is not None, 5)
+            self.assertEqual(st.status, 501)
 
     def test_access_log_has_upstream_fields(self):
         self.curl(self.url("/api/h2logged"))

@@ -147,6 +147,20 @@ START_TEST(test_cookies_joined)
 }
 END_TEST
 
+START_TEST(test_upgrade_replaces_keepalive)
+{
+    http_request_t req;
+    proxy_request_args_t a = args();
+    a.upgrade = "websocket";
+    a.extra = "Sec-WebSocket-Key: k==\r\n";
+    const char *h = build("GET /ws HTTP/1.1\r\nHost: h\r\nSec-WebSocket-Version: 13\r\n\r\n", &a, &req);
+    ck_assert_ptr_nonnull(strstr(h, "\r\nSec-WebSocket-Version: 13\r\n"));
+    const char *tail = "Sec-WebSocket-Key: k==\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
+    ck_assert_str_eq(h + strlen(h) - strlen(tail), tail);
+    ck_assert_ptr_null(strstr(h, "keep-alive"));
+}
+END_TEST
+
 START_TEST(test_too_small)
 {
     http_request_t req;
@@ -172,6 +186,7 @@ int main(void)
     tcase_add_test(tc, test_body_framing_rewritten);
     tcase_add_test(tc, test_http10_without_host);
     tcase_add_test(tc, test_cookies_joined);
+    tcase_add_test(tc, test_upgrade_replaces_keepalive);
     tcase_add_test(tc, test_too_small);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

@@ -349,6 +349,9 @@ int http2_attach(conn_t *c)
         { NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, (uint32_t)conf->http2_max_streams },
         { NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, (uint32_t)conf->max_header_size },
         { NGHTTP2_SETTINGS_ENABLE_PUSH, 0 },
+        /* Extended CONNECT (RFC 8441): WebSocket over a stream, to a
+         * proxied location (http2_proxy.c). */
+        { NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL, 1 },
     };
     if (nghttp2_submit_settings(h->session, NGHTTP2_FLAG_NONE, iv, sizeof(iv) / sizeof(iv[0])) != 0)
         goto fail;

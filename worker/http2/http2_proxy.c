@@ -5,9 +5,12 @@
 
 #include "http2_proxy.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
 
 #include "host.h"
 #include "log.h"
@@ -38,6 +41,9 @@ typedef struct {
     unsigned answered : 1; /* HEADERS submitted */
     unsigned reset : 1;   /* RST_STREAM submitted */
     unsigned cut : 1;     /* the response was cut short: what came goes out, then a reset */
+    unsigned tunnel : 1;  /* an extended CONNECT (WebSocket): DATA both ways after the 101 */
+    unsigned shut : 1;    /* the tunnel's client side ended: the upstream's write side shut */
+    char key[48];         /* its Sec-WebSocket-Key line */
 } http2_proxy_t;
 
 /* The exchange's access log fields into the stream, and its upstream side
@@ -60,7 +66,7 @@ void http2_proxy_data(nghttp2_session *session, http2_stream_t *s, const uint8_t
     /* The connection's window comes back at once: what bounds a stream's
      * body is its own window (and the buffer below). */
     nghttp2_session_consume_connection(session, len);
-    if (hp->p == NULL || hp->p->phase > PROXY_SEND) {
+    if (hp->p == NULL || (hp->p->phase > PROXY_SEND && !hp->tunnel)) {
         nghttp2_session_consume_stream(session, s->id, len); /* not wanted any more */
         return;
     }
@@ -94,6 +100,8 @@ static int http2_proxy__body(proxy_t *p, const char **out, size_t *len)
 {
     http2_proxy_t *hp = p->data;
     http2_stream_t *s = hp->s;
+    if (hp->tunnel)
+        return 2; /* nothing before the upstream's 101: then DATA goes both ways */
     if (s->body_in > p->c->w->a.conf->max_body_size) {
         log_info("proxy: client %s: HTTP/2 request body over max_body_size: 413",
                  conn_addr(p->c));
@@ -196,6 +204,42 @@ static ssize_t http2_proxy__read(nghttp2_session *session, int32_t id, uint8_t *
     return (ssize_t)n;
 }
 
+/* The upstream's 101 to an extended CONNECT: :status 200 (RFC 8441 5),
+ * with the subprotocol and extensions it chose, then the tunnel (the
+ * upstream's bytes until it closes, the client's DATA to it). */
+static int http2_proxy__tunnel(http2_proxy_t *hp, proxy_t *p)
+{
+    static const struct {
+        const char *lower, *name;
+    } pass[] = {{"sec-websocket-protocol", "Sec-WebSocket-Protocol"},
+                {"sec-websocket-extensions", "Sec-WebSocket-Extensions"}};
+    nghttp2_nv nv[3] = {{(uint8_t *)":status", (uint8_t *)"200", 7, 3, NGHTTP2_NV_FLAG_NONE}};
+    size_t nnv = 1;
+    for (size_t k = 0; k < sizeof(pass) / sizeof(pass[0]); k++) {
+        for (size_t i = 0; i < p->res.num_headers; i++) {
+            const http_header_t *hd = &p->res.headers[i];
+            if (!str_caseeq(hd->name, pass[k].name, strlen(pass[k].name)))
+                continue;
+            nv[nnv++] = (nghttp2_nv){(uint8_t *)pass[k].lower, (uint8_t *)hd->value.p,
+                                     strlen(pass[k].lower), hd->value.len, NGHTTP2_NV_FLAG_NONE};
+            break;
+        }
+    }
+    p->mode = PROXY_BODY_CLOSE;
+    p->phase = PROXY_BODY;
+    p->reusable = 0;
+    http2_stream_answered(p->c, hp->s, hp->method, 200);
+    nghttp2_data_provider dp = {.source.ptr = hp, .read_callback = http2_proxy__read};
+    int rv = nghttp2_submit_response(hp->session, hp->s->id, nv, nnv, &dp);
+    if (rv != 0) {
+        log_error("proxy: nghttp2_submit_response(): %s", nghttp2_strerror(rv));
+        return PROXY_CLOSE;
+    }
+    hp->answered = 1;
+    hp->kick = 1;
+    return PROXY_AGAIN;
+}
+
 /* proxy_side_t.answer: HEADERS from the upstream's head, and the data
  * provider (none for a response without a body). */
 static int http2_proxy__answer(proxy_t *p)
@@ -203,6 +247,9 @@ static int http2_proxy__answer(proxy_t *p)
     http2_proxy_t *hp = p->data;
     http2_stream_t *s = hp->s;
     conn_t *c = p->c;
+    if (p->res.status == 101)
+        return http2_proxy__tunnel(hp, p);
+    hp->tunnel = 0; /* refused: an answer like any other, the client's DATA dropped */
     /* A chunked body is decoded and sent bare, as to an HTTP/1.0 client:
      * HTTP/2 frames it. */
     p->mode = proxy_response_mode(&p->res, p->head_only, 1);
@@ -266,6 +313,27 @@ static void http2_proxy__resume(http2_proxy_t *hp)
 static int http2_proxy__stream(proxy_t *p)
 {
     http2_proxy_t *hp = p->data;
+    if (hp->tunnel && p->fd >= 0) {
+        /* The client's DATA to the upstream, its window given back as the
+         * upstream takes them; its END_STREAM shuts the write side. */
+        for (int turn = 0; turn < 64 && hp->in_len > 0; turn++) {
+            ssize_t k = send(p->fd, hp->in, hp->in_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (k < 0) {
+                if (errno == EAGAIN)
+                    break;
+                log_error("proxy: send() to %s: %s", proxy_upstream_name(p), strerror(errno));
+                return PROXY_CLOSE;
+            }
+            memmove(hp->in, hp->in + k, hp->in_len - (size_t)k);
+            hp->in_len -= (size_t)k;
+            nghttp2_session_consume_stream(hp->session, hp->s->id, (size_t)k);
+            p->progress = 1;
+        }
+        if (hp->in_len == 0 && hp->s->request_ended && !hp->shut) {
+            shutdown(p->fd, SHUT_WR);
+            hp->shut = 1;
+        }
+    }
     for (int turn = 0; turn < 64; turn++) {
         if (p->mode == PROXY_BODY_DECHUNKED && !p->upstream_done && p->boff < p->blen &&
             hp->out_len + 64 < PROXY_OBUF_SIZE) {
@@ -362,6 +430,40 @@ static void http2_proxy__failed(http2_proxy_t *hp, conn_t *c, int r)
     nghttp2_submit_rst_stream(hp->session, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_INTERNAL_ERROR);
 }
 
+/* 1 when s is an extended CONNECT for WebSocket (":protocol: websocket"). */
+static int http2_proxy__websocket(const http2_stream_t *s)
+{
+    for (unsigned i = 0; i < s->nfields; i++) {
+        str_t name = str_make(s->buf + s->field[i].name, s->field[i].name_len);
+        str_t value = str_make(s->buf + s->field[i].value, s->field[i].value_len);
+        if (STR_EQ(name, ":protocol"))
+            return STR_CASEEQ(value, "websocket");
+    }
+    return 0;
+}
+
+/* "Sec-WebSocket-Key: <16 random bytes, base64>\r\n" into out. */
+static int http2_proxy__key(char *out, size_t cap)
+{
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    unsigned char r[18] = {0};
+    if (cap < 48 || getrandom(r, 16, 0) != 16) {
+        log_error("proxy: getrandom(): %s", strerror(errno));
+        return -1;
+    }
+    size_t n = (size_t)snprintf(out, cap, "Sec-WebSocket-Key: ");
+    for (size_t i = 0; i < 18; i += 3) {
+        unsigned v = (unsigned)r[i] << 16 | (unsigned)r[i + 1] << 8 | r[i + 2];
+        out[n++] = b64[v >> 18 & 63];
+        out[n++] = b64[v >> 12 & 63];
+        out[n++] = b64[v >> 6 & 63];
+        out[n++] = b64[v & 63];
+    }
+    /* 16 bytes are 22 characters and "==". */
+    memcpy(out + n - 2, "==\r\n", 5);
+    return 0;
+}
+
 int http2_proxy_start(nghttp2_session *session, conn_t *c, http2_stream_t *s)
 {
     http_request_t req;
@@ -383,8 +485,24 @@ int http2_proxy_start(nghttp2_session *session, conn_t *c, http2_stream_t *s)
                   conn_addr(c));
         return http2_stream_error(session, c, s, req.method, 503);
     }
+    const char *upgrade = NULL;
+    if (req.method == HTTP_METHOD_CONNECT) {
+        /* Extended CONNECT (RFC 8441): ":protocol: websocket" is an
+         * HTTP/1.1 GET with Upgrade to the upstream, its key made here (the
+         * version, subprotocols and extensions are the client's fields). */
+        if (!http2_proxy__websocket(s)) {
+            log_info("proxy: client %s: CONNECT without :protocol websocket: 501", conn_addr(c));
+            return http2_stream_error(session, c, s, req.method, 501);
+        }
+        req.method = HTTP_METHOD_GET;
+        req.method_name = STR_LIT("GET");
+        hp->tunnel = 1;
+        upgrade = "websocket";
+        if (http2_proxy__key(hp->key, sizeof(hp->key)) < 0)
+            return http2_stream_error(session, c, s, HTTP_METHOD_CONNECT, 502);
+    }
     /* No Content-Length and a body to come: chunked to the upstream. */
-    hp->chunked = !s->request_ended && req.content_length < 0;
+    hp->chunked = !hp->tunnel && !s->request_ended && req.content_length < 0;
     proxy_start_args_t a = {
         .client = s->client.text[0] != '\0' ? s->client.text : conn_addr(c),
         .https = c->https,
@@ -392,7 +510,11 @@ int http2_proxy_start(nghttp2_session *session, conn_t *c, http2_stream_t *s)
                                                  ? -1
                                                  : req.content_length,
         .chunked = hp->chunked,
+        .upgrade = upgrade,
+        .extra = upgrade != NULL ? hp->key : NULL,
     };
+    if (hp->tunnel)
+        a.content_length = -1;
     int r;
     hp->p = proxy_upstream_start(c, &req, &s->route, &a, &http2_proxy__side, hp, &r);
     if (hp->p == NULL)

@@ -140,7 +140,7 @@ int http2_stream_request(const http2_stream_t *s, http_request_t *req, str_t *me
     req->version_minor = 1;
     req->keep_alive = 1;
     str_t authority = STR_NULL, host = STR_NULL;
-    int has_authority = 0, st = 0;
+    int has_authority = 0, has_protocol = 0, st = 0;
     for (unsigned i = 0; i < s->nfields; i++) {
         str_t name = http2__name(s, i), value = http2__value(s, i);
         if (name.len > 0 && name.p[0] == ':') {
@@ -151,6 +151,8 @@ int http2_stream_request(const http2_stream_t *s, http_request_t *req, str_t *me
             else if (STR_EQ(name, ":authority")) {
                 authority = value;
                 has_authority = 1;
+            } else if (STR_EQ(name, ":protocol")) {
+                has_protocol = 1;
             }
             continue;
         }
@@ -175,12 +177,21 @@ int http2_stream_request(const http2_stream_t *s, http_request_t *req, str_t *me
     int port;
     if (req->host.len > 0 && http_host_parse(req->host, &h, &port) < 0)
         return 400;
-    if (req->method == HTTP_METHOD_CONNECT) {
+    /* An extended CONNECT (RFC 8441, :protocol) has a :path like any
+     * request; a plain one names an authority. */
+    if (req->method == HTTP_METHOD_CONNECT && !has_protocol) {
         req->target = req->host; /* authority-form */
         if (req->target.len == 0)
             return 400;
     }
-    if (http_request_target(req) < 0)
+    /* An extended CONNECT's :path is parsed as any origin-form target. */
+    int extended = req->method == HTTP_METHOD_CONNECT && has_protocol;
+    if (extended)
+        req->method = HTTP_METHOD_GET;
+    int bad = http_request_target(req) < 0;
+    if (extended)
+        req->method = HTTP_METHOD_CONNECT;
+    if (bad)
         return 400;
     if (s->too_large || s->too_many)
         return 431;

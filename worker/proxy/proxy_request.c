@@ -196,6 +196,14 @@ ssize_t proxy_request_head(const http_request_t *req, const proxy_request_args_t
         proxy_request__put(&o, host.p + i, 1);
     }
     PUTS(&o, "\"\r\n");
-    PUTZ(&o, a->keepalive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n");
+    if (a->extra != NULL)
+        PUTZ(&o, a->extra);
+    if (a->upgrade != NULL) {
+        PUTS(&o, "Upgrade: ");
+        PUTZ(&o, a->upgrade);
+        PUTS(&o, "\r\nConnection: Upgrade\r\n\r\n");
+    } else {
+        PUTZ(&o, a->keepalive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n");
+    }
     return o.over ? -1 : (ssize_t)(o.p - out);
 }

@@ -37,6 +37,11 @@ typedef struct {
     int keepalive;          /* the upstream connection may be kept */
     int64_t content_length; /* of the body sent; -1: none */
     int chunked;            /* the body is sent chunked */
+    /* An upgrade asked for (an HTTP/2 extended CONNECT): "Upgrade: it" and
+     * "Connection: Upgrade" instead of keep-alive, after the lines of
+     * extra ("Name: value\r\n"..., its own header); NULL: none. */
+    const char *upgrade;
+    const char *extra;
 } proxy_request_args_t;
 
 /* The head into out[0, cap): its length, or -1 when it does not fit. */

@@ -213,7 +213,10 @@ proxy_t *proxy_upstream_start(conn_t *c, const http_request_t *req, const proxy_
         .keepalive = p->up->keepalive > 0,
         .content_length = a->content_length,
         .chunked = a->chunked,
+        .upgrade = a->upgrade,
+        .extra = a->extra,
     };
+    p->upgrade = a->upgrade != NULL;
     size_t cap = w->a.conf->max_header_size + 2048 + (rc->proxy_uri ? strlen(rc->proxy_uri) : 0);
     p->req = malloc(cap);
     ssize_t n = p->req != NULL ? proxy_request_head(req, &ra, p->req, cap) : -1;
@@ -280,6 +283,10 @@ static int proxy_upstream__head(proxy_t *p)
                 log_error("proxy: %s sent a malformed or too large response head",
                           proxy_upstream_name(p));
                 return proxy_upstream__fail(p, 502);
+            }
+            if (n > 0 && p->res.status == 101 && p->upgrade) {
+                p->boff = (size_t)n; /* the tunnel's bytes follow */
+                return 1;
             }
             if (n > 0 && p->res.status < 200) {
                 if (p->res.status == 101) {

@@ -119,6 +119,7 @@ struct proxy_s {
     uint64_t decoded; /* of the response's chunked body */
     int idempotent;
     int head_only;
+    int upgrade;    /* an upgrade was asked for: a 101 is the head */
     char *buf;         /* PROXY_BUF_SIZE bytes of the upstream's */
     size_t boff, blen; /* unsent bytes: buf[boff, blen) */
     size_t last_len;   /* blen at the last parse of the head */
@@ -144,6 +145,8 @@ typedef struct {
     int https;
     int64_t content_length; /* of the body sent; -1: none */
     int chunked;            /* the body is sent chunked */
+    const char *upgrade;    /* proxy_request_args_t's: a 101 is then an answer */
+    const char *extra;
 } proxy_start_args_t;
 
 /* A new exchange for req on c (its slices must stay valid until the head
