@@ -66,7 +66,7 @@ void http2_proxy_data(nghttp2_session *session, http2_stream_t *s, const uint8_t
     /* The connection's window comes back at once: what bounds a stream's
      * body is its own window (and the buffer below). */
     nghttp2_session_consume_connection(session, len);
-    if (hp->p == NULL || (hp->p->phase > PROXY_SEND && !hp->tunnel)) {
+    if (hp->p == NULL || (hp->p->phase > PROXY_SEND && (!hp->tunnel || hp->p->fd < 0))) {
         nghttp2_session_consume_stream(session, s->id, len); /* not wanted any more */
         return;
     }
