@@ -9,10 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 
 #include "host.h"
+#include "http2_tunnel.h"
 #include "log.h"
 #include "proxy_upstream.h"
 
@@ -43,7 +43,7 @@ typedef struct {
     unsigned cut : 1;     /* the response was cut short: what came goes out, then a reset */
     unsigned tunnel : 1;  /* an extended CONNECT (WebSocket): DATA both ways after the 101 */
     unsigned shut : 1;    /* the tunnel's client side ended: the upstream's write side shut */
-    char key[48];         /* its Sec-WebSocket-Key line */
+    char key[HTTP2_TUNNEL_KEY]; /* its Sec-WebSocket-Key line */
 } http2_proxy_t;
 
 /* The exchange's access log fields into the stream, and its upstream side
@@ -209,22 +209,8 @@ static ssize_t http2_proxy__read(nghttp2_session *session, int32_t id, uint8_t *
  * upstream's bytes until it closes, the client's DATA to it). */
 static int http2_proxy__tunnel(http2_proxy_t *hp, proxy_t *p)
 {
-    static const struct {
-        const char *lower, *name;
-    } pass[] = {{"sec-websocket-protocol", "Sec-WebSocket-Protocol"},
-                {"sec-websocket-extensions", "Sec-WebSocket-Extensions"}};
-    nghttp2_nv nv[3] = {{(uint8_t *)":status", (uint8_t *)"200", 7, 3, NGHTTP2_NV_FLAG_NONE}};
-    size_t nnv = 1;
-    for (size_t k = 0; k < sizeof(pass) / sizeof(pass[0]); k++) {
-        for (size_t i = 0; i < p->res.num_headers; i++) {
-            const http_header_t *hd = &p->res.headers[i];
-            if (!str_caseeq(hd->name, pass[k].name, strlen(pass[k].name)))
-                continue;
-            nv[nnv++] = (nghttp2_nv){(uint8_t *)pass[k].lower, (uint8_t *)hd->value.p,
-                                     strlen(pass[k].lower), hd->value.len, NGHTTP2_NV_FLAG_NONE};
-            break;
-        }
-    }
+    nghttp2_nv nv[3];
+    size_t nnv = http2_tunnel_fields(&p->res, nv, 3);
     p->mode = PROXY_BODY_CLOSE;
     p->phase = PROXY_BODY;
     p->reusable = 0;
@@ -316,18 +302,15 @@ static int http2_proxy__stream(proxy_t *p)
     if (hp->tunnel && p->fd >= 0) {
         /* The client's DATA to the upstream, its window given back as the
          * upstream takes them; its END_STREAM shuts the write side. */
-        for (int turn = 0; turn < 64 && hp->in_len > 0; turn++) {
-            ssize_t k = send(p->fd, hp->in, hp->in_len, MSG_NOSIGNAL | MSG_DONTWAIT);
-            if (k < 0) {
-                if (errno == EAGAIN)
-                    break;
-                log_error("proxy: send() to %s: %s", proxy_upstream_name(p), strerror(errno));
-                return PROXY_CLOSE;
-            }
-            memmove(hp->in, hp->in + k, hp->in_len - (size_t)k);
-            hp->in_len -= (size_t)k;
-            nghttp2_session_consume_stream(hp->session, hp->s->id, (size_t)k);
+        size_t took = 0;
+        int k = http2_tunnel_send(p->fd, hp->in, &hp->in_len, &took);
+        if (took > 0) {
+            nghttp2_session_consume_stream(hp->session, hp->s->id, took);
             p->progress = 1;
+        }
+        if (k < 0) {
+            log_error("proxy: send() to %s: %s", proxy_upstream_name(p), strerror(errno));
+            return PROXY_CLOSE;
         }
         if (hp->in_len == 0 && hp->s->request_ended && !hp->shut) {
             shutdown(p->fd, SHUT_WR);
@@ -430,40 +413,6 @@ static void http2_proxy__failed(http2_proxy_t *hp, conn_t *c, int r)
     nghttp2_submit_rst_stream(hp->session, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_INTERNAL_ERROR);
 }
 
-/* 1 when s is an extended CONNECT for WebSocket (":protocol: websocket"). */
-static int http2_proxy__websocket(const http2_stream_t *s)
-{
-    for (unsigned i = 0; i < s->nfields; i++) {
-        str_t name = str_make(s->buf + s->field[i].name, s->field[i].name_len);
-        str_t value = str_make(s->buf + s->field[i].value, s->field[i].value_len);
-        if (STR_EQ(name, ":protocol"))
-            return STR_CASEEQ(value, "websocket");
-    }
-    return 0;
-}
-
-/* "Sec-WebSocket-Key: <16 random bytes, base64>\r\n" into out. */
-static int http2_proxy__key(char *out, size_t cap)
-{
-    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    unsigned char r[18] = {0};
-    if (cap < 48 || getrandom(r, 16, 0) != 16) {
-        log_error("proxy: getrandom(): %s", strerror(errno));
-        return -1;
-    }
-    size_t n = (size_t)snprintf(out, cap, "Sec-WebSocket-Key: ");
-    for (size_t i = 0; i < 18; i += 3) {
-        unsigned v = (unsigned)r[i] << 16 | (unsigned)r[i + 1] << 8 | r[i + 2];
-        out[n++] = b64[v >> 18 & 63];
-        out[n++] = b64[v >> 12 & 63];
-        out[n++] = b64[v >> 6 & 63];
-        out[n++] = b64[v & 63];
-    }
-    /* 16 bytes are 22 characters and "==". */
-    memcpy(out + n - 2, "==\r\n", 5);
-    return 0;
-}
-
 int http2_proxy_start(nghttp2_session *session, conn_t *c, http2_stream_t *s)
 {
     http_request_t req;
@@ -490,7 +439,7 @@ int http2_proxy_start(nghttp2_session *session, conn_t *c, http2_stream_t *s)
         /* Extended CONNECT (RFC 8441): ":protocol: websocket" is an
          * HTTP/1.1 GET with Upgrade to the upstream, its key made here (the
          * version, subprotocols and extensions are the client's fields). */
-        if (!http2_proxy__websocket(s)) {
+        if (!http2_tunnel_websocket(s)) {
             log_info("proxy: client %s: CONNECT without :protocol websocket: 501", conn_addr(c));
             return http2_stream_error(session, c, s, req.method, 501);
         }
@@ -498,7 +447,7 @@ int http2_proxy_start(nghttp2_session *session, conn_t *c, http2_stream_t *s)
         req.method_name = STR_LIT("GET");
         hp->tunnel = 1;
         upgrade = "websocket";
-        if (http2_proxy__key(hp->key, sizeof(hp->key)) < 0)
+        if (http2_tunnel_key(hp->key, sizeof(hp->key)) < 0)
             return http2_stream_error(session, c, s, HTTP_METHOD_CONNECT, 502);
     }
     /* No Content-Length and a body to come: chunked to the upstream. */
