@@ -46,6 +46,16 @@ def delayed(s):
     s.close()
 
 
+def slow_peer(s):
+    """Answers after 0.5 s with the port drover's connection came from."""
+    from test_proxy import read_head
+    read_head(s)
+    time.sleep(0.5)
+    body = b"%d" % s.getpeername()[1]
+    s.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body))
+    s.close()
+
+
 class Dripper(object):
     """An upstream that sends a large body slowly and notes when drover
     closes its connection (recv() returns b"")."""
@@ -175,6 +185,7 @@ class ProxyH2Test(SharedServerTestCase):
             "drip": {"servers": ["127.0.0.1:%d" % cls.dripper.srv.port], "keepalive": 4},
             "stuck": {"servers": ["127.0.0.1:%d" % cls.stuck.port], "send_timeout": "20s"},
             "ws": {"servers": ["127.0.0.1:%d" % cls.ws.srv.port]},
+            "peer": {"servers": [rawsrv(slow_peer)]},
             "postfail": {"servers": ["127.0.0.1:%d" % cls.refuser.port, cls.c]},
             "failpost": {"servers": [cls.refused, cls.c]},
         }
@@ -407,6 +418,19 @@ class ProxyH2Test(SharedServerTestCase):
         rc, out, err = self.curl("--parallel", "--parallel-immediate", "-w", "%{num_connects} ",
                                  *[self.url("/api/cur%d" % i) for i in range(4)])
         self.assertEqual(rc, 0, err)
+
+    def test_concurrent_streams_have_their_own_upstream_connections(self):
+        # Six streams at once to an upstream that takes 0.5 s per answer:
+        # six upstream connections (six peers), answered together.
+        with h2client.H2(self.port, timeout=10) as c:
+            t = time.monotonic()
+            sids = [c.request("/peer/%d" % i) for i in range(6)]
+            c.pump(lambda: all(c.streams[s].ended or c.streams[s].reset is not None for s in sids), 8)
+            took = time.monotonic() - t
+            peers = {bytes(c.streams[s].body) for s in sids}
+            self.assertTrue(all(c.streams[s].status == 200 for s in sids))
+        self.assertEqual(len(peers), 6)
+        self.assertLess(took, 2.0)
 
     def test_slow_reader_big_response_memory_bounded(self):
         # A client with a small window that gives it back slowly: the
