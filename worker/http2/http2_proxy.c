@@ -455,15 +455,11 @@ int http2_proxy_start(nghttp2_session *session, conn_t *c, http2_stream_t *s)
     proxy_start_args_t a = {
         .client = s->client.text[0] != '\0' ? s->client.text : conn_addr(c),
         .https = c->https,
-        .content_length = hp->chunked ? -1 : s->request_ended && req.content_length < 0
-                                                 ? -1
-                                                 : req.content_length,
+        .content_length = hp->chunked || hp->tunnel ? -1 : req.content_length,
         .chunked = hp->chunked,
         .upgrade = upgrade,
         .extra = upgrade != NULL ? hp->key : NULL,
     };
-    if (hp->tunnel)
-        a.content_length = -1;
     int r;
     hp->p = proxy_upstream_start(c, &req, &s->route, &a, &http2_proxy__side, hp, &r);
     if (hp->p == NULL)
