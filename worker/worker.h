@@ -119,6 +119,7 @@ typedef struct {
      * upstream has timeouts of its own). */
     struct proxy_conns_s *proxy;
     void *proxy_free;
+    void *proxy_links; /* free upstream connection links (proxy_upstream.c) */
     conn_list_t proxy_list;
 } worker_t;
 

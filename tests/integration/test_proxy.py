@@ -771,19 +771,20 @@ class ProxyTest(SharedServerTestCase):
         self.assertEqual(r.read(), b"hello chunked " + b"world" * 1000)
         c.close()
 
-    def test_http2_client_gets_502_not_a_file(self):
-        # HTTP/2 streams are not forwarded yet: an honest 502, logged.
+    def test_http2_client_is_proxied(self):
+        # An HTTP/2 stream is forwarded like an HTTP/1 request (the rest is
+        # test_proxy_h2.py's).
         if shutil.which("curl") is None:
             self.skipTest("no curl")
         p = subprocess.run(["curl", "-sS", "--http2", "--cacert", self.certs["ca"], "--max-time", "10",
-                            "-o", "/dev/null", "-w", "%{http_version} %{http_code}",
+                            "-w", "\n%{http_version} %{http_code}",
                             "https://localhost:%d/api/h2" % self.tls_port],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=20)
-        out = p.stdout.decode()
+        body, _, out = p.stdout.decode().rpartition("\n")
         if not out.startswith("2 "):
             self.skipTest("curl without HTTP/2: %r" % out)
-        self.assertEqual(out, "2 502")
-        self.assertIn("not for HTTP/2 requests yet", self.srv.log_text())
+        self.assertEqual(out, "2 200")
+        self.assertEqual(json.loads(body)["path"], "/api/h2")
 
     def test_server_keeps_serving(self):
         self.assertEqual(get(self.port, "/index.html").status, 200)

@@ -157,6 +157,31 @@ START_TEST(test_http10_without_host)
 }
 END_TEST
 
+START_TEST(test_cookies_joined)
+{
+    http_request_t req;
+    proxy_request_args_t a = args();
+    const char *h = build("GET / HTTP/1.1\r\nHost: h\r\ncookie: a=1\r\nX-Y: y\r\n"
+                          "Cookie: b=2\r\n\r\n", &a, &req);
+    ck_assert_ptr_nonnull(strstr(h, "\r\nX-Y: y\r\nCookie: a=1; b=2\r\n"));
+    ck_assert_ptr_null(strstr(h, "cookie:"));
+}
+END_TEST
+
+START_TEST(test_upgrade_replaces_keepalive)
+{
+    http_request_t req;
+    proxy_request_args_t a = args();
+    a.upgrade = STR_LIT("websocket");
+    a.extra = "Sec-WebSocket-Key: k==\r\n";
+    const char *h = build("GET /ws HTTP/1.1\r\nHost: h\r\nSec-WebSocket-Version: 13\r\n\r\n", &a, &req);
+    ck_assert_ptr_nonnull(strstr(h, "\r\nSec-WebSocket-Version: 13\r\n"));
+    const char *tail = "Sec-WebSocket-Key: k==\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n";
+    ck_assert_str_eq(h + strlen(h) - strlen(tail), tail);
+    ck_assert_ptr_null(strstr(h, "keep-alive"));
+}
+END_TEST
+
 START_TEST(test_too_small)
 {
     http_request_t req;
@@ -182,6 +207,8 @@ int main(void)
     tcase_add_test(tc, test_prefix_replaced);
     tcase_add_test(tc, test_body_framing_rewritten);
     tcase_add_test(tc, test_http10_without_host);
+    tcase_add_test(tc, test_cookies_joined);
+    tcase_add_test(tc, test_upgrade_replaces_keepalive);
     tcase_add_test(tc, test_too_small);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

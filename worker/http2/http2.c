@@ -14,8 +14,10 @@
 
 #include "http1.h"
 #include "http2_conn.h"
+#include "http2_proxy.h"
 #include "http2_stream.h"
 #include "log.h"
+#include "proxy_upstream.h"
 
 static const conn_proto_t http2__ops;
 static void http2__goaway(http2_conn_t *h);
@@ -94,9 +96,11 @@ static int http2__on_header(nghttp2_session *session, const nghttp2_frame *frame
 
 static int http2__respond(nghttp2_session *session, http2_conn_t *h, http2_stream_t *s)
 {
-    if (s->responded || s->auth_job != NULL)
+    if (s->responded || s->auth_job != NULL || s->proxy != NULL)
         return 0;
     int rv = http2_stream_respond(session, h->c, s);
+    if (rv == HTTP2_STREAM_PROXY)
+        rv = http2_proxy_start(session, h->c, s);
     if (rv != 0 && nghttp2_is_fatal(rv))
         return NGHTTP2_ERR_CALLBACK_FAILURE;
     return 0;
@@ -107,14 +111,21 @@ static int http2__on_frame_recv(nghttp2_session *session, const nghttp2_frame *f
     http2_conn_t *h = user_data;
     if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA)
         return 0;
-    if (!(frame->hd.flags & NGHTTP2_FLAG_END_STREAM))
-        return 0;
-    /* The request is whole: nghttp2 has checked it (Content-Length against
-     * the DATA received included). */
     http2_stream_t *s = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
     if (s == NULL)
         return 0;
+    if (!(frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
+        /* A request head with a body to come: routed now, so that a
+         * proxied location streams the body (http2_stream_respond keeps
+         * any other answer until the body is in). */
+        if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST)
+            return http2__respond(session, h, s);
+        return 0;
+    }
+    /* The request is whole: nghttp2 has checked it (Content-Length against
+     * the DATA received included). */
     s->request_ended = 1;
+    http2_proxy_kick(s);
     return http2__respond(session, h, s);
 }
 
@@ -123,6 +134,16 @@ static int http2__on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t
 {
     http2_conn_t *h = user_data;
     http2_stream_t *s = nghttp2_session_get_stream_user_data(session, stream_id);
+    if (s != NULL && s->proxy != NULL) {
+        /* Forwarded: its window comes back as the upstream takes it. */
+        s->body_in += len;
+        s->last_in = h->c->w->now;
+        http2_proxy_data(session, s, data, len);
+        return 0;
+    }
+    /* The session gives no window back by itself (NO_AUTO_WINDOW_UPDATE,
+     * for proxied bodies): bytes nobody forwards are consumed at once. */
+    nghttp2_session_consume(session, stream_id, len);
     if (s == NULL)
         return 0;
     /* The body is not wanted by any handler: count it, and answer 413 as
@@ -142,6 +163,7 @@ static int http2__on_stream_close(nghttp2_session *session, int32_t stream_id, u
     if (s == NULL)
         return 0;
     nghttp2_session_set_stream_user_data(session, stream_id, NULL);
+    http2_proxy_close(s); /* before the log: its upstream fields */
     http2_stream_log(h->c, s);
     s->closed = 1;
     h->active--;
@@ -185,7 +207,9 @@ static void http2__release(conn_t *c)
     nghttp2_session_del(h->session);
     list_t *q, *tmp;
     list_foreach_safe(q, tmp, &h->streams) {
-        http2_stream_free(c->w, list_entry(q, http2_stream_t, link));
+        http2_stream_t *s = list_entry(q, http2_stream_t, link);
+        http2_proxy_close(s);
+        http2_stream_free(c->w, s);
     }
     free(h->obuf);
     free(h);
@@ -209,6 +233,20 @@ static void http2__goaway(http2_conn_t *h)
 static void http2__expire(conn_t *c)
 {
     http2_conn_t *h = c->proto;
+    worker_t *w = c->w;
+    if (c->list == &w->proxy_list) {
+        /* A proxied stream's timer, or send_timeout while the socket is
+         * full (the connection is on one list: the earliest of them). */
+        conn_list_remove(c);
+        if (h->blocked && w->now >= h->blocked_since + w->send_list.timeout) {
+            log_info("client %s: no progress for %.1fs: closing", conn_addr(c), w->send_list.timeout);
+            conn_close(c);
+            return;
+        }
+        http2_proxy_expire(&h->streams, w->now);
+        conn_ready_push(c);
+        return;
+    }
     if (c->list == &c->w->keepalive_list) {
         http2__goaway(h);
         http2_output_flush(h);
@@ -291,9 +329,11 @@ int http2_attach(conn_t *c)
     cb = http2__callbacks(c);
     if (h->obuf == NULL || cb == NULL || nghttp2_option_new(&opt) != 0)
         goto fail;
-    /* No push; Rapid Reset: at most 1000 resets at once, 33 a second after
+    /* Windows are given back by hand (http2__on_data_chunk), so a proxied
+     * stream's comes back only as its upstream takes the body. No push;
+     * Rapid Reset: at most 1000 resets at once, 33 a second after
      * (nghttp2's defaults, set so they do not depend on the build). */
-    nghttp2_option_set_no_auto_window_update(opt, 0);
+    nghttp2_option_set_no_auto_window_update(opt, 1);
     nghttp2_option_set_stream_reset_rate_limit(opt, 1000, 33);
     nghttp2_option_set_max_continuations(opt, 8);
     nghttp2_option_set_max_outbound_ack(opt, 1000);
@@ -309,6 +349,9 @@ int http2_attach(conn_t *c)
         { NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, (uint32_t)conf->http2_max_streams },
         { NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, (uint32_t)conf->max_header_size },
         { NGHTTP2_SETTINGS_ENABLE_PUSH, 0 },
+        /* Extended CONNECT (RFC 8441): WebSocket over a stream, to a
+         * proxied location (http2_proxy.c). */
+        { NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL, 1 },
     };
     if (nghttp2_submit_settings(h->session, NGHTTP2_FLAG_NONE, iv, sizeof(iv) / sizeof(iv[0])) != 0)
         goto fail;
@@ -357,7 +400,10 @@ static void http2__stalled_requests(http2_conn_t *h)
     list_t *q, *tmp;
     list_foreach_safe(q, tmp, &h->streams) {
         http2_stream_t *s = list_entry(q, http2_stream_t, link);
-        if (s->closed || s->request_ended || s->responded || s->timed_out || w->now - s->last_in < limit)
+        /* A proxied stream's body waits on its upstream as much as on the
+         * client: its own timers bound it. */
+        if (s->closed || s->request_ended || s->responded || s->timed_out || s->proxy != NULL ||
+            w->now - s->last_in < limit)
             continue;
         s->timed_out = 1;
         log_info("client %s: HTTP/2 stream %d: no request frame for %.0f s: reset", conn_addr(h->c),
@@ -417,7 +463,15 @@ void http2_process(conn_t *c, uint32_t events)
     }
 
     h->wrote = 0;
-    int r = http2_output_flush(h);
+    int r = 0;
+    for (int round = 0; round < 4; round++) {
+        /* Proxied streams move their upstreams on; the data they hand to
+         * DATA frames while the output is written makes room for more. */
+        http2_proxy_run(c, &h->streams);
+        r = http2_output_flush(h);
+        if (r < 0 || !http2_proxy_due(&h->streams))
+            break;
+    }
     if (r < 0) {
         conn_close(c);
         return;
@@ -427,7 +481,18 @@ void http2_process(conn_t *c, uint32_t events)
         conn_close(c);
         return;
     }
-    if (r == 0) {
+    double due = http2_proxy_deadline(&h->streams);
+    if (r == 0 && (got || h->wrote || !h->blocked))
+        h->blocked_since = w->now;
+    h->blocked = r == 0;
+    if (due > 0) {
+        /* Streams wait on upstreams: the earliest of their timers, and of
+         * send_timeout while the socket is full, on the proxy list. */
+        if (r == 0 && h->blocked_since + w->send_list.timeout < due)
+            due = h->blocked_since + w->send_list.timeout;
+        if (c->list != &w->proxy_list || c->deadline != due)
+            proxy_upstream_arm(c, due);
+    } else if (r == 0) {
         /* send_timeout counts from the last progress either way: a client
          * with a large window may read for long without sending a frame. */
         if (got || h->wrote || c->list != &w->send_list)
@@ -441,7 +506,7 @@ void http2_process(conn_t *c, uint32_t events)
          * request body. keepalive_timeout bounds it, then GOAWAY. */
         conn_keepalive(c);
     }
-    if (more || r == 2)
+    if (more || r == 2 || http2_proxy_due(&h->streams))
         conn_ready_push(c);
 }
 

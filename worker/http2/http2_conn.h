@@ -43,6 +43,8 @@ typedef struct {
     unsigned active;        /* streams nghttp2 has not closed */
     unsigned goaway : 1;    /* we sent (or queued) GOAWAY */
     unsigned wrote : 1;     /* bytes went out this turn: the send timer restarts */
+    unsigned blocked : 1;   /* the socket was full at the end of the last turn */
+    double blocked_since;   /* when it last took bytes while full (send_timeout counts from it) */
     char *obuf;
     size_t olen, ooff;
     http2_seg_t seg[HTTP2_SEGS];

@@ -54,6 +54,12 @@ http2_stream_t *http2_stream_new(int32_t id)
     s->frame_mem = NULL;
     s->frame_fd = -1;
     s->frame_off = 0;
+    s->early = NULL;
+    s->route_path = NULL;
+    s->proxy = NULL;
+    s->log_upstream = NULL;
+    s->log_upstream_status = 0;
+    s->log_upstream_us = 0;
     list_init(&s->link);
     s->id = id;
     return s;
@@ -67,6 +73,11 @@ void http2_stream_free(worker_t *w, http2_stream_t *s)
     else if (s->fd >= 0)
         close(s->fd);
     list_remove(&s->link);
+    if (s->early != NULL) {
+        response_release(s->early, w->fc);
+        free(s->early);
+    }
+    free(s->route_path);
     free(s->chunk);
     free(s->copy);
     free(s->buf);
@@ -122,14 +133,14 @@ static str_t http2__value(const http2_stream_t *s, unsigned i)
  * nghttp2 has checked the pseudo-header fields (present once, in front,
  * none unknown) and refused connection-specific ones. Returns 0, or the
  * status to answer with. */
-static int http2__request(const http2_stream_t *s, http_request_t *req, str_t *method)
+int http2_stream_request(const http2_stream_t *s, http_request_t *req, str_t *method)
 {
     memset(req, 0, sizeof(*req));
     req->content_length = -1;
     req->version_minor = 1;
     req->keep_alive = 1;
     str_t authority = STR_NULL, host = STR_NULL;
-    int has_authority = 0, st = 0;
+    int has_authority = 0, has_protocol = 0, st = 0;
     for (unsigned i = 0; i < s->nfields; i++) {
         str_t name = http2__name(s, i), value = http2__value(s, i);
         if (name.len > 0 && name.p[0] == ':') {
@@ -140,6 +151,8 @@ static int http2__request(const http2_stream_t *s, http_request_t *req, str_t *m
             else if (STR_EQ(name, ":authority")) {
                 authority = value;
                 has_authority = 1;
+            } else if (STR_EQ(name, ":protocol")) {
+                has_protocol = 1;
             }
             continue;
         }
@@ -164,12 +177,21 @@ static int http2__request(const http2_stream_t *s, http_request_t *req, str_t *m
     int port;
     if (req->host.len > 0 && http_host_parse(req->host, &h, &port) < 0)
         return 400;
-    if (req->method == HTTP_METHOD_CONNECT) {
+    /* An extended CONNECT (RFC 8441, :protocol) has a :path like any
+     * request; a plain one names an authority. */
+    if (req->method == HTTP_METHOD_CONNECT && !has_protocol) {
         req->target = req->host; /* authority-form */
         if (req->target.len == 0)
             return 400;
     }
-    if (http_request_target(req) < 0)
+    /* An extended CONNECT's :path is parsed as any origin-form target. */
+    int extended = req->method == HTTP_METHOD_CONNECT && has_protocol;
+    if (extended)
+        req->method = HTTP_METHOD_GET;
+    int bad = http_request_target(req) < 0;
+    if (extended)
+        req->method = HTTP_METHOD_CONNECT;
+    if (bad)
         return 400;
     if (s->too_large || s->too_many)
         return 431;
@@ -179,7 +201,7 @@ static int http2__request(const http2_stream_t *s, http_request_t *req, str_t *m
 /* Turns the HTTP/1 head response_head() wrote into name/value pairs: the
  * status, then each "Name: value" line with its name in lower case, minus
  * the fields HTTP/2 forbids. Returns the pair count, or -1. */
-static int http2__nv(char *head, size_t len, nghttp2_nv *nv, int max, char *status)
+int http2_stream_nv(char *head, size_t len, nghttp2_nv *nv, int max, char *status)
 {
     char *p = memchr(head, '\n', len);
     char *end = head + len;
@@ -294,15 +316,104 @@ static int http2__body(worker_t *w, http2_stream_t *s, response_t *r)
     return 0;
 }
 
+void http2_stream_answered(conn_t *c, http2_stream_t *s, unsigned method, int status)
+{
+    worker_t *w = c->w;
+    s->status = status;
+    s->responded = 1;
+    w->report.requests++;
+    if (status >= 100 && status < 600)
+        w->report.status_class[status / 100]++;
+    /* /metrics counts streams as HTTP/1 counts requests; what a stream
+     * read is its body (its header block was decoded by nghttp2). */
+    metrics_count(&w->report, method, status, s->body_in);
+    host_metrics_count_host(s->host, status);
+    s->started = w->now;
+}
+
+/* Submits r (taken over: its body becomes the stream's chunks). */
+static int http2__submit(nghttp2_session *session, conn_t *c, http2_stream_t *s, response_t *r,
+                         unsigned method)
+{
+    worker_t *w = c->w;
+    int head_only = method == HTTP_METHOD_HEAD;
+    char head[RESPONSE_SCRATCH + HTTP2_HEAD_EXTRA];
+    nghttp2_nv nv[HTTP2_MAX_NV];
+    char status[3];
+    /* The head HTTP/1 would send (Server as server_tokens says, HSTS
+     * over HTTPS), turned into header fields. */
+    const char *server = w->a.conf->server_tokens ? RESPONSE_SERVER_VERSION : RESPONSE_SERVER;
+    const char *hsts = !c->https ? NULL : r->hsts_set ? r->hsts : w->a.conf->tls_hsts;
+    ssize_t hlen = r->overflow ? -1 : response_head_as(r, w->wall, server, hsts, head, sizeof(head));
+    int nnv = hlen < 0 ? -1 : http2_stream_nv(head, (size_t)hlen, nv, HTTP2_MAX_NV, status);
+    if (nnv < 0) {
+        /* Only a huge Location overflows: a 500 always fits. */
+        response_release(r, w->fc);
+        error_page_status(w, r, 500);
+        hlen = response_head_as(r, w->wall, server, hsts, head, sizeof(head));
+        nnv = http2_stream_nv(head, (size_t)hlen, nv, HTTP2_MAX_NV, status);
+    }
+    s->rule = r->rule;
+    s->rule_log = r->log;
+    http2_stream_answered(c, s, method, r->status);
+
+    nghttp2_data_provider dp = { .source.ptr = s, .read_callback = http2__read };
+    const nghttp2_data_provider *body = &dp;
+    if (head_only || r->body == RESPONSE_BODY_NONE || r->length == 0 || http2__body(w, s, r) < 0) {
+        response_release(r, w->fc);
+        body = NULL;
+    }
+    return nghttp2_submit_response(session, s->id, nv, (size_t)nnv, body);
+}
+
+int http2_stream_error(nghttp2_session *session, conn_t *c, http2_stream_t *s, unsigned method,
+                       int status)
+{
+    response_t r;
+    error_page_status(c->w, &r, status);
+    return http2__submit(session, c, s, &r, method);
+}
+
+/* A response routed before the request body ended, or NULL. */
+static void http2__drop_early(worker_t *w, http2_stream_t *s)
+{
+    if (s->early == NULL)
+        return;
+    response_release(s->early, w->fc);
+    free(s->early);
+    s->early = NULL;
+}
+
+/* r says proxy: the route into the stream (r's scratch dies with it). */
+static int http2__route(http2_stream_t *s, const response_t *r)
+{
+    free(s->route_path);
+    s->route_path = malloc(r->proxy_path.len ? r->proxy_path.len : 1);
+    if (s->route_path == NULL)
+        return -1;
+    if (r->proxy_path.len > 0)
+        memcpy(s->route_path, r->proxy_path.p, r->proxy_path.len);
+    s->route = (proxy_route_t){
+        .conf = r->proxy, .prefix = r->proxy_prefix,
+        .path = str_make(s->route_path, r->proxy_path.len),
+        .extra = { .rule_headers = r->rule_headers, .rule_headers_len = r->rule_headers_len,
+                   .rule_unset = r->rule_unset, .rule_unset_len = r->rule_unset_len,
+                   .hsts = r->hsts, .hsts_set = r->hsts_set },
+    };
+    s->rule = r->rule;
+    s->rule_log = r->log;
+    return 0;
+}
+
 int http2_stream_respond(nghttp2_session *session, conn_t *c, http2_stream_t *s)
 {
     worker_t *w = c->w;
     const conf_t *conf = w->a.conf;
     http_request_t req;
-    response_t r;
+    response_t stack, *r = &stack;
     str_t method = STR_NULL;
 
-    int st = http2__request(s, &req, &method);
+    int st = http2_stream_request(s, &req, &method);
     if (st == 0 && req.content_length > 0 && (uint64_t)req.content_length > conf->max_body_size)
         st = 413;
     if (st == 0 && s->body_in > conf->max_body_size)
@@ -314,59 +425,50 @@ int http2_stream_respond(nghttp2_session *session, conn_t *c, http2_stream_t *s)
     s->host = host_select(w, &req);
     if (st == 0 && host_misdirected(c, req.host))
         st = 421;
-    if (st != 0) {
-        error_page_status(w, &r, st);
+    if (st == 0 && s->early != NULL && s->request_ended) {
+        r = s->early; /* routed when its head came: answered now the body is in */
+    } else if (st != 0) {
+        http2__drop_early(w, s);
+        error_page_status(w, r, st);
     } else {
+        /* A body still to come: routed now, so a proxied request streams
+         * it; any other answer is kept until the body is in (it is read
+         * and dropped meanwhile, as before). */
+        if (!s->request_ended && s->early == NULL && (s->early = malloc(sizeof(*r))) != NULL)
+            r = s->early;
         handler_req_t h = { .w = w, .req = &req, .conn_id = (uint64_t)(uintptr_t)c,
                             .seq = (unsigned)s->id, .host = s->host, .https = c->https,
-                            .conn_limit = &c->limit_conn_key, .waiter = c, .job = &s->auth_job };
+                            .conn_limit = &c->limit_conn_key, .waiter = c, .job = &s->auth_job,
+                            .can_proxy = 1 };
         int pf;
         const void *pa = conn_peer(c, &pf);
         real_ip_resolve(w->a.conf->real_ip, &req, pf, pa, &s->client);
         h.family = s->client.family;
         h.addr = s->client.addr;
-        handler_respond(&h, &r);
-        if (r.pending)
-            return 0; /* its password is hashed off the loop: http2__resume answers it */
+        handler_respond(&h, r);
+        if (r->pending || r->proxy != NULL) {
+            int proxied = r->proxy != NULL;
+            int routed = proxied && http2__route(s, r) == 0;
+            if (r == s->early) {
+                free(s->early);
+                s->early = NULL;
+            }
+            if (proxied && !routed) {
+                error_page_status(w, &stack, 500);
+                return http2__submit(session, c, s, &stack, req.method);
+            }
+            /* pending: its password is hashed off the loop, http2__resume answers it */
+            return routed ? HTTP2_STREAM_PROXY : 0;
+        }
+        if (r == s->early)
+            return 0; /* answered when the body is in */
     }
-    int head_only = req.method == HTTP_METHOD_HEAD;
-
-    char head[RESPONSE_SCRATCH + HTTP2_HEAD_EXTRA];
-    nghttp2_nv nv[HTTP2_MAX_NV];
-    char status[3];
-    /* The head HTTP/1 would send (Server as server_tokens says, HSTS
-     * over HTTPS), turned into header fields. */
-    const char *server = w->a.conf->server_tokens ? RESPONSE_SERVER_VERSION : RESPONSE_SERVER;
-    const char *hsts = !c->https ? NULL : r.hsts_set ? r.hsts : w->a.conf->tls_hsts;
-    ssize_t hlen = r.overflow ? -1 : response_head_as(&r, w->wall, server, hsts, head, sizeof(head));
-    int nnv = hlen < 0 ? -1 : http2__nv(head, (size_t)hlen, nv, HTTP2_MAX_NV, status);
-    if (nnv < 0) {
-        /* Only a huge Location overflows: a 500 always fits. */
-        response_release(&r, w->fc);
-        error_page_status(w, &r, 500);
-        hlen = response_head_as(&r, w->wall, server, hsts, head, sizeof(head));
-        nnv = http2__nv(head, (size_t)hlen, nv, HTTP2_MAX_NV, status);
+    int rv = http2__submit(session, c, s, r, req.method);
+    if (r == s->early) {
+        free(s->early);
+        s->early = NULL;
     }
-    s->status = r.status;
-    s->rule = r.rule;
-    s->rule_log = r.log;
-    s->responded = 1;
-    w->report.requests++;
-    if (r.status >= 100 && r.status < 600)
-        w->report.status_class[r.status / 100]++;
-    /* /metrics counts streams as HTTP/1 counts requests; what a stream
-     * read is its body (its header block was decoded by nghttp2). */
-    metrics_count(&w->report, req.method, r.status, s->body_in);
-    host_metrics_count_host(s->host, r.status);
-    s->started = w->now;
-
-    nghttp2_data_provider dp = { .source.ptr = s, .read_callback = http2__read };
-    const nghttp2_data_provider *body = &dp;
-    if (head_only || r.body == RESPONSE_BODY_NONE || r.length == 0 || http2__body(w, s, &r) < 0) {
-        response_release(&r, w->fc);
-        body = NULL;
-    }
-    return nghttp2_submit_response(session, s->id, nv, (size_t)nnv, body);
+    return rv;
 }
 
 void http2_stream_log(conn_t *c, http2_stream_t *s)
@@ -405,7 +507,8 @@ void http2_stream_log(conn_t *c, http2_stream_t *s)
         .request = str_make(line, n > 0 ? (size_t)n : 0), .status = s->status,
         .body_bytes = s->sent, .referer = referer, .agent = agent,
         .scheme = c->https ? "https" : "http", .tls_version = c->tls_version, .host = host,
-        .rule = s->rule,
+        .rule = s->rule, .upstream = s->log_upstream,
+        .upstream_status = s->log_upstream_status, .upstream_us = s->log_upstream_us,
     };
     access_log_write(log, &rec, w->wall);
 }

@@ -27,6 +27,8 @@
 #include "conn.h"
 #include "http_parser.h"
 #include "list.h"
+#include "proxy_upstream.h"
+#include "response.h"
 #include "worker.h"
 
 /* One piece of a body: mem[off, off + len) when mem is set, else the file
@@ -80,7 +82,23 @@ typedef struct {
     const char *frame_mem;
     int frame_fd;
     off_t frame_off;
+
+    /* A request body still to come when the stream was routed: the answer
+     * kept until it is in (owned), unless the location proxies. */
+    response_t *early;
+    /* Proxied (http2_proxy.h): the route, its path copied (owned), and
+     * the exchange (an http2_proxy_t, owned; NULL: none or over). */
+    proxy_route_t route;
+    char *route_path;
+    void *proxy;
+    const char *log_upstream; /* the access log's upstream fields */
+    int log_upstream_status;
+    uint64_t log_upstream_us;
 } http2_stream_t;
+
+/* http2_stream_respond: the stream's location proxies; s->route says
+ * where (http2_proxy_start forwards it). */
+#define HTTP2_STREAM_PROXY 1
 
 /* A new stream, or NULL when out of memory. */
 http2_stream_t *http2_stream_new(int32_t id);
@@ -94,8 +112,28 @@ int http2_stream_field(http2_stream_t *s, const uint8_t *name, size_t nlen, cons
                        size_t vlen, size_t max_list);
 
 /* Builds the request, asks the handlers, submits the response on session.
- * Returns 0, or an nghttp2 error code (fatal only if nghttp2 says so). */
+ * Called when the request is whole, and once before when its head came
+ * without END_STREAM (s->request_ended 0): then only a proxied location
+ * is acted on, any other answer is kept in s->early for the later call.
+ * Returns 0, HTTP2_STREAM_PROXY, or an nghttp2 error code (fatal only if
+ * nghttp2 says so). */
 int http2_stream_respond(nghttp2_session *session, conn_t *c, http2_stream_t *s);
+
+/* The request of s, as the HTTP/1 parser would make it (its slices into
+ * s->buf). Returns 0, or the status to answer with. */
+int http2_stream_request(const http2_stream_t *s, http_request_t *req, str_t *method);
+
+/* Turns the HTTP/1 head in head[0, len) into name/value pairs (into head:
+ * names lowered), the status first, minus the fields HTTP/2 forbids.
+ * Returns the pair count, or -1. */
+int http2_stream_nv(char *head, size_t len, nghttp2_nv *nv, int max, char *status);
+
+/* s is answered with status: counted for the status page and /metrics. */
+void http2_stream_answered(conn_t *c, http2_stream_t *s, unsigned method, int status);
+
+/* Submits the error page of status on s. Returns 0 or an nghttp2 error. */
+int http2_stream_error(nghttp2_session *session, conn_t *c, http2_stream_t *s, unsigned method,
+                       int status);
 
 /* The access log line of a stream that was answered. */
 void http2_stream_log(conn_t *c, http2_stream_t *s);

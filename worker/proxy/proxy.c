@@ -6,186 +6,27 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "conf_upstreams.h"
-#include "http_response_parser.h"
 #include "log.h"
-#include "proxy_balance.h"
 #include "proxy_compress.h"
-#include "proxy_conn.h"
-#include "proxy_request.h"
 #include "proxy_tunnel.h"
 
-/* A chunked request body framed anew, before it is sent. */
-#define PROXY_OBUF_SIZE 16384
 /* Decoded response body bytes waiting for the coder. */
 #define PROXY_ZIN_SIZE 16384
 
-typedef enum {
-    PROXY_CONNECT = 0, /* a connect under way */
-    PROXY_SEND,        /* the request head, then its body */
-    PROXY_HEAD,        /* waiting for the response head */
-    PROXY_BODY,        /* the response to the client */
-    PROXY_TUNNEL,      /* after a 101: bytes both ways (proxy_tunnel.h) */
-} proxy_phase_t;
-
-typedef struct proxy_s {
-    conn_t *c; /* NULL: on the free list (a stale event finds it so) */
-    struct proxy_s *next_free;
-    proxy_upstream_state_t *st;
-    const conf_upstream_t *up;
-    int server;     /* the one tried now */
-    int fd;         /* its socket, or -1 */
-    int reused;     /* fd came from the pool */
-    int pooled;     /* idle in the pool with fd: c is NULL, not on the free list */
-    int fresh;      /* the next try must not take from the pool */
-    uint64_t tried; /* servers that failed this request */
-    int attempts;
-    proxy_phase_t phase;
-    char *req; /* the head sent upstream */
-    size_t req_len, req_off;
-    int64_t body_left; /* request body bytes still to forward */
-    uint64_t body_sent;
-    /* A chunked request body: decoded from c->rbuf, framed anew in obuf. */
-    int chunked, chunked_done;
-    http_chunked_t rch;
-    char *obuf;
-    size_t ooff, olen;
-    uint64_t body_decoded;
-    uint64_t decoded; /* of the response's chunked body */
-    int idempotent;
-    int head_only;
-    char *buf;         /* PROXY_BUF_SIZE bytes of the upstream's */
-    size_t boff, blen; /* unsent bytes: buf[boff, blen) */
-    size_t last_len;   /* blen at the last parse of the head */
-    http_response_t res;
-    proxy_body_t mode;
-    int64_t left; /* PROXY_BODY_LENGTH: body bytes still to come */
-    http_chunked_t ch;
-    int upstream_done; /* the whole response is read */
-    int reusable;      /* and fd may go back to the pool */
-    int timed_out;
-    int connect_timeouts; /* connects that timed out: no server left is a 504 */
-    int early;            /* the response came before the request body was sent */
-    int progress; /* bytes moved this run: re-arm the timer */
-    proxy_extra_t extra;
-    double started;         /* proxy__clock() at proxy_start, for the access log */
-    str_t upgrade;          /* the client's Upgrade (proxy_tunnel_wanted); len 0: none */
-    proxy_tunnel_t *tun;
-    /* Compression of the response (proxy_compress.h): what the client
-     * takes, the coder once the head said yes, and decoded body bytes
-     * waiting for it. */
-    const conf_compress_t *zconf;
-    int z_any, z_stream;
-    proxy_compress_t *zc;
-    char *zin;
-    size_t zinlen;
-    int zflushed, zfinished;
-} proxy_t;
-
-/* The free proxy_t structures (their buffers freed). They are never
- * freed while the worker runs: an event of the same epoll batch may still
- * name one after its exchange ended. */
-static proxy_t *proxy__alloc(worker_t *w)
-{
-    proxy_t *p = w->proxy_free;
-    if (p != NULL)
-        w->proxy_free = p->next_free;
-    else if ((p = malloc(sizeof(*p))) == NULL)
-        return NULL;
-    memset(p, 0, sizeof(*p));
-    p->fd = -1;
-    p->server = -1;
-    p->buf = malloc(PROXY_BUF_SIZE);
-    if (p->buf == NULL) {
-        p->next_free = w->proxy_free;
-        w->proxy_free = p;
-        return NULL;
-    }
-    return p;
-}
-
-/* The socket is closed, or pooled with p: a pooled socket stays in the
- * epoll set with p as its data, so its events find p (proxy_event) and
- * reusing it costs no system call. */
-static void proxy__drop_fd(proxy_t *p, worker_t *w, int pool)
-{
-    (void)w;
-    if (p->fd < 0)
-        return;
-    if (pool && proxy_conn_put(p->st, p->server, p->fd, p)) {
-        p->pooled = 1;
-        return;
-    }
-    if (!pool)
-        close(p->fd);
-    p->fd = -1;
-}
-
-/* p, with the exchange under way, moves into pooled q, whose socket is
- * registered with q as its data: the structure follows the connection. */
-static proxy_t *proxy__adopt(conn_t *c, proxy_t *p, proxy_t *q)
-{
-    worker_t *w = c->w;
-    int fd = q->fd;
-    *q = *p;
-    q->fd = fd;
-    q->pooled = 0;
-    q->reused = 1;
-    q->next_free = NULL;
-    memset(p, 0, sizeof(*p));
-    p->fd = -1;
-    p->next_free = w->proxy_free;
-    w->proxy_free = p;
-    c->proto = q;
-    /* The caller holds p: it stops, and q runs from the ready queue. */
-    conn_ready_push(c);
-    return q;
-}
-
-static const char *proxy__name(const proxy_t *p)
-{
-    return p->up->servers[p->server].spec;
-}
-
-/* The monotonic clock, finer than the turn's w->now: an upstream's time. */
-static double proxy__clock(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
+/* The exchange is over: the access log's fields, p freed, c back to HTTP/1. */
 static void proxy__end(conn_t *c, int pool)
 {
     proxy_t *p = c->proto;
-    worker_t *w = c->w;
-    if (p->server >= 0) {
-        double took = proxy__clock() - p->started;
-        c->log_upstream = proxy__name(p);
-        c->log_upstream_status = p->phase >= PROXY_BODY ? p->res.status : 0;
-        c->log_upstream_us = took > 0 ? (uint64_t)(took * 1e6) : 0;
-    }
-    proxy__drop_fd(p, w, pool);
+    proxy_upstream_log(p, &c->log_upstream, &c->log_upstream_status, &c->log_upstream_us);
     proxy_tunnel_free(p->tun);
-    p->tun = NULL;
     proxy_compress_free(p->zc);
-    p->zc = NULL;
     free(p->zin);
+    p->tun = NULL;
+    p->zc = NULL;
     p->zin = NULL;
-    free(p->req);
-    free(p->buf);
-    free(p->obuf);
-    p->req = p->buf = p->obuf = NULL;
-    p->c = NULL;
-    if (!p->pooled) {
-        p->next_free = w->proxy_free;
-        w->proxy_free = p;
-    }
+    proxy_upstream_free(p, pool);
     c->proto = NULL;
     c->proto_ops = NULL;
     conn_list_remove(c);
@@ -206,172 +47,9 @@ static void proxy__release(conn_t *c)
 
 static const conn_proto_t proxy_ops = {.expire = proxy__expire, .release = proxy__release};
 
-/* On the worker's proxy timer list, sorted by deadline (upstreams have
- * timeouts of their own, so appending would not keep it sorted). */
-static void proxy__arm(conn_t *c, double secs)
-{
-    worker_t *w = c->w;
-    list_remove(&c->timer);
-    c->deadline = w->now + secs;
-    c->list = &w->proxy_list;
-    list_t *q = w->proxy_list.head.prev;
-    for (int n = 0; q != &w->proxy_list.head && n < 4096; n++, q = q->prev)
-        if (list_entry(q, conn_t, timer)->deadline <= c->deadline)
-            break;
-    list_insert_head(q, &c->timer);
-}
-
 void proxy_event(worker_t *w, uint64_t d, uint32_t events)
 {
-    proxy_t *p = (proxy_t *)(uintptr_t)(d & ~(uint64_t)3);
-    if (p->c != NULL) {
-        conn_ready_push(p->c);
-    } else if (p->pooled && proxy_conn_idle_event(p->st, p->fd, events)) {
-        /* The server closed its idle connection: gone from the pool. */
-        p->pooled = 0;
-        p->fd = -1;
-        p->next_free = w->proxy_free;
-        w->proxy_free = p;
-    }
-}
-
-static int proxy__fail(conn_t *c, int status)
-{
-    c->status = status;
-    proxy__end(c, 0);
-    return PROXY_FAIL;
-}
-
-/* Picks a server and opens (or takes) a connection: PROXY_AGAIN, or
- * PROXY_FAIL when no server is left. */
-static int proxy__connect(conn_t *c, proxy_t *p)
-{
-    worker_t *w = c->w;
-    for (int n = 0; n < CONF_UPSTREAM_SERVERS_MAX + 2; n++) {
-        int i = p->fresh ? p->server : proxy_balance_pick(p->st->peer, p->up, p->tried, w->now);
-        if (i < 0) {
-            log_error("proxy: upstream \"%s\": no server left for %s", p->up->name, conn_addr(c));
-            return proxy__fail(c, p->connect_timeouts > 0 ? 504 : 502);
-        }
-        p->server = i;
-        int pending = 0;
-        void *tag = NULL;
-        int fd = p->fresh ? -1 : proxy_conn_take(p->st, i, &tag);
-        p->fresh = 0;
-        if (fd >= 0) {
-            p = proxy__adopt(c, p, tag);
-            p->phase = PROXY_SEND;
-            p->req_off = 0;
-            p->boff = p->blen = p->last_len = 0;
-            return PROXY_AGAIN;
-        }
-        p->reused = 0;
-        if ((fd = proxy_conn_open(&p->up->servers[i], &pending)) < 0) {
-            log_error("proxy: connect() to %s: %s", proxy__name(p), strerror(errno));
-            proxy_balance_failed(p->st->peer, p->up, i, w->now);
-            p->tried |= (uint64_t)1 << i;
-            continue;
-        }
-        struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
-                                 .data.u64 = (uint64_t)(uintptr_t)p | PROXY_EV_TAG};
-        if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-            log_error("proxy: epoll_ctl(upstream): %s", strerror(errno));
-            close(fd);
-            return proxy__fail(c, 502);
-        }
-        p->fd = fd;
-        p->phase = pending ? PROXY_CONNECT : PROXY_SEND;
-        p->req_off = 0;
-        p->boff = p->blen = p->last_len = 0;
-        return PROXY_AGAIN;
-    }
-    return proxy__fail(c, 502);
-}
-
-/* The connection failed before any byte of the response (why: for the
- * log). Tries again where that is safe, else 502. */
-static int proxy__retry(conn_t *c, proxy_t *p, const char *why, int err)
-{
-    worker_t *w = c->w;
-    int sent = p->req_off > 0;
-    int pooled = p->reused;
-    proxy__drop_fd(p, w, 0);
-    if (pooled && p->idempotent && p->body_sent == 0 && p->attempts++ < 4) {
-        /* The server closed its idle connection as we used it. */
-        p->fresh = 1;
-        return proxy__connect(c, p);
-    }
-    log_error("proxy: %s %s: %s", why, proxy__name(p), err ? strerror(err) : "closed");
-    proxy_balance_failed(p->st->peer, p->up, p->server, w->now);
-    p->tried |= (uint64_t)1 << p->server;
-    if ((!sent || p->idempotent) && p->body_sent == 0)
-        return proxy__connect(c, p);
-    return proxy__fail(c, 502);
-}
-
-int proxy_start(conn_t *c, const http_request_t *req, const proxy_route_t *route)
-{
-    worker_t *w = c->w;
-    const conf_t *rc = route->conf;
-    c->status = 502;
-    proxy_upstream_state_t *st = proxy_conn_state(w, rc->proxy_upstream);
-    proxy_t *p = st != NULL ? proxy__alloc(w) : NULL;
-    if (p == NULL) {
-        log_error("proxy: out of memory");
-        return PROXY_FAIL;
-    }
-    p->c = c;
-    p->started = proxy__clock();
-    p->st = st;
-    p->up = st->conf;
-    c->proto = p;
-    c->proto_ops = &proxy_ops;
-    p->extra = route->extra;
-    p->idempotent = req->method == HTTP_METHOD_GET || req->method == HTTP_METHOD_HEAD ||
-                    req->method == HTTP_METHOD_PUT || req->method == HTTP_METHOD_DELETE ||
-                    req->method == HTTP_METHOD_OPTIONS;
-    p->head_only = req->method == HTTP_METHOD_HEAD;
-    p->body_left = req->content_length > 0 ? req->content_length : 0;
-    p->chunked = req->chunked;
-    p->upgrade = proxy_tunnel_wanted(req);
-    p->zconf = &rc->compress;
-    if (!p->head_only && p->upgrade.len == 0)
-        proxy_compress_want(p->zconf, req->accept_encoding, &p->z_any, &p->z_stream);
-    if (p->chunked && (p->obuf = malloc(PROXY_OBUF_SIZE)) == NULL)
-        return proxy__fail(c, 502);
-
-    const char *client = c->client.text[0] != '\0' ? c->client.text : conn_addr(c);
-    const conf_upstream_server_t *s0 = &p->up->servers[0];
-    proxy_request_args_t a = {
-        .prefix = route->prefix,
-        .path = route->path,
-        .uri = rc->proxy_uri,
-        .client = client,
-        .client_v6 = strchr(client, ':') != NULL,
-        .https = c->https,
-        .host = s0->addr.ss_family == AF_UNIX ? "localhost" : s0->spec,
-        .keepalive = p->up->keepalive > 0,
-        .content_length = req->chunked ? -1 : req->content_length,
-        .chunked = req->chunked,
-        .upgrade = p->upgrade,
-    };
-    size_t cap = w->a.conf->max_header_size + 2048 + (rc->proxy_uri ? strlen(rc->proxy_uri) : 0);
-    p->req = malloc(cap);
-    ssize_t n = p->req != NULL ? proxy_request_head(req, &a, p->req, cap) : -1;
-    if (n < 0) {
-        log_error("proxy: the request head for %s does not fit %zu bytes", client, cap);
-        return proxy__fail(c, 502);
-    }
-    p->req_len = (size_t)n;
-    if (req->expect_continue && (p->body_left > 0 || p->chunked)) {
-        /* The client waits for it before sending the body we forward. */
-        if (c->wbuf == NULL && (c->wbuf = conn_buf_get(w, 1)) == NULL)
-            return proxy__fail(c, 502);
-        memcpy(c->wbuf, "HTTP/1.1 100 Continue\r\n\r\n", 25);
-        c->woff = 0;
-        c->wlen = 25;
-    }
-    return proxy__connect(c, p);
+    proxy_upstream_event(w, d, events);
 }
 
 /* Client output in wbuf[woff, wlen): 1 sent, 0 blocked, -1 error. */
@@ -423,186 +101,105 @@ static int proxy__chunked_fill(conn_t *c, proxy_t *p)
     return 0;
 }
 
-/* PROXY_SEND is waiting (for the upstream to take more, or the client to
- * send more): an upstream may answer before it read the whole body (a 413
- * or 401 from the head alone). Its bytes start the response head; the rest
- * of the body is not forwarded and both connections close after the
- * answer, as nginx does. 1 it answered, 0 not yet. */
-static int proxy__early(conn_t *c, proxy_t *p)
+/* proxy_side_t.body: the request body from c->rbuf after the request
+ * head (Content-Length), or framed anew in obuf (chunked). A 100 Continue
+ * still unsent goes first. */
+static int proxy__body_next(proxy_t *p, const char **out, size_t *len)
 {
-    ssize_t k = recv(p->fd, p->buf, PROXY_BUF_SIZE, MSG_DONTWAIT);
-    if (k <= 0)
-        return 0;
-    p->blen = (size_t)k;
-    p->last_len = 0;
-    p->early = 1;
-    p->phase = PROXY_HEAD;
-    p->progress = 1;
-    c->keep_alive = 0;
-    c->linger = 1; /* the client may still be sending its body */
-    return 1;
-}
-
-/* PROXY_SEND: the head, then the body from c->rbuf after the request head. */
-static int proxy__send(conn_t *c, proxy_t *p)
-{
-    for (int turn = 0; turn < 256; turn++) {
+    conn_t *c = p->c;
+    for (int turn = 0; turn < 8; turn++) {
         if (c->woff < c->wlen) {
             int f = proxy__flush(c, p);
             if (f <= 0)
-                return f < 0 ? PROXY_CLOSE : PROXY_AGAIN;
+                return f;
         }
-        const char *out;
-        size_t len;
-        if (p->req_off < p->req_len) {
-            out = p->req + p->req_off;
-            len = p->req_len - p->req_off;
-        } else if (p->body_left > 0) {
+        if (p->body_left > 0) {
             size_t have = c->rlen - c->head_len;
             if (have == 0) {
                 ssize_t r = conn_read(c);
                 if (r < 0) {
                     log_info("proxy: client %s closed during its request body", conn_addr(c));
-                    return PROXY_CLOSE;
+                    return -1;
                 }
                 if (r == 0)
-                    return PROXY_AGAIN;
+                    return 0;
                 p->progress = 1;
                 continue;
             }
-            out = c->rbuf + c->head_len;
-            len = have < (uint64_t)p->body_left ? have : (size_t)p->body_left;
-        } else if (p->chunked && !(p->chunked_done && p->ooff == p->olen)) {
-            if (p->ooff == p->olen) {
-                p->ooff = p->olen = 0;
-                int f = proxy__chunked_fill(c, p);
-                if (f == 0)
-                    return PROXY_AGAIN;
-                if (f < 0) {
-                    log_info("proxy: client %s closed during its request body", conn_addr(c));
-                    return PROXY_CLOSE;
-                }
-                if (f > 1) {
-                    log_info("proxy: client %s: chunked request body %s: %d", conn_addr(c),
-                             f == 413 ? "over max_body_size" : "malformed", f);
-                    return proxy__fail(c, f);
-                }
-                continue;
+            *out = c->rbuf + c->head_len;
+            *len = have < (uint64_t)p->body_left ? have : (size_t)p->body_left;
+            return 1;
+        }
+        if (!p->chunked || (p->chunked_done && p->ooff == p->olen))
+            return 2;
+        if (p->ooff == p->olen) {
+            p->ooff = p->olen = 0;
+            int f = proxy__chunked_fill(c, p);
+            if (f == 0)
+                return 0;
+            if (f < 0) {
+                log_info("proxy: client %s closed during its request body", conn_addr(c));
+                return -1;
             }
-            out = p->obuf + p->ooff;
-            len = p->olen - p->ooff;
-        } else {
-            p->phase = PROXY_HEAD;
-            return PROXY_AGAIN;
-        }
-        ssize_t k = send(p->fd, out, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (k < 0) {
-            if (errno == EAGAIN)
-                return PROXY_AGAIN;
-            int err = errno;
-            if (p->req_off > 0 && proxy__early(c, p))
-                return PROXY_AGAIN; /* it answered, then stopped reading */
-            return proxy__retry(c, p, "send() to", err);
-        }
-        p->progress = 1;
-        if (p->req_off < p->req_len) {
-            p->req_off += (size_t)k;
+            if (f > 1) {
+                log_info("proxy: client %s: chunked request body %s: %d", conn_addr(c),
+                         f == 413 ? "over max_body_size" : "malformed", f);
+                return f;
+            }
             continue;
         }
-        if (p->chunked) {
-            p->ooff += (size_t)k;
-            p->body_sent += (uint64_t)k;
-            continue;
-        }
-        /* Body bytes sent: what follows them in rbuf (a pipelined
-     * request) moves up behind the head. */
-        size_t rest = c->rlen - c->head_len - (size_t)k;
-        memmove(c->rbuf + c->head_len, c->rbuf + c->head_len + k, rest);
-        c->rlen -= (size_t)k;
-        c->last_len = c->rlen;
-        p->body_left -= k;
-        p->body_sent += (uint64_t)k;
+        *out = p->obuf + p->ooff;
+        *len = p->olen - p->ooff;
+        return 1;
     }
-    conn_ready_push(c);
-    return PROXY_AGAIN;
+    return 0;
 }
 
-/* PROXY_HEAD: reads and checks the response head; on it, the client's. */
-static int proxy__head(conn_t *c, proxy_t *p)
+static void proxy__body_sent(proxy_t *p, size_t k)
 {
-    worker_t *w = c->w;
-    size_t max =
-        w->a.conf->max_header_size < PROXY_BUF_SIZE ? w->a.conf->max_header_size : PROXY_BUF_SIZE;
-    for (int turn = 0; turn < 64; turn++) {
-        if (p->blen > p->last_len) {
-            ssize_t n = http_parse_response(p->buf, p->blen, p->last_len, max, &p->res);
-            if (n == -1) {
-                log_error("proxy: %s sent a malformed or too large response head", proxy__name(p));
-                return proxy__fail(c, 502);
-            }
-            if (n > 0 && p->res.status < 200) {
-                if (p->res.status == 101 && p->upgrade.len == 0) {
-                    log_error("proxy: %s answered 101 to a request that did not ask to "
-                              "upgrade", proxy__name(p));
-                    return proxy__fail(c, 502);
-                }
-                if (p->res.status == 101) {
-                    p->boff = (size_t)n;
-                    return 1;
-                }
-                /* 100 Continue, 103 Early Hints: not passed on. */
-                memmove(p->buf, p->buf + n, p->blen - (size_t)n);
-                p->blen -= (size_t)n;
-                p->last_len = 0;
-                continue;
-            }
-            if (n > 0) {
-                p->boff = (size_t)n;
-                return 1;
-            }
-            p->last_len = p->blen;
-            if (p->blen >= max) {
-                log_error("proxy: %s sent a response head over %zu bytes", proxy__name(p), max);
-                return proxy__fail(c, 502);
-            }
-        }
-        ssize_t k = recv(p->fd, p->buf + p->blen, PROXY_BUF_SIZE - p->blen, MSG_DONTWAIT);
-        if (k > 0) {
-            p->blen += (size_t)k;
-            p->progress = 1;
-            continue;
-        }
-        if (k < 0 && errno == EAGAIN)
-            return PROXY_AGAIN;
-        if (p->blen == 0)
-            return proxy__retry(c, p, "reading the response head from", k < 0 ? errno : 0);
-        log_error("proxy: %s closed within its response head", proxy__name(p));
-        return proxy__fail(c, 502);
+    conn_t *c = p->c;
+    if (p->chunked) {
+        p->ooff += k;
+        return;
     }
-    conn_ready_push(c);
-    return PROXY_AGAIN;
+    /* Body bytes sent: what follows them in rbuf (a pipelined request)
+     * moves up behind the head. */
+    size_t rest = c->rlen - c->head_len - k;
+    memmove(c->rbuf + c->head_len, c->rbuf + c->head_len + k, rest);
+    c->rlen -= k;
+    c->last_len = c->rlen;
+    p->body_left -= (int64_t)k;
 }
 
-/* The head is read: the client's head into wbuf, the body's mode. */
-static int proxy__answer(conn_t *c, proxy_t *p)
+/* proxy_side_t.answer: the client's head into wbuf, the body's mode. */
+static int proxy__answer(proxy_t *p)
 {
+    conn_t *c = p->c;
     worker_t *w = c->w;
-    proxy_balance_ok(p->st->peer, p->server);
     p->mode = proxy_response_mode(&p->res, p->head_only, c->requests_http10);
     /* An upgrade refused: what the client sent after its head may be
-     * frames of the protocol it hoped for, never a next request. */
-    if (p->mode == PROXY_BODY_CLOSE || p->mode == PROXY_BODY_DECHUNKED || p->upgrade.len > 0)
+     * frames of the protocol it hoped for, never a next request. An early
+     * answer: the rest of the body is still coming. */
+    if (p->mode == PROXY_BODY_CLOSE || p->mode == PROXY_BODY_DECHUNKED || p->upgrade)
         c->keep_alive = 0;
+    if (p->early) {
+        c->keep_alive = 0;
+        c->linger = 1;
+    }
     p->left = p->res.content_length;
-    if (c->wbuf == NULL && (c->wbuf = conn_buf_get(w, 1)) == NULL)
-        return proxy__fail(c, 502);
+    if (c->wbuf == NULL && (c->wbuf = conn_buf_get(w, 1)) == NULL) {
+        p->status = 502;
+        return PROXY_FAIL;
+    }
     int coding = 0;
     proxy_body_t framing = p->mode;
     if (p->mode != PROXY_BODY_NONE && p->z_any != 0 && p->res.status != 101) {
         p->zc = proxy_compress_start(p->zconf, p->z_any, p->z_stream, &p->res,
                                      !c->requests_http10, &coding);
-        if (p->zc != NULL && (p->zin = malloc(PROXY_ZIN_SIZE)) == NULL)
-            return proxy__fail(c, 502);
+        if (p->zc != NULL && (p->zin = malloc(PROXY_ZIN_SIZE)) == NULL) {
+            p->status = 502;
+            return PROXY_FAIL;
+        }
     }
     if (p->zc != NULL) {
         /* Compressed: chunked for HTTP/1.1, until close for 1.0. */
@@ -617,16 +214,17 @@ static int proxy__answer(conn_t *c, proxy_t *p)
     };
     ssize_t n = proxy_response_head(c, &p->res, &ha, &p->extra, c->wbuf, CONN_WBUF_SIZE);
     if (n < 0) {
-        log_error("proxy: the response head of %s does not fit %d bytes", proxy__name(p),
+        log_error("proxy: the response head of %s does not fit %d bytes", proxy_upstream_name(p),
                   CONN_WBUF_SIZE);
-        return proxy__fail(c, 502);
+        p->status = 502;
+        return PROXY_FAIL;
     }
     c->status = p->res.status;
     c->woff = 0;
     c->wlen = (size_t)n;
     c->body_bytes = 0;
     p->phase = PROXY_BODY;
-    p->reusable = !p->res.close && !p->early && p->upgrade.len == 0;
+    p->reusable = !p->res.close && !p->early && !p->upgrade;
     if (p->res.status == 101) {
         p->tun = proxy_tunnel_start(c, p->fd, p->buf, PROXY_BUF_SIZE, p->boff, p->blen);
         p->buf = NULL; /* the tunnel's now */
@@ -686,11 +284,12 @@ static int proxy__zdecode(proxy_t *p)
     return p->zinlen > 0 || p->upstream_done;
 }
 
-/* PROXY_BODY, compressed: upstream bytes decoded, through the coder, to
- * the client; the coder is flushed whenever the upstream has nothing more
- * for now, so a slow stream is not held back. */
-static int proxy__zbody(conn_t *c, proxy_t *p)
+/* Compressed: upstream bytes decoded, through the coder, to the client;
+ * the coder is flushed whenever the upstream has nothing more for now, so
+ * a slow stream is not held back. */
+static int proxy__zbody(proxy_t *p)
 {
+    conn_t *c = p->c;
     for (int turn = 0; turn < 256; turn++) {
         int f = proxy__flush(c, p);
         if (f < 0)
@@ -704,7 +303,7 @@ static int proxy__zbody(conn_t *c, proxy_t *p)
         }
         int d = proxy__zdecode(p);
         if (d < 0) {
-            log_error("proxy: %s sent a malformed chunked body", proxy__name(p));
+            log_error("proxy: %s sent a malformed chunked body", proxy_upstream_name(p));
             return PROXY_CLOSE;
         }
         if (d > 0) {
@@ -713,7 +312,8 @@ static int proxy__zbody(conn_t *c, proxy_t *p)
                                         c->wbuf, &c->wlen, CONN_WBUF_SIZE);
             if (r < 0) {
                 log_error("proxy: compressing the response of %s failed (or it ran over its "
-                          "length): closing client %s", proxy__name(p), conn_addr(c));
+                          "length): closing client %s",
+                          proxy_upstream_name(p), conn_addr(c));
                 return PROXY_CLOSE;
             }
             memmove(p->zin, p->zin + used, p->zinlen - used);
@@ -723,48 +323,38 @@ static int proxy__zbody(conn_t *c, proxy_t *p)
             p->zfinished = r == 1;
             continue;
         }
-        if (p->boff > 0) {
-            memmove(p->buf, p->buf + p->boff, p->blen - p->boff);
-            p->blen -= p->boff;
-            p->boff = 0;
-        }
-        ssize_t k = recv(p->fd, p->buf + p->blen, PROXY_BUF_SIZE - p->blen, MSG_DONTWAIT);
-        if (k > 0) {
-            p->blen += (size_t)k;
-            p->progress = 1;
-            continue;
-        }
-        if (k < 0 && errno == EAGAIN) {
-            if (p->zflushed)
-                return PROXY_AGAIN;
-            size_t used = 0, before = c->wlen;
-            if (proxy_compress_pump(p->zc, NULL, 0, &used, 0, 1, c->wbuf, &c->wlen,
-                                    CONN_WBUF_SIZE) < 0)
-                return PROXY_CLOSE;
-            c->body_bytes += c->wlen - before;
-            p->zflushed = !proxy_compress_pending(p->zc);
-            continue;
-        }
-        if (k == 0 && p->mode == PROXY_BODY_CLOSE) {
-            p->upstream_done = 1;
-            p->reusable = 0;
-            continue;
-        }
-        log_error("proxy: %s closed its response body before the end (%s): closing "
-                  "client %s",
-                  proxy__name(p), k < 0 ? strerror(errno) : "end of file", conn_addr(c));
-        return PROXY_CLOSE;
+        int k = proxy_upstream_recv(p);
+        if (k == PROXY_CLOSE)
+            return PROXY_CLOSE;
+        if (k != 0)
+            continue; /* bytes, or the end with the connection */
+        if (p->zflushed)
+            return PROXY_AGAIN;
+        size_t used = 0, before = c->wlen;
+        if (proxy_compress_pump(p->zc, NULL, 0, &used, 0, 1, c->wbuf, &c->wlen,
+                                CONN_WBUF_SIZE) < 0)
+            return PROXY_CLOSE;
+        c->body_bytes += c->wlen - before;
+        p->zflushed = !proxy_compress_pending(p->zc);
     }
     conn_ready_push(c);
     return PROXY_AGAIN;
 }
 
-/* PROXY_BODY: upstream bytes to the client, reading only when they are
- * sent. */
-static int proxy__body(conn_t *c, proxy_t *p)
+/* proxy_side_t.stream: upstream bytes to the client, reading only when
+ * they are sent; after a 101, the tunnel. */
+static int proxy__body(proxy_t *p)
 {
+    conn_t *c = p->c;
+    if (p->phase == PROXY_TUNNEL) {
+        if (proxy_tunnel_run(p->tun, c, &p->progress) != 1)
+            return PROXY_AGAIN;
+        c->keep_alive = 0;
+        proxy__end(c, 0);
+        return PROXY_DONE;
+    }
     if (p->zc != NULL)
-        return proxy__zbody(c, p);
+        return proxy__zbody(p);
     for (int turn = 0; turn < 256; turn++) {
         int f = proxy__flush(c, p);
         if (f < 0)
@@ -778,7 +368,7 @@ static int proxy__body(conn_t *c, proxy_t *p)
                     proxy_response_dechunk(&p->ch, p->mode == PROXY_BODY_CHUNKED, p->buf + p->boff,
                                            &in, c->wbuf, &c->wlen, CONN_WBUF_SIZE, &p->decoded);
                 if (r < 0) {
-                    log_error("proxy: %s sent a malformed chunked body", proxy__name(p));
+                    log_error("proxy: %s sent a malformed chunked body", proxy_upstream_name(p));
                     return PROXY_CLOSE;
                 }
                 p->blen = p->boff + in;
@@ -810,140 +400,111 @@ static int proxy__body(conn_t *c, proxy_t *p)
             proxy__end(c, pool);
             return PROXY_DONE;
         }
-        if (p->boff > 0) {
-            memmove(p->buf, p->buf + p->boff, p->blen - p->boff);
-            p->blen -= p->boff;
-            p->boff = 0;
-        }
-        ssize_t k = recv(p->fd, p->buf + p->blen, PROXY_BUF_SIZE - p->blen, MSG_DONTWAIT);
-        if (k > 0) {
-            p->blen += (size_t)k;
-            p->progress = 1;
-            continue;
-        }
-        if (k < 0 && errno == EAGAIN)
+        int k = proxy_upstream_recv(p);
+        if (k == 0)
             return PROXY_AGAIN;
-        if (k == 0 && p->mode == PROXY_BODY_CLOSE) {
-            p->upstream_done = 1;
-            p->reusable = 0;
-            continue;
-        }
-        log_error("proxy: %s closed its response body before the end (%s): closing "
-                  "client %s",
-                  proxy__name(p), k < 0 ? strerror(errno) : "end of file", conn_addr(c));
-        return PROXY_CLOSE;
+        if (k == PROXY_CLOSE)
+            return PROXY_CLOSE;
     }
     conn_ready_push(c);
     return PROXY_AGAIN;
 }
 
+static int proxy__blocked(proxy_t *p)
+{
+    return p->c->woff < p->c->wlen;
+}
+
+static const proxy_side_t proxy__side = {
+    .body = proxy__body_next,
+    .body_sent = proxy__body_sent,
+    .answer = proxy__answer,
+    .stream = proxy__body,
+    .blocked = proxy__blocked,
+};
+
+int proxy_start(conn_t *c, const http_request_t *req, const proxy_route_t *route)
+{
+    worker_t *w = c->w;
+    c->status = 502;
+    const char *client = c->client.text[0] != '\0' ? c->client.text : conn_addr(c);
+    proxy_start_args_t a = {
+        .client = client,
+        .https = c->https,
+        .content_length = req->chunked ? -1 : req->content_length,
+        .chunked = req->chunked,
+        .upgrade = proxy_tunnel_wanted(req),
+    };
+    int r;
+    proxy_t *p = proxy_upstream_start(c, req, route, &a, &proxy__side, NULL, &r);
+    if (p == NULL)
+        return PROXY_FAIL;
+    c->proto = p;
+    c->proto_ops = &proxy_ops;
+    p->zconf = &route->conf->compress;
+    if (!p->head_only && !p->upgrade)
+        proxy_compress_want(p->zconf, req->accept_encoding, &p->z_any, &p->z_stream);
+    p->body_left = req->content_length > 0 ? req->content_length : 0;
+    p->chunked = req->chunked;
+    if (r == PROXY_AGAIN && p->chunked && (p->obuf = malloc(PROXY_OBUF_SIZE)) == NULL) {
+        p->status = 502;
+        r = PROXY_FAIL;
+    }
+    if (r == PROXY_AGAIN && req->expect_continue && (p->body_left > 0 || p->chunked)) {
+        /* The client waits for it before sending the body we forward. */
+        if (c->wbuf == NULL && (c->wbuf = conn_buf_get(w, 1)) == NULL) {
+            p->status = 502;
+            r = PROXY_FAIL;
+        } else {
+            memcpy(c->wbuf, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+            c->woff = 0;
+            c->wlen = 25;
+        }
+    }
+    if (r == PROXY_FAIL) {
+        c->status = p->status;
+        proxy__end(c, 0);
+    }
+    return r;
+}
+
 int proxy_run(conn_t *c)
 {
     proxy_t *p = c->proto;
-    worker_t *w = c->w;
     if (p->timed_out && p->phase == PROXY_TUNNEL) {
         log_info("proxy: tunnel of client %s to %s idle for tunnel_timeout: closed", conn_addr(c),
-                 proxy__name(p));
+                 proxy_upstream_name(p));
         c->keep_alive = 0;
         proxy__end(c, 0);
         return PROXY_DONE; /* logged as the 101 it was */
     }
-    if (p->timed_out) {
-        const char *what = p->phase == PROXY_CONNECT ? "connect"
-                           : p->phase == PROXY_SEND  ? "send"
-                                                     : "read";
-        log_error("proxy: %s timed out (%s) for client %s", proxy__name(p), what, conn_addr(c));
-        p->timed_out = 0;
-        if (p->phase == PROXY_CONNECT) {
-            /* Nothing was sent: the next server, for any method (nginx's
-             * proxy_next_upstream timeout does the same). */
-            proxy_balance_failed(p->st->peer, p->up, p->server, w->now);
-            p->tried |= (uint64_t)1 << p->server;
-            p->connect_timeouts++;
-            proxy__drop_fd(p, w, 0);
-            int k = proxy__connect(c, p);
-            if (k != PROXY_AGAIN || c->proto != p)
-                return k; /* done, or moved to a pooled connection and queued */
-        } else if (p->phase != PROXY_BODY || p->res.status == 0) {
-            proxy_balance_failed(p->st->peer, p->up, p->server, w->now);
-            return proxy__fail(c, 504);
-        } else {
-            return PROXY_CLOSE;
-        }
-    }
-    if (c->rdhup && p->body_left == 0 && (!p->chunked || p->chunked_done) &&
-        p->phase != PROXY_TUNNEL && p->upgrade.len == 0) {
+    if (c->rdhup && p->body_left == 0 && (!p->chunked || p->chunked_done) && !p->upgrade) {
         /* The client shut its side with the whole request sent: it has
          * gone (nginx's proxy_ignore_client_abort off). The upstream
          * connection closes now rather than at read_timeout. */
         log_info("proxy: client %s closed the connection before the response ended (%s)",
-                 conn_addr(c), proxy__name(p));
-        if (p->phase != PROXY_BODY)
+                 conn_addr(c), p->server >= 0 ? proxy_upstream_name(p) : "-");
+        if (p->phase < PROXY_BODY)
             c->status = 499;
         return PROXY_CLOSE;
     }
-    p->progress = 0;
-    proxy_phase_t was = p->phase;
-    int r = PROXY_AGAIN;
-    for (int turn = 0; turn < 8 && r == PROXY_AGAIN; turn++) {
-        proxy_phase_t ph = p->phase;
-        switch (ph) {
-        case PROXY_CONNECT: {
-            int k = proxy_conn_ready(p->fd);
-            if (k < 0)
-                r = proxy__retry(c, p, "connect() to", errno);
-            else if (k > 0)
-                p->phase = PROXY_SEND;
-            break;
-        }
-        case PROXY_SEND:
-            r = proxy__send(c, p);
-            if (r == PROXY_AGAIN && p->phase == PROXY_SEND && p->req_off > 0)
-                proxy__early(c, p);
-            break;
-        case PROXY_HEAD:
-            r = proxy__head(c, p);
-            if (r == 1)
-                r = proxy__answer(c, p);
-            break;
-        case PROXY_BODY:
-            r = proxy__body(c, p);
-            break;
-        case PROXY_TUNNEL:
-            if (proxy_tunnel_run(p->tun, c, &p->progress) == 1) {
-                c->keep_alive = 0;
-                proxy__end(c, 0);
-                r = PROXY_DONE;
-            }
-            break;
-        }
-        if (r == PROXY_AGAIN && p->phase == ph && c->proto == p)
-            break;
-    }
-    if (r != PROXY_AGAIN || c->proto != p)
+    p->armed = c->list == &c->w->proxy_list;
+    int r = proxy_upstream_run(p);
+    if (r == PROXY_DONE)
+        return r; /* proxy__body ended it */
+    if (r == PROXY_FAIL) {
+        c->status = p->status;
+        proxy__end(c, 0);
         return r;
-    if (p->progress || p->phase != was || c->list != &w->proxy_list) {
-        double t = p->phase == PROXY_CONNECT  ? p->up->connect_timeout
-                   : p->phase == PROXY_SEND   ? p->up->send_timeout
-                   : p->phase == PROXY_TUNNEL ? p->up->tunnel_timeout
-                   : c->woff < c->wlen       ? w->send_list.timeout
-                                             : p->up->read_timeout;
-        proxy__arm(c, t);
     }
+    if (r == PROXY_CLOSE)
+        return r; /* conn_close releases p */
+    if (p->rearm)
+        proxy_upstream_arm(c, c->w->now + p->timeout);
     return PROXY_AGAIN;
-}
-
-static void proxy__drop_pooled(void *tag)
-{
-    free(tag);
 }
 
 void proxy_worker_exit(worker_t *w)
 {
-    proxy_conn_close_all(w, proxy__drop_pooled);
-    while (w->proxy_free != NULL) {
-        proxy_t *p = w->proxy_free;
-        w->proxy_free = p->next_free;
-        free(p);
-    }
+    proxy_upstream_worker_exit(w);
 }

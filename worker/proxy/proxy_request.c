@@ -142,13 +142,30 @@ ssize_t proxy_request_head(const http_request_t *req, const proxy_request_args_t
     PUTS(&o, "\r\n");
     for (size_t i = 0; i < req->num_headers; i++) {
         const http_header_t *hd = &req->headers[i];
-        if (proxy_request__hop_any(req, hd->name) || proxy_request__own(hd->name))
+        if (proxy_request__hop_any(req, hd->name) || proxy_request__own(hd->name) ||
+            STR_CASEEQ(hd->name, "Cookie"))
             continue;
         PUTSTR(&o, hd->name);
         PUTS(&o, ": ");
         PUTSTR(&o, hd->value);
         PUTS(&o, "\r\n");
     }
+    /* Cookies on one line, joined by "; ": an HTTP/2 client may send each
+     * in a field of its own, which HTTP/1.1 does not allow (RFC 9113
+     * 8.2.3). */
+    int cookies = 0;
+    for (size_t i = 0; i < req->num_headers; i++) {
+        const http_header_t *hd = &req->headers[i];
+        if (!STR_CASEEQ(hd->name, "Cookie") || hd->value.len == 0)
+            continue;
+        if (cookies++ > 0)
+            PUTS(&o, "; ");
+        else
+            PUTS(&o, "Cookie: ");
+        PUTSTR(&o, hd->value);
+    }
+    if (cookies > 0)
+        PUTS(&o, "\r\n");
     char num[32];
     if (a->chunked) {
         PUTS(&o, "Transfer-Encoding: chunked\r\n");
@@ -179,6 +196,8 @@ ssize_t proxy_request_head(const http_request_t *req, const proxy_request_args_t
         proxy_request__put(&o, host.p + i, 1);
     }
     PUTS(&o, "\"\r\n");
+    if (a->extra != NULL)
+        PUTZ(&o, a->extra);
     if (a->upgrade.len > 0) {
         PUTS(&o, "Upgrade: ");
         PUTSTR(&o, a->upgrade);

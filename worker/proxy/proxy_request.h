@@ -9,7 +9,8 @@
  * Proxy-Connection, TE, Trailer, Transfer-Encoding, Upgrade and every name
  * the Connection header lists), the body's framing written anew
  * (Content-Length, or Transfer-Encoding: chunked), X-Forwarded-For and
- * Forwarded appended to, X-Forwarded-Proto and X-Forwarded-Host set.
+ * Forwarded appended to, X-Forwarded-Proto and X-Forwarded-Host set,
+ * Cookie fields joined on one line (HTTP/2 clients split them).
  * Pure (tests/unit/check_proxy_request.c).
  */
 #ifndef DROVER_PROXY_REQUEST_H
@@ -36,9 +37,13 @@ typedef struct {
     int keepalive;          /* the upstream connection may be kept */
     int64_t content_length; /* of the body sent; -1: none */
     int chunked;            /* the body is sent chunked */
-    /* The client asks to upgrade (proxy_tunnel.h): Upgrade with this value
-     * and Connection: upgrade go instead of the keep-alive line. */
+    /* The client asks to upgrade (proxy_tunnel.h; an HTTP/2 extended
+     * CONNECT, http2_tunnel.h): Upgrade with this value and Connection:
+     * upgrade go instead of the keep-alive line. len 0: none. */
     str_t upgrade;
+    /* Lines of the request's own ("Name: value\r\n"...) before that, or
+     * NULL: the Sec-WebSocket-Key an HTTP/2 extended CONNECT needs. */
+    const char *extra;
 } proxy_request_args_t;
 
 /* The head into out[0, cap): its length, or -1 when it does not fit. */

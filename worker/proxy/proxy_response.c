@@ -62,6 +62,15 @@ static int proxy_response__varies(const http_response_t *res)
 ssize_t proxy_response_head(conn_t *c, const http_response_t *res, const proxy_head_args_t *a,
                             const proxy_extra_t *x, char *out, size_t cap)
 {
+    return proxy_response_head_for(c->w, c->host, c->https, c->keep_alive, c->requests_http10, res,
+                                   a, x, out, cap);
+}
+
+ssize_t proxy_response_head_for(worker_t *w, struct host_s *host, int https, int keep_alive,
+                                int http10, const http_response_t *res,
+                                const proxy_head_args_t *a, const proxy_extra_t *x, char *out,
+                                size_t cap)
+{
     proxy_body_t mode = a->mode;
     size_t need = 160;
     for (size_t i = 0; i < res->num_headers; i++)
@@ -110,8 +119,8 @@ ssize_t proxy_response_head(conn_t *c, const http_response_t *res, const proxy_h
     response_init(r, res->status);
     if (n > 0)
         response_add(r, lines, n);
-    if (c->host != NULL && c->host->headers_len > 0)
-        response_replace_headers(r, c->host->headers, c->host->headers_len);
+    if (host != NULL && host->headers_len > 0)
+        response_replace_headers(r, host->headers, host->headers_len);
     if (x->rule_headers != NULL)
         response_replace_headers(r, x->rule_headers, x->rule_headers_len);
     for (size_t i = 0; x->rule_unset != NULL && i < x->rule_unset_len;) {
@@ -119,10 +128,10 @@ ssize_t proxy_response_head(conn_t *c, const http_response_t *res, const proxy_h
         response_remove_header(r, x->rule_unset + i, len);
         i += len + 1;
     }
-    const conf_t *conf = c->w->a.conf;
+    const conf_t *conf = w->a.conf;
     const char *server = conf->server_tokens ? RESPONSE_SERVER_VERSION : RESPONSE_SERVER;
-    const char *hsts = !c->https ? NULL : x->hsts_set ? x->hsts : conf->tls_hsts;
-    ssize_t len = r->overflow ? -1 : response_head_as(r, c->w->wall, server, hsts, out, cap - 32);
+    const char *hsts = !https ? NULL : x->hsts_set ? x->hsts : conf->tls_hsts;
+    ssize_t len = r->overflow ? -1 : response_head_as(r, w->wall, server, hsts, out, cap - 32);
     free(r);
     free(lines);
     if (len < 0)
@@ -131,10 +140,10 @@ ssize_t proxy_response_head(conn_t *c, const http_response_t *res, const proxy_h
     if (res->status == 101) {
         memcpy(out + l, "Connection: upgrade\r\n", 21);
         l += 21;
-    } else if (!c->keep_alive) {
+    } else if (!keep_alive) {
         memcpy(out + l, "Connection: close\r\n", 19);
         l += 19;
-    } else if (c->requests_http10) {
+    } else if (http10) {
         memcpy(out + l, "Connection: keep-alive\r\n", 24);
         l += 24;
     }

@@ -59,6 +59,14 @@ typedef struct {
 ssize_t proxy_response_head(conn_t *c, const http_response_t *res, const proxy_head_args_t *a,
                             const proxy_extra_t *x, char *out, size_t cap);
 
+/* The same for a client that is not an HTTP/1 connection's (an HTTP/2
+ * stream): its host (NULL: none), whether it came over TLS, and the
+ * Connection header's say (http10: keep-alive spelled out). */
+ssize_t proxy_response_head_for(worker_t *w, struct host_s *host, int https, int keep_alive,
+                                int http10, const http_response_t *res,
+                                const proxy_head_args_t *a, const proxy_extra_t *x, char *out,
+                                size_t cap);
+
 /* Decodes chunked bytes in[0, *inlen) into out[*outlen, cap) as body
  * bytes (framed as chunks when rechunk). Consumes from in what it used
  * (*inlen becomes what is left unread, which the caller keeps at the

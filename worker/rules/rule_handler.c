@@ -67,8 +67,8 @@ static void rule_handler__proxy(const handler_req_t *h, response_t *r, const con
                                 const char *path, size_t len)
 {
     if (!h->can_proxy) {
-        /* HTTP/2 streams are not forwarded yet (README "Reverse proxy"). */
-        log_error("location \"%s\": proxy: not for HTTP/2 requests yet: 502", rule->pattern);
+        /* A protocol that cannot forward (HTTP/1 and HTTP/2 both can). */
+        log_error("location \"%s\": proxy: not for this protocol: 502", rule->pattern);
         error_page_status(h->w, r, 502);
         return;
     }
