@@ -16,6 +16,7 @@
 #include "log.h"
 #include "proxy_balance.h"
 #include "proxy_conn.h"
+#include "proxy_metrics.h"
 #include "proxy_request.h"
 
 /* A chunked request body framed anew, before it is sent. */
@@ -66,6 +67,7 @@ typedef struct proxy_s {
     int progress; /* bytes moved this run: re-arm the timer */
     proxy_extra_t extra;
     double started;         /* proxy__clock() at proxy_start, for the access log */
+    proxy_tele_t tele;      /* for /metrics (proxy_metrics.h) */
 } proxy_t;
 
 /* The free proxy_t structures (their buffers freed). They are never
@@ -128,6 +130,7 @@ static void proxy__end(conn_t *c, int pool)
         c->log_upstream_status = p->phase == PROXY_BODY ? p->res.status : 0;
         c->log_upstream_us = took > 0 ? (uint64_t)(took * 1e6) : 0;
     }
+    proxy_metrics_end(p->st, p->server, p->phase == PROXY_BODY ? p->res.status : 0, &p->tele);
     proxy__drop_fd(p, w, pool);
     free(p->req);
     free(p->buf);
@@ -182,6 +185,7 @@ void proxy_event(worker_t *w, uint64_t d)
 static int proxy__fail(conn_t *c, int status)
 {
     c->status = status;
+    proxy_metrics_gateway(((proxy_t *)c->proto)->st, status);
     proxy__end(c, 0);
     return PROXY_FAIL;
 }
@@ -198,13 +202,14 @@ static int proxy__connect(conn_t *c, proxy_t *p)
             return proxy__fail(c, 502);
         }
         p->server = i;
+        proxy_metrics_try(p->st, i, &p->tele);
         int pending = 0;
         int fd = p->fresh ? -1 : proxy_conn_take(p->st, i);
         p->reused = fd >= 0;
         p->fresh = 0;
         if (fd < 0 && (fd = proxy_conn_open(&p->up->servers[i], &pending)) < 0) {
             log_error("proxy: connect() to %s: %s", proxy__name(p), strerror(errno));
-            proxy_balance_failed(p->st->peer, p->up, i, w->now);
+            proxy_metrics_failed(p->st, i, 1, w->now);
             p->tried |= (uint64_t)1 << i;
             continue;
         }
@@ -238,7 +243,7 @@ static int proxy__retry(conn_t *c, proxy_t *p, const char *why, int err)
         return proxy__connect(c, p);
     }
     log_error("proxy: %s %s: %s", why, proxy__name(p), err ? strerror(err) : "closed");
-    proxy_balance_failed(p->st->peer, p->up, p->server, w->now);
+    proxy_metrics_failed(p->st, p->server, p->phase == PROXY_CONNECT, w->now);
     p->tried |= (uint64_t)1 << p->server;
     if ((!sent || p->idempotent) && p->body_sent == 0)
         return proxy__connect(c, p);
@@ -615,7 +620,7 @@ int proxy_run(conn_t *c)
                                                      : "read";
         log_error("proxy: %s timed out (%s) for client %s", proxy__name(p), what, conn_addr(c));
         if (p->phase != PROXY_BODY || p->res.status == 0) {
-            proxy_balance_failed(p->st->peer, p->up, p->server, w->now);
+            proxy_metrics_failed(p->st, p->server, p->phase == PROXY_CONNECT, w->now);
             return proxy__fail(c, 504);
         }
         return PROXY_CLOSE;
