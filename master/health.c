@@ -191,6 +191,8 @@ static void health__done(master_t *m, health_probe_t *p, int ok, const char *why
     health__close(m, p);
     upstream_row_t *r = p->row;
     upstream_table_add(&r->checks[ok ? 0 : 1], 1);
+    log_debug("health check of upstream %s, server %s: %s (%s)", p->upstream, p->server,
+              ok ? "passed" : "failed", why);
     if (ok) {
         r->run_fail = 0;
         if (++r->run_ok >= (uint32_t)p->passes && upstream_table_down(r)) {
