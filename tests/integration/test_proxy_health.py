@@ -197,6 +197,47 @@ class HealthTest(HealthTestBase):
         self.assertEqual(self.srv.log_text().count(down_line("app", A, "status 500")), 1)
 
 
+def sockets_to(pid, port):
+    """TCP sockets of process pid connected to 127.0.0.1:port."""
+    inodes = set()
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    n = 0
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            field = line.split()
+            if int(field[2].split(":")[1], 16) == port and field[9] in inodes:
+                n += 1
+    return n
+
+
+class HealthForkTest(HealthTestBase):
+    def test_workers_do_not_keep_the_checks_sockets(self):
+        # A check that hangs is always under way (timeout 2s, checks never
+        # overlap), so the workers forked by kill -9 fork during one: they
+        # must close their copy, or the application sees a connection that
+        # never closes from each of them.
+        a, b = self.app("a"), self.app("b")
+        A, B = "127.0.0.1:%d" % a.port, "127.0.0.1:%d" % b.port
+        self.start({"app": {"servers": [A, B], "health": dict(HEALTH, timeout="2s")}}, workers=2)
+        a.health["/health"] = "hang"
+        self.assertTrue(wait_until(lambda: sockets_to(self.srv.master, a.port) == 1, timeout=5))
+        old = set(self.srv.workers())
+        for pid in old:
+            self.srv.signal(signal.SIGKILL, pid)
+        ok = wait_until(lambda: len(self.srv.workers()) == 2 and not old & set(self.srv.workers()),
+                        timeout=10)
+        self.assertTrue(ok, self.srv.diag())
+        self.assertEqual(sockets_to(self.srv.master, a.port), 1)
+        for pid in self.srv.workers():
+            self.assertEqual(sockets_to(pid, a.port), 0, "worker %d holds a check's socket" % pid)
+
+
 class HealthReloadTest(HealthTestBase):
     def reload(self):
         before = self.srv.log_text().count("reload done")
