@@ -3,20 +3,27 @@
 metrics"): real proxied requests to real Python upstreams (upstream_app.py),
 a port where nothing listens (502), a server that never answers (504), a
 refused first server (a retry), then the scrape: counts exact, the histogram
-consistent with the responses and with a slow response's bucket, promtool
-content, counters that survive a worker's kill -9 and a reload that adds an
+consistent with the responses and with a slow response's bucket, a page that
+promtool accepts and a real Prometheus scrapes (histogram_quantile works on
+it), counters that survive a worker's kill -9 and a reload that adds an
 upstream."""
 
+import json
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import time
 import unittest
+import urllib.parse
+import urllib.request
 
 sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from harness import ServerTestCase, free_port, get, run_main, wait_until  # noqa: E402
+from harness import (ServerTestCase, free_port, get, port_accepts, run_main,  # noqa: E402
+                     wait_until)
 from test_metrics import have_prometheus, parse, scrape, value  # noqa: E402
 from upstream_app import App, Hang  # noqa: E402
 
@@ -178,6 +185,68 @@ class ProxyMetricsTest(ServerTestCase):
                            stderr=subprocess.STDOUT, timeout=30)
         self.assertEqual(p.returncode, 0, p.stdout.decode("utf-8", "replace"))
         self.assertEqual(p.stdout.strip(), b"", p.stdout.decode("utf-8", "replace"))
+
+    def test_prometheus_scrapes_the_upstream_families(self):
+        why = have_prometheus()
+        if why is not None:
+            self.skipTest(why)
+        for i in range(4):
+            self.assertEqual(get(self.port, "/one/p%d" % i).status, 200)
+        self.assertEqual(get(self.port, "/refused/p").status, 502)
+        self.wait_metric(4, "drover_upstream_requests_total", upstream="one")
+        d = tempfile.mkdtemp(prefix="drover-prom-")
+        self.addCleanup(shutil.rmtree, d, True)
+        conf = os.path.join(d, "prometheus.yml")
+        with open(conf, "w") as f:
+            f.write("global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
+                    "scrape_configs:\n  - job_name: drover\n"
+                    "    static_configs: [{targets: ['127.0.0.1:%d']}]\n" % self.port)
+        pport = free_port()
+        log = open(os.path.join(d, "prometheus.log"), "wb")
+        proc = subprocess.Popen(["prometheus", "--config.file=" + conf,
+                                 "--storage.tsdb.path=" + os.path.join(d, "data"),
+                                 "--web.listen-address=127.0.0.1:%d" % pport],
+                                stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=d)
+        log.close()
+
+        def stop():
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(timeout=5)
+        self.addCleanup(stop)
+        self.assertTrue(wait_until(lambda: port_accepts(pport, 0.2), timeout=20, interval=0.2),
+                        "prometheus did not listen")
+
+        def query(q):
+            url = "http://127.0.0.1:%d/api/v1/query?%s" % (pport, urllib.parse.urlencode({"query": q}))
+            with urllib.request.urlopen(url, timeout=5) as f:
+                return json.loads(f.read().decode("utf-8"))["data"]["result"]
+        res = {}
+
+        def scraped():
+            try:
+                res["r"] = query('drover_upstream_requests_total{upstream="one"}')
+            except OSError:
+                return False
+            return bool(res["r"])
+        if not wait_until(scraped, timeout=30, interval=0.5):
+            with open(os.path.join(d, "prometheus.log"), "rb") as f:
+                self.fail("no scrape within 30 s: %r\n%s" % (res.get("r"), f.read()[-2000:]))
+        self.assertEqual(float(res["r"][0]["value"][1]), 4)
+        self.assertEqual(float(query('up{job="drover"}')[0]["value"][1]), 1)
+        count = query('drover_upstream_response_duration_seconds_count{upstream="one"}')
+        self.assertEqual([float(c["value"][1]) for c in count], [4])
+        gw = query('drover_upstream_gateway_errors_total{upstream="refused",code="502"}')
+        self.assertEqual(float(gw[0]["value"][1]), 1)
+        # The histogram is one Prometheus understands.
+        q = query('histogram_quantile(0.5, drover_upstream_response_duration_seconds_bucket'
+                  '{upstream="one"})')
+        self.assertEqual(len(q), 1, q)
+        self.assertGreater(float(q[0]["value"][1]), 0)
 
     def test_counts_survive_kill_and_reload_that_adds_an_upstream(self):
         for i in range(5):
