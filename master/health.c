@@ -47,6 +47,7 @@ typedef struct {
 typedef struct health_s {
     health_probe_t *p;
     size_t n;
+    int local_error; /* a check could not start here (logged once until one does) */
 } health_t;
 
 void health_bind(master_t *m, const conf_t *conf)
@@ -127,7 +128,7 @@ static int health__has(const health_t *h, const upstream_row_t *row)
 
 void health_configure(master_t *m, const conf_t *conf)
 {
-    health_t next = { NULL, 0 };
+    health_t next = { NULL, 0, 0 };
     const conf_upstreams_t *us = conf->upstreams;
     size_t want = 0;
     double now = master__now();
@@ -164,8 +165,12 @@ void health_configure(master_t *m, const conf_t *conf)
         p->row->checked = 0;
         p->row->run_ok = p->row->run_fail = 0;
     }
-    for (size_t i = 0; i < next.n; i++)
+    /* The first checks spread over an interval, so that many servers do
+     * not mean a burst of connects (HAProxy's spread-checks). */
+    for (size_t i = 0; i < next.n; i++) {
         next.p[i].row->checked = 1;
+        next.p[i].next_at = now + next.p[i].interval * (double)i / (double)next.n;
+    }
     if (old != NULL)
         health__free_probes(m, old);
     if (next.n == 0) {
@@ -287,6 +292,17 @@ static void health__run(master_t *m, health_probe_t *p)
     }
 }
 
+/* A check that cannot start for a reason of ours (no descriptor left):
+ * not the server's fault, so not counted; logged once until one starts. */
+static void health__local_error(master_t *m, health_probe_t *p, const char *call)
+{
+    if (!m->health->local_error)
+        log_error("health check of upstream %s, server %s: %s: %s (not counted against it; "
+                  "logged once)", p->upstream, p->server, call, strerror(errno));
+    m->health->local_error = 1;
+    health__close(m, p);
+}
+
 static void health__start(master_t *m, health_probe_t *p, uint32_t index, double now)
 {
     p->next_at = now + p->interval;
@@ -294,7 +310,7 @@ static void health__start(master_t *m, health_probe_t *p, uint32_t index, double
     p->req_off = p->len = 0;
     p->fd = socket(p->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (p->fd < 0) {
-        health__fail_errno(m, p, "socket()", errno);
+        health__local_error(m, p, "socket()");
         return;
     }
     p->phase = HEALTH_SENDING;
@@ -308,11 +324,10 @@ static void health__start(master_t *m, health_probe_t *p, uint32_t index, double
     struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
                               .data.u64 = MASTER_TAG(MASTER_TAG_HEALTH, index) };
     if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, p->fd, &ev) < 0) {
-        /* Not the server's fault: not counted against it. */
-        log_error("health check of %s: epoll_ctl(): %s", p->server, strerror(errno));
-        health__close(m, p);
+        health__local_error(m, p, "epoll_ctl()");
         return;
     }
+    m->health->local_error = 0;
     health__run(m, p);
 }
 

@@ -27,9 +27,9 @@
  *
  * A reload's configuration is checked from its commit: health_bind at
  * load gives its upstreams rows before its workers fork, health_configure
- * at commit swaps the checks (a check under way is dropped; every server
- * is checked at once; verdicts of servers still checked are kept; a server
- * no longer checked is up again, logged when it was down).
+ * at commit swaps the checks (a check under way is dropped; the first
+ * checks spread over one interval; verdicts of servers still checked are
+ * kept; a server no longer checked is up again, logged when it was down).
  */
 #ifndef DROVER_HEALTH_H
 #define DROVER_HEALTH_H
