@@ -19,7 +19,7 @@ sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from harness import ServerTestCase, free_port, get, run_main, wait_until  # noqa: E402
-from upstream_app import App  # noqa: E402
+from upstream_app import App, assert_no_crash  # noqa: E402
 
 INTERVAL = 0.3
 HEALTH = {"path": "/health", "interval": "300ms", "timeout": "250ms", "fails": 2, "passes": 2}
@@ -35,6 +35,11 @@ def up_line(name, addr, why="status 200"):
 
 class HealthTestBase(ServerTestCase):
     start_server = False
+
+    def setUp(self):
+        super().setUp()
+        # Runs before the server's own cleanup (cleanups run last first).
+        self.addCleanup(assert_no_crash, self, self.srv)
 
     def app(self, name):
         a = App(name, port=free_port())

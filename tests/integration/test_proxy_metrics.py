@@ -25,7 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (ServerTestCase, free_port, get, port_accepts, run_main,  # noqa: E402
                      wait_until)
 from test_metrics import have_prometheus, parse, scrape, value  # noqa: E402
-from upstream_app import App, Hang  # noqa: E402
+from upstream_app import App, Hang, assert_no_crash  # noqa: E402
 
 import subprocess  # noqa: E402
 
@@ -41,6 +41,7 @@ class ProxyMetricsTest(ServerTestCase):
 
     def setUp(self):
         super().setUp()
+        self.addCleanup(assert_no_crash, self, self.srv)
         self.a = App("a")
         self.b = App("b")
         self.hang = Hang()
@@ -99,7 +100,10 @@ class ProxyMetricsTest(ServerTestCase):
         self.assertEqual((r.status, r.header("X-App")), (200, "b"))
         self.assertEqual(len(self.a.paths()), 9)
 
-        s = self.wait_metric(9, "drover_upstream_requests_total", upstream="one")
+        # Counted when each exchange ends, a moment after the client has its
+        # response (in whichever worker served it): wait for each.
+        for name, n in (("refused", 1), ("hang", 1), ("retry", 1), ("one", 9)):
+            s = self.wait_metric(n, "drover_upstream_requests_total", upstream=name)
         A, B = self.A, self.B
         self.assertEqual(value(s, "drover_upstream_attempts_total", upstream="one", server=A), 9)
         self.assertEqual(value(s, "drover_upstream_responses_total", upstream="one", server=A,

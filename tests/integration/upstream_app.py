@@ -143,3 +143,17 @@ class Hang(object):
         self.sock.close()
         for s in self.conns:
             s.close()
+
+
+def assert_no_crash(test, srv):
+    """No worker of srv crashed (a sanitizer report ends a worker with
+    status 1, UBSan's too) other than by the SIGKILL a test sent."""
+    import re
+    log = srv.log_text()
+    bad = [l for l in log.splitlines()
+           if "exited with status" in l and "exited with status 0" not in l
+           or re.search(r"killed by signal (?!9 )", l)]
+    test.assertEqual(bad, [], log[-2000:])
+    err = srv.stderr_text()
+    for what in ("runtime error", "AddressSanitizer", "LeakSanitizer"):
+        test.assertNotIn(what, err, err[-2000:])
