@@ -47,7 +47,10 @@ typedef struct {
 typedef struct health_s {
     health_probe_t *p;
     size_t n;
-    int local_error; /* a check could not start here (logged once until one does) */
+    /* Checks that could not start for a reason of ours: logged at most once
+     * a minute, with how many were not logged since. */
+    double local_logged;
+    unsigned long local_quiet;
 } health_t;
 
 void health_bind(master_t *m, const conf_t *conf)
@@ -128,7 +131,7 @@ static int health__has(const health_t *h, const upstream_row_t *row)
 
 void health_configure(master_t *m, const conf_t *conf)
 {
-    health_t next = { NULL, 0, 0 };
+    health_t next = { NULL, 0, -1e9, 0 };
     const conf_upstreams_t *us = conf->upstreams;
     size_t want = 0;
     double now = master__now();
@@ -293,13 +296,19 @@ static void health__run(master_t *m, health_probe_t *p)
 }
 
 /* A check that cannot start for a reason of ours (no descriptor left):
- * not the server's fault, so not counted; logged once until one starts. */
-static void health__local_error(master_t *m, health_probe_t *p, const char *call)
+ * not the server's fault, so not counted. */
+static void health__local_error(master_t *m, health_probe_t *p, const char *call, double now)
 {
-    if (!m->health->local_error)
+    health_t *h = m->health;
+    if (now - h->local_logged >= 60) {
         log_error("health check of upstream %s, server %s: %s: %s (not counted against it; "
-                  "logged once)", p->upstream, p->server, call, strerror(errno));
-    m->health->local_error = 1;
+                  "%lu more such since the last of these lines; at most one a minute)",
+                  p->upstream, p->server, call, strerror(errno), h->local_quiet);
+        h->local_logged = now;
+        h->local_quiet = 0;
+    } else {
+        h->local_quiet++;
+    }
     health__close(m, p);
 }
 
@@ -310,7 +319,7 @@ static void health__start(master_t *m, health_probe_t *p, uint32_t index, double
     p->req_off = p->len = 0;
     p->fd = socket(p->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (p->fd < 0) {
-        health__local_error(m, p, "socket()");
+        health__local_error(m, p, "socket()", now);
         return;
     }
     p->phase = HEALTH_SENDING;
@@ -324,10 +333,9 @@ static void health__start(master_t *m, health_probe_t *p, uint32_t index, double
     struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
                               .data.u64 = MASTER_TAG(MASTER_TAG_HEALTH, index) };
     if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, p->fd, &ev) < 0) {
-        health__local_error(m, p, "epoll_ctl()");
+        health__local_error(m, p, "epoll_ctl()", now);
         return;
     }
-    m->health->local_error = 0;
     health__run(m, p);
 }
 

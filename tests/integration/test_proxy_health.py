@@ -19,7 +19,7 @@ sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from harness import ServerTestCase, free_port, get, run_main, wait_until  # noqa: E402
-from upstream_app import App, assert_no_crash  # noqa: E402
+from upstream_app import App, SlowHealth, assert_no_crash  # noqa: E402
 
 INTERVAL = 0.3
 HEALTH = {"path": "/health", "interval": "300ms", "timeout": "250ms", "fails": 2, "passes": 2}
@@ -241,6 +241,30 @@ class HealthForkTest(HealthTestBase):
         self.assertEqual(sockets_to(self.srv.master, a.port), 1)
         for pid in self.srv.workers():
             self.assertEqual(sockets_to(pid, a.port), 0, "worker %d holds a check's socket" % pid)
+
+
+class HealthDescriptorsTest(HealthTestBase):
+    def test_no_descriptor_left_is_not_the_servers_fault(self):
+        # 120 healthy servers answering their checks after 1.5 s, all
+        # checked within 500 ms: the master (RLIMIT_NOFILE 100) runs out of
+        # descriptors for some checks. A check it cannot start is not a
+        # failed check: no server is taken out, and it is logged once.
+        slow = SlowHealth(120, 1.5)
+        self.addCleanup(slow.stop)
+        self.srv.nofile = (100, 100)
+        self.srv.conf["worker_connections"] = 16
+        h = dict(HEALTH, interval="500ms", timeout="3s", fails=1)
+        self.start({"many": {"servers": ["127.0.0.1:%d" % p for p in slow.ports[:60]],
+                             "health": h},
+                    "more": {"servers": ["127.0.0.1:%d" % p for p in slow.ports[60:]],
+                             "health": h}})
+        ok = wait_until(lambda: "not counted against it" in self.srv.log_text(), timeout=10)
+        self.assertTrue(ok, "the master never ran out of descriptors%s" % self.srv.diag())
+        self.assertTrue(wait_until(lambda: slow.answered >= 240, timeout=20), slow.answered)
+        log = self.srv.log_text()
+        self.assertNotIn(" is down (health check", log, log[-2000:])
+        self.assertEqual(log.count("not counted against it"), 1, log[-2000:])
+        self.assertIn("Too many open files", log)
 
 
 class HealthReloadTest(HealthTestBase):

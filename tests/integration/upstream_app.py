@@ -157,3 +157,79 @@ def assert_no_crash(test, srv):
     err = srv.stderr_text()
     for what in ("runtime error", "AddressSanitizer", "LeakSanitizer"):
         test.assertNotIn(what, err, err[-2000:])
+
+
+class SlowHealth(object):
+    """n listening ports on 127.0.0.1 served by one thread: each connection
+    gets "200 OK" (Connection: close) delay seconds after its request head
+    arrived. Many servers whose checks are all under way at once."""
+
+    def __init__(self, n, delay):
+        import selectors
+        self.sel = selectors.DefaultSelector()
+        self.delay = delay
+        self.listeners = []
+        for _ in range(n):
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("127.0.0.1", 0))
+            s.listen(16)
+            s.setblocking(False)
+            self.sel.register(s, 1, "listen")
+            self.listeners.append(s)
+        self.ports = [s.getsockname()[1] for s in self.listeners]
+        self.conns = {}  # socket -> [bytes read, when to answer or None]
+        self.answered = 0
+        self.stopping = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while not self.stopping:
+            for key, _ in self.sel.select(timeout=0.05):
+                s = key.fileobj
+                if key.data == "listen":
+                    try:
+                        c, _ = s.accept()
+                    except OSError:
+                        continue
+                    c.setblocking(False)
+                    self.conns[c] = [b"", None]
+                    self.sel.register(c, 1, "conn")
+                    continue
+                try:
+                    data = s.recv(4096)
+                except OSError:
+                    data = b""
+                st = self.conns.get(s)
+                if not data or st is None:
+                    self._drop(s)
+                    continue
+                st[0] += data
+                if b"\r\n\r\n" in st[0] and st[1] is None:
+                    st[1] = time.monotonic() + self.delay
+            now = time.monotonic()
+            for c, st in list(self.conns.items()):
+                if st[1] is not None and now >= st[1]:
+                    try:
+                        c.send(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                        self.answered += 1
+                    except OSError:
+                        pass
+                    self._drop(c)
+
+    def _drop(self, c):
+        self.conns.pop(c, None)
+        try:
+            self.sel.unregister(c)
+        except (KeyError, ValueError):
+            pass
+        c.close()
+
+    def stop(self):
+        self.stopping = True
+        self.thread.join(5)
+        for c in list(self.conns):
+            c.close()
+        for s in self.listeners:
+            s.close()
