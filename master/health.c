@@ -244,7 +244,10 @@ static int health__verdict(master_t *m, health_probe_t *p, size_t last)
 /* Runs check p as far as its socket allows. */
 static void health__run(master_t *m, health_probe_t *p)
 {
-    for (int turn = 0; turn < 16 && p->fd >= 0; turn++) {
+    /* Edge-triggered: run until the socket says EAGAIN or the check is
+     * decided. Every turn moves a phase on or reads a byte at least, so the
+     * bound is never what stops it. */
+    for (int turn = 0; turn < HEALTH_HEAD_MAX + 8 && p->fd >= 0; turn++) {
         if (p->phase == HEALTH_CONNECTING) {
             int err = 0;
             socklen_t len = sizeof(err);
