@@ -106,6 +106,12 @@ typedef struct {
      * generation (limit_table.h); limits_fd is its memfd, for the upgrade. */
     struct limit_table_s *limits;
     int limits_fd;
+    /* The proxy's figures and health verdicts, shared with every worker
+     * of every generation (upstream_table.h), and the prober that writes
+     * the verdicts (health.c); both NULL until a configuration has
+     * upstreams. */
+    struct upstream_table_s *upstreams;
+    struct health_s *health;
     int status_dirty;      /* something changed since the last publish */
     int ctl_fd;            /* the control socket, or -1 */
     int waiters[16];       /* control clients waiting for a reload to start */
@@ -155,6 +161,7 @@ typedef struct {
 #define MASTER_TAG_WORKER 3ULL
 #define MASTER_TAG_CONTROL 4ULL
 #define MASTER_TAG_UPGRADE 5ULL
+#define MASTER_TAG_HEALTH 6ULL
 #define MASTER_TAG(t, i) (((uint64_t)(t) << 32) | (uint32_t)(i))
 
 static inline double master__now(void)

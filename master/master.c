@@ -26,6 +26,7 @@
 #include "control.h"
 #include "daemon.h"
 #include "fd_budget.h"
+#include "health.h"
 #include "internal.h"
 #include "log.h"
 #include "notify.h"
@@ -215,6 +216,7 @@ static void master__timers(master_t *m)
     reload_tick(m);
     upgrade_tick(m);
     workers_watch(m);
+    health_tick(m);
     tls_setup_tick(m->ticket_ring, time(NULL));
     master__check_ready(m);
 }
@@ -242,6 +244,8 @@ static int master__loop(master_t *m)
                 control_accept(m);
             else if (tag == MASTER_TAG_UPGRADE && upgrade_input(m))
                 master__begin_stop(m, MASTER_STOP_GRACEFUL);
+            else if (tag == MASTER_TAG_HEALTH)
+                health_event(m, (uint32_t)events[i].data.u64);
         }
         workers_reap(m);
         master__timers(m);
@@ -429,6 +433,8 @@ int master_run(conf_t *conf, int foreground, char *exe, pid_t predecessor, int p
         m->limits_fd = -1;
     }
     limit_counters_ensure(m, m->conf);
+    health_bind(m, m->conf);
+    health_configure(m, m->conf);
     m->ctl_fd = control_open(m);
     if (m->ctl_fd >= 0) {
         struct epoll_event evc = { .events = EPOLLIN, .data.u64 = MASTER_TAG(MASTER_TAG_CONTROL, 0) };
@@ -469,6 +475,7 @@ fail:
         close(m->epfd);
     if (m->sigfd >= 0)
         close(m->sigfd);
+    health_free(m);
     conf_free(m->pending);
     conf_free(m->conf);
     tls_ctx_free(m->pending_tls);

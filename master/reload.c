@@ -21,6 +21,7 @@
 
 #include "control.h"
 #include "fd_budget.h"
+#include "health.h"
 #include "limit_counters.h"
 #include "internal.h"
 #include "log.h"
@@ -81,6 +82,7 @@ static void reload__commit(master_t *m)
     conf_free(m->conf);
     m->conf = m->pending;
     m->pending = NULL;
+    health_configure(m, m->conf);
     /* The old generation's workers hold their own copies (fork): the
      * master's is no longer needed by anyone it will start. */
     tls_ctx_free(m->tls);
@@ -198,6 +200,7 @@ void reload_begin(master_t *m)
     }
     /* Before the new generation forks: it inherits the mapping. */
     limit_counters_ensure(m, c);
+    health_bind(m, c);
     m->pending_uid = uid;
     m->pending_gid = gid;
     m->pending = c;

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "channel.h"
+#include "health.h"
 #include "internal.h"
 #include "log.h"
 #include "worker.h"
@@ -83,6 +84,7 @@ static void workers__child_close(master_t *m, const conf_t *conf, const int *fds
         close(m->upgrade_fd);
     if (m->predecessor_fd >= 0)
         close(m->predecessor_fd);
+    health_child(m);
     for (size_t i = 0; i < m->workers_end; i++) {
         if (m->workers[i].pid != 0) {
             close(m->workers[i].cmd_fd);
@@ -147,6 +149,7 @@ int workers_spawn(master_t *m, unsigned slot, unsigned generation, const conf_t 
             .metrics = m->metrics,
             .balance = m->balance,
             .limits = m->limits,
+            .upstreams = m->upstreams,
             .cell = (unsigned)(w - m->workers),
             .tls = pending_gen ? m->pending_tls : m->tls,
         };

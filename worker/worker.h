@@ -51,6 +51,7 @@ typedef struct {
     const struct metrics_page_s *metrics; /* the figures for /metrics, shared; may be NULL */
     struct balance_s *balance;        /* accept balance, shared; may be NULL */
     struct limit_table_s *limits;     /* limit_req/limit_conn counters, shared; may be NULL */
+    struct upstream_table_s *upstreams; /* proxy figures and health, shared; may be NULL */
     unsigned cell;                    /* this worker's cell in balance */
     const tls_ctx_t *tls;             /* the generation's TLS contexts, or NULL */
 } worker_args_t;

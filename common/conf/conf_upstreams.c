@@ -225,6 +225,11 @@ static int conf_upstreams__one(conf_ctx_t *ctx, yaml_node_t *kn, yaml_node_t *v,
             }
             continue;
         }
+        if (strcmp(key, "health") == 0) {
+            if (conf_health_parse(ctx, vn, &u->health) < 0)
+                return -1;
+            continue;
+        }
         if (conf_scalar_get(ctx, vn, key, &t) < 0)
             return -1;
         if (strcmp(key, "keepalive") == 0 || strcmp(key, "max_fails") == 0) {
@@ -249,7 +254,7 @@ static int conf_upstreams__one(conf_ctx_t *ctx, yaml_node_t *kn, yaml_node_t *v,
         } else {
             return conf_scalar_error(ctx, k, "upstreams", "\"%s\": unknown key \"%s\" (servers, "
                                      "keepalive, connect_timeout, read_timeout, send_timeout, "
-                                     "max_fails, fail_timeout, tunnel_timeout)", name, key);
+                                     "max_fails, fail_timeout, tunnel_timeout, health)", name, key);
         }
     }
     if (u->nservers == 0)
@@ -444,6 +449,7 @@ void conf_upstreams_print(FILE *out, const char *name, const void *at, const cha
                 conf_value_duration_str(u->send_timeout, d, sizeof(d)), u->max_fails,
                 conf_value_duration_str(u->fail_timeout, e, sizeof(e)),
                 conf_value_duration_str(u->tunnel_timeout, f, sizeof(f)));
+        conf_health_print(out, &u->health, "    ");
     }
 }
 
@@ -457,6 +463,7 @@ void conf_upstreams_free(void *at, const char *name)
         free(us->items[i].name);
         for (size_t j = 0; j < us->items[i].nservers; j++)
             free(us->items[i].servers[j].spec);
+        conf_health_free(&us->items[i].health);
     }
     free(us->items);
     free(us);

@@ -7,7 +7,8 @@
  *       servers: ["127.0.0.1:9000", "unix:/run/app.sock",
  *                 {address: "10.0.0.2:9000", weight: 2, backup: true}]
  *       keepalive: 16, connect_timeout: 5s, read_timeout: 60s,
- *       send_timeout: 60s, max_fails: 1, fail_timeout: 10s, tunnel_timeout: 300s
+ *       send_timeout: 60s, max_fails: 1, fail_timeout: 10s, tunnel_timeout: 300s,
+ *       health: {path: /healthz, interval: 5s}   (conf_health.h)
  *   locations:
  *     "/api/": {proxy: app}     # or proxy: "http://127.0.0.1:9000/prefix/"
  *
@@ -35,6 +36,7 @@
 #include <sys/socket.h>
 
 #include "conf.h"
+#include "conf_health.h"
 
 #define CONF_UPSTREAM_SERVERS_MAX 64
 #define CONF_UPSTREAMS_MAX 256
@@ -60,6 +62,7 @@ typedef struct conf_upstream_s {
     int max_fails;                /* 0: passive health off */
     double fail_timeout;
     int implicit;                 /* made for a proxy URL */
+    conf_health_t health;         /* active checks; path NULL: none */
 } conf_upstream_t;
 
 typedef struct conf_upstreams_s {

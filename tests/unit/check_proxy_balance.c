@@ -1,5 +1,6 @@
 /*
- * check_proxy_balance: smooth weighted round robin, backups, passive health.
+ * check_proxy_balance: smooth weighted round robin, backups, passive health,
+ * and the active checks' verdict read from a server's shared row.
  */
 #include "config.h"
 
@@ -103,6 +104,37 @@ START_TEST(test_single_server_never_down)
 }
 END_TEST
 
+START_TEST(test_active_down_skipped)
+{
+    /* The master's verdict (upstream_table.h): a primary down goes to the
+     * other, both down to the backup, everything down is -1 (502 at once),
+     * even for a group of one, which passive health never takes out. */
+    static upstream_row_t rows[3];
+    int w[] = { 1, 1, 1 };
+    int b[] = { 0, 0, 1 };
+    setup(3, w, b);
+    memset(rows, 0, sizeof(rows));
+    for (int i = 0; i < 3; i++)
+        peers[i].row = &rows[i];
+    rows[0].down = 1;
+    for (int i = 0; i < 6; i++)
+        ck_assert_int_eq(proxy_balance_pick(peers, &up, 0, 0), 1);
+    rows[1].down = 1;
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(proxy_balance_pick(peers, &up, 0, 0), 2);
+    rows[2].down = 1;
+    ck_assert_int_eq(proxy_balance_pick(peers, &up, 0, 0), -1);
+    rows[0].down = 0;
+    ck_assert_int_eq(proxy_balance_pick(peers, &up, 0, 0), 0);
+
+    setup(1, w, NULL);
+    memset(rows, 0, sizeof(rows));
+    peers[0].row = &rows[0];
+    rows[0].down = 1;
+    ck_assert_int_eq(proxy_balance_pick(peers, &up, 0, 0), -1);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("proxy_balance");
@@ -112,6 +144,7 @@ int main(void)
     tcase_add_test(tc, test_tried_skipped_then_backup);
     tcase_add_test(tc, test_passive_health);
     tcase_add_test(tc, test_single_server_never_down);
+    tcase_add_test(tc, test_active_down_skipped);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -22,6 +22,7 @@
 #include "file_cache.h"
 #include "log.h"
 #include "metrics_page.h"
+#include "metrics_upstreams.h"
 
 /* By HTTP_METHOD_* (http_parser.h); 0 is everything else. */
 static const char *const metrics_method_names[METRICS_METHODS] = {
@@ -269,7 +270,8 @@ void metrics_respond(const handler_req_t *h, response_t *r)
     /* Scrapes are rare: buffers for each are cheaper than ones kept for
      * the worker's life. */
     metrics_page_t *pg = malloc(sizeof(*pg));
-    metrics_buf_t b = { malloc(METRICS_OUT_SIZE), 0, METRICS_OUT_SIZE, 0 };
+    size_t size = METRICS_OUT_SIZE + metrics_upstreams_size(w->a.upstreams);
+    metrics_buf_t b = { malloc(size), 0, size, 0 };
     int status = 500, fd = -1;
     if (pg == NULL || b.p == NULL)
         goto fail;
@@ -278,8 +280,12 @@ void metrics_respond(const handler_req_t *h, response_t *r)
         goto fail;
     }
     metrics__render(&b, pg);
+    ssize_t up = b.full ? -1 : metrics_upstreams_render(b.p + b.len, b.size - b.len,
+                                                         w->a.upstreams, conf->upstreams);
+    b.full |= up < 0;
+    b.len += up > 0 ? (size_t)up : 0;
     if (b.full) {
-        log_error("metrics: the page does not fit in %d bytes", METRICS_OUT_SIZE);
+        log_error("metrics: the page does not fit in %zu bytes", size);
         goto fail;
     }
     /* Larger than the write buffer with many generations: sent like the

@@ -5,7 +5,7 @@
 
 static int proxy_balance__up(const proxy_peer_t *pe, double now)
 {
-    return pe->down_until <= now;
+    return pe->down_until <= now && (pe->row == NULL || !upstream_table_down(pe->row));
 }
 
 /* The smooth round robin over the servers with backup == backup. */

@@ -8,8 +8,11 @@
  * for this request (tried, a bit per server) is not eligible again.
  *
  * Passive health: max_fails failures within fail_timeout take a server out
- * for fail_timeout (max_fails 0: never). Pure: time is passed in, so the
- * unit tests (tests/unit/check_proxy_balance.c) drive it.
+ * for fail_timeout (max_fails 0: never). Active health: a server whose
+ * shared row (upstream_table.h) the master's checks marked down is not
+ * eligible either, in any worker. Pure but for that one shared word: time
+ * is passed in, so the unit tests (tests/unit/check_proxy_balance.c) drive
+ * it.
  */
 #ifndef DROVER_PROXY_BALANCE_H
 #define DROVER_PROXY_BALANCE_H
@@ -17,12 +20,14 @@
 #include <stdint.h>
 
 #include "conf_upstreams.h"
+#include "upstream_table.h"
 
 typedef struct {
     int current; /* the smooth round robin's running weight */
     int fails;   /* within the window that began at fail_start */
     double fail_start;
     double down_until; /* out until then */
+    const upstream_row_t *row; /* its shared row (active checks), or NULL */
 } proxy_peer_t;
 
 /* The server to try next, or -1: every one is tried or down. */

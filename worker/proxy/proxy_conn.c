@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "proxy_metrics.h"
 
 /* The worker's upstream states, in the order of the top level's. */
 typedef struct proxy_conns_s {
@@ -38,6 +39,7 @@ proxy_upstream_state_t *proxy_conn_state(worker_t *w, int index)
         if (st->conf->keepalive > 0)
             st->idle = calloc((size_t)st->conf->keepalive, sizeof(*st->idle));
         /* No pool (out of memory) only costs a connect per request. */
+        proxy_metrics_attach(w, st);
     }
     return st;
 }

@@ -30,6 +30,10 @@ typedef struct {
     proxy_peer_t peer[CONF_UPSTREAM_SERVERS_MAX];
     proxy_idle_t *idle; /* conf->keepalive of them */
     size_t nidle;
+    /* Its rows of the shared table (upstream_table.h; proxy_metrics.h),
+     * NULL without one: the upstream's own, and each server's. */
+    upstream_row_t *row;
+    upstream_row_t *srow[CONF_UPSTREAM_SERVERS_MAX];
 } proxy_upstream_state_t;
 
 /* The worker's state of upstream index (of the top level conf's

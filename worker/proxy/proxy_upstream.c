@@ -119,6 +119,7 @@ void proxy_upstream_log(const proxy_t *p, const char **upstream, int *status, ui
 void proxy_upstream_free(proxy_t *p, int pool)
 {
     worker_t *w = p->c->w;
+    proxy_metrics_end(p->st, p->server, p->phase >= PROXY_BODY ? p->res.status : 0, &p->tele);
     proxy_upstream_drop_fd(p, pool);
     free(p->req);
     free(p->buf);
@@ -158,6 +159,7 @@ void proxy_upstream_event(worker_t *w, uint64_t d, uint32_t events)
 static int proxy_upstream__fail(proxy_t *p, int status)
 {
     p->status = status;
+    proxy_metrics_gateway(p->st, status);
     proxy_upstream_drop_fd(p, 0);
     return PROXY_FAIL;
 }
@@ -175,6 +177,7 @@ static int proxy_upstream__connect(proxy_t *p)
             return proxy_upstream__fail(p, p->connect_timeouts > 0 ? 504 : 502);
         }
         p->server = i;
+        proxy_metrics_try(p->st, i, &p->tele);
         int pending = 0;
         void *tag = NULL;
         int fd = p->fresh ? -1 : proxy_conn_take(p->st, i, &tag);
@@ -193,7 +196,7 @@ static int proxy_upstream__connect(proxy_t *p)
         }
         if ((fd = proxy_conn_open(&p->up->servers[i], &pending)) < 0) {
             log_error("proxy: connect() to %s: %s", proxy_upstream_name(p), strerror(errno));
-            proxy_balance_failed(p->st->peer, p->up, i, w->now);
+            proxy_metrics_failed(p->st, i, 1, w->now);
             p->tried |= (uint64_t)1 << i;
             continue;
         }
@@ -231,7 +234,7 @@ static int proxy_upstream__retry(proxy_t *p, const char *why, int err)
         return proxy_upstream__connect(p);
     }
     log_error("proxy: %s %s: %s", why, proxy_upstream_name(p), err ? strerror(err) : "closed");
-    proxy_balance_failed(p->st->peer, p->up, p->server, w->now);
+    proxy_metrics_failed(p->st, p->server, p->phase == PROXY_CONNECT, w->now);
     p->tried |= (uint64_t)1 << p->server;
     if ((!sent || p->idempotent) && p->body_sent == 0)
         return proxy_upstream__connect(p);
@@ -455,7 +458,7 @@ int proxy_upstream_run(proxy_t *p)
         if (p->phase == PROXY_CONNECT) {
             /* Nothing was sent: the next server, for any method (nginx's
              * proxy_next_upstream timeout does the same). */
-            proxy_balance_failed(p->st->peer, p->up, p->server, w->now);
+            proxy_metrics_failed(p->st, p->server, 1, w->now);
             p->tried |= (uint64_t)1 << p->server;
             p->connect_timeouts++;
             proxy_upstream_drop_fd(p, 0);
@@ -464,7 +467,7 @@ int proxy_upstream_run(proxy_t *p)
                 return k;
             p->armed = 0; /* the new connect's own timer */
         } else if (p->phase != PROXY_BODY || p->res.status == 0) {
-            proxy_balance_failed(p->st->peer, p->up, p->server, w->now);
+            proxy_metrics_failed(p->st, p->server, 0, w->now);
             return proxy_upstream__fail(p, 504);
         } else {
             return PROXY_CLOSE;

@@ -38,6 +38,7 @@
 #include "http_parser.h"
 #include "http_response_parser.h"
 #include "proxy_conn.h"
+#include "proxy_metrics.h"
 #include "proxy_response.h"
 
 #define PROXY_AGAIN 0
@@ -141,6 +142,7 @@ struct proxy_s {
     int armed; /* set by the client side: its timer runs (else the run re-arms it) */
     proxy_extra_t extra;
     double started; /* proxy_upstream_clock() at the start, for the access log */
+    proxy_tele_t tele; /* for /metrics (proxy_metrics.h) */
     /* The HTTP/1 side's (proxy.c): the tunnel after a 101, and compression
      * of the response (proxy_compress.h): what the client takes, the coder
      * once the head said yes, decoded body bytes waiting for it. */
