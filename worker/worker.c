@@ -237,6 +237,7 @@ static void worker__drain(worker_t *w)
     for (size_t i = 0; i < w->a.num_listen; i++)
         close(w->a.listen_fds[i]);
     w->a.num_listen = 0;
+    proxy_worker_drain(w);
     log_info("draining: %zu connections left", w->num_conns);
     worker__report(w, REPORT_STOPPING);
 }

@@ -239,6 +239,50 @@ class ProxyFaultsTest(ServerTestCase):
         r = get(self.port, "/api/b")
         self.assertEqual((r.status, r.body), (200, b"ok"))
 
+    def test_reload_closes_the_old_pool_while_a_request_still_runs(self):
+        """The old generation lives on while a slow request finishes; its
+        idle pooled connections close at the reload all the same (the new
+        generation has pools of its own)."""
+        w = Watched()
+        self.stops.append(w.stop)
+
+        def answer_then_wait(s):
+            read_head(s)
+            s.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            s.settimeout(30)
+            try:
+                while s.recv(65536):
+                    pass
+            except OSError:
+                pass
+            w.closed_at.append(time.monotonic())
+        w.behave = answer_then_wait
+
+        def slow(s):
+            read_head(s)
+            time.sleep(4)
+            s.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nslow")
+            time.sleep(0.5)
+            s.close()
+        sl = RawServer(slow)
+        self.stops.append(sl.stop)
+        self.serve({"pool": {"servers": ["127.0.0.1:%d" % w.port], "keepalive": 4},
+                    "slow": {"servers": ["127.0.0.1:%d" % sl.port]}},
+                   {"/api/": {"proxy": "pool"}, "/slow/": {"proxy": "slow"}})
+        self.assertEqual(get(self.port, "/api/a").body, b"ok")
+        got = {}
+        t = threading.Thread(target=lambda: got.setdefault("r", get(self.port, "/slow/", timeout=15)))
+        t.start()
+        self.assertTrue(wait_until(lambda: sl.accepted == 1, timeout=5))
+        t0 = time.monotonic()
+        self.srv.signal(signal.SIGHUP)
+        self.assertTrue(wait_until(lambda: w.closed_at, timeout=3),
+                        "the draining generation kept its idle upstream connection")
+        self.assertLess(w.closed_at[0] - t0, 3.0)
+        self.assertTrue(t.is_alive(), "the slow request ended before the check: no proof")
+        t.join(15)
+        self.assertEqual((got["r"].status, got["r"].body), (200, b"slow"))
+
     def test_reload_lets_inflight_requests_finish(self):
         """A reload that points the upstream elsewhere: the request under
         way on the old generation gets the old server's whole answer, the

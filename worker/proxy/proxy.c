@@ -504,6 +504,11 @@ int proxy_run(conn_t *c)
     return PROXY_AGAIN;
 }
 
+void proxy_worker_drain(worker_t *w)
+{
+    proxy_upstream_drain(w);
+}
+
 void proxy_worker_exit(worker_t *w)
 {
     proxy_upstream_worker_exit(w);

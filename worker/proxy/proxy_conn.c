@@ -126,6 +126,20 @@ int proxy_conn_idle_event(proxy_upstream_state_t *st, int fd, uint32_t events)
     return 1;
 }
 
+void proxy_conn_close_idle(worker_t *w, void (*drop)(void *tag, void *arg), void *arg)
+{
+    if (w->proxy == NULL)
+        return;
+    for (size_t i = 0; i < w->proxy->n; i++) {
+        proxy_upstream_state_t *st = &w->proxy->ups[i];
+        for (size_t j = 0; j < st->nidle; j++) {
+            close(st->idle[j].fd);
+            drop(st->idle[j].tag, arg);
+        }
+        st->nidle = 0;
+    }
+}
+
 void proxy_conn_close_all(worker_t *w, void (*drop)(void *tag))
 {
     if (w->proxy == NULL)

@@ -59,6 +59,11 @@ int proxy_conn_put(proxy_upstream_state_t *st, int server, int fd, void *tag);
  * 0 it lives (an edge for room to write, say). */
 int proxy_conn_idle_event(proxy_upstream_state_t *st, int fd, uint32_t events);
 
+/* Closes the idle connections (the worker drains: an old generation
+ * holds no upstream connection it will not use), handing each tag to
+ * drop(tag, arg); the pools stay, empty. */
+void proxy_conn_close_idle(worker_t *w, void (*drop)(void *tag, void *arg), void *arg);
+
 /* Closes every idle connection (the worker exits), handing each tag to
  * drop. */
 void proxy_conn_close_all(worker_t *w, void (*drop)(void *tag));

@@ -82,13 +82,14 @@ void proxy_upstream_drop_fd(proxy_t *p, int pool)
     worker_t *w = p->c->w;
     p->fd = -1;
     p->link = NULL;
-    /* A pooled socket stays in the epoll set with its link as the data. */
-    if (pool && proxy_conn_put(l->st, p->server, l->fd, l)) {
+    /* A pooled socket stays in the epoll set with its link as the data.
+     * A draining worker keeps none: the next generation has its own. */
+    if (pool && !w->draining && proxy_conn_put(l->st, p->server, l->fd, l)) {
         l->owner = NULL;
         l->pooled = 1;
         return;
     }
-    if (!pool)
+    if (!pool || w->draining)
         close(l->fd);
     proxy_upstream__unlink(w, l);
 }
@@ -523,6 +524,18 @@ int proxy_upstream_run(proxy_t *p)
 static void proxy_upstream__drop_pooled(void *tag)
 {
     free(tag);
+}
+
+/* Links stay allocated (on the free list): events of this epoll batch may
+ * still name them. */
+static void proxy_upstream__drop_idle(void *tag, void *arg)
+{
+    proxy_upstream__unlink(arg, tag);
+}
+
+void proxy_upstream_drain(worker_t *w)
+{
+    proxy_conn_close_idle(w, proxy_upstream__drop_idle, w);
 }
 
 void proxy_upstream_worker_exit(worker_t *w)

@@ -203,6 +203,10 @@ void proxy_upstream_arm(conn_t *c, double deadline);
 /* An event (epoll events) of an upstream socket (epoll data d). */
 void proxy_upstream_event(worker_t *w, uint64_t d, uint32_t events);
 
+/* The worker drains: its idle upstream connections close, and no more
+ * are kept. */
+void proxy_upstream_drain(worker_t *w);
+
 /* The worker exits: frees the pool and the free proxy_t structures. */
 void proxy_upstream_worker_exit(worker_t *w);
 
