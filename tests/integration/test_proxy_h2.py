@@ -169,6 +169,8 @@ class ProxyH2Test(SharedServerTestCase):
         cls.raws.append(cls.dripper.srv)
         cls.ws = WsEcho()
         cls.raws.append(cls.ws.srv)
+        cls.wsidle = WsEcho()
+        cls.raws.append(cls.wsidle.srv)
         cls.stuck = RawServer(hang, rcvbuf=4096)  # reads the head, then nothing
         cls.raws.append(cls.stuck)
         upstreams = {
@@ -185,6 +187,8 @@ class ProxyH2Test(SharedServerTestCase):
             "drip": {"servers": ["127.0.0.1:%d" % cls.dripper.srv.port], "keepalive": 4},
             "stuck": {"servers": ["127.0.0.1:%d" % cls.stuck.port], "send_timeout": "20s"},
             "ws": {"servers": ["127.0.0.1:%d" % cls.ws.srv.port]},
+            "wsidle": {"servers": ["127.0.0.1:%d" % cls.wsidle.srv.port],
+                       "tunnel_timeout": "1500ms", "read_timeout": "30s"},
             "peer": {"servers": [rawsrv(slow_peer)]},
             "postfail": {"servers": ["127.0.0.1:%d" % cls.refuser.port, cls.c]},
             "failpost": {"servers": [cls.refused, cls.c]},
@@ -620,6 +624,35 @@ class ProxyH2Test(SharedServerTestCase):
         self.assertEqual(hdrs["sec-websocket-extensions"], ["permessage-deflate"])
         import base64
         self.assertEqual(len(base64.b64decode(hdrs["sec-websocket-key"][0])), 16)
+
+    def test_extended_connect_tunnel_timeout(self):
+        """A tunnel is bounded by tunnel_timeout, not read_timeout: one
+        with bytes moving lives past it, a silent one ends after it."""
+        with h2client.H2(self.port, timeout=10) as c:
+            c.pump(lambda: 8 in c.remote_settings, 5)
+            sid = c.conn.get_next_available_stream_id()
+            c.conn.send_headers(sid, [(":method", "CONNECT"), (":protocol", "websocket"),
+                                      (":scheme", "http"), (":path", "/wsidle/x"),
+                                      (":authority", "127.0.0.1"), ("sec-websocket-version", "13")])
+            c.flush()
+            st = c.streams[sid] = h2client.Stream(sid)
+            c.pump(lambda: st.status != 0 and len(st.body) >= 2, 5)
+            self.assertEqual(st.status, 200)
+            want = b"hi"
+            for i in range(6):            # 6 x 0.5 s of pings: 3 s, twice the timeout
+                c.conn.send_data(sid, b"p%d" % i)
+                c.flush()
+                want += b"p%d" % i
+                c.pump(lambda: bytes(st.body) == want, 5)
+                c.pump(lambda: st.ended or st.reset is not None, 0.5)
+                self.assertIsNone(st.reset, "an active tunnel was cut")
+                self.assertFalse(st.ended)
+            t0 = time.monotonic()
+            c.pump(lambda: st.ended or st.reset is not None, 10)
+            took = time.monotonic() - t0
+            self.assertTrue(st.ended or st.reset is not None, "a silent tunnel stayed open")
+            self.assertLess(took, 4.0)
+            self.assertGreater(took, 0.8)
 
     def test_extended_connect_refused_upgrade_is_the_answer(self):
         # An upstream that does not switch answers as it likes.

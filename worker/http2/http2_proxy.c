@@ -213,6 +213,7 @@ static int http2_proxy__tunnel(http2_proxy_t *hp, proxy_t *p)
     size_t nnv = http2_tunnel_fields(&p->res, nv, 3);
     p->mode = PROXY_BODY_CLOSE;
     p->phase = PROXY_BODY;
+    p->tunnel = 1;
     p->reusable = 0;
     http2_stream_answered(p->c, hp->s, hp->method, 200);
     nghttp2_data_provider dp = {.source.ptr = hp, .read_callback = http2_proxy__read};

@@ -514,7 +514,7 @@ int proxy_upstream_run(proxy_t *p)
         p->rearm = 1;
         p->timeout = p->phase == PROXY_CONNECT ? p->up->connect_timeout
                      : p->phase == PROXY_SEND  ? p->up->send_timeout
-                     : p->phase == PROXY_TUNNEL ? p->up->tunnel_timeout
+                     : p->phase == PROXY_TUNNEL || p->tunnel ? p->up->tunnel_timeout
                      : p->side->blocked(p)     ? w->send_list.timeout
                                                : p->up->read_timeout;
     }

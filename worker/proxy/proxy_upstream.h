@@ -123,6 +123,7 @@ struct proxy_s {
     int idempotent;
     int head_only;
     int upgrade;    /* an upgrade was asked for: a 101 is the head */
+    int tunnel;     /* after the 101, bytes both ways: tunnel_timeout bounds a silence */
     char *buf;         /* PROXY_BUF_SIZE bytes of the upstream's */
     size_t boff, blen; /* unsent bytes: buf[boff, blen) */
     size_t last_len;   /* blen at the last parse of the head */
