@@ -4,9 +4,11 @@
 upstreams on 127.0.0.1 that answer exactly what each test needs; bodies
 decoded by Python's gzip and the zstd and brotli command line tools."""
 
+import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 sys.dont_write_bytecode = True  # keep the source tree clean
@@ -71,8 +73,53 @@ class ProxyCompressTest(ServerTestCase):
         self.srv.conf["upstreams"] = ups
         self.srv.conf["locations"] = locs
         self.srv.conf["compress"] = compress
+        self.srv.conf["http2_cleartext"] = True
         self.srv.write_config()
         self.srv.start()
+
+    def h2(self, path, ae):
+        """curl over cleartext HTTP/2 (prior knowledge): (headers, raw body)."""
+        with tempfile.TemporaryDirectory() as d:
+            hf, bf = os.path.join(d, "h"), os.path.join(d, "b")
+            argv = ["curl", "-s", "--http2-prior-knowledge", "-D", hf, "-o", bf,
+                    "http://127.0.0.1:%d%s" % (self.port, path)]
+            if ae is not None:
+                argv[2:2] = ["-H", "Accept-Encoding: " + ae]
+            p = subprocess.run(argv, capture_output=True, timeout=20)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            with open(hf, "rb") as f:
+                lines = f.read().decode("latin-1").split("\r\n")
+            with open(bf, "rb") as f:
+                body = f.read()
+        self.assertTrue(lines[0].startswith("HTTP/2 "), lines[0])
+        hdrs = {}
+        for line in lines[1:]:
+            if ":" in line:
+                k, _, v = line.partition(":")
+                hdrs[k.strip().lower()] = v.strip()
+        hdrs[":status"] = lines[0].split()[1]
+        return hdrs, body
+
+    def test_http2_clients_get_it_compressed_too(self):
+        parts = [b'{"n": %d, "pad": "%s"},\n' % (i, b"q" * 100) for i in range(400)]
+        self.serve({"page": length_reply(PAGE), "chunks": chunked_reply(parts),
+                    "chunks2": chunked_reply(parts), "bin": length_reply(PAGE, ctype="image/png")})
+        for ae, want in (("gzip", "gzip"), ("br", "br"), ("zstd", "zstd")):
+            h, body = self.h2("/page/", ae)
+            self.assertEqual(h[":status"], "200")
+            self.assertEqual(h.get("content-encoding"), want, (ae, h))
+            self.assertEqual(h.get("vary"), "Accept-Encoding")
+            self.assertNotIn("content-length", h)
+            self.assertEqual(decode(want, body), PAGE, ae)
+        h, body = self.h2("/chunks/", "br, gzip")
+        self.assertEqual(h.get("content-encoding"), "br")
+        self.assertEqual(decode("br", body), b"".join(parts))
+        h, body = self.h2("/chunks2/", None)
+        self.assertNotIn("content-encoding", h)
+        self.assertEqual(body, b"".join(parts))
+        h, body = self.h2("/bin/", "gzip")
+        self.assertNotIn("content-encoding", h)
+        self.assertEqual(body, PAGE)
 
     def ask(self, path, ae, version="HTTP/1.1", method="GET"):
         h = {"Connection": "close"}

@@ -14,6 +14,7 @@
 #include "host.h"
 #include "http2_tunnel.h"
 #include "log.h"
+#include "proxy_compress.h"
 #include "proxy_upstream.h"
 
 /* The request body held per stream: one stream window (SETTINGS_
@@ -153,13 +154,20 @@ static void http2_proxy__body_sent(proxy_t *p, size_t n)
 
 /* --- the response -------------------------------------------------------- */
 
-/* Bytes ready for DATA frames. */
+/* Bytes ready for DATA frames: in out for a decoded or compressed body,
+ * else in the upstream's buffer. */
 static size_t http2_proxy__ready(const http2_proxy_t *hp)
 {
     const proxy_t *p = hp->p;
-    if (p->mode == PROXY_BODY_DECHUNKED)
+    if (p->mode == PROXY_BODY_DECHUNKED || p->zc != NULL)
         return hp->out_len - hp->out_off;
     return p->blen - p->boff;
+}
+
+/* Nothing more will be ready: the body is read (and compressed). */
+static int http2_proxy__done(const http2_proxy_t *hp)
+{
+    return hp->p->zc != NULL ? hp->p->zfinished : hp->p->upstream_done;
 }
 
 /* The data provider: copies what the upstream sent (nghttp2 frames it
@@ -177,7 +185,7 @@ static ssize_t http2_proxy__read(nghttp2_session *session, int32_t id, uint8_t *
     if (n == 0 && hp->cut)
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* RST_STREAM INTERNAL_ERROR, never END_STREAM */
     if (n == 0) {
-        if (p->upstream_done) {
+        if (http2_proxy__done(hp)) {
             *flags |= NGHTTP2_DATA_FLAG_EOF;
             return 0;
         }
@@ -186,7 +194,7 @@ static ssize_t http2_proxy__read(nghttp2_session *session, int32_t id, uint8_t *
     }
     if (n > length)
         n = length;
-    if (p->mode == PROXY_BODY_DECHUNKED) {
+    if (p->mode == PROXY_BODY_DECHUNKED || p->zc != NULL) {
         memcpy(buf, hp->out + hp->out_off, n);
         hp->out_off += n;
         if (hp->out_off == hp->out_len)
@@ -199,7 +207,7 @@ static ssize_t http2_proxy__read(nghttp2_session *session, int32_t id, uint8_t *
     if (hp->s->host != NULL)
         hp->s->host->metrics_bytes += 9 + n;
     hp->kick = 1; /* room: the upstream may be read again */
-    if (p->upstream_done && !hp->cut && http2_proxy__ready(hp) == 0)
+    if (http2_proxy__done(hp) && !hp->cut && http2_proxy__ready(hp) == 0)
         *flags |= NGHTTP2_DATA_FLAG_EOF;
     return (ssize_t)n;
 }
@@ -244,7 +252,20 @@ static int http2_proxy__answer(proxy_t *p)
     char head[CONN_WBUF_SIZE];
     nghttp2_nv nv[HTTP2_PROXY_NV];
     char status[3];
-    proxy_head_args_t ha = {.mode = p->mode};
+    int coding = 0;
+    if (p->mode != PROXY_BODY_NONE && p->z_any != 0) {
+        /* Compressed as it passes, unframed: HTTP/2 frames it. */
+        p->zc = proxy_compress_start(p->zconf, p->z_any, p->z_stream, &p->res, 0, &coding);
+        if (p->zc != NULL && (p->zin = malloc(PROXY_ZIN_SIZE)) == NULL) {
+            p->status = 502;
+            return PROXY_FAIL;
+        }
+    }
+    proxy_head_args_t ha = {
+        .mode = p->zc != NULL ? PROXY_BODY_DECHUNKED : p->mode,
+        .coding = coding,
+        .vary = p->zc != NULL || proxy_compress_eligible(p->zconf, &p->res),
+    };
     ssize_t n = proxy_response_head_for(c->w, s->host, c->https, 1, 0, &p->res, &ha, &p->extra,
                                         head, sizeof(head));
     /* Without the blank line that ends an HTTP/1 head. */
@@ -255,15 +276,17 @@ static int http2_proxy__answer(proxy_t *p)
         p->status = 502;
         return PROXY_FAIL;
     }
-    if (p->mode == PROXY_BODY_DECHUNKED && (hp->out = malloc(PROXY_OBUF_SIZE)) == NULL) {
+    if ((p->mode == PROXY_BODY_DECHUNKED || p->zc != NULL) &&
+        (hp->out = malloc(PROXY_OBUF_SIZE)) == NULL) {
         p->status = 502;
         return PROXY_FAIL;
     }
     p->phase = PROXY_BODY;
     p->reusable = !p->res.close;
-    if (p->mode == PROXY_BODY_LENGTH) {
+    if (p->mode == PROXY_BODY_LENGTH && p->zc == NULL) {
         /* left counts what is still to be read; bytes past the body make
-         * the connection unfit for reuse. */
+         * the connection unfit for reuse. (Compressed, proxy_upstream_zdecode
+         * counts it.) */
         size_t have = p->blen - p->boff;
         if ((uint64_t)have > (uint64_t)p->left) {
             p->blen = p->boff + (size_t)p->left;
@@ -291,16 +314,74 @@ static int http2_proxy__answer(proxy_t *p)
 static void http2_proxy__resume(http2_proxy_t *hp)
 {
     /* The end is news too: the provider says EOF when called again. */
-    if (hp->deferred && (http2_proxy__ready(hp) > 0 || hp->p->upstream_done)) {
+    if (hp->deferred && (http2_proxy__ready(hp) > 0 || http2_proxy__done(hp))) {
         hp->deferred = 0;
         nghttp2_session_resume_data(hp->session, hp->s->id);
     }
+}
+
+/* The stream for a compressed response: the upstream's body decoded,
+ * through the coder into out while it has room (the client's window
+ * drains it), the coder flushed whenever the upstream pauses. */
+static int http2_proxy__zstream(http2_proxy_t *hp, proxy_t *p)
+{
+    for (int turn = 0; turn < 64; turn++) {
+        if (p->zfinished) {
+            if (p->fd >= 0)
+                proxy_upstream_drop_fd(p, p->reusable && p->boff == p->blen);
+            http2_proxy__resume(hp);
+            return PROXY_AGAIN;
+        }
+        if (hp->out_off > 0) {
+            memmove(hp->out, hp->out + hp->out_off, hp->out_len - hp->out_off);
+            hp->out_len -= hp->out_off;
+            hp->out_off = 0;
+        }
+        if (hp->out_len + 1024 > PROXY_OBUF_SIZE)
+            return PROXY_AGAIN; /* full: the client's window takes it first */
+        int d = proxy_upstream_zdecode(p);
+        if (d < 0) {
+            log_error("proxy: %s sent a malformed chunked body", proxy_upstream_name(p));
+            return PROXY_CLOSE;
+        }
+        size_t used = 0;
+        if (d > 0) {
+            int r = proxy_compress_pump(p->zc, p->zin, p->zinlen, &used, p->upstream_done, 0,
+                                        hp->out, &hp->out_len, PROXY_OBUF_SIZE);
+            if (r < 0) {
+                log_error("proxy: compressing the response of %s failed", proxy_upstream_name(p));
+                return PROXY_CLOSE;
+            }
+            memmove(p->zin, p->zin + used, p->zinlen - used);
+            p->zinlen -= used;
+            p->zflushed = 0;
+            p->zfinished = r == 1;
+            http2_proxy__resume(hp);
+            continue;
+        }
+        int k = proxy_upstream_recv(p);
+        if (k == PROXY_CLOSE)
+            return PROXY_CLOSE;
+        if (k != 0)
+            continue;
+        if (p->zflushed)
+            return PROXY_AGAIN;
+        if (proxy_compress_pump(p->zc, NULL, 0, &used, 0, 1, hp->out, &hp->out_len,
+                                PROXY_OBUF_SIZE) < 0)
+            return PROXY_CLOSE;
+        p->zflushed = !proxy_compress_pending(p->zc);
+        http2_proxy__resume(hp);
+    }
+    hp->kick = 1;
+    return PROXY_AGAIN;
 }
 
 /* proxy_side_t.stream: the upstream read while the buffers have room. */
 static int http2_proxy__stream(proxy_t *p)
 {
     http2_proxy_t *hp = p->data;
+    if (p->zc != NULL)
+        return http2_proxy__zstream(hp, p);
     if (hp->tunnel && p->fd >= 0) {
         /* The client's DATA to the upstream, its window given back as the
          * upstream takes them; its END_STREAM shuts the write side. */
@@ -466,6 +547,9 @@ int http2_proxy_start(nghttp2_session *session, conn_t *c, http2_stream_t *s)
     hp->p = proxy_upstream_start(c, &req, &s->route, &a, &http2_proxy__side, hp, &r);
     if (hp->p == NULL)
         return http2_stream_error(session, c, s, req.method, 502);
+    hp->p->zconf = &s->route.conf->compress;
+    if (!hp->p->head_only && !hp->tunnel)
+        proxy_compress_want(hp->p->zconf, req.accept_encoding, &hp->p->z_any, &hp->p->z_stream);
     if (r == PROXY_AGAIN && hp->chunked && (hp->p->obuf = malloc(PROXY_OBUF_SIZE)) == NULL) {
         hp->p->status = 502;
         r = PROXY_FAIL;

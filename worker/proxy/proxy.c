@@ -12,20 +12,13 @@
 #include "proxy_compress.h"
 #include "proxy_tunnel.h"
 
-/* Decoded response body bytes waiting for the coder. */
-#define PROXY_ZIN_SIZE 16384
-
 /* The exchange is over: the access log's fields, p freed, c back to HTTP/1. */
 static void proxy__end(conn_t *c, int pool)
 {
     proxy_t *p = c->proto;
     proxy_upstream_log(p, &c->log_upstream, &c->log_upstream_status, &c->log_upstream_us);
     proxy_tunnel_free(p->tun);
-    proxy_compress_free(p->zc);
-    free(p->zin);
     p->tun = NULL;
-    p->zc = NULL;
-    p->zin = NULL;
     proxy_upstream_free(p, pool);
     c->proto = NULL;
     c->proto_ops = NULL;
@@ -253,37 +246,6 @@ static int proxy__answer(proxy_t *p)
     return PROXY_AGAIN;
 }
 
-/* Decoded body bytes from buf into zin, as the upstream framed them: 1
- * some (or the end) are there, 0 more upstream bytes are needed, -1 the
- * chunked framing is malformed. */
-static int proxy__zdecode(proxy_t *p)
-{
-    if (p->boff >= p->blen || p->upstream_done || p->zinlen > 0)
-        return p->zinlen > 0 || p->upstream_done;
-    if (p->mode == PROXY_BODY_CHUNKED || p->mode == PROXY_BODY_DECHUNKED) {
-        size_t in = p->blen - p->boff;
-        int r = proxy_response_dechunk(&p->ch, 0, p->buf + p->boff, &in, p->zin, &p->zinlen,
-                                       PROXY_ZIN_SIZE, &p->decoded);
-        if (r < 0)
-            return -1;
-        p->blen = p->boff + in;
-        if (r == 1)
-            p->upstream_done = 1;
-    } else {
-        size_t k = p->blen - p->boff;
-        if (k > PROXY_ZIN_SIZE)
-            k = PROXY_ZIN_SIZE;
-        if (p->mode == PROXY_BODY_LENGTH && (uint64_t)k > (uint64_t)p->left)
-            k = (size_t)p->left;
-        memcpy(p->zin, p->buf + p->boff, k);
-        p->zinlen = k;
-        p->boff += k;
-        if (p->mode == PROXY_BODY_LENGTH && (p->left -= (int64_t)k) == 0)
-            p->upstream_done = 1;
-    }
-    return p->zinlen > 0 || p->upstream_done;
-}
-
 /* Compressed: upstream bytes decoded, through the coder, to the client;
  * the coder is flushed whenever the upstream has nothing more for now, so
  * a slow stream is not held back. */
@@ -301,7 +263,7 @@ static int proxy__zbody(proxy_t *p)
             proxy__end(c, pool);
             return PROXY_DONE;
         }
-        int d = proxy__zdecode(p);
+        int d = proxy_upstream_zdecode(p);
         if (d < 0) {
             log_error("proxy: %s sent a malformed chunked body", proxy_upstream_name(p));
             return PROXY_CLOSE;

@@ -13,6 +13,7 @@
 
 #include "log.h"
 #include "proxy_balance.h"
+#include "proxy_compress.h"
 #include "proxy_request.h"
 
 /* An upstream connection's epoll data. It stays with the socket across
@@ -121,6 +122,10 @@ void proxy_upstream_free(proxy_t *p, int pool)
 {
     worker_t *w = p->c->w;
     proxy_metrics_end(p->st, p->server, p->phase >= PROXY_BODY ? p->res.status : 0, &p->tele);
+    proxy_compress_free(p->zc);
+    free(p->zin);
+    p->zc = NULL;
+    p->zin = NULL;
     proxy_upstream_drop_fd(p, pool);
     free(p->req);
     free(p->buf);
@@ -441,6 +446,34 @@ int proxy_upstream_recv(proxy_t *p)
               "client %s",
               proxy_upstream_name(p), k < 0 ? strerror(errno) : "end of file", conn_addr(p->c));
     return PROXY_CLOSE;
+}
+
+int proxy_upstream_zdecode(proxy_t *p)
+{
+    if (p->boff >= p->blen || p->upstream_done || p->zinlen > 0)
+        return p->zinlen > 0 || p->upstream_done;
+    if (p->mode == PROXY_BODY_CHUNKED || p->mode == PROXY_BODY_DECHUNKED) {
+        size_t in = p->blen - p->boff;
+        int r = proxy_response_dechunk(&p->ch, 0, p->buf + p->boff, &in, p->zin, &p->zinlen,
+                                       PROXY_ZIN_SIZE, &p->decoded);
+        if (r < 0)
+            return -1;
+        p->blen = p->boff + in;
+        if (r == 1)
+            p->upstream_done = 1;
+    } else {
+        size_t k = p->blen - p->boff;
+        if (k > PROXY_ZIN_SIZE)
+            k = PROXY_ZIN_SIZE;
+        if (p->mode == PROXY_BODY_LENGTH && (uint64_t)k > (uint64_t)p->left)
+            k = (size_t)p->left;
+        memcpy(p->zin, p->buf + p->boff, k);
+        p->zinlen = k;
+        p->boff += k;
+        if (p->mode == PROXY_BODY_LENGTH && (p->left -= (int64_t)k) == 0)
+            p->upstream_done = 1;
+    }
+    return p->zinlen > 0 || p->upstream_done;
 }
 
 int proxy_upstream_run(proxy_t *p)

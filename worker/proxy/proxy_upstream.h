@@ -56,6 +56,8 @@
 #define PROXY_BUF_SIZE 65536
 /* A chunked request body framed anew, before it is sent. */
 #define PROXY_OBUF_SIZE 16384
+/* Decoded response body bytes waiting for the coder (zin). */
+#define PROXY_ZIN_SIZE 16384
 
 typedef struct {
     const conf_t *conf;  /* the location's keys (proxy_upstream, proxy_uri) */
@@ -144,9 +146,10 @@ struct proxy_s {
     proxy_extra_t extra;
     double started; /* proxy_upstream_clock() at the start, for the access log */
     proxy_tele_t tele; /* for /metrics (proxy_metrics.h) */
-    /* The HTTP/1 side's (proxy.c): the tunnel after a 101, and compression
-     * of the response (proxy_compress.h): what the client takes, the coder
-     * once the head said yes, decoded body bytes waiting for it. */
+    /* The HTTP/1 side's tunnel after a 101 (proxy.c), and compression of
+     * the response (proxy_compress.h; the client side sets it up): what
+     * the client takes, the coder once the head said yes, decoded body
+     * bytes waiting for it (zin, freed with p). */
     struct proxy_tunnel_s *tun;
     const conf_compress_t *zconf;
     int z_any, z_stream;
@@ -185,6 +188,12 @@ int proxy_upstream_run(proxy_t *p);
  * with the connection (PROXY_BODY_CLOSE), PROXY_CLOSE the upstream cut the
  * body short (logged). */
 int proxy_upstream_recv(proxy_t *p);
+
+/* A compressed response: decoded body bytes from buf into zin, as the
+ * upstream framed them (Content-Length, chunked, until close): 1 some (or
+ * the end) are there, 0 more upstream bytes are needed, -1 the chunked
+ * framing is malformed. */
+int proxy_upstream_zdecode(proxy_t *p);
 
 /* The socket is closed, or pooled when pool. */
 void proxy_upstream_drop_fd(proxy_t *p, int pool);
