@@ -50,17 +50,21 @@ class Unanswered(object):
 
 
 class Watched(RawServer):
-    """A raw upstream that reads the request head, stays silent, and
-    records when drover closes the connection."""
+    """A raw upstream that reads the request head, stays silent (or, with
+    answer, answers it and then waits), and records when drover closes the
+    connection."""
 
-    def __init__(self):
+    def __init__(self, answer=False):
         self.closed_at = []
         self.heads = 0
+        self.answer = answer    # a 200 "ok" to the request first (keep-alive: pooled)
         super().__init__(self._behave)
 
     def _behave(self, s):
         if read_head(s):
             self.heads += 1
+            if self.answer:
+                s.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
         s.settimeout(30)
         try:
             while s.recv(65536):
@@ -211,20 +215,8 @@ class ProxyFaultsTest(ServerTestCase):
         self.assertEqual(r.accepted, 3)
 
     def test_reload_closes_the_old_pool(self):
-        w = Watched()
+        w = Watched(answer=True)
         self.stops.append(w.stop)
-
-        def answer_then_wait(s):
-            read_head(s)
-            s.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-            s.settimeout(30)
-            try:
-                while s.recv(65536):
-                    pass
-            except OSError:
-                pass
-            w.closed_at.append(time.monotonic())
-        w.behave = answer_then_wait
         self.serve({"pool": {"servers": ["127.0.0.1:%d" % w.port], "keepalive": 4}},
                    {"/api/": {"proxy": "pool"}})
         r = get(self.port, "/api/a")
@@ -243,20 +235,8 @@ class ProxyFaultsTest(ServerTestCase):
         """The old generation lives on while a slow request finishes; its
         idle pooled connections close at the reload all the same (the new
         generation has pools of its own)."""
-        w = Watched()
+        w = Watched(answer=True)
         self.stops.append(w.stop)
-
-        def answer_then_wait(s):
-            read_head(s)
-            s.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-            s.settimeout(30)
-            try:
-                while s.recv(65536):
-                    pass
-            except OSError:
-                pass
-            w.closed_at.append(time.monotonic())
-        w.behave = answer_then_wait
 
         def slow(s):
             read_head(s)

@@ -10,7 +10,6 @@
 #include "metrics.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +21,7 @@
 #include "file_cache.h"
 #include "log.h"
 #include "metrics_page.h"
+#include "metrics_text.h"
 #include "metrics_upstreams.h"
 
 /* By HTTP_METHOD_* (http_parser.h); 0 is everything else. */
@@ -57,106 +57,65 @@ void metrics_report(worker_t *w)
         file_cache_stats(w->fc, &w->report.m.cache_hits, &w->report.m.cache_misses);
 }
 
-typedef struct {
-    char *p;
-    size_t len, size;
-    int full;
-} metrics_buf_t;
-
-static void mb_printf(metrics_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void mb_printf(metrics_buf_t *b, const char *fmt, ...)
-{
-    if (b->full)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(b->p + b->len, b->size - b->len, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= b->size - b->len)
-        b->full = 1;
-    else
-        b->len += (size_t)n;
-}
-
-static void metrics__family(metrics_buf_t *b, const char *name, const char *type, const char *help)
-{
-    mb_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
-
-/* A label value: names are DNS names (no quote, backslash or newline), but
- * a certificate's CN could hold anything. */
-static void metrics__label(metrics_buf_t *b, const char *v)
-{
-    for (; *v != '\0'; v++) {
-        if (*v == '"' || *v == '\\')
-            mb_printf(b, "\\%c", *v);
-        else if (*v == '\n')
-            mb_printf(b, "\\n");
-        else
-            mb_printf(b, "%c", *v);
-    }
-}
-
 /* TLS families: only when the configuration has certificates, so a plain
  * HTTP server's page carries no empty TLS series. */
-static void metrics__tls(metrics_buf_t *b, const metrics_page_t *pg, const report_t *t)
+static void metrics__tls(metrics_text_t *b, const metrics_page_t *pg, const report_t *t)
 {
     if (pg->ncerts == 0 && t->tls_handshakes == 0 && t->tls_handshake_failures == 0)
         return;
-    metrics__family(b, "drover_tls_handshakes_total", "counter",
+    metrics_text_family(b, "drover_tls_handshakes_total", "counter",
                     "TLS handshakes completed, resumed ones included.");
-    mb_printf(b, "drover_tls_handshakes_total %llu\n", (unsigned long long)t->tls_handshakes);
-    metrics__family(b, "drover_tls_resumptions_total", "counter",
+    metrics_text_printf(b, "drover_tls_handshakes_total %llu\n", (unsigned long long)t->tls_handshakes);
+    metrics_text_family(b, "drover_tls_resumptions_total", "counter",
                     "TLS handshakes that resumed a session (ticket or cache).");
-    mb_printf(b, "drover_tls_resumptions_total %llu\n", (unsigned long long)t->tls_resumed);
-    metrics__family(b, "drover_tls_handshake_failures_total", "counter", "TLS handshakes that failed.");
-    mb_printf(b, "drover_tls_handshake_failures_total %llu\n",
-              (unsigned long long)t->tls_handshake_failures);
-    metrics__family(b, "drover_tls_sendfile_total", "counter",
+    metrics_text_printf(b, "drover_tls_resumptions_total %llu\n", (unsigned long long)t->tls_resumed);
+    metrics_text_family(b, "drover_tls_handshake_failures_total", "counter", "TLS handshakes that failed.");
+    metrics_text_printf(b, "drover_tls_handshake_failures_total %llu\n",
+                        (unsigned long long)t->tls_handshake_failures);
+    metrics_text_family(b, "drover_tls_sendfile_total", "counter",
                     "TLS connections that sent a file, by path: kTLS sendfile or read and SSL_write.");
-    mb_printf(b, "drover_tls_sendfile_total{path=\"ktls\"} %llu\n",
-              (unsigned long long)t->tls_sendfile_ktls);
-    mb_printf(b, "drover_tls_sendfile_total{path=\"fallback\"} %llu\n",
-              (unsigned long long)t->tls_sendfile_fallback);
-    metrics__family(b, "drover_tls_certificate_expiry_timestamp_seconds", "gauge",
+    metrics_text_printf(b, "drover_tls_sendfile_total{path=\"ktls\"} %llu\n",
+                        (unsigned long long)t->tls_sendfile_ktls);
+    metrics_text_printf(b, "drover_tls_sendfile_total{path=\"fallback\"} %llu\n",
+                        (unsigned long long)t->tls_sendfile_fallback);
+    metrics_text_family(b, "drover_tls_certificate_expiry_timestamp_seconds", "gauge",
                     "When each certificate expires (notAfter), in Unix seconds, by its names and key type.");
     for (uint32_t i = 0; i < pg->ncerts && i < METRICS_PAGE_CERTS; i++) {
-        mb_printf(b, "drover_tls_certificate_expiry_timestamp_seconds{names=\"");
-        metrics__label(b, pg->certs[i].names);
-        mb_printf(b, "\",key_type=\"");
-        metrics__label(b, pg->certs[i].key_type);
-        mb_printf(b, "\"} %lld\n", (long long)pg->certs[i].not_after);
+        metrics_text_printf(b, "drover_tls_certificate_expiry_timestamp_seconds{names=\"");
+        metrics_text_label(b, pg->certs[i].names);
+        metrics_text_printf(b, "\",key_type=\"");
+        metrics_text_label(b, pg->certs[i].key_type);
+        metrics_text_printf(b, "\"} %lld\n", (long long)pg->certs[i].not_after);
     }
 }
 
 /* By virtual host: rows appear as hosts answer (metrics_hosts.h bounds
  * them); the families are always there, so a dashboard finds them. */
-static void metrics__hosts(metrics_buf_t *b, const metrics_hosts_t *hosts)
+static void metrics__hosts(metrics_text_t *b, const metrics_hosts_t *hosts)
 {
     uint32_t n = hosts->n < METRICS_HOSTS ? hosts->n : METRICS_HOSTS;
-    metrics__family(b, "drover_host_requests_total", "counter",
+    metrics_text_family(b, "drover_host_requests_total", "counter",
                     "HTTP responses by virtual host (_default: no host matched) and status class.");
     for (uint32_t i = 0; i < n; i++) {
         for (int k = 1; k < METRICS_CLASSES; k++) {
             if (hosts->rows[i].requests[k] == 0)
                 continue;
-            mb_printf(b, "drover_host_requests_total{code=\"%dxx\",host=\"", k);
-            metrics__label(b, hosts->rows[i].name);
-            mb_printf(b, "\"} %llu\n", (unsigned long long)hosts->rows[i].requests[k]);
+            metrics_text_printf(b, "drover_host_requests_total{code=\"%dxx\",host=\"", k);
+            metrics_text_label(b, hosts->rows[i].name);
+            metrics_text_printf(b, "\"} %llu\n", (unsigned long long)hosts->rows[i].requests[k]);
         }
     }
-    metrics__family(b, "drover_host_response_bytes_total", "counter",
+    metrics_text_family(b, "drover_host_response_bytes_total", "counter",
                     "Response bytes handed to the kernel, heads included, by virtual host.");
     for (uint32_t i = 0; i < n; i++) {
-        mb_printf(b, "drover_host_response_bytes_total{host=\"");
-        metrics__label(b, hosts->rows[i].name);
-        mb_printf(b, "\"} %llu\n", (unsigned long long)hosts->rows[i].bytes);
+        metrics_text_printf(b, "drover_host_response_bytes_total{host=\"");
+        metrics_text_label(b, hosts->rows[i].name);
+        metrics_text_printf(b, "\"} %llu\n", (unsigned long long)hosts->rows[i].bytes);
     }
 }
 
 /* The Prometheus text of page pg (a consistent copy). */
-static void metrics__render(metrics_buf_t *b, const metrics_page_t *pg)
+static void metrics__render(metrics_text_t *b, const metrics_page_t *pg)
 {
     report_t t = pg->retired;
     uint32_t conns[METRICS_CONN_STATES] = { 0, 0, 0 };
@@ -166,12 +125,12 @@ static void metrics__render(metrics_buf_t *b, const metrics_page_t *pg)
             conns[s] += pg->workers[i].r.conn_state[s];
     }
 
-    metrics__family(b, "drover_build_info", "gauge", "A constant 1, labelled by the version of drover.");
-    mb_printf(b, "drover_build_info{version=\"%s\"} 1\n", DROVER_VERSION);
-    metrics__family(b, "drover_start_time_seconds", "gauge", "When the master started, in Unix seconds.");
-    mb_printf(b, "drover_start_time_seconds %.3f\n", pg->start_time);
+    metrics_text_family(b, "drover_build_info", "gauge", "A constant 1, labelled by the version of drover.");
+    metrics_text_printf(b, "drover_build_info{version=\"%s\"} 1\n", DROVER_VERSION);
+    metrics_text_family(b, "drover_start_time_seconds", "gauge", "When the master started, in Unix seconds.");
+    metrics_text_printf(b, "drover_start_time_seconds %.3f\n", pg->start_time);
 
-    metrics__family(b, "drover_http_requests_total", "counter",
+    metrics_text_family(b, "drover_http_requests_total", "counter",
                     "HTTP responses, by request method and status class.");
     for (int m = 0; m < METRICS_METHODS; m++) {
         for (int k = 2; k < METRICS_CLASSES; k++) {
@@ -179,39 +138,39 @@ static void metrics__render(metrics_buf_t *b, const metrics_page_t *pg)
             /* GET and HEAD always, so their series exist from the start;
              * the rest once seen. */
             if (v != 0 || m == 1 || m == 2)
-                mb_printf(b, "drover_http_requests_total{code=\"%dxx\",method=\"%s\"} %llu\n", k,
-                          metrics_method_names[m], (unsigned long long)v);
+                metrics_text_printf(b, "drover_http_requests_total{code=\"%dxx\",method=\"%s\"} %llu\n", k,
+                                    metrics_method_names[m], (unsigned long long)v);
         }
     }
 
-    metrics__family(b, "drover_http_request_duration_seconds", "histogram",
+    metrics_text_family(b, "drover_http_request_duration_seconds", "histogram",
                     "From the request head's arrival to the response's last byte handed to the kernel.");
     uint64_t cum = 0;
     for (int i = 0; i < METRICS_BUCKETS; i++) {
         cum += t.m.duration[i];
-        mb_printf(b, "drover_http_request_duration_seconds_bucket{le=\"%g\"} %llu\n",
-                  metrics_bucket_us[i] / 1e6, (unsigned long long)cum);
+        metrics_text_printf(b, "drover_http_request_duration_seconds_bucket{le=\"%g\"} %llu\n",
+                            metrics_bucket_us[i] / 1e6, (unsigned long long)cum);
     }
     cum += t.m.duration[METRICS_BUCKETS];
-    mb_printf(b, "drover_http_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
-              (unsigned long long)cum);
-    mb_printf(b, "drover_http_request_duration_seconds_sum %.9f\n", (double)t.m.duration_ns / 1e9);
-    mb_printf(b, "drover_http_request_duration_seconds_count %llu\n", (unsigned long long)cum);
+    metrics_text_printf(b, "drover_http_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
+                        (unsigned long long)cum);
+    metrics_text_printf(b, "drover_http_request_duration_seconds_sum %.9f\n", (double)t.m.duration_ns / 1e9);
+    metrics_text_printf(b, "drover_http_request_duration_seconds_count %llu\n", (unsigned long long)cum);
 
-    metrics__family(b, "drover_http_response_bytes_total", "counter",
+    metrics_text_family(b, "drover_http_response_bytes_total", "counter",
                     "Response bytes handed to the kernel, heads included.");
-    mb_printf(b, "drover_http_response_bytes_total %llu\n", (unsigned long long)t.bytes_sent);
-    metrics__family(b, "drover_http_request_bytes_total", "counter",
+    metrics_text_printf(b, "drover_http_response_bytes_total %llu\n", (unsigned long long)t.bytes_sent);
+    metrics_text_family(b, "drover_http_request_bytes_total", "counter",
                     "Request bytes read: heads and the bodies read or discarded.");
-    mb_printf(b, "drover_http_request_bytes_total %llu\n", (unsigned long long)t.m.request_bytes);
+    metrics_text_printf(b, "drover_http_request_bytes_total %llu\n", (unsigned long long)t.m.request_bytes);
 
-    metrics__family(b, "drover_connections", "gauge", "Open client connections, by state.");
+    metrics_text_family(b, "drover_connections", "gauge", "Open client connections, by state.");
     for (int s = 0; s < METRICS_CONN_STATES; s++)
-        mb_printf(b, "drover_connections{state=\"%s\"} %u\n", metrics_conn_names[s], conns[s]);
-    metrics__family(b, "drover_connections_accepted_total", "counter", "Client connections accepted.");
-    mb_printf(b, "drover_connections_accepted_total %llu\n", (unsigned long long)t.accepted);
+        metrics_text_printf(b, "drover_connections{state=\"%s\"} %u\n", metrics_conn_names[s], conns[s]);
+    metrics_text_family(b, "drover_connections_accepted_total", "counter", "Client connections accepted.");
+    metrics_text_printf(b, "drover_connections_accepted_total %llu\n", (unsigned long long)t.accepted);
 
-    metrics__family(b, "drover_workers", "gauge", "Live worker processes, by configuration generation.");
+    metrics_text_family(b, "drover_workers", "gauge", "Live worker processes, by configuration generation.");
     for (uint32_t i = 0; i < pg->nworkers; i++) {
         uint32_t gen = pg->workers[i].r.generation, n = 0, seen = 0;
         for (uint32_t j = 0; j < pg->nworkers; j++) {
@@ -221,36 +180,36 @@ static void metrics__render(metrics_buf_t *b, const metrics_page_t *pg)
             }
         }
         if (!seen)
-            mb_printf(b, "drover_workers{generation=\"%u\"} %u\n", gen, n);
+            metrics_text_printf(b, "drover_workers{generation=\"%u\"} %u\n", gen, n);
     }
-    metrics__family(b, "drover_worker_restarts_total", "counter",
+    metrics_text_family(b, "drover_worker_restarts_total", "counter",
                     "Workers replaced: died, killed for missing heartbeats, or recycled.");
     for (int i = 0; i < METRICS_RESTART_REASONS; i++)
-        mb_printf(b, "drover_worker_restarts_total{reason=\"%s\"} %llu\n", metrics_restart_names[i],
-                  (unsigned long long)pg->restarts[i]);
-    metrics__family(b, "drover_reloads_total", "counter",
+        metrics_text_printf(b, "drover_worker_restarts_total{reason=\"%s\"} %llu\n", metrics_restart_names[i],
+                            (unsigned long long)pg->restarts[i]);
+    metrics_text_family(b, "drover_reloads_total", "counter",
                     "Reloads: done, refused (bad configuration), aborted (its workers failed).");
     for (int i = 0; i < METRICS_RELOAD_RESULTS; i++)
-        mb_printf(b, "drover_reloads_total{result=\"%s\"} %llu\n", metrics_reload_names[i],
-                  (unsigned long long)pg->reloads[i]);
-    metrics__family(b, "drover_last_reload_success_timestamp_seconds", "gauge",
+        metrics_text_printf(b, "drover_reloads_total{result=\"%s\"} %llu\n", metrics_reload_names[i],
+                            (unsigned long long)pg->reloads[i]);
+    metrics_text_family(b, "drover_last_reload_success_timestamp_seconds", "gauge",
                     "When the serving configuration was loaded (the start when never reloaded).");
-    mb_printf(b, "drover_last_reload_success_timestamp_seconds %.3f\n",
-              pg->last_reload_ok != 0 ? pg->last_reload_ok : pg->start_time);
+    metrics_text_printf(b, "drover_last_reload_success_timestamp_seconds %.3f\n",
+                        pg->last_reload_ok != 0 ? pg->last_reload_ok : pg->start_time);
 
-    metrics__family(b, "drover_file_cache_hits_total", "counter", "File lookups answered from the cache.");
-    mb_printf(b, "drover_file_cache_hits_total %llu\n", (unsigned long long)t.m.cache_hits);
-    metrics__family(b, "drover_file_cache_misses_total", "counter", "File lookups built from disk.");
-    mb_printf(b, "drover_file_cache_misses_total %llu\n", (unsigned long long)t.m.cache_misses);
+    metrics_text_family(b, "drover_file_cache_hits_total", "counter", "File lookups answered from the cache.");
+    metrics_text_printf(b, "drover_file_cache_hits_total %llu\n", (unsigned long long)t.m.cache_hits);
+    metrics_text_family(b, "drover_file_cache_misses_total", "counter", "File lookups built from disk.");
+    metrics_text_printf(b, "drover_file_cache_misses_total %llu\n", (unsigned long long)t.m.cache_misses);
     static const char *const why[METRICS_REFUSED_REASONS] = {
         "auth", "auth_limited", "address", "limit_req", "limit_conn",
     };
-    metrics__family(b, "drover_refused_total", "counter",
+    metrics_text_family(b, "drover_refused_total", "counter",
                     "Requests refused by access control: auth (401), auth_limited (429 after "
                     "failed logins), address (allow/deny, 403), limit_req, limit_conn.");
     for (int i = 0; i < METRICS_REFUSED_REASONS; i++)
-        mb_printf(b, "drover_refused_total{reason=\"%s\"} %llu\n", why[i],
-                  (unsigned long long)t.m.refused[i]);
+        metrics_text_printf(b, "drover_refused_total{reason=\"%s\"} %llu\n", why[i],
+                            (unsigned long long)t.m.refused[i]);
     metrics__tls(b, pg, &t);
     metrics__hosts(b, &pg->hosts);
 }
@@ -271,7 +230,7 @@ void metrics_respond(const handler_req_t *h, response_t *r)
      * the worker's life. */
     metrics_page_t *pg = malloc(sizeof(*pg));
     size_t size = METRICS_OUT_SIZE + metrics_upstreams_size(w->a.upstreams);
-    metrics_buf_t b = { malloc(size), 0, size, 0 };
+    metrics_text_t b = { malloc(size), 0, size, 0 };
     int status = 500, fd = -1;
     if (pg == NULL || b.p == NULL)
         goto fail;
