@@ -526,6 +526,7 @@ void worker_run(const worker_args_t *args)
             worker__report(w, REPORT_COUNTERS);
             access_log_flush(&w->access_log);
             host_flush(w);
+            proxy_worker_tick(w);
             log_tick();
         }
         if (w->draining) {

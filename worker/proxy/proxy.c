@@ -471,6 +471,11 @@ void proxy_worker_drain(worker_t *w)
     proxy_upstream_drain(w);
 }
 
+void proxy_worker_tick(worker_t *w)
+{
+    proxy_upstream_tick(w);
+}
+
 void proxy_worker_exit(worker_t *w)
 {
     proxy_upstream_worker_exit(w);

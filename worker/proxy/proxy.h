@@ -44,4 +44,8 @@ void proxy_worker_exit(worker_t *w);
 /* The worker drains (proxy_upstream_drain). */
 void proxy_worker_drain(worker_t *w);
 
+/* The worker's second: idle upstream connections above keepalive that
+ * went unused are closed (proxy_conn_trim). */
+void proxy_worker_tick(worker_t *w);
+
 #endif

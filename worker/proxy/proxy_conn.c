@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -36,8 +37,9 @@ proxy_upstream_state_t *proxy_conn_state(worker_t *w, int index)
     proxy_upstream_state_t *st = &w->proxy->ups[index];
     if (st->conf == NULL) {
         st->conf = &u->items[index];
-        if (st->conf->keepalive > 0)
-            st->idle = calloc((size_t)st->conf->keepalive, sizeof(*st->idle));
+        if (st->conf->keepalive > 0 &&
+            (st->idle = calloc((size_t)st->conf->keepalive, sizeof(*st->idle))) != NULL)
+            st->cap = (size_t)st->conf->keepalive;
         /* No pool (out of memory) only costs a connect per request. */
         proxy_metrics_attach(w, st);
     }
@@ -81,30 +83,51 @@ int proxy_conn_ready(int fd)
     return errno == ENOTCONN ? 0 : -1;
 }
 
+/* Out of the pool, keeping the others in the order they went idle: the
+ * oldest are the ones proxy_conn_trim closes. */
+static void proxy_conn__remove(proxy_upstream_state_t *st, size_t i)
+{
+    memmove(&st->idle[i], &st->idle[i + 1], (st->nidle - i - 1) * sizeof(*st->idle));
+    st->nidle--;
+}
+
 int proxy_conn_take(proxy_upstream_state_t *st, int server, void **tag)
 {
     /* The newest first: the one least likely to have met the server's
-     * idle timeout. */
+     * idle timeout, and the one that leaves the oldest to the trim. */
     for (size_t i = st->nidle; i-- > 0;) {
         if (st->idle[i].server != server)
             continue;
         int fd = st->idle[i].fd;
         *tag = st->idle[i].tag;
-        st->idle[i] = st->idle[--st->nidle];
+        proxy_conn__remove(st, i);
         return fd;
     }
     return -1;
 }
 
-int proxy_conn_put(proxy_upstream_state_t *st, int server, int fd, void *tag)
+int proxy_conn_put(proxy_upstream_state_t *st, int server, int fd, void *tag, double now)
 {
-    if (st->idle == NULL || st->nidle >= (size_t)st->conf->keepalive) {
+    if (st->idle == NULL) {
         close(fd);
         return 0;
+    }
+    if (st->nidle == st->cap) {
+        /* Above keepalive: kept until proxy_conn_trim finds it unused for
+         * PROXY_CONN_SURPLUS_IDLE. The surplus is bounded by the requests
+         * that were in flight at once, whose connections these are. */
+        proxy_idle_t *n = realloc(st->idle, st->cap * 2 * sizeof(*n));
+        if (n == NULL) {
+            close(fd);
+            return 0;
+        }
+        st->idle = n;
+        st->cap *= 2;
     }
     st->idle[st->nidle].fd = fd;
     st->idle[st->nidle].server = server;
     st->idle[st->nidle].tag = tag;
+    st->idle[st->nidle].since = now;
     st->nidle++;
     return 1;
 }
@@ -119,11 +142,36 @@ int proxy_conn_idle_event(proxy_upstream_state_t *st, int fd, uint32_t events)
         return 0;
     for (size_t i = 0; i < st->nidle; i++)
         if (st->idle[i].fd == fd) {
-            st->idle[i] = st->idle[--st->nidle];
+            proxy_conn__remove(st, i);
             break;
         }
     close(fd);
     return 1;
+}
+
+size_t proxy_conn_trim(worker_t *w, double now, void (*drop)(void *tag, void *arg), void *arg)
+{
+    size_t closed = 0;
+    if (w->proxy == NULL)
+        return 0;
+    for (size_t i = 0; i < w->proxy->n; i++) {
+        proxy_upstream_state_t *st = &w->proxy->ups[i];
+        size_t keep = st->conf != NULL ? (size_t)st->conf->keepalive : 0;
+        size_t n = 0;
+        /* The oldest idle come first; of the surplus, those unused for
+         * PROXY_CONN_SURPLUS_IDLE go. */
+        while (st->nidle - n > keep && st->idle[n].since + PROXY_CONN_SURPLUS_IDLE <= now) {
+            close(st->idle[n].fd);
+            drop(st->idle[n].tag, arg);
+            n++;
+        }
+        if (n > 0) {
+            memmove(st->idle, st->idle + n, (st->nidle - n) * sizeof(*st->idle));
+            st->nidle -= n;
+            closed += n;
+        }
+    }
+    return closed;
 }
 
 void proxy_conn_close_idle(worker_t *w, void (*drop)(void *tag, void *arg), void *arg)
@@ -153,6 +201,7 @@ void proxy_conn_close_all(worker_t *w, void (*drop)(void *tag))
         st->nidle = 0;
         free(st->idle);
         st->idle = NULL;
+        st->cap = 0;
     }
     free(w->proxy->ups);
     free(w->proxy);

@@ -85,7 +85,7 @@ void proxy_upstream_drop_fd(proxy_t *p, int pool)
     p->link = NULL;
     /* A pooled socket stays in the epoll set with its link as the data.
      * A draining worker keeps none: the next generation has its own. */
-    if (pool && !w->draining && proxy_conn_put(l->st, p->server, l->fd, l)) {
+    if (pool && !w->draining && proxy_conn_put(l->st, p->server, l->fd, l, w->now)) {
         l->owner = NULL;
         l->pooled = 1;
         return;
@@ -564,6 +564,11 @@ static void proxy_upstream__drop_pooled(void *tag)
 static void proxy_upstream__drop_idle(void *tag, void *arg)
 {
     proxy_upstream__unlink(arg, tag);
+}
+
+void proxy_upstream_tick(worker_t *w)
+{
+    proxy_conn_trim(w, w->now, proxy_upstream__drop_idle, w);
 }
 
 void proxy_upstream_drain(worker_t *w)

@@ -213,6 +213,9 @@ void proxy_upstream_arm(conn_t *c, double deadline);
 /* An event (epoll events) of an upstream socket (epoll data d). */
 void proxy_upstream_event(worker_t *w, uint64_t d, uint32_t events);
 
+/* The worker's second: the pool's unused surplus closed (proxy_conn_trim). */
+void proxy_upstream_tick(worker_t *w);
+
 /* The worker drains: its idle upstream connections close, and no more
  * are kept. */
 void proxy_upstream_drain(worker_t *w);
