@@ -155,6 +155,10 @@ void proxy_upstream_event(worker_t *w, uint64_t d, uint32_t events)
     proxy_t *p = l->owner;
     if (p != NULL && p->c != NULL) {
         p->woken = 1;
+        if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+            p->rx_empty = 0;
+        if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+            p->rx_hup = 1;
         conn_ready_push(p->c);
     } else if (l->pooled && proxy_conn_idle_event(l->st, l->fd, events)) {
         /* The server closed its idle connection: out of the pool. */
@@ -196,6 +200,8 @@ static int proxy_upstream__connect(proxy_t *p)
             p->link = l;
             p->fd = fd;
             p->phase = PROXY_SEND;
+            p->rx_empty = 1; /* idle, so empty: bytes would have closed it */
+            p->rx_hup = 0;
             p->req_off = 0;
             p->boff = p->blen = p->last_len = 0;
             return PROXY_AGAIN;
@@ -218,6 +224,8 @@ static int proxy_upstream__connect(proxy_t *p)
         }
         p->fd = fd;
         p->link = l;
+        p->rx_empty = 1; /* nothing sent, nothing to answer */
+        p->rx_hup = 0;
         p->phase = pending ? PROXY_CONNECT : PROXY_SEND;
         p->req_off = 0;
         p->boff = p->blen = p->last_len = 0;
@@ -403,14 +411,20 @@ static int proxy_upstream__head(proxy_t *p)
                 return proxy_upstream__fail(p, 502);
             }
         }
-        ssize_t k = recv(p->fd, p->buf + p->blen, PROXY_BUF_SIZE - p->blen, MSG_DONTWAIT);
+        if (p->rx_empty)
+            return PROXY_AGAIN;
+        size_t room = PROXY_BUF_SIZE - p->blen;
+        ssize_t k = recv(p->fd, p->buf + p->blen, room, MSG_DONTWAIT);
         if (k > 0) {
             p->blen += (size_t)k;
             p->progress = 1;
+            p->rx_empty = (size_t)k < room && !p->rx_hup;
             continue;
         }
-        if (k < 0 && errno == EAGAIN)
+        if (k < 0 && errno == EAGAIN) {
+            p->rx_empty = 1;
             return PROXY_AGAIN;
+        }
         if (p->blen == 0)
             return proxy_upstream__retry(p, "reading the response head from", k < 0 ? errno : 0);
         log_error("proxy: %s closed within its response head", proxy_upstream_name(p));
@@ -427,16 +441,20 @@ int proxy_upstream_recv(proxy_t *p)
         p->blen -= p->boff;
         p->boff = 0;
     }
-    if (p->blen == PROXY_BUF_SIZE)
+    if (p->blen == PROXY_BUF_SIZE || p->rx_empty)
         return 0;
-    ssize_t k = recv(p->fd, p->buf + p->blen, PROXY_BUF_SIZE - p->blen, MSG_DONTWAIT);
+    size_t room = PROXY_BUF_SIZE - p->blen;
+    ssize_t k = recv(p->fd, p->buf + p->blen, room, MSG_DONTWAIT);
     if (k > 0) {
         p->blen += (size_t)k;
         p->progress = 1;
+        p->rx_empty = (size_t)k < room && !p->rx_hup;
         return (int)k;
     }
-    if (k < 0 && errno == EAGAIN)
+    if (k < 0 && errno == EAGAIN) {
+        p->rx_empty = 1;
         return 0;
+    }
     if (k == 0 && p->mode == PROXY_BODY_CLOSE) {
         p->upstream_done = 1;
         p->reusable = 0;

@@ -139,6 +139,15 @@ struct proxy_s {
     int connect_timeouts; /* connects that timed out: no server left is then a 504 */
     int early;            /* the response came before the request body was all sent */
     int woken;    /* an upstream event came since the client side last ran it */
+    /* The socket holds nothing to read until its next EPOLLIN edge (the
+     * socket is edge-triggered, so bytes that arrive later always bring
+     * one): set when a connection is taken for the request, and by a recv
+     * that came back short; the response's reads skip the recv that
+     * would say EAGAIN (one per request, two when the head and body come
+     * in two segments). */
+    int rx_empty;
+    int rx_hup; /* the peer's FIN or an error came with an event: a short
+                 * recv is then not the end of what there is to read */
     int progress; /* bytes moved this run: re-arm the timer */
     double timeout; /* after a run with rearm: the timer's length from now */
     int rearm;
