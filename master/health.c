@@ -107,7 +107,7 @@ static int health__probe(health_probe_t *p, const conf_upstream_t *u,
     p->fails = u->health.fails;
     p->passes = u->health.passes;
     p->next_at = now;
-    const char *host = s->addr.ss_family == AF_UNIX ? "localhost" : s->spec;
+    const char *host = s->addr.ss_family == AF_UNIX ? "localhost" : s->host;
     int n = asprintf(&p->req, "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: drover-health-check\r\n"
                               "Connection: close\r\n\r\n", u->health.path, host);
     if (n < 0) {

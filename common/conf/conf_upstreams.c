@@ -28,8 +28,31 @@ static int conf_upstreams__is_name(const char *s)
     return 1;
 }
 
-int conf_upstreams_address(const char *spec, conf_upstream_server_t *s, const char **why)
+/* The numeric "a.b.c.d:port" or "[v6]:port" of a resolved address. */
+static char *conf_upstreams__numeric(const struct sockaddr_storage *ss)
 {
+    char ip[INET6_ADDRSTRLEN], out[INET6_ADDRSTRLEN + 9];
+    if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)(const void *)ss;
+        inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof(ip));
+        snprintf(out, sizeof(out), "[%s]:%u", ip, (unsigned)ntohs(a->sin6_port));
+    } else {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)(const void *)ss;
+        inet_ntop(AF_INET, &a->sin_addr, ip, sizeof(ip));
+        snprintf(out, sizeof(out), "%s:%u", ip, (unsigned)ntohs(a->sin_port));
+    }
+    return strdup(out);
+}
+
+int conf_upstreams_address(const char *spec, conf_upstream_server_t *out, size_t room, size_t *n,
+                           const char **why)
+{
+    conf_upstream_server_t *s = out;
+    *n = 0;
+    if (room == 0) {
+        *why = "too many servers";
+        return -1;
+    }
     memset(&s->addr, 0, sizeof(s->addr));
     if (strncmp(spec, "unix:", 5) == 0) {
         struct sockaddr_un *un = (struct sockaddr_un *)(void *)&s->addr;
@@ -45,6 +68,7 @@ int conf_upstreams_address(const char *spec, conf_upstream_server_t *s, const ch
         un->sun_family = AF_UNIX;
         strcpy(un->sun_path, path);
         s->addr_len = (socklen_t)sizeof(*un);
+        *n = 1;
         return 0;
     }
     char host[256];
@@ -90,9 +114,32 @@ int conf_upstreams_address(const char *spec, conf_upstream_server_t *s, const ch
             freeaddrinfo(res);
         return -1;
     }
-    memcpy(&s->addr, res->ai_addr, res->ai_addrlen);
-    s->addr_len = res->ai_addrlen;
+    /* Every address of the name is a server, as nginx makes them. */
+    for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
+        if (ai->ai_addrlen > sizeof(s->addr))
+            continue;
+        int seen = 0;
+        for (size_t i = 0; i < *n && !seen; i++)
+            seen = out[i].addr_len == ai->ai_addrlen && memcmp(&out[i].addr, ai->ai_addr,
+                                                                ai->ai_addrlen) == 0;
+        if (seen)
+            continue;
+        if (*n == room) {
+            freeaddrinfo(res);
+            *why = "the name has more addresses than there is room for servers (64)";
+            return -1;
+        }
+        s = &out[*n];
+        memset(&s->addr, 0, sizeof(s->addr));
+        memcpy(&s->addr, ai->ai_addr, ai->ai_addrlen);
+        s->addr_len = ai->ai_addrlen;
+        (*n)++;
+    }
     freeaddrinfo(res);
+    if (*n == 0) {
+        *why = "the name has no address drover can use";
+        return -1;
+    }
     return 0;
 bad:
     *why = "expected \"host:port\", \"[v6]:port\" or \"unix:/path\"";
@@ -128,6 +175,26 @@ static conf_upstream_t *conf_upstreams__add(conf_upstreams_t *us)
     memset(u, 0, sizeof(*u));
     conf_upstreams__defaults(u);
     return u;
+}
+
+/* The n servers from u->servers[u->nservers] that spec resolved to get
+ * their names: spec itself for one; for several (a DNS name with more
+ * than one address), each its numeric address, so the log, /metrics and
+ * health tell them apart; all keep spec as their Host. */
+static int conf_upstreams__named(conf_upstream_t *u, const char *spec, size_t n, int weight,
+                                 int backup)
+{
+    for (size_t i = 0; i < n; i++) {
+        conf_upstream_server_t *s = &u->servers[u->nservers];
+        s->weight = weight;
+        s->backup = backup;
+        s->spec = n == 1 ? strdup(spec) : conf_upstreams__numeric(&s->addr);
+        s->host = strdup(spec);
+        u->nservers++; /* freed with the rest, filled or not */
+        if (s->spec == NULL || s->host == NULL)
+            return -1;
+    }
+    return 0;
 }
 
 /* A server: "addr" or {address, weight, backup}. */
@@ -169,11 +236,11 @@ static int conf_upstreams__server(conf_ctx_t *ctx, yaml_node_t *v, conf_upstream
         return conf_scalar_error(ctx, v, "servers", "expected \"host:port\", \"unix:/path\" or "
                                  "{address, weight, backup}");
     }
-    if (conf_upstreams_address(spec, s, &why) < 0)
+    size_t n;
+    if (conf_upstreams_address(spec, s, CONF_UPSTREAM_SERVERS_MAX - u->nservers, &n, &why) < 0)
         return conf_scalar_error(ctx, v, "servers", "\"%s\": %s", spec, why);
-    if ((s->spec = strdup(spec)) == NULL)
+    if (conf_upstreams__named(u, spec, n, s->weight, s->backup) < 0)
         return conf_scalar_error(ctx, v, "servers", "out of memory");
-    u->nservers++;
     return 0;
 }
 
@@ -315,7 +382,8 @@ int conf_upstreams_proxy(void *vctx, const void *row, void *value, char *base)
         size_t alen = slash ? (size_t)(slash - auth) : strlen(auth);
         char spec[300];
         const char *why;
-        conf_upstream_server_t probe;
+        conf_upstream_server_t probe[CONF_UPSTREAM_SERVERS_MAX]; /* checked now, kept at link */
+        size_t got;
         if (alen == 0 || alen >= sizeof(spec))
             return conf_scalar_error(ctx, v, "proxy", "\"%s\": expected http://host:port/path",
                                      s);
@@ -326,7 +394,7 @@ int conf_upstreams_proxy(void *vctx, const void *row, void *value, char *base)
         const char *colon = bracket ? strstr(spec, "]:") : strchr(spec, ':');
         if (colon == NULL && alen + 3 < sizeof(spec))
             strcat(spec, ":80");
-        if (conf_upstreams_address(spec, &probe, &why) < 0)
+        if (conf_upstreams_address(spec, probe, CONF_UPSTREAM_SERVERS_MAX, &got, &why) < 0)
             return conf_scalar_error(ctx, v, "proxy", "\"%s\": %s", s, why);
     } else if (!conf_upstreams__is_name(s)) {
         return conf_scalar_error(ctx, v, "proxy", "\"%s\": expected the name of an upstream or "
@@ -379,15 +447,16 @@ static int conf_upstreams__link_one(conf_t *top, conf_t *rc, const char *pattern
     u->implicit = 1;
     u->line = rc->proxy_line;
     const char *why;
-    if ((u->name = strdup(spec)) == NULL || (u->servers[0].spec = strdup(spec)) == NULL)
+    size_t n;
+    if ((u->name = strdup(spec)) == NULL)
         goto nomem;
-    u->servers[0].weight = 1;
-    u->nservers = 1;
-    if (conf_upstreams_address(spec, &u->servers[0], &why) < 0) {
+    if (conf_upstreams_address(spec, u->servers, CONF_UPSTREAM_SERVERS_MAX, &n, &why) < 0) {
         snprintf(err, CONF_ERR_LEN, "%.120s:%u: location \"%.80s\": proxy: \"%.80s\": %.60s",
                  top->file, rc->proxy_line, pattern, s, why);
         return -1;
     }
+    if (conf_upstreams__named(u, spec, n, 1, 0) < 0)
+        goto nomem;
     rc->proxy_upstream = (int)(us->n - 1);
     return 0;
 nomem:
@@ -461,8 +530,10 @@ void conf_upstreams_free(void *at, const char *name)
         return;
     for (size_t i = 0; i < us->n; i++) {
         free(us->items[i].name);
-        for (size_t j = 0; j < us->items[i].nservers; j++)
+        for (size_t j = 0; j < us->items[i].nservers; j++) {
             free(us->items[i].servers[j].spec);
+            free(us->items[i].servers[j].host);
+        }
         conf_health_free(&us->items[i].health);
     }
     free(us->items);

@@ -12,9 +12,10 @@
  *   locations:
  *     "/api/": {proxy: app}     # or proxy: "http://127.0.0.1:9000/prefix/"
  *
- * Addresses are resolved once, when the file is read (getaddrinfo; the
- * first address of a name is the one used), so a DNS change needs a
- * reload, as with nginx without a resolver. A unix socket that does not
+ * Addresses are resolved once, when the file is read (getaddrinfo), so a
+ * DNS change needs a reload, as with nginx without a resolver. A name with
+ * several addresses is a server for each, with the weight and backup
+ * given, named by its numeric address (nginx does the same). A unix socket that does not
  * exist yet is not an error: the application may start after drover, and
  * a connect that fails is a 502 like any other.
  *
@@ -42,7 +43,9 @@
 #define CONF_UPSTREAMS_MAX 256
 
 typedef struct {
-    char *spec;                   /* as written: "127.0.0.1:9000", "unix:/run/app.sock" */
+    char *spec;                   /* as written: "127.0.0.1:9000", "unix:/run/app.sock";
+                                   * the numeric address when a name gave several */
+    char *host;                   /* as written: the Host a request without one gets */
     struct sockaddr_storage addr; /* resolved at load */
     socklen_t addr_len;
     int weight;                   /* 1..100 */
@@ -80,8 +83,11 @@ int conf_upstreams_proxy(void *ctx, const void *row, void *value, char *base);
  * into top->upstreams, adding the implicit upstreams of URLs. */
 int conf_upstreams_link(conf_t *top, char *err);
 
-/* One "host:port" or "unix:/path" into s (for tests and the loader). */
-int conf_upstreams_address(const char *spec, conf_upstream_server_t *s, const char **why);
+/* One "host:port" or "unix:/path" into the addresses of out[0..*n), at
+ * most room of them: a name may have several (for tests and the loader).
+ * Only addr and addr_len are set. */
+int conf_upstreams_address(const char *spec, conf_upstream_server_t *out, size_t room, size_t *n,
+                           const char **why);
 
 /* The key table's hooks (conf_key_t.node_print/node_free): at is
  * &conf_t.upstreams or &conf_t.proxy. */

@@ -10,6 +10,7 @@ are closed once idle). Real upstreams on 127.0.0.1."""
 import os
 import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -313,6 +314,87 @@ class ProxyFaultsTest(ServerTestCase):
         r = get(self.port, "/api/x")
         self.assertEqual(r.status, 200, r.body[:200])
         self.assertEqual(r.header("X-Upstream"), "named")
+
+
+class ProxyNameAddressesTest(ServerTestCase):
+    """A server named by a DNS name with two addresses is two servers, as
+    with nginx: requests go to both in turn, each logged by its address.
+    drover runs in a mount namespace of its own whose /etc/hosts gives
+    multi.test 127.0.0.2 and 127.0.0.3 (the machine's is not touched)."""
+    start_server = False
+    server_kwargs = {"workers": 1}
+
+    def setUp(self):
+        super().setUp()
+        hosts = os.path.join(self.srv.dir, "hosts")
+        with open(hosts, "w") as f:
+            f.write("127.0.0.1 localhost\n127.0.0.2 multi.test\n127.0.0.3 multi.test\n")
+        probe = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c",
+                                'mount --bind "$0" /etc/hosts && getent ahostsv4 multi.test', hosts],
+                               capture_output=True, text=True, timeout=10)
+        if probe.returncode != 0 or "127.0.0.3" not in probe.stdout:
+            self.skipTest("no private mount namespace here (unshare -m: %s)"
+                          % (probe.stderr.strip() or probe.returncode))
+        inner = self.srv.command
+
+        def command(*args, conf=None):
+            return (["unshare", "-m", "--propagation", "private", "sh", "-c",
+                     'mount --bind "$0" /etc/hosts && exec "$@"', hosts] + inner(*args, conf=conf))
+        self.srv.command = command
+        self.ups = []
+        port = None
+        for addr, name in (("127.0.0.2", "two"), ("127.0.0.3", "three")):
+            for _ in range(20):
+                try:
+                    e = EchoServer((addr, port or 0), name)
+                    break
+                except OSError:  # the first one's port is taken on the second address
+                    port = None
+                    for u in self.ups:
+                        u.server_close()
+                    self.ups = []
+            self.ups.append(e)
+            port = e.server_address[1]
+        for e in self.ups:
+            threading.Thread(target=e.serve_forever, kwargs={"poll_interval": 0.1},
+                             daemon=True).start()
+        self.port_up = port
+
+    def tearDown(self):
+        for e in self.ups:
+            e.shutdown()
+            e.server_close()
+
+    def test_every_address_is_a_server(self):
+        self.srv.conf["upstreams"] = {"app": {"servers": ["multi.test:%d" % self.port_up]}}
+        self.srv.conf["locations"] = {"/api/": {"proxy": "app"},
+                                      "/url/": {"proxy": "http://multi.test:%d/" % self.port_up}}
+        self.srv.conf["log_format"] = "json"
+        self.srv.write_config()
+        dump = self.srv.run("-T").stdout.decode()
+        self.assertIn('"127.0.0.2:%d"' % self.port_up, dump)
+        self.assertIn('"127.0.0.3:%d"' % self.port_up, dump)
+        self.srv.start()
+        seen = [get(self.port, "/api/%d" % i).header("X-Upstream") for i in range(4)]
+        self.assertEqual(sorted(set(seen)), ["three", "two"], seen)
+        seen = [get(self.port, "/url/%d" % i).header("X-Upstream") for i in range(4)]
+        self.assertEqual(sorted(set(seen)), ["three", "two"], seen)
+        # The name is the Host a request without one gets.
+        r = exchange(self.port, b"GET /api/h10 HTTP/1.0\r\n\r\n")
+        self.assertEqual(r.status, 200)
+        import json
+        host = [v for k, v in json.loads(r.body)["headers"] if k.lower() == "host"]
+        self.assertEqual(host, ["multi.test:%d" % self.port_up])
+        self.assertTrue(wait_until(lambda: "127.0.0.3:%d" % self.port_up in self.access_log_text(),
+                                   timeout=5))
+        self.assertIn("127.0.0.2:%d" % self.port_up, self.access_log_text())
+
+    def access_log_text(self):
+        try:
+            with open(self.srv.access_log) as f:
+                return f.read()
+        except OSError:
+            return ""
 
 
 if __name__ == "__main__":

@@ -287,7 +287,7 @@ proxy_t *proxy_upstream_start(conn_t *c, const http_request_t *req, const proxy_
         .client = a->client,
         .client_v6 = strchr(a->client, ':') != NULL,
         .https = a->https,
-        .host = s0->addr.ss_family == AF_UNIX ? "localhost" : s0->spec,
+        .host = s0->addr.ss_family == AF_UNIX ? "localhost" : s0->host,
         .keepalive = p->up->keepalive > 0,
         .content_length = a->content_length,
         .chunked = a->chunked,
