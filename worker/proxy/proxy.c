@@ -53,7 +53,7 @@ static int proxy__flush(conn_t *c, proxy_t *p)
         if (k < 0)
             return errno == EAGAIN ? 0 : -1;
         c->woff += (size_t)k;
-        c->sent_bytes += (uint64_t)k;
+        conn_sent(c, (size_t)k);
         p->progress = 1;
     }
     c->woff = c->wlen = 0;
@@ -350,7 +350,7 @@ static int proxy__body(proxy_t *p)
                 p->progress = 1;
                 p->boff += (size_t)k;
                 c->body_bytes += (uint64_t)k;
-                c->sent_bytes += (uint64_t)k;
+                conn_sent(c, (size_t)k);
                 if (p->mode == PROXY_BODY_LENGTH && (p->left -= k) == 0)
                     p->upstream_done = 1;
                 continue;
