@@ -310,6 +310,13 @@ ssize_t conn_read(conn_t *c)
 
 /* --- writing ------------------------------------------------------------ */
 
+void conn_sent(conn_t *c, size_t n)
+{
+    c->sent_bytes += (uint64_t)n;
+    c->w->report.bytes_sent += (uint64_t)n;
+    host_metrics_bytes(c, (uint64_t)n);
+}
+
 int conn_write(conn_t *c)
 {
     worker_t *w = c->w;
@@ -328,9 +335,7 @@ next_piece:
             return -1;
         }
         c->woff += (size_t)n;
-        c->sent_bytes += (uint64_t)n;
-        w->report.bytes_sent += (uint64_t)n;
-        host_metrics_bytes(c, (uint64_t)n);
+        conn_sent(c, (size_t)n);
         progress = 1;
     }
     while (c->file_fd >= 0 && c->file_off < c->file_end) {
@@ -357,9 +362,7 @@ next_piece:
             log_warn("sendfile(): file truncated while being sent");
             return -1;
         }
-        c->sent_bytes += (uint64_t)n;
-        w->report.bytes_sent += (uint64_t)n;
-        host_metrics_bytes(c, (uint64_t)n);
+        conn_sent(c, (size_t)n);
         progress = 1;
     }
     if (c->piece < c->npieces) {

@@ -185,6 +185,12 @@ void conn_close(conn_t *c);
  * error. */
 ssize_t conn_read(conn_t *c);
 
+/* n response bytes of c were handed to the kernel by whoever sent them
+ * (conn_write, a proxied response, a tunnel): counted for the access log
+ * (c->sent_bytes), the worker's report and c's host, so /metrics shows
+ * every byte a client got, however it went. */
+void conn_sent(conn_t *c, size_t n);
+
 /* Sends the output (see above). Returns 1 when everything is written, 0 on
  * EAGAIN (on the send list then), -1 on error. */
 int conn_write(conn_t *c);

@@ -86,6 +86,32 @@ START_TEST(test_upgrade_kept_when_asked)
 }
 END_TEST
 
+START_TEST(test_upgrade_lines_joined)
+{
+    /* RFC 9110 7.8: Upgrade is a list, and several lines are one list in
+     * their order; an empty line adds nothing. proxy.c passes the first
+     * value only as the sign that an upgrade was asked for. */
+    http_request_t req;
+    proxy_request_args_t a = args();
+    a.upgrade = STR_LIT("h2c");
+    const char *h = build("GET /ws HTTP/1.1\r\nHost: h\r\nConnection: upgrade\r\n"
+                          "Upgrade: h2c\r\nX-A: 1\r\nupgrade: \r\nUPGRADE: websocket, x-raw/2\r\n\r\n",
+                          &a, &req);
+    ck_assert_ptr_nonnull(
+        strstr(h, "\r\nUpgrade: h2c, websocket, x-raw/2\r\nConnection: upgrade\r\n\r\n"));
+    const char *u = strstr(h, "Upgrade: ");
+    ck_assert_ptr_null(strstr(u + 1, "Upgrade: "));
+    ck_assert_ptr_null(strstr(h, "UPGRADE"));
+    ck_assert_ptr_null(strstr(h, "upgrade: "));
+    /* The joined list is bounded like every other line. */
+    ssize_t full = (ssize_t)strlen(h);
+    static char small[8192];
+    for (size_t cap = 0; cap < (size_t)full; cap++)
+        ck_assert_int_eq(proxy_request_head(&req, &a, small, cap), -1);
+    ck_assert_int_eq(proxy_request_head(&req, &a, small, (size_t)full), full);
+}
+END_TEST
+
 START_TEST(test_appended_forwarding)
 {
     http_request_t req;
@@ -203,6 +229,7 @@ int main(void)
     tcase_add_test(tc, test_plain_get);
     tcase_add_test(tc, test_hop_by_hop_and_connection_named);
     tcase_add_test(tc, test_upgrade_kept_when_asked);
+    tcase_add_test(tc, test_upgrade_lines_joined);
     tcase_add_test(tc, test_appended_forwarding);
     tcase_add_test(tc, test_prefix_replaced);
     tcase_add_test(tc, test_body_framing_rewritten);

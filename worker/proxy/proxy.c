@@ -53,7 +53,7 @@ static int proxy__flush(conn_t *c, proxy_t *p)
         if (k < 0)
             return errno == EAGAIN ? 0 : -1;
         c->woff += (size_t)k;
-        c->sent_bytes += (uint64_t)k;
+        conn_sent(c, (size_t)k);
         p->progress = 1;
     }
     c->woff = c->wlen = 0;
@@ -350,7 +350,7 @@ static int proxy__body(proxy_t *p)
                 p->progress = 1;
                 p->boff += (size_t)k;
                 c->body_bytes += (uint64_t)k;
-                c->sent_bytes += (uint64_t)k;
+                conn_sent(c, (size_t)k);
                 if (p->mode == PROXY_BODY_LENGTH && (p->left -= k) == 0)
                     p->upstream_done = 1;
                 continue;
@@ -440,10 +440,14 @@ int proxy_run(conn_t *c)
         proxy__end(c, 0);
         return PROXY_DONE; /* logged as the 101 it was */
     }
-    if (c->rdhup && p->body_left == 0 && (!p->chunked || p->chunked_done) && !p->upgrade) {
+    if (c->rdhup && p->body_left == 0 && (!p->chunked || p->chunked_done) &&
+        p->phase != PROXY_TUNNEL) {
         /* The client shut its side with the whole request sent: it has
          * gone (nginx's proxy_ignore_client_abort off). The upstream
-         * connection closes now rather than at read_timeout. */
+         * connection closes now rather than at read_timeout. An upgrade
+         * still waiting for its 101 is such a request too (nginx treats
+         * it alike); only a tunnel passes a half-close on, since after
+         * the 101 the bytes are the application's. */
         log_info("proxy: client %s closed the connection before the response ended (%s)",
                  conn_addr(c), p->server >= 0 ? proxy_upstream_name(p) : "-");
         if (p->phase < PROXY_BODY)

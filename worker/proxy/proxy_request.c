@@ -64,17 +64,28 @@ static void proxy_request__put(proxy_request_out_t *o, const char *s, size_t n)
 /* A string chosen at run time (PUTS takes sizeof of a literal). */
 #define PUTZ(o, z) proxy_request__put((o), (z), strlen(z))
 
-/* Every value of the headers named name, joined by ", " (what a list
- * header means, RFC 9110 5.3), then ", " when there was one. */
-static void proxy_request__joined(proxy_request_out_t *o, const http_request_t *req,
-                                  const char *name, size_t nlen)
+/* Every value of the headers named name, joined by ", ": several field
+ * lines of a list header are one list (RFC 9110 5.3). Returns how many. */
+static int proxy_request__list(proxy_request_out_t *o, const http_request_t *req,
+                               const char *name, size_t nlen)
 {
+    int n = 0;
     for (size_t i = 0; i < req->num_headers; i++) {
         if (!str_caseeq(req->headers[i].name, name, nlen) || req->headers[i].value.len == 0)
             continue;
+        if (n++ > 0)
+            PUTS(o, ", ");
         PUTSTR(o, req->headers[i].value);
-        PUTS(o, ", ");
     }
+    return n;
+}
+
+/* The same, then ", " when there was one: what the proxy appends follows. */
+static void proxy_request__joined(proxy_request_out_t *o, const http_request_t *req,
+                                  const char *name, size_t nlen)
+{
+    if (proxy_request__list(o, req, name, nlen) > 0)
+        PUTS(o, ", ");
 }
 
 /* A decoded path, percent-encoded again where a target needs it. */
@@ -199,8 +210,12 @@ ssize_t proxy_request_head(const http_request_t *req, const proxy_request_args_t
     if (a->extra != NULL)
         PUTZ(&o, a->extra);
     if (a->upgrade.len > 0) {
+        /* Every Upgrade line of the client's (RFC 9110 7.8: one list, the
+         * protocols in its order of preference), or the value given when
+         * the request has none of its own (HTTP/2's extended CONNECT). */
         PUTS(&o, "Upgrade: ");
-        PUTSTR(&o, a->upgrade);
+        if (proxy_request__list(&o, req, "Upgrade", sizeof("Upgrade") - 1) == 0)
+            PUTSTR(&o, a->upgrade);
         PUTS(&o, "\r\nConnection: upgrade\r\n\r\n");
     } else {
         PUTZ(&o, a->keepalive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n");

@@ -38,8 +38,10 @@ typedef struct {
     int64_t content_length; /* of the body sent; -1: none */
     int chunked;            /* the body is sent chunked */
     /* The client asks to upgrade (proxy_tunnel.h; an HTTP/2 extended
-     * CONNECT, http2_tunnel.h): Upgrade with this value and Connection:
-     * upgrade go instead of the keep-alive line. len 0: none. */
+     * CONNECT, http2_tunnel.h): Upgrade and Connection: upgrade go
+     * instead of the keep-alive line, Upgrade with every value of the
+     * request's Upgrade fields joined (several lines are one list), or
+     * with this one when it has none (HTTP/2). len 0: no upgrade. */
     str_t upgrade;
     /* Lines of the request's own ("Name: value\r\n"...) before that, or
      * NULL: the Sec-WebSocket-Key an HTTP/2 extended CONNECT needs. */

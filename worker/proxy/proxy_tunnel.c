@@ -95,7 +95,7 @@ static int proxy_tunnel__to_client(proxy_tunnel_t *t, conn_t *c)
         if (k <= 0)
             return proxy_tunnel__stop(c, k < 0 ? k : -1, "send() to the client");
         c->woff += (size_t)k;
-        c->sent_bytes += (uint64_t)k;
+        conn_sent(c, (size_t)k);
         return 1;
     }
     if (d->off < d->len) {
@@ -104,7 +104,7 @@ static int proxy_tunnel__to_client(proxy_tunnel_t *t, conn_t *c)
             return proxy_tunnel__stop(c, k < 0 ? k : -1, "send() to the client");
         d->off += (size_t)k;
         c->body_bytes += (uint64_t)k;
-        c->sent_bytes += (uint64_t)k;
+        conn_sent(c, (size_t)k);
         return 1;
     }
     if (d->eof && !d->shut) {

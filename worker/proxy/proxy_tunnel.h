@@ -38,7 +38,8 @@
 
 typedef struct proxy_tunnel_s proxy_tunnel_t;
 
-/* The Upgrade value of a request that asks to upgrade, else len 0. */
+/* The first Upgrade value of a request that asks to upgrade, else len 0
+ * (proxy_request_head sends every Upgrade line's value, joined). */
 str_t proxy_tunnel_wanted(const http_request_t *req);
 
 /* A tunnel on upstream socket fd (still owned by the caller), taking buf
