@@ -71,7 +71,7 @@ static int http2__on_begin_headers(nghttp2_session *session, const nghttp2_frame
     if (s == NULL)
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* resets the stream */
     list_insert_tail(&h->streams, &s->link);
-    s->last_in = h->c->w->now;
+    s->last_in = s->log_start = h->c->w->now;
     h->active++;
     h->c->w->report.h2_streams++;
     nghttp2_session_set_stream_user_data(session, s->id, s);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "access_log.h"
@@ -502,9 +503,13 @@ void http2_stream_log(conn_t *c, http2_stream_t *s)
     int n = snprintf(line, sizeof(line), "%.*s %.*s HTTP/2.0", (int)(method.len > 32 ? 32 : method.len),
                      method.p ? method.p : "", (int)(path.len > 1900 ? 1900 : path.len),
                      path.p ? path.p : "");
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    double took = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 - s->log_start;
     access_log_record_t rec = {
         .addr = s->client.text[0] != '\0' ? s->client.text : conn_addr(c),
         .request = str_make(line, n > 0 ? (size_t)n : 0), .status = s->status,
+        .duration_us = took > 0 ? (uint64_t)(took * 1e6) : 0,
         .body_bytes = s->sent, .referer = referer, .agent = agent,
         .scheme = c->https ? "https" : "http", .tls_version = c->tls_version, .host = host,
         .rule = s->rule, .upstream = s->log_upstream,

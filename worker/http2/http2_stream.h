@@ -71,6 +71,7 @@ typedef struct {
     void *auth_job;         /* its password is being hashed (auth_pool.h): not answered yet */
     void *rule_log;         /* its access_log_t, or NULL: the host's */
     double started;         /* w->now when it was answered, for the duration histogram */
+    double log_start;       /* w->now when its HEADERS began: the access log's duration */
     uint64_t sent;          /* body bytes handed to DATA frames */
     http2_chunk_t *chunk;   /* owned */
     unsigned nchunks, ci;
