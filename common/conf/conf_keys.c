@@ -1,11 +1,15 @@
 /*
- * conf_keys: the table of every configuration key (see conf_keys.h).
+ * conf_keys: the table of every configuration key (see conf_keys.h), and
+ * the walks over it: find a row, list a scope's keys, free and copy a
+ * scope's values (and the quoting of strings that every printer uses).
  *
  * Adding a key is a row here, a field in conf_t (conf.h) and its
  * documentation (README, etc/drover.8, etc/drover.yaml); the loader, the
- * defaults, the freeing and `drover -T` need nothing else.
+ * defaults, the freeing and `drover -T` need nothing else. What an item of
+ * a list key or an entry of a mapping key must be is in conf_items.c.
  */
 #include "conf_keys.h"
+#include "conf_items.h"
 #include "conf_rule_keys.h"
 #include "conf_upstreams.h"
 #include "conf_access.h"
@@ -15,193 +19,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <ctype.h>
 
 #include "conf_value.h"
-#include "vhost.h"
 
-/* --- list items ------------------------------------------------------------ */
-
-static int conf__listen_parse(const char *s, void *item)
-{
-    return conf_value_listen(s, item);
-}
-
-static int conf__listen_keep(void *item, const char *s)
-{
-    conf_listen_t *l = item;
-    if (l->spec != NULL) /* the mapping form stored it already */
-        return 0;
-    return (l->spec = strdup(s)) != NULL ? 0 : -1;
-}
-
-/* The mapping form: address was stored as spec by its row; parse it while
- * keeping the flags the other rows set. */
-static int conf__listen_finish(void *item, const char **why)
-{
-    conf_listen_t *l = item, saved = *l;
-    if (conf_value_listen(saved.spec, l) < 0) {
-        *l = saved;
-        *why = "address: expected \"host:port\", \"[v6]:port\" or \":port\"";
-        return -1;
-    }
-    l->spec = saved.spec;
-    l->tls = saved.tls;
-    l->redirect_https = saved.redirect_https;
-    l->proxy_protocol = saved.proxy_protocol;
-    l->line = saved.line;
-    if (l->tls && l->redirect_https) {
-        *why = "tls and redirect_https together would redirect HTTPS to itself";
-        return -1;
-    }
-    return 0;
-}
-
-static int conf__listen_same(const void *a, const void *b)
-{
-    const conf_listen_t *x = a, *y = b;
-    return x->port == y->port && x->family == y->family && strcmp(x->host, y->host) == 0;
-}
-
-static void conf__quoted(FILE *out, const char *s);
-
-static void conf__listen_print(FILE *out, const void *item)
-{
-    const conf_listen_t *l = item;
-    if (!l->tls && !l->redirect_https && !l->proxy_protocol) {
-        conf__quoted(out, l->spec);
-        return;
-    }
-    fputs("{address: ", out);
-    conf__quoted(out, l->spec);
-    if (l->tls)
-        fputs(", tls: true", out);
-    if (l->redirect_https)
-        fputs(", redirect_https: true", out);
-    if (l->proxy_protocol)
-        fputs(", proxy_protocol: true", out);
-    fputc('}', out);
-}
-
-static void conf__listen_free(void *item)
-{
-    conf_listen_t *l = item;
-    free(l->spec);
-    l->spec = NULL;
-}
-
-static const conf_list_kind_t conf__listen_items = {
-    sizeof(conf_listen_t), conf__listen_parse, "\"host:port\", \"[v6]:port\" or \":port\"",
-    conf__listen_keep, conf__listen_same, conf__listen_print, conf__listen_free,
-    CONF_SCOPE_LISTEN, conf__listen_finish, 0,
-};
-
-static int conf__name_parse(const char *s, void *item)
-{
-    return conf_value_is_file_name(s) ? 0 : -1;
-}
-
-static int conf__name_keep(void *item, const char *s)
-{
-    return (*(char **)item = strdup(s)) != NULL ? 0 : -1;
-}
-
-static void conf__name_print(FILE *out, const void *item)
-{
-    conf__quoted(out, *(char *const *)item);
-}
-
-static void conf__name_free(void *item)
-{
-    free(*(char **)item);
-    *(char **)item = NULL;
-}
-
-static const conf_list_kind_t conf__index_items = {
-    sizeof(char *), conf__name_parse, "a plain file name (no '/', no leading dot)",
-    conf__name_keep, NULL, conf__name_print, conf__name_free, 0, NULL, 0,
-};
-
-/* Duplicates, in one list or across hosts, are found with both lines by
- * the hosts' table (vhost.c). */
-static int conf__host_parse(const char *s, void *item)
-{
-    (void)item;
-    return vhost_name_ok(s) ? 0 : -1;
-}
-
-static const conf_list_kind_t conf__alias_items = {
-    sizeof(char *), conf__host_parse, "a host name such as www.example.com or *.example.com",
-    conf__name_keep, NULL, conf__name_print, conf__name_free, 0, NULL, 0,
-};
-
-static int conf__cidr_parse(const char *s, void *item)
-{
-    return conf_value_cidr(s, item);
-}
-
-static void conf__cidr_print(FILE *out, const void *item)
-{
-    char buf[64];
-    conf__quoted(out, conf_value_cidr_str(item, buf, sizeof(buf)));
-}
-
-static const conf_list_kind_t conf__cidr_items = {
-    sizeof(conf_cidr_t), conf__cidr_parse,
-    "an address or network such as 127.0.0.1 or 10.0.0.0/8",
-    NULL, NULL, conf__cidr_print, NULL, 0, NULL, 0,
-};
-
-/* tls.certificates: only the mapping form {cert, key}. */
-static int conf__tls_cert_parse(const char *s, void *item)
-{
-    (void)s;
-    (void)item;
-    return -1;
-}
-
-static void conf__tls_cert_print(FILE *out, const void *item)
-{
-    const conf_tls_cert_t *t = item;
-    fputs("{cert: ", out);
-    conf__quoted(out, t->cert);
-    fputs(", key: ", out);
-    conf__quoted(out, t->key);
-    fputc('}', out);
-}
-
-static void conf__tls_cert_free(void *item)
-{
-    conf_tls_cert_t *t = item;
-    free(t->cert);
-    free(t->key);
-    t->cert = t->key = NULL;
-}
-
-static int conf__tls_cert_finish(void *item, const char **why)
-{
-    (void)item;
-    (void)why;
-    return 0;
-}
-
-static const conf_list_kind_t conf__tls_cert_items = {
-    sizeof(conf_tls_cert_t), conf__tls_cert_parse, "a mapping {cert: file.pem, key: file.key}",
-    NULL, NULL, conf__tls_cert_print, conf__tls_cert_free,
-    CONF_SCOPE_TLS_CERT, conf__tls_cert_finish, 0,
-};
-
-static int conf__path_parse(const char *s, void *item)
-{
-    (void)item;
-    return s[0] != '\0' ? 0 : -1;
-}
-
-static const conf_list_kind_t conf__ticket_key_items = {
-    sizeof(char *), conf__path_parse, "a path", conf__name_keep, NULL, conf__name_print,
-    conf__name_free, 0, NULL, 1,
-};
+/* --- the checks of string and enum rows ------------------------------------ */
 
 static int conf__is_hsts(const char *s)
 {
@@ -215,50 +36,6 @@ static int conf__is_ciphers(const char *s)
 }
 
 static const char *const conf__tls_versions[] = { "1.2", "1.3", NULL };
-
-/* --- mappings ---------------------------------------------------------------- */
-
-static int conf__is_cache_control(const char *s)
-{
-    return conf_value_is_header_value(s, 256);
-}
-
-static const conf_map_kind_t conf__cache_control_map = {
-    conf_value_is_extension, "a file extension (or default)",
-    conf__is_cache_control, "a Cache-Control value (printable ASCII, up to 256 bytes)",
-    "{default: \"max-age=60\", html: no-cache}",
-    0,
-};
-static const conf_map_kind_t conf__error_pages_map = {
-    conf_value_is_error_status, "a status from 400 to 599",
-    conf_value_is_page_path, "a normalised path under root such as /404.html (no dotfiles)",
-    "{404: /404.html, 500: /50x.html}",
-    0,
-};
-static const conf_map_kind_t conf__mime_types_map = {
-    conf_value_is_extension, "a file extension",
-    conf_value_is_media_type, "a media type such as text/markdown (printable ASCII, up to 127 bytes)",
-    "{md: text/markdown}",
-    0,
-};
-
-static int conf__is_extra_header(const char *s)
-{
-    return conf_value_is_extra_header(s);
-}
-
-static int conf__is_header_value(const char *s)
-{
-    return conf_value_is_header_value(s, 1024);
-}
-
-static const conf_map_kind_t conf__headers_map = {
-    conf__is_extra_header, "a header name (a token; not Content-Length, Transfer-Encoding, "
-    "Connection, Keep-Alive, Upgrade, Date or Server)",
-    conf__is_header_value, "a header value (printable ASCII, up to 1024 bytes)",
-    "{X-Frame-Options: DENY}",
-    .keep_case = 1,
-};
 
 /* http:// or https://, then something, and nothing that would break a
  * Location line. */
@@ -278,6 +55,12 @@ static const char *const conf__log_formats[] = { "combined", "vhost_combined", "
 
 static const char *const conf__log_levels[] = { "debug", "info", "warn", "error", NULL };
 
+/* A location's cache_control: one header value. */
+static int conf__is_header_value(const char *s)
+{
+    return conf_value_is_header_value(s, 1024);
+}
+
 /* --- the table ---------------------------------------------------------------- */
 
 #define TOP CONF_SCOPE_TOP
@@ -291,7 +74,7 @@ static const char *const conf__log_levels[] = { "debug", "info", "warn", "error"
 #define YEAR (86400.0 * 365)
 
 const conf_key_t conf__keys[] = {
-    { "listen", CONF_KIND_LIST, TOP, AT(listen), "0.0.0.0:8080", .list = &conf__listen_items,
+    { "listen", CONF_KIND_LIST, TOP, AT(listen), "0.0.0.0:8080", .list = &conf_items_listen,
       .max_items = CONF_MAX_LISTEN, .count_offset = AT(num_listen),
       .doc = "addresses to listen on: host:port, [v6]:port or :port, or "
               "{address, tls, redirect_https, proxy_protocol}" },
@@ -305,7 +88,7 @@ const conf_key_t conf__keys[] = {
     { "workers", CONF_KIND_INT, TOP, AT(workers), "auto", 1, 512, CONF_F_AUTO,
       .doc = "worker processes (auto: one per CPU)" },
     { "root", CONF_KIND_PATH, TOP | HOST | RULE, AT(root), "www", .doc = "document root" },
-    { "index", CONF_KIND_LIST, TOP | HOST | RULE, AT(index), "index.html", .list = &conf__index_items,
+    { "index", CONF_KIND_LIST, TOP | HOST | RULE, AT(index), "index.html", .list = &conf_items_index,
       .max_items = CONF_MAX_INDEX, .count_offset = AT(num_index),
       .doc = "index files tried for a directory" },
     { "daemon", CONF_KIND_BOOL, TOP, AT(daemon), "false", .doc = "detach from the terminal" },
@@ -363,7 +146,7 @@ const conf_key_t conf__keys[] = {
       .expected = "an absolute URL path such as /status" },
     /* Loopback only unless told otherwise: the page shows pids and load. */
     { "allow", CONF_KIND_LIST, CONF_SCOPE_STATUS, AT(status_allow), "127.0.0.1 ::1",
-      .list = &conf__cidr_items, .max_items = CONF_MAX_ALLOW,
+      .list = &conf_items_cidr, .max_items = CONF_MAX_ALLOW,
       .count_offset = AT(num_status_allow) },
     { "metrics", CONF_KIND_SECTION, TOP, AT(metrics_path), NULL, .inner = CONF_SCOPE_METRICS,
       .doc = "Prometheus metrics: {path, allow}" },
@@ -372,17 +155,17 @@ const conf_key_t conf__keys[] = {
       .expected = "an absolute URL path such as /metrics" },
     /* Loopback only unless told otherwise, like status. */
     { "allow", CONF_KIND_LIST, CONF_SCOPE_METRICS, AT(metrics_allow), "127.0.0.1 ::1",
-      .list = &conf__cidr_items, .max_items = CONF_MAX_ALLOW,
+      .list = &conf_items_cidr, .max_items = CONF_MAX_ALLOW,
       .count_offset = AT(num_metrics_allow) },
     /* Loopback by default: a PROXY header from anyone else would let any
      * client choose the address it is logged and allowed as. */
     { "proxy_trusted", CONF_KIND_LIST, TOP, AT(proxy_trusted), "127.0.0.1 ::1",
-      .list = &conf__cidr_items, .max_items = CONF_MAX_ALLOW,
+      .list = &conf_items_cidr, .max_items = CONF_MAX_ALLOW,
       .count_offset = AT(num_proxy_trusted),
       .doc = "addresses/networks allowed to send a PROXY protocol header" },
     { "tls", CONF_KIND_SECTION, TOP, AT(tls_ciphers), NULL, .inner = CONF_SCOPE_TLS,
       .doc = "HTTPS: {certificates, min_version, ciphers, session_tickets, ticket_key_file, hsts}" },
-    { "certificates", CONF_KIND_LIST, TLS, AT(tls_certs), NULL, .list = &conf__tls_cert_items,
+    { "certificates", CONF_KIND_LIST, TLS, AT(tls_certs), NULL, .list = &conf_items_tls_cert,
       .max_items = CONF_MAX_TLS_CERTS, .count_offset = AT(num_tls_certs),
       .doc = "PEM chains and keys; SNI picks by their names, the first answers the rest" },
     { "cert", CONF_KIND_PATH, CONF_SCOPE_TLS_CERT, CERT_AT(cert), NULL,
@@ -398,25 +181,25 @@ const conf_key_t conf__keys[] = {
     { "session_tickets", CONF_KIND_BOOL, TLS, AT(tls_session_tickets), "true",
       .doc = "tickets with keys made by the master, shared by every worker, rotated" },
     { "ticket_key_file", CONF_KIND_LIST, TLS, AT(tls_ticket_key_files), "none",
-      .flags = CONF_F_NONE, .list = &conf__ticket_key_items, .max_items = CONF_MAX_TICKET_KEYS,
+      .flags = CONF_F_NONE, .list = &conf_items_ticket_key, .max_items = CONF_MAX_TICKET_KEYS,
       .count_offset = AT(num_tls_ticket_key_files),
       .doc = "none, or 80-byte key file(s): the first encrypts, all decrypt" },
     { "hsts", CONF_KIND_STRING, TLS, AT(tls_hsts), "none", .flags = CONF_F_NONE,
       .check = conf__is_hsts, .expected = "none or a header value such as \"max-age=63072000\"",
       .doc = "Strict-Transport-Security on HTTPS responses (none: not sent)" },
-    { "cache_control", CONF_KIND_MAP, TOP | HOST, AT(cache_control), .map = &conf__cache_control_map,
+    { "cache_control", CONF_KIND_MAP, TOP | HOST, AT(cache_control), .map = &conf_items_cache_control,
       .doc = "Cache-Control by extension, default for the rest" },
-    { "error_pages", CONF_KIND_MAP, TOP | HOST | RULE, AT(error_pages), .map = &conf__error_pages_map,
+    { "error_pages", CONF_KIND_MAP, TOP | HOST | RULE, AT(error_pages), .map = &conf_items_error_pages,
       .doc = "status -> page under root" },
-    { "mime_types", CONF_KIND_MAP, TOP | HOST, AT(mime_types), .map = &conf__mime_types_map,
+    { "mime_types", CONF_KIND_MAP, TOP | HOST, AT(mime_types), .map = &conf_items_mime_types,
       .doc = "extension -> Content-Type, over the built-in table" },
-    { "headers", CONF_KIND_MAP, TOP | HOST, AT(headers), .map = &conf__headers_map,
+    { "headers", CONF_KIND_MAP, TOP | HOST, AT(headers), .map = &conf_items_headers,
       .doc = "extra response header lines: name -> value" },
     { "log_format", CONF_KIND_ENUM, TOP, AT(log_format), "combined", .names = conf__log_formats,
       .doc = "access log lines: combined, vhost_combined or json" },
     { "hosts", CONF_KIND_HOSTS, TOP, AT(hosts),
       .doc = "virtual hosts: name (or *.suffix) -> per-host keys" },
-    { "aliases", CONF_KIND_LIST, HOST, AT(aliases), .list = &conf__alias_items,
+    { "aliases", CONF_KIND_LIST, HOST, AT(aliases), .list = &conf_items_alias,
       .max_items = CONF_MAX_ALIASES, .count_offset = AT(num_aliases),
       .doc = "more names of this host" },
     { "redirect", CONF_KIND_STRING, HOST, AT(redirect), .check = conf__is_redirect,
@@ -461,11 +244,11 @@ const conf_key_t conf__keys[] = {
       .doc = "forward the location's requests: an upstream's name or http://host:port/prefix/" },
     /* Access control (conf_access.c): top level, per host, per location. */
     { "allow", CONF_KIND_LIST, TOP | HOST | RULE, AT(allow), "none", .flags = CONF_F_NONE,
-      .list = &conf__cidr_items,
+      .list = &conf_items_cidr,
       .max_items = CONF_MAX_ACCESS, .count_offset = AT(num_allow),
       .doc = "addresses/networks let in (others: 403); none: everyone" },
     { "deny", CONF_KIND_LIST, TOP | HOST | RULE, AT(deny), "none", .flags = CONF_F_NONE,
-      .list = &conf__cidr_items,
+      .list = &conf_items_cidr,
       .max_items = CONF_MAX_ACCESS, .count_offset = AT(num_deny),
       .doc = "addresses/networks refused with 403, checked before allow" },
     { "real_ip", CONF_KIND_NODE, TOP, AT(real_ip), .node = conf_access_real_ip,
@@ -634,8 +417,10 @@ int conf__copy_scope(void *dst, const void *src, unsigned scope)
     return 0;
 }
 
-/* A YAML double-quoted scalar: any string reads back as itself. */
-static void conf__quoted(FILE *out, const char *s)
+/* A YAML double-quoted scalar: any string reads back as itself. Here
+ * rather than in conf_print.c, which calls the printers of conf_compress.c
+ * and others that call this: the two files would call each other. */
+void conf__print_quoted(FILE *out, const char *s)
 {
     fputc('"', out);
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
@@ -647,9 +432,4 @@ static void conf__quoted(FILE *out, const char *s)
             fputc(*p, out);
     }
     fputc('"', out);
-}
-
-void conf__print_quoted(FILE *out, const char *s)
-{
-    conf__quoted(out, s);
 }

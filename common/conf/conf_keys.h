@@ -79,7 +79,8 @@ _Static_assert(CONF_SCOPE__EACH ==
 #define CONF_F_OWN 0x20u     /* a host key that a host does not inherit from the top
                               * level, nor a location from its host */
 
-/* How the items of a list are read, kept, compared, printed and freed. */
+/* How the items of a list are read, kept, compared, printed and freed (the
+ * kinds the table's rows use are in conf_items.c). */
 typedef struct {
     size_t size;                              /* bytes per item */
     int (*parse)(const char *s, void *item);  /* 0 ok, -1 bad value */
@@ -96,7 +97,7 @@ typedef struct {
     int paths;  /* items are paths, resolved to absolute before parse() */
 } conf_list_kind_t;
 
-/* What the keys and the values of a mapping must be. */
+/* What the keys and the values of a mapping must be (conf_items.c). */
 typedef struct {
     int (*key_ok)(const char *);
     const char *key_what;

@@ -4,52 +4,20 @@ real Prometheus), counts that match the requests made, counters that survive
 a worker's kill -9 and a reload, request timing that puts a throttled client
 in the high buckets, and the allow list."""
 
-import json
 import os
 import re
-import shutil
 import signal
 import socket
-import subprocess
 import sys
-import tempfile
 import time
-import unittest
-import urllib.parse
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (ServerTestCase, free_port, get, port_accepts, run_main,  # noqa: E402
-                     wait_until)
+from harness import ServerTestCase, get, run_main, wait_until  # noqa: E402
+from scrape import (Prometheus, ScrapeMixin, have_prometheus, promtool_check,  # noqa: E402
+                    scrape, value)
 
 METRICS = {"path": "/metrics"}
 CTYPE = "text/plain; version=0.0.4; charset=utf-8"
-SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$')
-
-
-def parse(text):
-    """{(name, frozenset of label pairs): float} of a text exposition."""
-    out = {}
-    for line in text.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        m = SAMPLE.match(line)
-        if m is None:
-            raise AssertionError("not a sample line: %r" % line)
-        labels = frozenset(re.findall(r'(\w+)="([^"]*)"', m.group(2) or ""))
-        out[(m.group(1), labels)] = float(m.group(3))
-    return out
-
-
-def value(samples, name, **labels):
-    return samples.get((name, frozenset(labels.items())))
-
-
-def scrape(port, path="/metrics"):
-    r = get(port, path)
-    if r.status != 200:
-        raise AssertionError("GET %s: %d %r" % (path, r.status, r.body[:200]))
-    return r, parse(r.body.decode("utf-8"))
 
 
 def counters(samples):
@@ -58,38 +26,8 @@ def counters(samples):
             if k[0].endswith("_total") or k[0].startswith("drover_http_request_duration_seconds")}
 
 
-def have_prometheus():
-    """promtool and prometheus, installing the Debian package when they are
-    missing and we may (root, apt-get). Returns None, or why not."""
-    if shutil.which("promtool") and shutil.which("prometheus"):
-        return None
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        return "prometheus is not installed and apt-get cannot install it here"
-    try:
-        subprocess.run(["apt-get", "install", "-y", "prometheus"], stdin=subprocess.DEVNULL,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300)
-    except (OSError, subprocess.TimeoutExpired) as e:
-        return "apt-get install -y prometheus failed: %s" % e
-    if shutil.which("promtool") and shutil.which("prometheus"):
-        return None
-    return "apt-get install -y prometheus did not install promtool and prometheus"
-
-
-class MetricsTest(ServerTestCase):
+class MetricsTest(ScrapeMixin, ServerTestCase):
     server_kwargs = {"workers": 2, "metrics": METRICS, "worker_timeout": "30s"}
-
-    def wait_value(self, want, name, timeout=5, **labels):
-        """Waits until a scrape shows name{labels} == want (reports reach
-        the master within a second); returns the last samples."""
-        last = {}
-
-        def ok():
-            last["s"] = scrape(self.port)[1]
-            return value(last["s"], name, **labels) == want
-        if not wait_until(ok, timeout=timeout, interval=0.2):
-            self.fail("%s%r: want %r, have %r%s" % (name, labels, want,
-                                                   value(last["s"], name, **labels), self.srv.diag()))
-        return last["s"]
 
     def test_format_and_promtool(self):
         why = have_prometheus()
@@ -110,10 +48,7 @@ class MetricsTest(ServerTestCase):
         if why is not None:
             print("SKIP promtool: %s" % why)
             return
-        p = subprocess.run(["promtool", "check", "metrics"], input=r.body, stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, timeout=30)
-        self.assertEqual(p.returncode, 0, p.stdout.decode("utf-8", "replace"))
-        self.assertEqual(p.stdout.strip(), b"", p.stdout.decode("utf-8", "replace"))
+        promtool_check(self, r.body)
 
     def test_counts_match_requests(self):
         # Scrapes are GET 2xx: the test's own requests are GET 4xx and HEAD
@@ -158,8 +93,8 @@ class MetricsTest(ServerTestCase):
         p = self.srv.run("-s", "reload", timeout=30)
         self.assertEqual(p.returncode, 0, p.stderr.decode("utf-8", "replace") + self.srv.diag())
         s = self.wait_value(1, "drover_reloads_total", result="ok")
-        self.assertTrue(wait_until(lambda: value(scrape(self.port)[1], "drover_workers", generation="1")
-                                   is None, timeout=10), "generation 1 did not leave")
+        self.wait_for(lambda s: value(s, "drover_workers", generation="1") is None,
+                      "generation 1 did not leave", timeout=10)
         s = scrape(self.port)[1]
         for k, v in after_kill.items():
             self.assertGreaterEqual(counters(s).get(k, -1), v, "%r went back after a reload" % (k,))
@@ -215,16 +150,10 @@ class MetricsTest(ServerTestCase):
         def slow(s):
             return value(s, "drover_http_request_duration_seconds_count") - \
                 value(s, "drover_http_request_duration_seconds_bucket", le="0.1")
-        last = {}
-
-        def seen():
-            last["s"] = scrape(self.port)[1]
-            return slow(last["s"]) >= 1
         # The slow one is above 0.1 s; the scrapes around it are not.
-        self.assertTrue(wait_until(seen, timeout=5, interval=0.2), "no request above 0.1 s: %r" % sorted(
-            (dict(k[1]).get("le"), v) for k, v in last["s"].items()
-            if k[0] == "drover_http_request_duration_seconds_bucket"))
-        s = last["s"]
+        s = self.wait_for(lambda s: slow(s) >= 1, "no request above 0.1 s",
+                          show=lambda s: sorted((dict(k[1]).get("le"), v) for k, v in s.items()
+                                                if k[0] == "drover_http_request_duration_seconds_bucket"))
         self.assertEqual(slow(base), 0)
         self.assertGreater(value(s, "drover_http_request_duration_seconds_bucket", le="0.1"), fast_before)
         self.assertGreater(value(s, "drover_http_request_duration_seconds_sum"), 0.25)
@@ -275,14 +204,9 @@ class MetricsConfigTest(ServerTestCase):
                                    timeout=5, interval=0.2), self.srv.diag())
 
 
-class PrometheusScrapeTest(ServerTestCase):
+class PrometheusScrapeTest(ScrapeMixin, ServerTestCase):
     """A real Prometheus scrapes drover and its HTTP API reports the figure."""
     server_kwargs = {"workers": 2, "metrics": METRICS}
-
-    def query(self, port, q):
-        url = "http://127.0.0.1:%d/api/v1/query?%s" % (port, urllib.parse.urlencode({"query": q}))
-        with urllib.request.urlopen(url, timeout=5) as f:
-            return json.loads(f.read().decode("utf-8"))
 
     def test_prometheus_scrape(self):
         why = have_prometheus()
@@ -292,55 +216,14 @@ class PrometheusScrapeTest(ServerTestCase):
         # GET 4xx: requests only the test makes (scrapes are GET 2xx).
         for i in range(9):
             self.assertEqual(get(self.port, "/nothing-%d" % i).status, 404)
-        self.assertTrue(wait_until(
-            lambda: value(scrape(self.port)[1], "drover_http_requests_total", code="4xx",
-                          method="GET") == 9, timeout=5, interval=0.2))
+        self.wait_value(9, "drover_http_requests_total", code="4xx", method="GET")
 
-        d = tempfile.mkdtemp(prefix="drover-prom-")
-        self.addCleanup(shutil.rmtree, d, True)
-        conf = os.path.join(d, "prometheus.yml")
-        with open(conf, "w") as f:
-            f.write("global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
-                    "scrape_configs:\n"
-                    "  - job_name: drover\n"
-                    "    static_configs: [{targets: ['127.0.0.1:%d']}]\n" % self.port)
-        pport = free_port()
-        log = open(os.path.join(d, "prometheus.log"), "wb")
-        proc = subprocess.Popen(["prometheus", "--config.file=" + conf,
-                                 "--storage.tsdb.path=" + os.path.join(d, "data"),
-                                 "--web.listen-address=127.0.0.1:%d" % pport],
-                                stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=d)
-        log.close()
-
-        def stop():
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(timeout=5)
-        self.addCleanup(stop)
-        self.assertTrue(wait_until(lambda: port_accepts(pport, 0.2), timeout=20, interval=0.2),
-                        "prometheus did not listen")
-
-        q = 'drover_http_requests_total{code="4xx",method="GET"}'
-        res = {}
-
-        def scraped():
-            try:
-                res["r"] = self.query(pport, q)
-            except OSError:
-                return False
-            return res["r"].get("status") == "success" and res["r"]["data"]["result"]
-        if not wait_until(scraped, timeout=30, interval=0.5):
-            with open(os.path.join(d, "prometheus.log"), "rb") as f:
-                self.fail("no scrape within 30 s: %r\n%s" % (res.get("r"), f.read()[-2000:]))
-        result = res["r"]["data"]["result"]
+        prom = Prometheus(self, self.port)
+        result = prom.wait_result('drover_http_requests_total{code="4xx",method="GET"}')
         self.assertEqual(len(result), 1, result)
         self.assertEqual(float(result[0]["value"][1]), 9)
         self.assertEqual(result[0]["metric"]["job"], "drover")
-        up = self.query(pport, 'up{job="drover"}')["data"]["result"]
+        up = prom.query('up{job="drover"}')
         self.assertEqual(float(up[0]["value"][1]), 1)
 
 

@@ -21,13 +21,19 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (ServerTestCase, SharedServerTestCase, exchange, req,  # noqa: E402
                      wait_until, yaml_dump)
+from scrape import ScrapeMixin, have_prometheus, promtool_check, scrape, value  # noqa: E402
 import tlsgen  # noqa: E402
-from test_metrics import have_prometheus, scrape, value  # noqa: E402
 from test_vhosts import hosts_yaml, make_root  # noqa: E402
 
 
-class MetricsTlsHostsTest(SharedServerTestCase):
+def tls_and_hosts(samples):
+    """The TLS and per-host samples of a page, what a failed wait shows."""
+    return {k: v for k, v in samples.items() if "tls" in k[0] or "host" in k[0]}
+
+
+class MetricsTlsHostsTest(ScrapeMixin, SharedServerTestCase):
     server_kwargs = {"workers": 2, "metrics": {"path": "/metrics"}, "worker_timeout": "30s"}
+    scrape_show = staticmethod(tls_and_hosts)
 
     @classmethod
     def populate(cls, srv):
@@ -42,18 +48,6 @@ class MetricsTlsHostsTest(SharedServerTestCase):
         b = make_root(srv, "b", {"b.txt": b"b" * 1000})
         srv.write_config(yaml_dump(srv.conf) + hosts_yaml({"a.test": {"root": a},
                                                            "b.test": {"root": b}}))
-
-    def wait_for(self, pred, what, timeout=5):
-        last = {}
-
-        def ok():
-            last["s"] = scrape(self.srv.port)[1]
-            return pred(last["s"])
-        if not wait_until(ok, timeout=timeout, interval=0.2):
-            self.fail("%s; page: %r%s" % (what, {k: v for k, v in last["s"].items()
-                                                 if "tls" in k[0] or "host" in k[0]},
-                                          self.srv.diag()))
-        return last["s"]
 
     def https_get(self, ctx, session=None):
         """One GET / over TLS; returns (session, reused)."""
@@ -176,13 +170,10 @@ class MetricsTlsHostsTest(SharedServerTestCase):
         self.wait_for(lambda s: any(k[0] == "drover_host_requests_total" for k in s), "a host series")
         r, s = scrape(self.srv.port)
         self.assertIn(b"drover_tls_certificate_expiry_timestamp_seconds{", r.body)
-        p = subprocess.run(["promtool", "check", "metrics"], input=r.body, stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, timeout=30)
-        self.assertEqual(p.returncode, 0, p.stdout.decode("utf-8", "replace"))
-        self.assertEqual(p.stdout.strip(), b"", p.stdout.decode("utf-8", "replace"))
+        promtool_check(self, r.body)
 
 
-class MetricsManyHostsTest(ServerTestCase):
+class MetricsManyHostsTest(ScrapeMixin, ServerTestCase):
     """More hosts than the table has rows: the page stays bounded, the
     overflow row counts the rest, and nothing is lost on the way (a worker
     sends a few messages a second, in turns)."""
@@ -190,6 +181,7 @@ class MetricsManyHostsTest(ServerTestCase):
     start_server = False
     server_kwargs = {"workers": 1, "metrics": {"path": "/metrics"}}
     NHOSTS = 80
+    scrape_interval = 0.5
 
     def test_bounded_and_nothing_lost(self):
         hosts = {"h%02d.test" % i: {} for i in range(self.NHOSTS)}
@@ -199,18 +191,14 @@ class MetricsManyHostsTest(ServerTestCase):
             r = exchange(self.srv.port, req("GET", "/nope", "HTTP/1.1", [("Connection", "close")],
                                             host=name))
             self.assertEqual(r.status, 404)
-        last = {}
-
-        def all_counted():
-            last["s"] = scrape(self.srv.port)[1]
-            rows = {dict(k[1])["host"]: v for k, v in last["s"].items()
+        def rows_4xx(s):
+            return {dict(k[1])["host"]: v for k, v in s.items()
                     if k[0] == "drover_host_requests_total" and dict(k[1])["code"] == "4xx"}
-            last["rows"] = rows
-            return sum(v for h, v in rows.items() if h != "_default") == self.NHOSTS
-        self.assertTrue(wait_until(all_counted, timeout=15, interval=0.5),
-                        "%r%s" % (last.get("rows"), self.srv.diag()))
-        rows = last["rows"]
-        hosts_rows = {dict(k[1])["host"] for k in last["s"] if k[0].startswith("drover_host_")}
+        s = self.wait_for(lambda s: sum(v for h, v in rows_4xx(s).items()
+                                        if h != "_default") == self.NHOSTS,
+                          "%d hosts' 404s counted" % self.NHOSTS, timeout=15, show=rows_4xx)
+        rows = rows_4xx(s)
+        hosts_rows = {dict(k[1])["host"] for k in s if k[0].startswith("drover_host_")}
         # 64 rows: _default (the scrapes), 62 names, and _other for the rest.
         self.assertEqual(len(hosts_rows), 64, hosts_rows)
         self.assertIn("_default", hosts_rows)

@@ -8,36 +8,23 @@ promtool accepts and a real Prometheus scrapes (histogram_quantile works on
 it), counters that survive a worker's kill -9 and a reload that adds an
 upstream."""
 
-import json
 import os
-import shutil
 import signal
 import sys
-import tempfile
 import time
-import unittest
-import urllib.parse
-import urllib.request
 
 sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from harness import (ServerTestCase, free_port, get, port_accepts, run_main,  # noqa: E402
-                     wait_until)
-from test_metrics import have_prometheus, parse, scrape, value  # noqa: E402
+from harness import ServerTestCase, free_port, get, run_main, wait_until  # noqa: E402
+from scrape import (Prometheus, ScrapeMixin, have_prometheus, promtool_check,  # noqa: E402
+                    scrape, series, value)
 from upstream_app import App, Hang, assert_no_crash  # noqa: E402
 
-import subprocess  # noqa: E402
 
-
-def series(samples, name, **labels):
-    """Every sample of name whose labels include labels: {labels: value}."""
-    want = set(labels.items())
-    return {k[1]: v for k, v in samples.items() if k[0] == name and want <= set(k[1])}
-
-
-class ProxyMetricsTest(ServerTestCase):
+class ProxyMetricsTest(ScrapeMixin, ServerTestCase):
     start_server = False
+    scrape_interval = 0.1
 
     def setUp(self):
         super().setUp()
@@ -73,17 +60,6 @@ class ProxyMetricsTest(ServerTestCase):
         srv.write_config()
         srv.start()
 
-    def wait_metric(self, want, name, timeout=5, **labels):
-        last = {}
-
-        def ok():
-            last["s"] = scrape(self.port)[1]
-            return value(last["s"], name, **labels) == want
-        if not wait_until(ok, timeout=timeout, interval=0.1):
-            self.fail("%s%r: want %r, have %r%s" % (name, labels, want,
-                                                   value(last["s"], name, **labels), self.srv.diag()))
-        return last["s"]
-
     def test_counts_exact_and_histogram_consistent(self):
         for i in range(7):
             r = get(self.port, "/one/x%d" % i)
@@ -103,7 +79,7 @@ class ProxyMetricsTest(ServerTestCase):
         # Counted when each exchange ends, a moment after the client has its
         # response (in whichever worker served it): wait for each.
         for name, n in (("refused", 1), ("hang", 1), ("retry", 1), ("one", 9)):
-            s = self.wait_metric(n, "drover_upstream_requests_total", upstream=name)
+            s = self.wait_value(n, "drover_upstream_requests_total", upstream=name)
         A, B = self.A, self.B
         self.assertEqual(value(s, "drover_upstream_attempts_total", upstream="one", server=A), 9)
         self.assertEqual(value(s, "drover_upstream_responses_total", upstream="one", server=A,
@@ -175,20 +151,17 @@ class ProxyMetricsTest(ServerTestCase):
                                **one), 9 if slow < 0.5 else 8)
         # The 502 and the 504 are in the front's own counts too (reported
         # within a second).
-        self.wait_metric(2, "drover_http_requests_total", method="GET", code="5xx")
+        self.wait_value(2, "drover_http_requests_total", method="GET", code="5xx")
 
     def test_promtool_accepts_the_page(self):
         self.assertEqual(get(self.port, "/one/x").status, 200)
         self.assertEqual(get(self.port, "/refused/x").status, 502)
-        self.wait_metric(1, "drover_upstream_requests_total", upstream="refused")
+        self.wait_value(1, "drover_upstream_requests_total", upstream="refused")
         why = have_prometheus()
         if why is not None:
             self.skipTest(why)
         r, _ = scrape(self.port)
-        p = subprocess.run(["promtool", "check", "metrics"], input=r.body, stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, timeout=30)
-        self.assertEqual(p.returncode, 0, p.stdout.decode("utf-8", "replace"))
-        self.assertEqual(p.stdout.strip(), b"", p.stdout.decode("utf-8", "replace"))
+        promtool_check(self, r.body)
 
     def test_prometheus_scrapes_the_upstream_families(self):
         why = have_prometheus()
@@ -197,50 +170,11 @@ class ProxyMetricsTest(ServerTestCase):
         for i in range(4):
             self.assertEqual(get(self.port, "/one/p%d" % i).status, 200)
         self.assertEqual(get(self.port, "/refused/p").status, 502)
-        self.wait_metric(4, "drover_upstream_requests_total", upstream="one")
-        d = tempfile.mkdtemp(prefix="drover-prom-")
-        self.addCleanup(shutil.rmtree, d, True)
-        conf = os.path.join(d, "prometheus.yml")
-        with open(conf, "w") as f:
-            f.write("global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
-                    "scrape_configs:\n  - job_name: drover\n"
-                    "    static_configs: [{targets: ['127.0.0.1:%d']}]\n" % self.port)
-        pport = free_port()
-        log = open(os.path.join(d, "prometheus.log"), "wb")
-        proc = subprocess.Popen(["prometheus", "--config.file=" + conf,
-                                 "--storage.tsdb.path=" + os.path.join(d, "data"),
-                                 "--web.listen-address=127.0.0.1:%d" % pport],
-                                stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=d)
-        log.close()
-
-        def stop():
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(timeout=5)
-        self.addCleanup(stop)
-        self.assertTrue(wait_until(lambda: port_accepts(pport, 0.2), timeout=20, interval=0.2),
-                        "prometheus did not listen")
-
-        def query(q):
-            url = "http://127.0.0.1:%d/api/v1/query?%s" % (pport, urllib.parse.urlencode({"query": q}))
-            with urllib.request.urlopen(url, timeout=5) as f:
-                return json.loads(f.read().decode("utf-8"))["data"]["result"]
-        res = {}
-
-        def scraped():
-            try:
-                res["r"] = query('drover_upstream_requests_total{upstream="one"}')
-            except OSError:
-                return False
-            return bool(res["r"])
-        if not wait_until(scraped, timeout=30, interval=0.5):
-            with open(os.path.join(d, "prometheus.log"), "rb") as f:
-                self.fail("no scrape within 30 s: %r\n%s" % (res.get("r"), f.read()[-2000:]))
-        self.assertEqual(float(res["r"][0]["value"][1]), 4)
+        self.wait_value(4, "drover_upstream_requests_total", upstream="one")
+        prom = Prometheus(self, self.port)
+        query = prom.query
+        res = prom.wait_result('drover_upstream_requests_total{upstream="one"}')
+        self.assertEqual(float(res[0]["value"][1]), 4)
         self.assertEqual(float(query('up{job="drover"}')[0]["value"][1]), 1)
         count = query('drover_upstream_response_duration_seconds_count{upstream="one"}')
         self.assertEqual([float(c["value"][1]) for c in count], [4])
@@ -255,7 +189,7 @@ class ProxyMetricsTest(ServerTestCase):
     def test_counts_survive_kill_and_reload_that_adds_an_upstream(self):
         for i in range(5):
             self.assertEqual(get(self.port, "/one/k%d" % i).status, 200)
-        self.wait_metric(5, "drover_upstream_requests_total", upstream="one")
+        self.wait_value(5, "drover_upstream_requests_total", upstream="one")
         # Counted into shared memory at once: a worker killed right after
         # loses nothing.
         for pid in self.srv.workers():
@@ -263,7 +197,7 @@ class ProxyMetricsTest(ServerTestCase):
         self.assertTrue(wait_until(lambda: len(self.srv.workers()) == 2, timeout=10),
                         self.srv.diag())
         self.srv.wait_serving()
-        s = self.wait_metric(5, "drover_upstream_requests_total", upstream="one")
+        s = self.wait_value(5, "drover_upstream_requests_total", upstream="one")
         self.assertEqual(value(s, "drover_upstream_attempts_total", upstream="one",
                                server=self.A), 5)
         # A reload that adds an upstream (and drops one): the new one is
@@ -286,7 +220,7 @@ class ProxyMetricsTest(ServerTestCase):
             if served == 4:
                 break
         self.assertEqual(served, 4)
-        s = self.wait_metric(4, "drover_upstream_requests_total", upstream="two")
+        s = self.wait_value(4, "drover_upstream_requests_total", upstream="two")
         self.assertEqual(value(s, "drover_upstream_requests_total", upstream="one"), 5)
         self.assertEqual(value(s, "drover_upstream_responses_total", upstream="two",
                                server=self.B, code="2xx"), 4)
@@ -295,7 +229,7 @@ class ProxyMetricsTest(ServerTestCase):
                                 server=self.HANG, check="passive"))
 
 
-class ProxyMetricsReloadFromNoneTest(ServerTestCase):
+class ProxyMetricsReloadFromNoneTest(ScrapeMixin, ServerTestCase):
     """A server started without upstreams maps the table at the reload that
     brings the first ones."""
 
@@ -314,11 +248,7 @@ class ProxyMetricsReloadFromNoneTest(ServerTestCase):
         self.assertTrue(ok, self.srv.diag())
         for i in range(2):
             self.assertEqual(get(self.port, "/app/%d" % i).status, 200)
-
-        def three():
-            return value(scrape(self.port)[1], "drover_upstream_requests_total",
-                         upstream="app") == 3
-        self.assertTrue(wait_until(three, timeout=5), scrape(self.port)[0].body[-3000:])
+        self.wait_value(3, "drover_upstream_requests_total", upstream="app")
 
 
 if __name__ == "__main__":

@@ -1,70 +1,40 @@
 /*
- * file_cache: see file_cache.h.
+ * file_cache: see file_cache.h. The table, its LRU lists, the shared budget
+ * and the references; what an entry holds is built by file_resolve.c.
  */
 #include "file_cache.h"
 
 #include <errno.h>
-#include <limits.h>
-#include <fcntl.h>
-#include <linux/openat2.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
-#include "http_date.h"
-#include "log.h"
-#include "mime.h"
-#include "compress.h"
-#include "compress_cache.h"
-#include "conf_compress.h"
+#include "file_resolve.h"
 
 struct file_cache_s {
-    int root_fd;
-    const conf_t *conf;
+    file_resolve_t res;    /* the root, and how its paths are opened */
     size_t max_entries;
     size_t count;
     file_cache_budget_t *budget; /* shared with other caches, or NULL */
     size_t nbuckets;
     file_cache_entry_t **buckets;
     list_t lru;            /* first: most recently used */
-    /* Whether openat2 works here, and the real path of the root for the
-     * check that replaces it where it does not. */
-    int no_openat2;
-    char root_real[PATH_MAX];
-    char etag_tag[12];     /* "" or "<hex>-": a virtual host's, see file_cache_set_tag */
     uint64_t hits, misses; /* lookups, for /metrics */
-    struct compress_cache_s *cc; /* the worker's compressed variants, or NULL */
 };
 
 void file_cache_set_compress(file_cache_t *fc, struct compress_cache_s *cc)
 {
-    fc->cc = cc;
+    fc->res.cc = cc;
 }
 
 void file_cache_set_tag(file_cache_t *fc, unsigned tag)
 {
     if (tag == 0)
-        fc->etag_tag[0] = '\0';
+        fc->res.etag_tag[0] = '\0';
     else
-        snprintf(fc->etag_tag, sizeof(fc->etag_tag), "%x-", tag);
-}
-
-/* openat2(RESOLVE_BENEATH): the kernel refuses any way out of dirfd, a
- * symlink that points outside included; path_normalize() has already
- * refused the spellings, this is the second lock on the same door.
- * O_NONBLOCK: opening a FIFO in the root must not wait for a writer (it
- * would stall the whole worker); it changes nothing for regular files. */
-static int file_cache__openat2(int dirfd, const char *rel)
-{
-    struct open_how how;
-    memset(&how, 0, sizeof(how));
-    how.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
-    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
-    return (int)syscall(SYS_openat2, dirfd, rel, &how, sizeof(how));
+        snprintf(fc->res.etag_tag, sizeof(fc->res.etag_tag), "%x-", tag);
 }
 
 void file_cache_budget_init(file_cache_budget_t *b, size_t max)
@@ -104,34 +74,12 @@ size_t file_cache_max_fds(const file_cache_t *fc)
 
 int file_cache_root_fd(const file_cache_t *fc)
 {
-    return fc->root_fd;
+    return fc->res.root_fd;
 }
 
 int file_cache_openat(file_cache_t *fc, int dirfd, const char *rel)
 {
-    if (!fc->no_openat2) {
-        int fd = file_cache__openat2(dirfd, rel);
-        if (fd >= 0 || errno != ENOSYS)
-            return fd;
-        fc->no_openat2 = 1;
-    }
-    /* Without openat2 (kernels before 5.6, some seccomp filters): open,
-     * then ask the kernel where the file really is, and refuse it unless
-     * it lies under the root, so a symlink cannot lead out. */
-    int fd = openat(dirfd, rel, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (fd < 0 || fc->root_real[0] == '\0')
-        return fd;
-    char link[64], real[PATH_MAX];
-    snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-    ssize_t n = readlink(link, real, sizeof(real) - 1);
-    size_t rl = strlen(fc->root_real);
-    if (n < 0 || (size_t)n < rl || memcmp(real, fc->root_real, rl) != 0 ||
-        ((size_t)n > rl && real[rl] != '/' && rl > 1)) {
-        close(fd);
-        errno = EXDEV; /* as RESOLVE_BENEATH says it */
-        return -1;
-    }
-    return fd;
+    return file_resolve_openat(&fc->res, dirfd, rel);
 }
 
 file_cache_t *file_cache_new(int root_fd, const conf_t *conf, size_t max_entries)
@@ -139,22 +87,8 @@ file_cache_t *file_cache_new(int root_fd, const conf_t *conf, size_t max_entries
     file_cache_t *fc = calloc(1, sizeof(*fc));
     if (fc == NULL)
         return NULL;
-    fc->root_fd = root_fd;
-    fc->conf = conf;
+    file_resolve_init(&fc->res, root_fd, conf);
     list_init(&fc->lru);
-    if (realpath(conf->root, fc->root_real) == NULL)
-        fc->root_real[0] = '\0';
-    /* Probe once: a seccomp filter may answer EPERM rather than ENOSYS.
-     * DROVER_NO_OPENAT2 forces the fallback, so the tests can check it on a
-     * kernel that has openat2. */
-    int probe = getenv("DROVER_NO_OPENAT2") ? (errno = ENOSYS, -1) : file_cache__openat2(root_fd, ".");
-    if (probe >= 0) {
-        close(probe);
-    } else if (errno == ENOSYS || errno == EPERM) {
-        log_warn("openat2() is not available (%s): files are checked against the root "
-                 "after opening instead", strerror(errno));
-        fc->no_openat2 = 1;
-    }
     fc->max_entries = max_entries;
     fc->nbuckets = 64;
     while (fc->nbuckets < max_entries)
@@ -200,27 +134,11 @@ const char *file_cache_map(file_cache_entry_t *e, int fd)
     }
     return e->map;
 }
-
-static void file_cache__destroy(file_cache_entry_t *e)
-{
-    if (e == NULL)
-        return;
-    if (e->map != NULL)
-        munmap((void *)(uintptr_t)e->map, (size_t)e->st.st_size);
-    if (e->fd >= 0)
-        close(e->fd);
-    free(e->body);
-    free(e->headers);
-    for (int i = 0; i < HTTP_CODING_COUNT; i++)
-        file_cache__destroy(e->variant[i]);
-    free(e);
-}
-
 void file_cache_unref(file_cache_t *fc, file_cache_entry_t *e)
 {
     (void)fc;
     if (--e->refs == 0 && !e->cached)
-        file_cache__destroy(e);
+        file_resolve_free(e);
 }
 
 static void file_cache__remove(file_cache_t *fc, file_cache_entry_t *e)
@@ -245,287 +163,6 @@ static file_cache_entry_t *file_cache__lru_oldest(const file_cache_t *fc)
     list_t *l = list_last(&fc->lru);
     return l ? list_entry(l, file_cache_entry_t, lru) : NULL;
 }
-
-/* The file name's extension decides its Content-Type (mime_types first)
- * and its Cache-Control (cache_control, else its default). */
-static const char *file_cache__type(const file_cache_t *fc, str_t ext)
-{
-    const char *t = ext.len > 0 ? conf_map_get(&fc->conf->mime_types, ext.p, ext.len) : NULL;
-    if (t == NULL)
-        t = mime_type_of_extension(ext);
-    return t != NULL ? t : MIME_DEFAULT;
-}
-
-static const char *file_cache__cache_control(const file_cache_t *fc, str_t ext)
-{
-    const conf_map_t *m = &fc->conf->cache_control;
-    if (m->n == 0)
-        return NULL;
-    const char *v = ext.len > 0 ? conf_map_get(m, ext.p, ext.len) : NULL;
-    return v != NULL ? v : conf_map_get(m, "default", 7);
-}
-
-/* Fills validators, header lines and (small files) the bytes. fd is taken.
- * coding: what this copy is encoded with (a variant), or identity. */
-static int file_cache__load(const file_cache_t *fc, file_cache_entry_t *e, int fd, const struct stat *st, const char *type,
-                            http_coding_t coding, int vary, const char *cache_control)
-{
-    e->kind = FC_FILE;
-    e->st = *st;
-    e->type = type;
-    e->fd = -1;
-    e->vary = vary;
-    /* Strong, from size and mtime; a variant's tag is marked with its
-     * coding, so it never equals the identity's even when the two files
-     * share a size and a second (each is a different representation). */
-    const char *cname = http_coding_name(coding);
-    e->etag_len = (size_t)snprintf(e->etag, sizeof(e->etag), "\"%s%llx-%llx%s%s\"",
-                                   fc->etag_tag, (unsigned long long)st->st_mtime,
-                                   (unsigned long long)st->st_size, cname ? "-" : "",
-                                   cname ? cname : "");
-    http_date_format(st->st_mtime, e->last_modified);
-
-    char h[1024];
-    int n = snprintf(h, sizeof(h), "Content-Type: %s\r\nContent-Length: %lld\r\n", type,
-                     (long long)st->st_size);
-    e->meta_off = (size_t)n;
-    n += snprintf(h + n, sizeof(h) - (size_t)n, "Last-Modified: %s\r\nETag: %s\r\nAccept-Ranges: bytes\r\n",
-                  e->last_modified, e->etag);
-    e->ce_off = (size_t)n;
-    if (cname != NULL)
-        n += snprintf(h + n, sizeof(h) - (size_t)n, "Content-Encoding: %s\r\n", cname);
-    e->ce_len = (size_t)n - e->ce_off;
-    n += snprintf(h + n, sizeof(h) - (size_t)n, "%s%s%s", vary ? "Vary: Accept-Encoding\r\n" : "",
-                  cache_control ? "Cache-Control: " : "", cache_control ? cache_control : "");
-    if (cache_control != NULL)
-        n += snprintf(h + n, sizeof(h) - (size_t)n, "\r\n");
-    if (n < 0 || (size_t)n >= sizeof(h)) {
-        /* conf bounds the type and Cache-Control values well below this */
-        log_error("header lines of a file too long");
-        goto fail;
-    }
-    e->headers = malloc((size_t)n + 1);
-    if (e->headers == NULL)
-        goto fail;
-    memcpy(e->headers, h, (size_t)n + 1);
-    e->headers_len = (size_t)n;
-
-    if (st->st_size <= FILE_CACHE_SMALL) {
-        e->body = malloc((size_t)st->st_size + 1);
-        if (e->body == NULL)
-            goto fail;
-        ssize_t r = st->st_size ? pread(fd, e->body, (size_t)st->st_size, 0) : 0;
-        if (r != st->st_size) {
-            log_error("pread(): %s", r < 0 ? strerror(errno) : "short read: file changed");
-            goto fail;
-        }
-        close(fd);
-    } else {
-        e->fd = fd;
-    }
-    return 0;
-
-fail:
-    close(fd);
-    free(e->body);
-    free(e->headers);
-    e->body = e->headers = NULL;
-    e->kind = FC_ERROR;
-    return -1;
-}
-
-/* file.gz, file.br beside the file whose root-relative name is in rel (a
- * buffer with room for 4 more bytes): loaded into e->variant[]. */
-static void file_cache__variants(file_cache_t *fc, file_cache_entry_t *e, char *rel,
-                                 const char *type, const char *cache_control)
-{
-    static const struct {
-        http_coding_t coding;
-        const char *suffix;
-    } kinds[] = { { HTTP_CODING_GZIP, ".gz" }, { HTTP_CODING_BR, ".br" },
-                  { HTTP_CODING_ZSTD, ".zst" } };
-    size_t rl = strlen(rel);
-    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
-        memcpy(rel + rl, kinds[i].suffix, strlen(kinds[i].suffix) + 1);
-        int vfd = file_cache_openat(fc, fc->root_fd, rel);
-        rel[rl] = '\0';
-        struct stat vst;
-        if (vfd < 0)
-            continue;
-        if (fstat(vfd, &vst) < 0 || !S_ISREG(vst.st_mode)) {
-            close(vfd);
-            continue;
-        }
-        file_cache_entry_t *v = calloc(1, sizeof(*v) + 1);
-        if (v == NULL) {
-            close(vfd);
-            continue;
-        }
-        v->refs = 1;
-        list_init(&v->lru);
-        list_init(&v->shared_lru);
-        if (file_cache__load(fc, v, vfd, &vst, type, kinds[i].coding, 1, cache_control) < 0) {
-            file_cache__destroy(v);
-            continue;
-        }
-        e->variant[kinds[i].coding] = v;
-        e->codings |= HTTP_CODING_MASK(kinds[i].coding);
-    }
-}
-
-/* The server's order of codings for e: compress's encodings, then the
- * siblings' usual order (br, zstd, gzip) for those it does not name. */
-static void file_cache__pref(const file_cache_t *fc, file_cache_entry_t *e)
-{
-    static const int usual[] = { HTTP_CODING_BR, HTTP_CODING_ZSTD, HTTP_CODING_GZIP };
-    const conf_compress_t *z = &fc->conf->compress;
-    e->npref = 0;
-    for (int i = 0; z->on && i < z->num_encodings; i++)
-        e->pref[e->npref++] = z->encodings[i];
-    for (size_t i = 0; i < 3; i++) {
-        int have = 0;
-        for (unsigned j = 0; j < e->npref; j++)
-            have |= e->pref[j] == usual[i];
-        if (!have)
-            e->pref[e->npref++] = usual[i];
-    }
-}
-
-/* The variants from the compression cache (compress:), for the codings
- * that have no sibling: loaded like siblings. 1 when the file is
- * compressible at all (then every answer for it varies by Accept-Encoding,
- * identity included, even before its variants are ready). */
-static int file_cache__compressed(file_cache_t *fc, file_cache_entry_t *e, int fd,
-                                  const struct stat *st, const char *type, const char *cache_control)
-{
-    const conf_compress_t *z = &fc->conf->compress;
-    file_cache__pref(fc, e);
-    if (!z->on || fc->cc == NULL || st->st_size < (off_t)z->min_size || st->st_size == 0 ||
-        !conf_compress_type_ok(z, type))
-        return 0;
-    for (int i = 0; i < z->num_encodings; i++) {
-        int coding = z->encodings[i];
-        if (e->codings & HTTP_CODING_MASK(coding))
-            continue; /* a sibling (.gz, .br, .zst) wins over the cache */
-        int level = compress_level_for(coding, z->level[coding], (size_t)st->st_size);
-        struct stat vst;
-        int vfd = compress_cache_get(fc->cc, fd, st, coding, level, &vst);
-        if (vfd < 0)
-            continue;
-        /* Validators from the file's identity and the coding: the same in
-         * every worker and after a restart, never equal to identity's. */
-        vst.st_mtim = st->st_mtim;
-        file_cache_entry_t *v = calloc(1, sizeof(*v) + 1);
-        if (v == NULL) {
-            close(vfd);
-            continue;
-        }
-        v->refs = 1;
-        list_init(&v->lru);
-        list_init(&v->shared_lru);
-        if (file_cache__load(fc, v, vfd, &vst, type, (http_coding_t)coding, 1, cache_control) < 0) {
-            file_cache__destroy(v);
-            continue;
-        }
-        v->from_cache = 1;
-        e->variant[coding] = v;
-        e->codings |= HTTP_CODING_MASK(coding);
-    }
-    return 1;
-}
-
-static file_cache_entry_t *file_cache__build(file_cache_t *fc, const char *path, size_t len,
-                                             time_t now)
-{
-    file_cache_entry_t *e = calloc(1, sizeof(*e) + len + 1);
-    if (e == NULL)
-        return NULL;
-    memcpy(e->path, path, len);
-    e->path_len = len;
-    list_init(&e->lru);
-    list_init(&e->shared_lru);
-    e->fd = -1;
-    e->built = now;
-    e->refs = 1;
-
-    char rel[4096 + 512];
-    if (len + 300 > sizeof(rel)) {
-        e->kind = FC_NOTFOUND;
-        return e;
-    }
-    snprintf(rel, sizeof(rel), "%s", len > 1 ? path + 1 : ".");
-    int fd = file_cache_openat(fc, fc->root_fd, rel);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) < 0) {
-        switch (errno) {
-        case ENOENT:
-        case ENOTDIR:
-        case ENAMETOOLONG:
-        case EXDEV: /* RESOLVE_BENEATH: it leads outside the root */
-            e->kind = FC_NOTFOUND;
-            break;
-        case EACCES:
-        case EPERM:
-        case ELOOP:
-            e->kind = FC_FORBIDDEN;
-            break;
-        default:
-            e->err = errno;
-            log_error("openat2(\"%s\"): %s", path, strerror(e->err));
-            e->kind = FC_ERROR;
-        }
-        if (fd >= 0)
-            close(fd);
-        return e;
-    }
-
-    const char *type_name = path;
-    size_t type_len = len;
-    if (S_ISDIR(st.st_mode)) {
-        if (path[len - 1] != '/') {
-            close(fd);
-            e->kind = FC_REDIRECT;
-            return e;
-        }
-        int dirfd = fd;
-        fd = -1;
-        for (size_t i = 0; i < fc->conf->num_index; i++) {
-            int f = file_cache_openat(fc, dirfd, fc->conf->index[i]);
-            if (f < 0)
-                continue;
-            if (fstat(f, &st) == 0 && S_ISREG(st.st_mode)) {
-                fd = f;
-                type_name = fc->conf->index[i];
-                type_len = strlen(type_name);
-                size_t rl = strlen(rel);
-                snprintf(rel + rl, sizeof(rel) - rl, "%s%s", rl == 1 && rel[0] == '.' ? "/" : "",
-                         type_name);
-                break;
-            }
-            close(f);
-        }
-        close(dirfd);
-        if (fd < 0) {
-            e->kind = fc->conf->autoindex ? FC_LISTING : FC_FORBIDDEN;
-            return e;
-        }
-    } else if (!S_ISREG(st.st_mode)) {
-        close(fd);
-        e->kind = FC_FORBIDDEN;
-        return e;
-    }
-
-    str_t ext = mime_extension(type_name, type_len);
-    const char *type = file_cache__type(fc, ext);
-    const char *cache_control = file_cache__cache_control(fc, ext);
-    if (fc->conf->gzip_static)
-        file_cache__variants(fc, e, rel, type, cache_control);
-    int compressible = file_cache__compressed(fc, e, fd, &st, type, cache_control);
-    file_cache__load(fc, e, fd, &st, type, HTTP_CODING_IDENTITY, e->codings != 0 || compressible,
-                     cache_control);
-    return e;
-}
-
 /* 1 when a build failed for want of descriptors, not for the file. */
 static int file_cache__short_of_fds(const file_cache_entry_t *e)
 {
@@ -550,7 +187,7 @@ file_cache_entry_t *file_cache_get(file_cache_t *fc, const char *path, size_t le
     }
 
     fc->misses++;
-    file_cache_entry_t *e = file_cache__build(fc, path, len, now);
+    file_cache_entry_t *e = file_resolve_build(&fc->res, path, len, now);
     if (stale != NULL && (e == NULL || file_cache__short_of_fds(e))) {
         /* Out of descriptors (or memory): the previous answer beats a 503.
          * It is tried again a second later. */

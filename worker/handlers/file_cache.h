@@ -7,8 +7,8 @@
  * file its stat, validators, prebuilt header lines and, for a small file,
  * its bytes (else an open descriptor for sendfile).
  *
- * Everything a 200 response says about a file is decided here, once per
- * build, never per request: Content-Type (the config's mime_types, then
+ * Everything a 200 response says about a file is decided once per build
+ * (file_resolve.c), never per request: Content-Type (the config's mime_types, then
  * the built-in table), Cache-Control (the config's cache_control for the
  * extension, else its default), the precompressed variants and their
  * Content-Encoding, and Vary. The header lines are prebuilt in that order:
@@ -23,6 +23,11 @@
  * served on and retried a second later, rather than answering 503. Entries are
  * reference-counted: a connection still sending from an entry that was
  * replaced keeps it alive until the response is done.
+ *
+ * This file's functions keep the entries: the table, its LRU lists, the
+ * budget several caches share, freshness and references. An entry is
+ * built from disk, and freed, by file_resolve.c, which only file_cache.c
+ * calls.
  */
 #ifndef DROVER_FILE_CACHE_H
 #define DROVER_FILE_CACHE_H
@@ -117,10 +122,10 @@ void file_cache_unref(file_cache_t *fc, file_cache_entry_t *e);
  * reads past its new end raise SIGBUS: read it under map_guard. */
 const char *file_cache_map(file_cache_entry_t *e, int fd);
 
-/* openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS), O_RDONLY | O_NONBLOCK
- * (a FIFO must not block the worker) of rel under dirfd, a directory at or
- * under fc's root: -1 with errno (EXDEV for a path that leads outside
- * dirfd, or outside the root where openat2 is missing). */
+/* file_resolve_openat for fc's root: openat2(RESOLVE_BENEATH |
+ * RESOLVE_NO_MAGICLINKS), O_RDONLY | O_NONBLOCK of rel under dirfd, a
+ * directory at or under fc's root: -1 with errno (EXDEV for a path that
+ * leads outside dirfd, or outside the root where openat2 is missing). */
 int file_cache_openat(file_cache_t *fc, int dirfd, const char *rel);
 
 /* Makes fc build compressed variants (compress:) through cc, the worker's
