@@ -180,6 +180,9 @@ static int http2_proxy__answer(proxy_t *p)
             p->status = 502;
             return PROXY_FAIL;
         }
+    } else if (p->head_only && p->z_any != 0) {
+        /* A HEAD says what the GET's head would (RFC 9110 9.3.2). */
+        coding = proxy_compress_coding(p->zconf, p->z_any, p->z_stream, &p->res);
     }
     proxy_head_args_t ha = {
         .mode = p->zc != NULL ? PROXY_BODY_DECHUNKED : p->mode,
@@ -326,7 +329,7 @@ int http2_proxy_start(nghttp2_session *session, conn_t *c, http2_stream_t *s)
     if (hp->p == NULL)
         return http2_stream_error(session, c, s, req.method, 502);
     hp->p->zconf = &s->route.conf->compress;
-    if (!hp->p->head_only && !hp->tunnel)
+    if (!hp->tunnel)
         proxy_compress_want(hp->p->zconf, req.accept_encoding, &hp->p->z_any, &hp->p->z_stream);
     if (r == PROXY_AGAIN && hp->chunked && (hp->p->obuf = malloc(PROXY_OBUF_SIZE)) == NULL) {
         hp->p->status = 502;
