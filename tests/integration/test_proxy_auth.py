@@ -7,8 +7,10 @@ the worker's hashing threads), in front of a real upstream on 127.0.0.1
 the stream's DATA is held, its window not given back, until the verdict;
 then a proxied location gets the whole body, a wrong password its 401 with
 the body dropped and the connection going on; a static or `return`
-location answers as if the verdict had come first. The same over HTTP/1.1.
-Every user is hashed once per worker, so each test has users of its own."""
+location answers as if the verdict had come first; a stream reset while
+it waits frees what it held (the worker's RSS over rounds of 64 streams
+holding a window each). The same over HTTP/1.1. Every user is hashed once
+per worker, so each test has users of its own."""
 
 import json
 import os
@@ -27,11 +29,20 @@ from test_access import basic
 from test_proxy import EchoServer
 
 HTPASSWD = shutil.which("htpasswd")
+
+
+class Echo(EchoServer):
+    request_queue_size = 128    # 64 streams connect at once
 # bcrypt cost 12 takes ~0.4 s here, 13 ~0.8 s: long enough that DATA sent
 # with the HEADERS always arrives while the hash runs.
 USERS = {"body": 12, "nolen": 12, "later": 12, "window": 13, "wrong": 12, "static": 12,
-         "form": 12, "formbig": 12, "h1": 12, "h1chunk": 12, "h1wrong": 12, "both": 12, "curl": 12}
+         "form": 12, "formbig": 12, "h1": 12, "h1chunk": 12, "h1wrong": 12, "both": 12, "curl": 12,
+         "reset": 12, "slowpoke": 14}
 FRAME = 16384
+# Cheap users for the memory test: one credential per stream (a verified
+# one is cached, and would not be hashed again).
+MANY = 64
+ROUNDS = ("/p/m", "/form/", "reset") * 2
 
 
 def send_body(c, sid, body, end=True):
@@ -80,7 +91,12 @@ class ProxyAuthTest(SharedServerTestCase):
                             user, "pw-" + user], check=True, stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL, timeout=60)
             first = False
-        cls.echo = EchoServer(("127.0.0.1", 0), "echo")
+        with open(cls.pw, "a") as f:
+            for i in range(MANY * len(ROUNDS)):
+                p = subprocess.run([HTPASSWD, "-nbB", "-C", "4", "m%d" % i, "pw"], check=True,
+                                   capture_output=True, timeout=60)
+                f.write(p.stdout.decode().strip() + "\n")
+        cls.echo = Echo(("127.0.0.1", 0), "echo")
         threading.Thread(target=cls.echo.serve_forever, kwargs={"poll_interval": 0.1},
                          daemon=True).start()
         srv.write_file("files/a.txt", "static file\n")
@@ -239,6 +255,93 @@ class ProxyAuthTest(SharedServerTestCase):
             c.flush()
             self.assertEqual(self.echoed(self.answer(c, a))["body"], "one")
             self.assertEqual(self.echoed(self.answer(c, b))["body"], "two")
+
+    def test_h2_reset_while_held(self):
+        # The client gives up while the hash runs: what the stream held is
+        # freed with it, the verdict resumes nothing, the connection goes on.
+        hits = self.echo.hits
+        c, sid = self.open("reset", length=40000)
+        with c:
+            send_body(c, sid, b"r" * 40000)
+            c.flush()
+            c.conn.reset_stream(sid)
+            c.flush()
+            c.pump(lambda: False, 1.0)           # past the verdict (cost 12)
+            self.assertEqual(c.get("/index.html").status, 200)
+            self.assertIsNone(c.goaway)
+        self.assertEqual(self.echo.hits, hits)
+
+    def test_h2_held_bodies_are_freed(self):
+        # 64 streams at once, each holding a whole window (65535 bytes)
+        # while its password is hashed: proxied, answered by a `return`
+        # location, or reset by the client before its verdict. Twice each: the
+        # worker's memory after the second set is what it was after the
+        # first (a leak would be 64 x 64 KiB a round: 3 to 4 MiB of RSS).
+        worker = self.srv.workers()[0]
+
+        def rss():
+            with open("/proc/%d/status" % worker) as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        return int(line.split()[1])
+            return 0
+        body = b"m" * 65535
+        seen = []
+        user = 0
+        # Before a reset round, two slow hashes keep both hashing threads
+        # busy (~1.5 s), so its streams are all still waiting, DATA held,
+        # when the client resets them. Each spelling of the scheme is a
+        # credential the cache has not seen.
+        slow = iter(["Basic", "basic", "BASIC", "bAsic"])
+        with h2client.H2(self.port, timeout=30) as c:
+            for rnd, path in enumerate(ROUNDS):
+                if path == "reset":
+                    for _ in range(2):
+                        v = basic("slowpoke", "pw-slowpoke").replace("Basic", next(slow), 1)
+                        c.request("/form/", [("authorization", v)])
+                sids = []
+                for _ in range(MANY):
+                    sid = c.conn.get_next_available_stream_id()
+                    c.conn.send_headers(sid, [
+                        (":method", "POST"), (":scheme", "http"), (":authority", "127.0.0.1"),
+                        (":path", "/p/m" if path == "reset" else path),
+                        # reset: one byte still to come, so the stream is open
+                        ("content-length", str(len(body) + (path == "reset"))),
+                        ("authorization", basic("m%d" % user, "pw"))])
+                    c.streams[sid] = h2client.Stream(sid)
+                    user += 1
+                    sids.append(sid)
+                sent = dict.fromkeys(sids, 0)
+                deadline = time.monotonic() + 30
+                # Every window's worth, as the connection window comes back.
+                while any(n < len(body) for n in sent.values()) and time.monotonic() < deadline:
+                    for sid in sids:
+                        if sent[sid] < len(body) and c.conn.local_flow_control_window(sid) > 0:
+                            sent[sid] += send_body(c, sid, body[sent[sid]:], path != "reset")
+                    c.flush()
+                    c.pump(lambda: c.conn.local_flow_control_window(sids[-1]) > 0, 0.2)
+                self.assertEqual(set(sent.values()), {len(body)})
+                if path == "reset":
+                    self.assertEqual({c.streams[s].status for s in sids}, {0})   # not yet verified
+                    for sid in sids:
+                        c.conn.reset_stream(sid)
+                    c.flush()
+                    c.pump(lambda: False, 2.0)       # the verdicts come, resuming nothing
+                else:
+                    c.pump(lambda: all(c.streams[s].ended or c.streams[s].reset is not None
+                                       for s in sids), 30)
+                    self.assertEqual({c.streams[s].status for s in sids}, {200}, (rnd, path))
+                    if path == "/form/":
+                        self.assertEqual({bytes(c.streams[s].body) for s in sids}, {b"form ok"})
+                    else:
+                        self.assertEqual({len(json.loads(bytes(c.streams[s].body))["body"])
+                                          for s in sids}, {len(body)})
+                    for s in sids:
+                        c.streams[s].body = bytearray()
+                if rnd % 3 == 2:
+                    seen.append(rss())
+            self.assertEqual(c.get("/index.html").status, 200)
+        self.assertLess(seen[1] - seen[0], 1024, "worker RSS grew by %d KiB" % (seen[1] - seen[0]))
 
     # -- HTTP/2, not proxied
 
