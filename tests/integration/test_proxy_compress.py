@@ -21,22 +21,29 @@ PAGE = text(6000)          # ~40 KB of words: compressible, over min_size
 
 
 def length_reply(body, ctype="text/html; charset=utf-8", status="200 OK", extra=b""):
+    """The same head for GET and HEAD (a HEAD gets no body)."""
     def behave(s):
         for _ in range(100):        # every request of a kept-alive connection
-            if not read_head(s):
+            head = read_head(s)
+            if not head:
                 return
             s.sendall(b"HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n"
                       b"ETag: \"v1\"\r\n%s\r\n" % (status.encode(), ctype.encode(), len(body), extra)
-                      + body)
+                      + (b"" if head.startswith(b"HEAD ") else body))
     return behave
 
 
 def chunked_reply(parts, pause=0.0, cut=False):
     def behave(s):
-        if not read_head(s):
+        head = read_head(s)
+        if not head:
             return
         s.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                   b"Transfer-Encoding: chunked\r\n\r\n")
+        if head.startswith(b"HEAD "):
+            time.sleep(0.2)
+            s.close()
+            return
         for i, part in enumerate(parts):
             s.sendall(b"%x\r\n%s\r\n" % (len(part), part))
             if pause and i + 1 < len(parts):
@@ -77,12 +84,14 @@ class ProxyCompressTest(ServerTestCase):
         self.srv.write_config()
         self.srv.start()
 
-    def h2(self, path, ae):
+    def h2(self, path, ae, method="GET"):
         """curl over cleartext HTTP/2 (prior knowledge): (headers, raw body)."""
         with tempfile.TemporaryDirectory() as d:
             hf, bf = os.path.join(d, "h"), os.path.join(d, "b")
             argv = ["curl", "-s", "--http2-prior-knowledge", "-D", hf, "-o", bf,
                     "http://127.0.0.1:%d%s" % (self.port, path)]
+            if method == "HEAD":
+                argv.insert(2, "-I")
             if ae is not None:
                 argv[2:2] = ["-H", "Accept-Encoding: " + ae]
             p = subprocess.run(argv, capture_output=True, timeout=20)
@@ -167,12 +176,51 @@ class ProxyCompressTest(ServerTestCase):
             self.assertEqual(r.body, b"tiny body" if path == "/small/" else PAGE, path)
         self.assertIsNone(self.ask("/bin/", "gzip").header("Vary"))
 
-    def test_head_is_not_compressed(self):
-        self.serve({"page": length_reply(PAGE)})
-        r = self.ask("/page/", "br", method="HEAD")
-        self.assertEqual(r.status, 200)
-        self.assertIsNone(r.header("Content-Encoding"))
-        self.assertEqual(r.header("Content-Length"), str(len(PAGE)))
+    @staticmethod
+    def fields(hdrs):
+        """What a HEAD must say as the GET does: every field but Date and
+        the framing (Transfer-Encoding, Connection), names lowered."""
+        items = hdrs.items() if isinstance(hdrs, dict) else hdrs
+        return sorted((k.lower(), v) for k, v in items
+                      if k.lower() not in ("date", "transfer-encoding", "connection", ":status"))
+
+    def test_head_says_what_get_says(self):
+        """RFC 9110 9.3.2: a HEAD gets the GET's header fields: the coding
+        the GET's body would get, Vary, the weak ETag, no Content-Length
+        for a body compressed on the fly; identity (with the upstream's
+        length) where the GET is identity. HTTP/1.1, 1.0 and HTTP/2."""
+        parts = [b'{"n": %d, "pad": "%s"},\n' % (i, b"h" * 100) for i in range(300)]
+        self.serve({"page": length_reply(PAGE), "chunks": chunked_reply(parts),
+                    "small": length_reply(b"tiny body"),
+                    "bin": length_reply(PAGE, ctype="image/png"),
+                    "encoded": length_reply(PAGE, extra=b"Content-Encoding: gzip\r\n"),
+                    "gone": length_reply(PAGE, status="404 Not Found")})
+        cases = [("/page/", "gzip", "gzip"), ("/page/", "br", "br"), ("/page/", "zstd", "zstd"),
+                 ("/page/", None, None), ("/page/", "gzip;q=0", None),
+                 ("/chunks/", "gzip", None), ("/chunks/", "gzip, br", "br"),
+                 ("/small/", "gzip", None), ("/bin/", "gzip", None), ("/encoded/", "br", "gzip"),
+                 ("/gone/", "zstd", "zstd")]
+        for path, ae, want in cases:
+            for version in ("HTTP/1.1", "HTTP/1.0"):
+                g = self.ask(path, ae, version=version)
+                h = self.ask(path, ae, version=version, method="HEAD")
+                what = (path, ae, version)
+                self.assertEqual(h.status, g.status, what)
+                self.assertEqual(g.header("Content-Encoding"), want, what)
+                self.assertEqual(self.fields(h.headers), self.fields(g.headers), what)
+                self.assertEqual(h.body, b"", what)
+            h2g, _ = self.h2(path, ae)
+            h2h, _ = self.h2(path, ae, method="HEAD")
+            self.assertEqual(h2g.get("content-encoding"), want, (path, ae))
+            self.assertEqual(self.fields(h2h), self.fields(h2g), (path, ae, "h2"))
+        # Spelled out for the common case.
+        h = self.ask("/page/", "br", method="HEAD")
+        self.assertEqual((h.header("Content-Encoding"), h.header("Vary"), h.header("ETag")),
+                         ("br", "Accept-Encoding", 'W/"v1"'))
+        self.assertIsNone(h.header("Content-Length"))
+        h = self.ask("/page/", None, method="HEAD")
+        self.assertEqual((h.header("Content-Length"), h.header("ETag")), (str(len(PAGE)), '"v1"'))
+        self.assertIsNone(h.header("Content-Encoding"))
 
     def test_chunked_upstream_streams_br_zstd_and_never_gzip(self):
         parts = [b'{"n": %d, "pad": "%s"},\n' % (i, b"x" * 200) for i in range(300)]

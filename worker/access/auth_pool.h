@@ -6,8 +6,9 @@
  * hands a credential it has not verified yet to a few threads of its own
  * (AUTH_POOL_THREADS, started on first use: a worker that never sees a
  * password never has them) and parks the request: the HTTP/1 connection
- * waits in CONN_WAIT, an HTTP/2 stream stays unanswered (its job in the
- * stream, http2__resume answers it), every other connection goes on. A thread runs
+ * waits in CONN_WAIT, its body unread, an HTTP/2 stream stays unanswered
+ * (its job in the stream, http2__resume answers it; DATA meanwhile is held
+ * under its stream window), every other connection goes on. A thread runs
  * auth_hash_verify() (crypt_rn is reentrant, its state on the thread's
  * stack) and queues the result; an eventfd in the worker's epoll set wakes
  * the loop, which records the verdict in the credential cache (auth.h) and

@@ -100,7 +100,9 @@ static int http2__respond(nghttp2_session *session, http2_conn_t *h, http2_strea
         return 0;
     int rv = http2_stream_respond(session, h->c, s);
     if (rv == HTTP2_STREAM_PROXY)
-        rv = http2_proxy_start(session, h->c, s);
+        rv = http2_proxy_start(session, h->c, s); /* takes what s held */
+    else if (s->auth_job == NULL)
+        http2_stream_drop_held(session, s); /* answered otherwise: its window comes back */
     if (rv != 0 && nghttp2_is_fatal(rv))
         return NGHTTP2_ERR_CALLBACK_FAILURE;
     return 0;
@@ -134,6 +136,18 @@ static int http2__on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t
 {
     http2_conn_t *h = user_data;
     http2_stream_t *s = nghttp2_session_get_stream_user_data(session, stream_id);
+    if (s != NULL && s->auth_job != NULL) {
+        /* Its password is being hashed: whether a proxied location wants
+         * these bytes is not known yet. They are held and their stream
+         * window kept, so the client sends no more than one window before
+         * the verdict (the connection's comes back at once). */
+        s->body_in += len;
+        s->last_in = h->c->w->now;
+        nghttp2_session_consume_connection(session, len);
+        if (http2_stream_hold(s, data, len) < 0)
+            nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, stream_id, NGHTTP2_INTERNAL_ERROR);
+        return 0;
+    }
     if (s != NULL && s->proxy != NULL) {
         /* Forwarded: its window comes back as the upstream takes it. */
         s->body_in += len;
@@ -280,6 +294,7 @@ static void http2__resume(conn_t *c, void *job)
         if (s->auth_job != job)
             continue;
         s->auth_job = NULL;
+        s->last_in = c->w->now; /* its body may come again from now */
         if (!s->closed && http2__respond(h->session, h, s) != 0) {
             conn_close(c);
             return;
@@ -401,9 +416,10 @@ static void http2__stalled_requests(http2_conn_t *h)
     list_foreach_safe(q, tmp, &h->streams) {
         http2_stream_t *s = list_entry(q, http2_stream_t, link);
         /* A proxied stream's body waits on its upstream as much as on the
-         * client: its own timers bound it. */
+         * client: its own timers bound it. One whose password is hashed
+         * waits on us (its window is held). */
         if (s->closed || s->request_ended || s->responded || s->timed_out || s->proxy != NULL ||
-            w->now - s->last_in < limit)
+            s->auth_job != NULL || w->now - s->last_in < limit)
             continue;
         s->timed_out = 1;
         log_info("client %s: HTTP/2 stream %d: no request frame for %.0f s: reset", conn_addr(h->c),

@@ -18,10 +18,8 @@
 #include "proxy_compress.h"
 #include "proxy_upstream.h"
 
-/* The request body held per stream: one stream window (SETTINGS_
- * INITIAL_WINDOW_SIZE is left at its default, 65535), so a client that
- * keeps to flow control always fits. */
-#define HTTP2_PROXY_IN 65536
+/* The request body held per stream: one stream window. */
+#define HTTP2_PROXY_IN HTTP2_STREAM_WINDOW
 /* Response header fields: the upstream's, plus Server, Date, the host's
  * and the rule's. */
 #define HTTP2_PROXY_NV (HTTP_MAX_HEADERS + 32)
@@ -182,6 +180,9 @@ static int http2_proxy__answer(proxy_t *p)
             p->status = 502;
             return PROXY_FAIL;
         }
+    } else if (p->head_only && p->z_any != 0) {
+        /* A HEAD says what the GET's head would (RFC 9110 9.3.2). */
+        coding = proxy_compress_coding(p->zconf, p->z_any, p->z_stream, &p->res);
     }
     proxy_head_args_t ha = {
         .mode = p->zc != NULL ? PROXY_BODY_DECHUNKED : p->mode,
@@ -285,13 +286,13 @@ int http2_proxy_start(nghttp2_session *session, conn_t *c, http2_stream_t *s)
     hp->session = session;
     hp->method = req.method;
     s->proxy = hp;
-    if (s->body_in > 0) {
-        /* DATA came while its password was being checked and went
-         * unread: the body cannot be forwarded whole. */
-        log_error("proxy: client %s: HTTP/2 request body arrived before its route: 503",
-                  conn_addr(c));
-        return http2_stream_error(session, c, s, req.method, 503);
-    }
+    /* DATA that came while its password was hashed is the body's start
+     * (its stream window still ours: given back as the upstream takes it,
+     * as for any DATA from now on). */
+    hp->in = s->held;
+    hp->in_len = s->held_len;
+    s->held = NULL;
+    s->held_len = 0;
     str_t upgrade = STR_NULL;
     if (req.method == HTTP_METHOD_CONNECT) {
         /* Extended CONNECT (RFC 8441): ":protocol: websocket" is an
@@ -308,12 +309,17 @@ int http2_proxy_start(nghttp2_session *session, conn_t *c, http2_stream_t *s)
         if (http2_tunnel_key(hp->key, sizeof(hp->key)) < 0)
             return http2_stream_error(session, c, s, HTTP_METHOD_CONNECT, 502);
     }
-    /* No Content-Length and a body to come: chunked to the upstream. */
+    /* No Content-Length and a body to come: chunked to the upstream. A
+     * body that is all in (it came while the password was hashed) has
+     * its length. */
     hp->chunked = !hp->tunnel && !s->request_ended && req.content_length < 0;
+    int64_t length = req.content_length;
+    if (length < 0 && s->request_ended && s->body_in > 0)
+        length = (int64_t)s->body_in;
     proxy_start_args_t a = {
         .client = s->client.text[0] != '\0' ? s->client.text : conn_addr(c),
         .https = c->https,
-        .content_length = hp->chunked || hp->tunnel ? -1 : req.content_length,
+        .content_length = hp->chunked || hp->tunnel ? -1 : length,
         .chunked = hp->chunked,
         .upgrade = upgrade,
         .extra = upgrade.len > 0 ? hp->key : NULL,
@@ -323,7 +329,7 @@ int http2_proxy_start(nghttp2_session *session, conn_t *c, http2_stream_t *s)
     if (hp->p == NULL)
         return http2_stream_error(session, c, s, req.method, 502);
     hp->p->zconf = &s->route.conf->compress;
-    if (!hp->p->head_only && !hp->tunnel)
+    if (!hp->tunnel)
         proxy_compress_want(hp->p->zconf, req.accept_encoding, &hp->p->z_any, &hp->p->z_stream);
     if (r == PROXY_AGAIN && hp->chunked && (hp->p->obuf = malloc(PROXY_OBUF_SIZE)) == NULL) {
         hp->p->status = 502;

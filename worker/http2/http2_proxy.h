@@ -21,7 +21,9 @@
  * (nghttp2_session_consume_stream, the session runs with
  * NO_AUTO_WINDOW_UPDATE) only for bytes the upstream took, so a slow
  * upstream slows the client's upload of that stream alone (the
- * connection's window is given back at once).
+ * connection's window is given back at once). DATA that came while the
+ * stream's password was still hashed was held by the stream, its window
+ * kept (http2_stream_hold): it is the buffer's start.
  *
  * A stream that closes (a client's RST_STREAM, the connection going)
  * closes its upstream connection: only a response read to its end is

@@ -46,6 +46,8 @@ http2_stream_t *http2_stream_new(int32_t id)
     s->rule_log = NULL;
     s->client.text[0] = '\0';
     s->auth_job = NULL;
+    s->held = NULL;
+    s->held_len = 0;
     s->sent = 0;
     s->chunk = NULL;
     s->nchunks = s->ci = 0;
@@ -78,11 +80,35 @@ void http2_stream_free(worker_t *w, http2_stream_t *s)
         response_release(s->early, w->fc);
         free(s->early);
     }
+    free(s->held);
     free(s->route_path);
     free(s->chunk);
     free(s->copy);
     free(s->buf);
     free(s);
+}
+
+int http2_stream_hold(http2_stream_t *s, const uint8_t *data, size_t len)
+{
+    if (s->held == NULL && (s->held = malloc(HTTP2_STREAM_WINDOW)) == NULL) {
+        log_error("HTTP/2: out of memory for the request body of stream %d", (int)s->id);
+        return -1;
+    }
+    /* nghttp2 refuses DATA past the window we gave: this is only a guard. */
+    if (len > HTTP2_STREAM_WINDOW - s->held_len)
+        return -1;
+    memcpy(s->held + s->held_len, data, len);
+    s->held_len += len;
+    return 0;
+}
+
+void http2_stream_drop_held(nghttp2_session *session, http2_stream_t *s)
+{
+    if (s->held_len > 0)
+        nghttp2_session_consume_stream(session, s->id, s->held_len);
+    free(s->held);
+    s->held = NULL;
+    s->held_len = 0;
 }
 
 int http2_stream_field(http2_stream_t *s, const uint8_t *name, size_t nlen, const uint8_t *value,

@@ -31,6 +31,11 @@
 #include "response.h"
 #include "worker.h"
 
+/* A request body held per stream: one stream window (SETTINGS_
+ * INITIAL_WINDOW_SIZE is left at its default, 65535), so a client that
+ * keeps to flow control always fits. */
+#define HTTP2_STREAM_WINDOW 65536
+
 /* One piece of a body: mem[off, off + len) when mem is set, else the file
  * range [off, off + len) of fd. */
 typedef struct {
@@ -69,6 +74,11 @@ typedef struct {
     const char *rule;       /* the location that answered, or NULL */
     real_ip_t client;       /* after real_ip; text "": the connection's peer */
     void *auth_job;         /* its password is being hashed (auth_pool.h): not answered yet */
+    /* DATA that came meanwhile, not yet wanted by anyone (owned; its
+     * stream window not given back): a proxied location forwards it, any
+     * other answer drops it. One window at most. */
+    char *held;
+    size_t held_len;
     void *rule_log;         /* its access_log_t, or NULL: the host's */
     double started;         /* w->now when it was answered, for the duration histogram */
     double log_start;       /* w->now when its HEADERS began: the access log's duration */
@@ -111,6 +121,14 @@ void http2_stream_free(worker_t *w, http2_stream_t *s);
  * stream (a 431 answers it). Returns 0, or -1 when out of memory. */
 int http2_stream_field(http2_stream_t *s, const uint8_t *name, size_t nlen, const uint8_t *value,
                        size_t vlen, size_t max_list);
+
+/* Keeps DATA of s that came before its route was known (its password
+ * still hashed). Returns 0, or -1 when out of memory or over one window
+ * (the caller resets the stream). */
+int http2_stream_hold(http2_stream_t *s, const uint8_t *data, size_t len);
+
+/* Drops what s held, giving its window back on session. */
+void http2_stream_drop_held(nghttp2_session *session, http2_stream_t *s);
 
 /* Builds the request, asks the handlers, submits the response on session.
  * Called when the request is whole, and once before when its head came

@@ -194,6 +194,8 @@ static int proxy__answer(proxy_t *p)
             return PROXY_FAIL;
         }
     }
+    if (p->head_only && p->z_any != 0) /* a HEAD says what the GET's head would */
+        coding = proxy_compress_coding(p->zconf, p->z_any, p->z_stream, &p->res);
     if (p->zc != NULL) {
         /* Compressed: chunked for HTTP/1.1, until close for 1.0. */
         framing = c->requests_http10 ? PROXY_BODY_DECHUNKED : PROXY_BODY_CHUNKED;
@@ -404,7 +406,7 @@ int proxy_start(conn_t *c, const http_request_t *req, const proxy_route_t *route
     c->proto = p;
     c->proto_ops = &proxy_ops;
     p->zconf = &route->conf->compress;
-    if (!p->head_only && !p->upgrade)
+    if (!p->upgrade)
         proxy_compress_want(p->zconf, req->accept_encoding, &p->z_any, &p->z_stream);
     p->body_left = req->content_length > 0 ? req->content_length : 0;
     p->chunked = req->chunked;

@@ -88,18 +88,25 @@ int proxy_compress_eligible(const conf_compress_t *z, const http_response_t *res
     return 1;
 }
 
+int proxy_compress_coding(const conf_compress_t *z, int any, int streamed,
+                          const http_response_t *res)
+{
+    if (any == 0 || !proxy_compress_eligible(z, res))
+        return 0;
+    if (res->content_length >= 0 && (uint64_t)res->content_length < z->min_size)
+        return 0;
+    /* gzip needs the whole body (libdeflate): a known length, not too much. */
+    if (any == CONF_CODING_GZIP &&
+        (res->content_length < 0 || (uint64_t)res->content_length > COMPRESS_STREAM_GZIP_MAX))
+        return streamed;
+    return any;
+}
+
 proxy_compress_t *proxy_compress_start(const conf_compress_t *z, int any, int streamed,
                                        const http_response_t *res, int chunked, int *coding)
 {
     *coding = 0;
-    if (any == 0 || !proxy_compress_eligible(z, res))
-        return NULL;
-    if (res->content_length >= 0 && (uint64_t)res->content_length < z->min_size)
-        return NULL;
-    int use = any;
-    if (use == CONF_CODING_GZIP &&
-        (res->content_length < 0 || (uint64_t)res->content_length > COMPRESS_STREAM_GZIP_MAX))
-        use = streamed;
+    int use = proxy_compress_coding(z, any, streamed, res);
     if (use == 0)
         return NULL;
     proxy_compress_t *zc = calloc(1, sizeof(*zc));

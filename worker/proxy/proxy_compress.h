@@ -17,6 +17,11 @@
  * next choice among br and zstd applies, else identity. The client gets
  * chunked framing (or, HTTP/1.0, the body until close), Content-Encoding,
  * Vary: Accept-Encoding and the upstream's ETag made weak.
+ *
+ * A HEAD is answered with the head its GET would get (RFC 9110 9.3.2),
+ * decided from the upstream's HEAD response by the same rules: the same
+ * Content-Encoding, Vary and weak ETag, no Content-Length (the compressed
+ * length is known only once made), no Transfer-Encoding (as for any HEAD).
  */
 #ifndef DROVER_PROXY_COMPRESS_H
 #define DROVER_PROXY_COMPRESS_H
@@ -37,6 +42,12 @@ void proxy_compress_want(const conf_compress_t *z, str_t accept, int *any, int *
 /* The response is compressible by type (Vary: Accept-Encoding goes on it
  * whether or not this client gets it compressed). */
 int proxy_compress_eligible(const conf_compress_t *z, const http_response_t *res);
+
+/* The coding (CONF_CODING_*, 0 identity) a response with res's head gets
+ * on its way to a client that takes any and streamed: what a HEAD's
+ * answer announces, so it says what the GET's would (RFC 9110 9.3.2). */
+int proxy_compress_coding(const conf_compress_t *z, int any, int streamed,
+                          const http_response_t *res);
 
 /* A coder for res, or NULL to send it as it is (then *coding is 0).
  * chunked: frame the output as chunks (an HTTP/1.1 client). */

@@ -39,8 +39,10 @@ static int proxy_response__drop(const http_response_t *res, str_t name, const pr
         return 1;
     if (STR_CASEEQ(name, "Date") || STR_CASEEQ(name, "Server"))
         return 1;
-    return STR_CASEEQ(name, "Content-Length") && mode != PROXY_BODY_LENGTH &&
-           mode != PROXY_BODY_NONE;
+    /* Compressed on the fly (or, to a HEAD, as a GET would be): its
+     * length is known only once it is made. */
+    return STR_CASEEQ(name, "Content-Length") &&
+           (a->coding != 0 || (mode != PROXY_BODY_LENGTH && mode != PROXY_BODY_NONE));
 }
 
 /* Vary already names Accept-Encoding. */
