@@ -10,6 +10,7 @@
 
 #include "log.h"
 #include "proxy_compress.h"
+#include "proxy_link.h"
 #include "proxy_tunnel.h"
 
 /* The exchange is over: the access log's fields, p freed, c back to HTTP/1. */
@@ -42,7 +43,7 @@ static const conn_proto_t proxy_ops = {.expire = proxy__expire, .release = proxy
 
 void proxy_event(worker_t *w, uint64_t d, uint32_t events)
 {
-    proxy_upstream_event(w, d, events);
+    proxy_link_event(w, d, events);
 }
 
 /* Client output in wbuf[woff, wlen): 1 sent, 0 blocked, -1 error. */
@@ -474,12 +475,12 @@ int proxy_run(conn_t *c)
 
 void proxy_worker_drain(worker_t *w)
 {
-    proxy_upstream_drain(w);
+    proxy_link_drain(w);
 }
 
 void proxy_worker_tick(worker_t *w)
 {
-    proxy_upstream_tick(w);
+    proxy_link_tick(w);
 }
 
 void proxy_worker_exit(worker_t *w)

@@ -41,7 +41,7 @@ void proxy_event(worker_t *w, uint64_t d, uint32_t events);
 /* The worker exits: frees the pool and the free proxy_t structures. */
 void proxy_worker_exit(worker_t *w);
 
-/* The worker drains (proxy_upstream_drain). */
+/* The worker drains (proxy_link_drain). */
 void proxy_worker_drain(worker_t *w);
 
 /* The worker's second: idle upstream connections above keepalive that

@@ -14,44 +14,8 @@
 #include "log.h"
 #include "proxy_balance.h"
 #include "proxy_compress.h"
+#include "proxy_link.h"
 #include "proxy_request.h"
-
-/* An upstream connection's epoll data. It stays with the socket across
- * the exchanges that use it, so a pooled connection is taken without a
- * system call (no peek, no EPOLL_CTL_MOD) and its events find whichever
- * exchange holds it now, or, idle, tell the pool the server closed it.
- * Links are never freed while the worker runs: an event of the same epoll
- * batch may name one whose connection was closed. */
-typedef struct proxy_link_s {
-    int fd;
-    int pooled;     /* idle in the pool */
-    proxy_t *owner; /* the exchange using it; NULL: pooled or free */
-    proxy_upstream_state_t *st;
-    struct proxy_link_s *next_free;
-} proxy_link_t;
-
-static proxy_link_t *proxy_upstream__link(worker_t *w, int fd, proxy_t *owner)
-{
-    proxy_link_t *l = w->proxy_links;
-    if (l != NULL)
-        w->proxy_links = l->next_free;
-    else if ((l = malloc(sizeof(*l))) == NULL)
-        return NULL;
-    memset(l, 0, sizeof(*l));
-    l->fd = fd;
-    l->owner = owner;
-    l->st = owner->st;
-    return l;
-}
-
-static void proxy_upstream__unlink(worker_t *w, proxy_link_t *l)
-{
-    l->fd = -1;
-    l->owner = NULL;
-    l->pooled = 0;
-    l->next_free = w->proxy_links;
-    w->proxy_links = l;
-}
 
 /* The free proxy_t structures (their buffers freed). They are never
  * freed while the worker runs: an event of the same epoll batch may still
@@ -80,19 +44,9 @@ void proxy_upstream_drop_fd(proxy_t *p, int pool)
     if (p->fd < 0)
         return;
     proxy_link_t *l = p->link;
-    worker_t *w = p->c->w;
     p->fd = -1;
     p->link = NULL;
-    /* A pooled socket stays in the epoll set with its link as the data.
-     * A draining worker keeps none: the next generation has its own. */
-    if (pool && !w->draining && proxy_conn_put(l->st, p->server, l->fd, l, w->now)) {
-        l->owner = NULL;
-        l->pooled = 1;
-        return;
-    }
-    if (!pool || w->draining)
-        close(l->fd);
-    proxy_upstream__unlink(w, l);
+    proxy_link_release(p->c->w, l, p->server, pool);
 }
 
 const char *proxy_upstream_name(const proxy_t *p)
@@ -149,23 +103,6 @@ void proxy_upstream_arm(conn_t *c, double deadline)
     list_insert_head(q, &c->timer);
 }
 
-void proxy_upstream_event(worker_t *w, uint64_t d, uint32_t events)
-{
-    proxy_link_t *l = (proxy_link_t *)(uintptr_t)(d & ~(uint64_t)3);
-    proxy_t *p = l->owner;
-    if (p != NULL && p->c != NULL) {
-        p->woken = 1;
-        if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
-            p->rx_empty = 0;
-        if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
-            p->rx_hup = 1;
-        conn_ready_push(p->c);
-    } else if (l->pooled && proxy_conn_idle_event(l->st, l->fd, events)) {
-        /* The server closed its idle connection: out of the pool. */
-        proxy_upstream__unlink(w, l);
-    }
-}
-
 static int proxy_upstream__fail(proxy_t *p, int status)
 {
     p->status = status;
@@ -195,8 +132,7 @@ static int proxy_upstream__connect(proxy_t *p)
         p->fresh = 0;
         if (fd >= 0) {
             proxy_link_t *l = tag;
-            l->pooled = 0;
-            l->owner = p;
+            proxy_link_take(l, p);
             p->link = l;
             p->fd = fd;
             p->phase = PROXY_SEND;
@@ -212,14 +148,9 @@ static int proxy_upstream__connect(proxy_t *p)
             p->tried |= (uint64_t)1 << i;
             continue;
         }
-        proxy_link_t *l = proxy_upstream__link(w, fd, p);
-        struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
-                                 .data.u64 = (uint64_t)(uintptr_t)l | PROXY_EV_TAG};
-        if (l == NULL || epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-            log_error("proxy: epoll_ctl(upstream): %s", l == NULL ? "out of memory" : strerror(errno));
+        proxy_link_t *l = proxy_link_add(w, fd, p, p->st);
+        if (l == NULL) {
             close(fd);
-            if (l != NULL)
-                proxy_upstream__unlink(w, l);
             return proxy_upstream__fail(p, 502);
         }
         p->fd = fd;
@@ -572,36 +503,9 @@ int proxy_upstream_run(proxy_t *p)
     return PROXY_AGAIN;
 }
 
-static void proxy_upstream__drop_pooled(void *tag)
-{
-    free(tag);
-}
-
-/* Links stay allocated (on the free list): events of this epoll batch may
- * still name them. */
-static void proxy_upstream__drop_idle(void *tag, void *arg)
-{
-    proxy_upstream__unlink(arg, tag);
-}
-
-void proxy_upstream_tick(worker_t *w)
-{
-    proxy_conn_trim(w, w->now, proxy_upstream__drop_idle, w);
-}
-
-void proxy_upstream_drain(worker_t *w)
-{
-    proxy_conn_close_idle(w, proxy_upstream__drop_idle, w);
-}
-
 void proxy_upstream_worker_exit(worker_t *w)
 {
-    proxy_conn_close_all(w, proxy_upstream__drop_pooled);
-    while (w->proxy_links != NULL) {
-        proxy_link_t *l = w->proxy_links;
-        w->proxy_links = l->next_free;
-        free(l);
-    }
+    proxy_link_worker_exit(w);
     while (w->proxy_free != NULL) {
         proxy_t *p = w->proxy_free;
         w->proxy_free = p->next_free;

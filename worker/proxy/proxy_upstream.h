@@ -23,7 +23,7 @@
  * response head and PROXY_CLOSE after it.
  *
  * Events: an upstream socket's epoll data is its proxy_t pointer tagged
- * PROXY_EV_TAG; proxy_upstream_event sets woken and queues the client
+ * PROXY_EV_TAG; proxy_link_event sets woken and queues the client
  * connection (conn_ready_push), which runs the exchange in the same turn.
  * proxy_t structures go to a free list and are never freed while the
  * worker runs, so a stale event finds c == NULL.
@@ -103,7 +103,7 @@ struct proxy_s {
     const conf_upstream_t *up;
     int server;     /* the one tried now */
     int fd;         /* its socket, or -1 */
-    struct proxy_link_s *link; /* fd's epoll data (proxy_upstream.c), with fd */
+    struct proxy_link_s *link; /* fd's epoll data (proxy_link.h), with fd */
     int reused;     /* fd came from the pool */
     int fresh;      /* the next try must not take from the pool */
     uint64_t tried; /* servers that failed this request */
@@ -218,16 +218,6 @@ void proxy_upstream_free(proxy_t *p, int pool);
 /* Puts c on the worker's proxy timer list at deadline, sorted (upstreams
  * have timeouts of their own, so appending would not keep it sorted). */
 void proxy_upstream_arm(conn_t *c, double deadline);
-
-/* An event (epoll events) of an upstream socket (epoll data d). */
-void proxy_upstream_event(worker_t *w, uint64_t d, uint32_t events);
-
-/* The worker's second: the pool's unused surplus closed (proxy_conn_trim). */
-void proxy_upstream_tick(worker_t *w);
-
-/* The worker drains: its idle upstream connections close, and no more
- * are kept. */
-void proxy_upstream_drain(worker_t *w);
 
 /* The worker exits: frees the pool and the free proxy_t structures. */
 void proxy_upstream_worker_exit(worker_t *w);
