@@ -14,7 +14,12 @@ compressed by the front (drover `compress: on`, gzip at its on-the-fly
 level 6; nginx `gzip on; gzip_proxied any; gzip_comp_level 6`), req/s and
 CPU per request only.
 
-  python3 tests/bench/proxy/bench.py [--seconds 5] [--rounds 3] [--compress]
+With --keepalive N: both fronts keep N idle upstream connections instead
+of 16 (64: more than wrk's 32 clients, so neither front ever reconnects; the
+control for drover's pool, which keeps idle connections above keepalive
+for a second where nginx closes them at once).
+
+  python3 tests/bench/proxy/bench.py [--seconds 5] [--rounds 3] [--compress] [--keepalive N]
 Needs wrk, nginx (nginx-light), curl; DROVER_BIN (default ./drover)."""
 import argparse, os, re, shutil, signal, socket, subprocess, sys, tempfile, time
 
@@ -55,6 +60,7 @@ def main():
     ap.add_argument("--seconds", type=int, default=5)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--compress", action="store_true")
+    ap.add_argument("--keepalive", type=int, default=16)
     a = ap.parse_args()
     work = tempfile.mkdtemp(prefix="drover-proxy-bench.")
     os.chmod(work, 0o755)
@@ -84,14 +90,14 @@ http {{ access_log off; keepalive_requests 100000; sendfile on; {ctype}
     open(conf, "w").write(f'listen: ["127.0.0.1:{port}"]\nworkers: 1\nroot: {root}\ndaemon: false\n'
                           f'pid_file: {work}/drover.pid\nerror_log: {work}/drover.err\n'
                           f'access_log: off\n{zd}upstreams:\n  app: {{servers: ["127.0.0.1:{up}"], '
-                          f'keepalive: 16}}\nlocations:\n  "/": {{proxy: app}}\n')
+                          f'keepalive: {a.keepalive}}}\nlocations:\n  "/": {{proxy: app}}\n')
     servers["drover"] = ([binp, "-c", conf], port)
     port = free_port()
     nconf = os.path.join(work, "nginx.conf")
     open(nconf, "w").write(f"""daemon off; worker_processes 1; pid {work}/nginx.pid;
 error_log {work}/nginx.err; events {{ worker_connections 1024; }}
 http {{ access_log off; {zn}
-  upstream app {{ server 127.0.0.1:{up}; keepalive 16; }}
+  upstream app {{ server 127.0.0.1:{up}; keepalive {a.keepalive}; }}
   server {{ listen 127.0.0.1:{port};
     location / {{ proxy_pass http://app; proxy_http_version 1.1;
                  proxy_set_header Connection ""; }} }} }}\n""")
@@ -135,7 +141,7 @@ http {{ access_log off; {zn}
         print(f"40 KB of JSON through one upstream, gzip by the front; {a.rounds} rounds of "
               f"{a.seconds} s, medians (no download run)")
     else:
-        print(f"1 KiB through one upstream (nginx, keepalive 16); {a.rounds} rounds of "
+        print(f"1 KiB through one upstream (nginx, keepalive {a.keepalive}); {a.rounds} rounds of "
               f"{a.seconds} s, medians; 100 MB download by curl, one per round")
     shutil.rmtree(work, ignore_errors=True)
 
