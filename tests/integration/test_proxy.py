@@ -7,13 +7,11 @@ Transfer-Encoding, a close mid-body, a hang, a reset), a port where nothing
 listens and a unix socket. Plain HTTP and a TLS front."""
 
 import http.client
-import http.server
 import json
 import os
 import shutil
 import socket
 import subprocess
-import socketserver
 import ssl
 import sys
 import threading
@@ -22,214 +20,15 @@ import unittest
 
 sys.dont_write_bytecode = True  # keep the source tree clean
 
-from harness import (SharedServerTestCase, Conn, exchange, free_port, req, run_main, wait_until)
+from harness import (SharedServerTestCase, Conn, free_port, req, run_main, wait_until)
 import tlsgen
-
-BIG = os.urandom(5 * 1024 * 1024 + 77)
-
-
-def get(port, path, headers=None, method="GET", version="HTTP/1.1", timeout=5, body=b""):
-    """One request on a new connection with Connection: close; a Host
-    header in headers replaces localhost; a body gets its Content-Length
-    unless headers frame it."""
-    h = dict(headers or {})
-    host = h.pop("Host", "localhost")
-    h.setdefault("Connection", "close")
-    if body and "Transfer-Encoding" not in h:
-        h.setdefault("Content-Length", str(len(body)))
-    return exchange(port, req(method, path, version, h, body=body, host=host),
-                    head=(method == "HEAD"), timeout=timeout)
+from upstreams import (BIG, RawServer, UnixEcho, Upstreams, access_lines, assert_no_worker_died,
+                       get, hang, raw, read_head, reset, rss_kib)
 
 
 def creq(method, path, body=b""):
     """A keep-alive request with its body's Content-Length."""
     return req(method, path, headers={"Content-Length": str(len(body))} if body else None, body=body)
-
-
-class EchoHandler(http.server.BaseHTTPRequestHandler):
-    """Echoes the request as JSON; a few paths answer otherwise."""
-    protocol_version = "HTTP/1.1"
-    server_version = "echo"
-
-    def log_message(self, *a):
-        pass
-
-    def _body(self):
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            out = b""
-            for _ in range(100000):
-                size = int(self.rfile.readline().split(b";")[0], 16)
-                if size == 0:
-                    for _ in range(100):  # trailers
-                        if self.rfile.readline() in (b"\r\n", b""):
-                            break
-                    return out
-                out += self.rfile.read(size)
-                self.rfile.readline()
-            return out
-        n = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(n) if n else b""
-
-    def _reply(self, status, body, headers=()):
-        self.send_response(status)
-        for k, v in headers:
-            self.send_header(k, v)
-        if not any(k.lower() == "content-length" for k, _ in headers):
-            self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-
-    def _any(self):
-        body = self._body()
-        self.server.hits += 1
-        if self.path.startswith("/api/big"):
-            self._reply(200, BIG, [("Content-Type", "application/octet-stream")])
-            return
-        if self.path.startswith("/api/chunked"):
-            self.send_response(200)
-            self.send_header("Transfer-Encoding", "chunked")
-            self.send_header("Content-Type", "text/plain")
-            self.end_headers()
-            for part in (b"hello ", b"chunked ", b"world" * 1000):
-                self.wfile.write(b"%x;ext=1\r\n%s\r\n" % (len(part), part))
-            self.wfile.write(b"0\r\nX-Trailer: t\r\n\r\n")
-            return
-        if self.path.startswith("/api/close"):
-            self.send_response(200)
-            self.send_header("Connection", "close")
-            self.end_headers()
-            self.wfile.write(b"until close " * 1000)
-            self.close_connection = True
-            return
-        if self.path.startswith("/api/hop"):
-            self._reply(200, b"hop", [("Connection", "close, X-Secret"), ("X-Secret", "s"),
-                                      ("Keep-Alive", "timeout=5"), ("X-Kept", "k")])
-            return
-        doc = {"method": self.command, "path": self.path,
-               "headers": [[k, v] for k, v in self.headers.items()],
-               "body": body.decode("latin-1"), "server": self.server.name,
-               "peer": self.client_address[1]}
-        self._reply(200, json.dumps(doc).encode(), [("Content-Type", "application/json"),
-                                                    ("X-Upstream", self.server.name)])
-
-    do_GET = do_POST = do_PUT = do_DELETE = do_OPTIONS = do_HEAD = do_PATCH = _any
-
-
-class EchoServer(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def handle_error(self, request, client_address):
-        pass  # a client (drover) that went away on purpose
-
-    def __init__(self, addr, name):
-        super().__init__(addr, EchoHandler)
-        self.name = name
-        self.hits = 0
-
-
-class UnixEcho(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
-    daemon_threads = True
-
-    def handle_error(self, request, client_address):
-        pass
-
-    def __init__(self, path):
-        super().__init__(path, EchoHandler)
-        self.name = "unix"
-        self.hits = 0
-
-    def get_request(self):
-        s, _ = super().get_request()
-        return s, ("unix", 0)
-
-
-class RawServer(object):
-    """A socket server whose every connection runs behave(sock); stopped by
-    closing its listening socket. Connections are closed when it stops."""
-
-    def __init__(self, behave, rcvbuf=None):
-        self.behave = behave
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if rcvbuf is not None:
-            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.port = self.sock.getsockname()[1]
-        self.conns = []
-        self.accepted = 0
-        self.stopping = False
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self):
-        self.sock.settimeout(0.2)
-        while not self.stopping:
-            try:
-                s, _ = self.sock.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            self.accepted += 1
-            self.conns.append(s)
-            threading.Thread(target=self._one, args=(s,), daemon=True).start()
-
-    def _one(self, s):
-        try:
-            s.settimeout(10)
-            self.behave(s)
-        except OSError:
-            pass
-
-    def stop(self):
-        self.stopping = True
-        self.thread.join(5)
-        self.sock.close()
-        for s in self.conns:
-            try:
-                s.close()
-            except OSError:
-                pass
-
-
-def read_head(s):
-    """The request head a raw upstream receives (bounded)."""
-    data = b""
-    for _ in range(1000):
-        if b"\r\n\r\n" in data:
-            break
-        b = s.recv(65536)
-        if not b:
-            break
-        data += b
-    return data
-
-
-def raw(reply, after=None):
-    def behave(s):
-        read_head(s)
-        s.sendall(reply)
-        if after == "hang":
-            time.sleep(8)
-        elif after == "reset":
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
-        s.close()
-    return behave
-
-
-def hang(s):
-    read_head(s)
-    time.sleep(8)
-    s.close()
-
-
-def reset(s):
-    read_head(s)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
-    s.close()
 
 
 def flaky(s):
@@ -261,29 +60,13 @@ class ProxyTest(SharedServerTestCase):
 
     @classmethod
     def populate(cls, srv):
-        cls.ups = []
-        cls.raws = []
-
-        def echo(name):
-            e = EchoServer(("127.0.0.1", 0), name)
-            threading.Thread(target=e.serve_forever, kwargs={"poll_interval": 0.1},
-                             daemon=True).start()
-            cls.ups.append(e)
-            return "127.0.0.1:%d" % e.server_address[1]
-
-        def rawsrv(behave):
-            r = RawServer(behave)
-            cls.raws.append(r)
-            return "127.0.0.1:%d" % r.port
-
-        cls.a = echo("a")
-        cls.b = echo("b")
-        cls.c = echo("c")
-        cls.bk = echo("backup")
+        cls.ups, cls.raws = Upstreams(), Upstreams()
+        cls.a = cls.ups.echo("a")
+        cls.b = cls.ups.echo("b")
+        cls.c = cls.ups.echo("c")
+        cls.bk = cls.ups.echo("backup")
         cls.unix_path = os.path.join(srv.dir, "app.sock")
-        u = UnixEcho(cls.unix_path)
-        threading.Thread(target=u.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
-        cls.ups.append(u)
+        cls.ups.add(UnixEcho(cls.unix_path).start())
         cls.refused = "127.0.0.1:%d" % free_port()
         cls.certdir = tlsgen.certdir_in(srv)
         cls.certs = tlsgen.make_all(cls.certdir)
@@ -302,8 +85,7 @@ class ProxyTest(SharedServerTestCase):
             "hang": hang,
             "reset": reset,
         }
-        cls.flaky = RawServer(flaky)
-        cls.raws.append(cls.flaky)
+        cls.flaky = cls.raws.add(RawServer(flaky))
         cls.refused2 = "127.0.0.1:%d" % free_port()
         upstreams = {
             "app": {"servers": [cls.a]},
@@ -314,7 +96,7 @@ class ProxyTest(SharedServerTestCase):
             "onlybackup": {"servers": [cls.refused, {"address": cls.bk, "backup": True}]},
             "sock": {"servers": ["unix:" + cls.unix_path]},
             "nosock": {"servers": ["unix:" + os.path.join(srv.dir, "missing.sock")]},
-            "slow": {"servers": [rawsrv(hang)], "read_timeout": "1s"},
+            "slow": {"servers": [cls.raws.raw(hang)], "read_timeout": "1s"},
             "pool": {"servers": [cls.a], "keepalive": 4},
             "flaky": {"servers": ["127.0.0.1:%d" % cls.flaky.port], "keepalive": 4},
             "health": {"servers": [cls.refused2, cls.c], "max_fails": 1, "fail_timeout": "30s"},
@@ -335,7 +117,7 @@ class ProxyTest(SharedServerTestCase):
             "/hdr/": {"proxy": "app", "headers": {"X-Front": "drover"}},
         }
         for name, behave in bad.items():
-            upstreams[name] = {"servers": [rawsrv(behave)], "read_timeout": "2s"}
+            upstreams[name] = {"servers": [cls.raws.raw(behave)], "read_timeout": "2s"}
             locations["/%s/" % name] = {"proxy": name}
         srv.conf["log_format"] = "json"
         srv.conf["upstreams"] = upstreams
@@ -345,11 +127,8 @@ class ProxyTest(SharedServerTestCase):
     @classmethod
     def tearDownClass(cls):
         super().tearDownClass()
-        for u in cls.ups:
-            u.shutdown()
-            u.server_close()
-        for r in cls.raws:
-            r.stop()
+        cls.ups.stop()
+        cls.raws.stop()
 
     def echo(self, path, port=None, **kw):
         r = get(port or self.port, path, **kw)
@@ -530,19 +309,12 @@ class ProxyTest(SharedServerTestCase):
         # A client that reads slowly: the worker must not buffer the body
         # (its RSS stays well under the 5 MiB response).
         worker = self.srv.workers()[0]
-
-        def rss():
-            with open("/proc/%d/status" % worker) as f:
-                for line in f:
-                    if line.startswith("VmRSS:"):
-                        return int(line.split()[1])
-            return 0
-        base = rss()
+        base = rss_kib(worker)
         s = socket.create_connection(("127.0.0.1", self.port), timeout=20)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
         s.sendall(req("GET", "/api/big"))
         time.sleep(1.0)
-        grown = rss() - base
+        grown = rss_kib(worker) - base
         got = b""
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and not got.endswith(BIG[-1000:]):
@@ -728,30 +500,22 @@ class ProxyTest(SharedServerTestCase):
         self.assertEqual(r.status, 502)
         self.assertEqual(self.flaky.accepted - before, 2)
 
-    def access_lines(self, path):
-        out = []
-        for line in self.srv.read(self.srv.access_log).splitlines():
-            d = json.loads(line)
-            if d["path"] == path:
-                out.append(d)
-        return out
-
     def test_access_log_has_upstream_fields(self):
         self.echo("/api/logged")
         self.assertEqual(get(self.port, "/down/logged").status, 502)
         self.assertEqual(get(self.port, "/index.html").status, 200)
-        self.assertTrue(wait_until(lambda: self.access_lines("/down/logged"), timeout=5))
-        ok = self.access_lines("/api/logged")[0]
+        self.assertTrue(wait_until(lambda: access_lines(self.srv, "/down/logged"), timeout=5))
+        ok = access_lines(self.srv, "/api/logged")[0]
         self.assertEqual(ok["upstream"], self.a)
         self.assertEqual(ok["upstream_status"], 200)
         self.assertGreater(ok["upstream_us"], 0)
         self.assertLess(ok["upstream_us"], 5e6)
-        bad = self.access_lines("/down/logged")[0]
+        bad = access_lines(self.srv, "/down/logged")[0]
         self.assertEqual(bad["status"], 502)
         self.assertIsNone(bad["upstream_status"])
         self.assertIn(bad["upstream"], [self.refused] + [
             s for s in self.srv.conf["upstreams"]["down"]["servers"]])
-        self.assertNotIn("upstream", self.access_lines("/index.html")[-1])
+        self.assertNotIn("upstream", access_lines(self.srv, "/index.html")[-1])
 
     # -- TLS front
 
@@ -793,10 +557,7 @@ class ProxyTest(SharedServerTestCase):
     def test_zz_no_worker_died(self):
         # Runs last (unittest sorts by name): no test made a worker crash
         # (a sanitizer report ends the worker with status 1).
-        log = self.srv.log_text()
-        self.assertNotIn("exited with", log, log[-2000:])
-        self.assertNotIn("killed by signal", log, log[-2000:])
-        self.assertNotIn("runtime error", self.srv.stderr_text())
+        assert_no_worker_died(self, self.srv)
 
 
 class ProxySendTimeoutTest(SharedServerTestCase):

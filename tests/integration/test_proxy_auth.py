@@ -3,7 +3,7 @@
 (README "Access control", "Reverse proxy"): the real binary with Basic auth
 from a password file made by Apache's htpasswd (bcrypt, so the hash runs on
 the worker's hashing threads), in front of a real upstream on 127.0.0.1
-(test_proxy.py's echo application). Over HTTP/2 (python3-h2, h2client.py)
+(upstreams.py's echo application). Over HTTP/2 (python3-h2, h2client.py)
 the stream's DATA is held, its window not given back, until the verdict;
 then a proxied location gets the whole body, a wrong password its 401 with
 the body dropped and the connection going on; a static or `return`
@@ -17,7 +17,6 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 import time
 import unittest
 
@@ -26,7 +25,7 @@ sys.dont_write_bytecode = True  # keep the source tree clean
 from harness import Conn, SharedServerTestCase, req, run_main, wait_until
 import h2client
 from test_access import basic
-from test_proxy import EchoServer
+from upstreams import EchoServer, assert_no_worker_died, rss_kib
 
 HTPASSWD = shutil.which("htpasswd")
 
@@ -96,12 +95,10 @@ class ProxyAuthTest(SharedServerTestCase):
                 p = subprocess.run([HTPASSWD, "-nbB", "-C", "4", "m%d" % i, "pw"], check=True,
                                    capture_output=True, timeout=60)
                 f.write(p.stdout.decode().strip() + "\n")
-        cls.echo = Echo(("127.0.0.1", 0), "echo")
-        threading.Thread(target=cls.echo.serve_forever, kwargs={"poll_interval": 0.1},
-                         daemon=True).start()
+        cls.echo = Echo(("127.0.0.1", 0), "echo").start()
         srv.write_file("files/a.txt", "static file\n")
         auth = {"realm": "R", "htpasswd": cls.pw}
-        srv.conf["upstreams"] = {"app": {"servers": ["127.0.0.1:%d" % cls.echo.server_address[1]]}}
+        srv.conf["upstreams"] = {"app": {"servers": [cls.echo.addr]}}
         srv.conf["locations"] = {
             "/p/": {"proxy": "app", "auth": auth},
             "/files/": {"auth": auth},
@@ -112,8 +109,7 @@ class ProxyAuthTest(SharedServerTestCase):
     @classmethod
     def tearDownClass(cls):
         super().tearDownClass()
-        cls.echo.shutdown()
-        cls.echo.server_close()
+        cls.echo.stop()
 
     def open(self, user, password=None, path="/p/x", method="POST", length=None, extra=()):
         """A connection and a request HEADERS (not yet flushed) with user's
@@ -278,13 +274,6 @@ class ProxyAuthTest(SharedServerTestCase):
         # worker's memory after the second set is what it was after the
         # first (a leak would be 64 x 64 KiB a round: 3 to 4 MiB of RSS).
         worker = self.srv.workers()[0]
-
-        def rss():
-            with open("/proc/%d/status" % worker) as f:
-                for line in f:
-                    if line.startswith("VmRSS:"):
-                        return int(line.split()[1])
-            return 0
         body = b"m" * 65535
         seen = []
         user = 0
@@ -339,7 +328,7 @@ class ProxyAuthTest(SharedServerTestCase):
                     for s in sids:
                         c.streams[s].body = bytearray()
                 if rnd % 3 == 2:
-                    seen.append(rss())
+                    seen.append(rss_kib(worker))
             self.assertEqual(c.get("/index.html").status, 200)
         self.assertLess(seen[1] - seen[0], 1024, "worker RSS grew by %d KiB" % (seen[1] - seen[0]))
 
@@ -424,10 +413,7 @@ class ProxyAuthTest(SharedServerTestCase):
         self.assertEqual(self.echo.hits, hits)
 
     def test_zz_no_worker_died(self):
-        log = self.srv.log_text()
-        self.assertNotIn("exited with", log, log[-2000:])
-        self.assertNotIn("killed by signal", log, log[-2000:])
-        self.assertNotIn("runtime error", self.srv.stderr_text())
+        assert_no_worker_died(self, self.srv)
 
 
 if __name__ == "__main__":

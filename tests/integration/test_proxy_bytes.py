@@ -6,7 +6,6 @@ response, an HTTP/1.1 WebSocket tunnel after its 101, and an HTTP/2
 extended CONNECT tunnel (RFC 8441). A real raw upstream on 127.0.0.1
 sends a known number of bytes; the client counts what it got."""
 
-import json
 import socket
 import sys
 import time
@@ -16,7 +15,7 @@ sys.dont_write_bytecode = True  # keep the source tree clean
 
 from harness import SharedServerTestCase, run_main, wait_until
 from test_metrics import scrape, value
-from test_proxy import RawServer, read_head
+from upstreams import RawServer, access_lines, read_head
 import h2client
 
 N = 1 << 20  # what the upstream sends as a body or through a tunnel
@@ -53,14 +52,6 @@ class ProxyBytesTest(SharedServerTestCase):
         if getattr(cls, "up", None) is not None:
             cls.up.stop()
 
-    def access_lines(self, path):
-        out = []
-        for line in self.srv.read(self.srv.access_log).splitlines():
-            d = json.loads(line)
-            if d["path"] == path:
-                out.append(d)
-        return out
-
     def counted(self, got, do):
         """Runs do() (which returns the bytes the client got, heads
         included) and checks that both byte counters grew by that much.
@@ -91,8 +82,8 @@ class ProxyBytesTest(SharedServerTestCase):
                 s.sendall(b"GET /big/r HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
                 return self.read_all(s)
         self.counted(N, do)
-        self.assertTrue(wait_until(lambda: self.access_lines("/big/r"), timeout=5))
-        self.assertEqual(self.access_lines("/big/r")[-1]["bytes"], N)
+        self.assertTrue(wait_until(lambda: access_lines(self.srv, "/big/r"), timeout=5))
+        self.assertEqual(access_lines(self.srv, "/big/r")[-1]["bytes"], N)
 
     def read_all(self, s):
         got = 0
@@ -111,8 +102,8 @@ class ProxyBytesTest(SharedServerTestCase):
                           b"Upgrade: websocket\r\n\r\n")
                 return self.read_all(s)  # the 101 head, then N bytes and the upstream's end
         self.counted(N, do)
-        self.assertTrue(wait_until(lambda: self.access_lines("/push/h1"), timeout=5))
-        d = self.access_lines("/push/h1")[-1]
+        self.assertTrue(wait_until(lambda: access_lines(self.srv, "/push/h1"), timeout=5))
+        d = access_lines(self.srv, "/push/h1")[-1]
         self.assertEqual((d["status"], d["bytes"]), (101, N), d)
         self.assertGreaterEqual(d["duration_us"], 150000, d)
 
@@ -133,8 +124,8 @@ class ProxyBytesTest(SharedServerTestCase):
                 self.assertTrue(st.ended)
                 return len(st.body)  # frames not counted here: at least this much went
         self.counted(N, do)
-        self.assertTrue(wait_until(lambda: self.access_lines("/push/h2"), timeout=5))
-        d = self.access_lines("/push/h2")[-1]
+        self.assertTrue(wait_until(lambda: access_lines(self.srv, "/push/h2"), timeout=5))
+        d = access_lines(self.srv, "/push/h2")[-1]
         self.assertEqual((d["status"], d["upstream_status"], d["bytes"]), (200, 101, N), d)
         # The stream lasted until the upstream's close, 0.2 s after its bytes:
         # the HTTP/2 log's duration is the stream's, as HTTP/1's is.

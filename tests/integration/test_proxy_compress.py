@@ -15,7 +15,7 @@ sys.dont_write_bytecode = True  # keep the source tree clean
 
 from harness import Conn, ServerTestCase, exchange, req, run_main, wait_until
 from test_compress import decode, text
-from test_proxy import RawServer, read_head
+from upstreams import Upstreams, read_head
 
 PAGE = text(6000)          # ~40 KB of words: compressible, over min_size
 
@@ -64,18 +64,15 @@ class ProxyCompressTest(ServerTestCase):
 
     def setUp(self):
         super().setUp()
-        self.raws = []
+        self.raws = Upstreams()
 
     def tearDown(self):
-        for r in self.raws:
-            r.stop()
+        self.raws.stop()
 
     def serve(self, routes, compress="on"):
         ups, locs = {}, {}
         for name, behave in routes.items():
-            r = RawServer(behave)
-            self.raws.append(r)
-            ups[name] = {"servers": ["127.0.0.1:%d" % r.port]}
+            ups[name] = {"servers": [self.raws.raw(behave)]}
             locs["/%s/" % name] = {"proxy": name}
         self.srv.conf["upstreams"] = ups
         self.srv.conf["locations"] = locs
@@ -308,9 +305,7 @@ class ProxyCompressTest(ServerTestCase):
                                    in self.srv.log_text(), timeout=5))
 
     def test_off_by_default_and_per_location(self):
-        r = RawServer(length_reply(PAGE))
-        self.raws.append(r)
-        self.srv.conf["upstreams"] = {"app": {"servers": ["127.0.0.1:%d" % r.port]}}
+        self.srv.conf["upstreams"] = {"app": {"servers": [self.raws.raw(length_reply(PAGE))]}}
         self.srv.conf["locations"] = {"/plain/": {"proxy": "app"},
                                       "/z/": {"proxy": "app", "compress": "on"}}
         self.srv.write_config()

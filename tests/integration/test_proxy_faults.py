@@ -19,7 +19,7 @@ import unittest
 sys.dont_write_bytecode = True  # keep the source tree clean
 
 from harness import ServerTestCase, exchange, req, run_main, wait_until
-from test_proxy import RawServer, EchoServer, read_head, get
+from upstreams import RawServer, EchoServer, read_head, get
 
 
 class Unanswered(object):
@@ -97,8 +97,7 @@ class ProxyFaultsTest(ServerTestCase):
             f()
 
     def access_log(self):
-        with open(self.srv.access_log) as f:
-            return f.read()
+        return self.srv.read(self.srv.access_log)
 
     def serve(self, upstreams, locations):
         self.srv.conf["upstreams"] = upstreams
@@ -107,11 +106,9 @@ class ProxyFaultsTest(ServerTestCase):
         self.srv.start()
 
     def echo(self, name):
-        e = EchoServer(("127.0.0.1", 0), name)
-        threading.Thread(target=e.serve_forever, kwargs={"poll_interval": 0.1},
-                         daemon=True).start()
-        self.stops.append(lambda: (e.shutdown(), e.server_close()))
-        return e, "127.0.0.1:%d" % e.server_address[1]
+        e = EchoServer(("127.0.0.1", 0), name).start()
+        self.stops.append(e.stop)
+        return e, e.addr
 
     def test_connect_timeout_is_504(self):
         u = Unanswered()
@@ -356,14 +353,12 @@ class ProxyNameAddressesTest(ServerTestCase):
             self.ups.append(e)
             port = e.server_address[1]
         for e in self.ups:
-            threading.Thread(target=e.serve_forever, kwargs={"poll_interval": 0.1},
-                             daemon=True).start()
+            e.start()
         self.port_up = port
 
     def tearDown(self):
         for e in self.ups:
-            e.shutdown()
-            e.server_close()
+            e.stop()
 
     def test_every_address_is_a_server(self):
         self.srv.conf["upstreams"] = {"app": {"servers": ["multi.test:%d" % self.port_up]}}
@@ -390,11 +385,7 @@ class ProxyNameAddressesTest(ServerTestCase):
         self.assertIn("127.0.0.2:%d" % self.port_up, self.access_log_text())
 
     def access_log_text(self):
-        try:
-            with open(self.srv.access_log) as f:
-                return f.read()
-        except OSError:
-            return ""
+        return self.srv.read(self.srv.access_log)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Reverse proxy for HTTP/2 clients (README "Reverse proxy"): each stream
 is its own HTTP/1.1 request to a real upstream (the Python applications
-and raw servers of test_proxy.py), with the response streamed back as
+and raw servers of upstreams.py), with the response streamed back as
 HEADERS and DATA under the client's flow control. Clients: curl
 (--http2-prior-knowledge on the plain port, --http2 over TLS) and
 python3-h2 (h2client.py) where frames and windows matter."""
@@ -9,10 +9,8 @@ python3-h2 (h2client.py) where frames and windows matter."""
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import threading
 import time
 import unittest
 
@@ -21,13 +19,13 @@ sys.dont_write_bytecode = True  # keep the source tree clean
 from harness import SharedServerTestCase, free_port, wait_until
 import h2client
 import tlsgen
-from test_proxy import BIG, EchoServer, RawServer, hang, raw, reset
+from upstreams import (BIG, Dripper, RawServer, Upstreams, WsEcho, access_lines,
+                       assert_no_worker_died, hang, raw, read_head, reset, rss_kib)
 
 
 def late_last_chunk(s):
     """A chunked body whose last chunk comes a moment after the data: the
     stream must still end (END_STREAM) once it does."""
-    from test_proxy import read_head
     read_head(s)
     s.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")
     time.sleep(0.5)
@@ -38,7 +36,6 @@ def late_last_chunk(s):
 
 def delayed(s):
     """Answers after 2 s: longer than the front's keepalive_timeout."""
-    from test_proxy import read_head
     read_head(s)
     time.sleep(2)
     s.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\ndelayed")
@@ -48,90 +45,10 @@ def delayed(s):
 
 def slow_peer(s):
     """Answers after 0.5 s with the port drover's connection came from."""
-    from test_proxy import read_head
     read_head(s)
     time.sleep(0.5)
     body = b"%d" % s.getpeername()[1]
     s.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body))
-    s.close()
-
-
-class Dripper(object):
-    """An upstream that sends a large body slowly and notes when drover
-    closes its connection (recv() returns b"")."""
-
-    def __init__(self):
-        self.closed_at = None
-        self.srv = RawServer(self.behave)
-
-    def behave(self, s):
-        from test_proxy import read_head
-        read_head(s)
-        s.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000000\r\n\r\n")
-        s.settimeout(0.05)
-        for _ in range(200):  # 10 s at most
-            try:
-                s.sendall(b"d" * 16384)
-            except OSError:
-                break
-            try:
-                if s.recv(100) == b"":
-                    break
-            except socket.timeout:
-                continue
-            except OSError:
-                break
-        self.closed_at = time.monotonic()
-        s.close()
-
-
-class WsEcho(object):
-    """A WebSocket-style upstream: checks nothing itself, keeps the head it
-    got, answers 101 (Sec-WebSocket-Accept from the key, the first
-    subprotocol offered) and then echoes bytes until drover shuts its side,
-    then closes."""
-
-    def __init__(self):
-        self.heads = []
-        self.srv = RawServer(self.behave)
-
-    def behave(self, s):
-        import base64
-        import hashlib
-        from test_proxy import read_head
-        head = read_head(s)
-        self.heads.append(head)
-        hdrs = {}
-        for line in head.decode("latin-1").split("\r\n")[1:]:
-            k, _, v = line.partition(":")
-            hdrs[k.strip().lower()] = v.strip()
-        if hdrs.get("upgrade", "").lower() != "websocket":
-            s.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 2\r\n\r\nno")
-            s.close()
-            return
-        key = hdrs.get("sec-websocket-key", "")
-        accept = base64.b64encode(hashlib.sha1((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")
-                                               .encode()).digest())
-        proto = hdrs.get("sec-websocket-protocol", "").split(",")[0].strip()
-        s.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                  b"Sec-WebSocket-Accept: " + accept + b"\r\n" +
-                  (b"Sec-WebSocket-Protocol: " + proto.encode() + b"\r\n" if proto else b"") +
-                  b"\r\nhi")
-        for _ in range(1000):
-            b = s.recv(65536)
-            if not b:
-                break
-            s.sendall(b)
-        s.sendall(b"bye")
-        s.close()
-
-
-def refuse_post(s):
-    """Reads the request, then resets the connection before any byte of a
-    response: a POST it got may have been acted on."""
-    from test_proxy import read_head
-    read_head(s)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
     s.close()
 
 
@@ -142,54 +59,39 @@ class ProxyH2Test(SharedServerTestCase):
 
     @classmethod
     def populate(cls, srv):
-        cls.ups, cls.raws = [], []
-
-        def echo(name):
-            e = EchoServer(("127.0.0.1", 0), name)
-            threading.Thread(target=e.serve_forever, kwargs={"poll_interval": 0.1},
-                             daemon=True).start()
-            cls.ups.append(e)
-            return "127.0.0.1:%d" % e.server_address[1]
-
-        def rawsrv(behave):
-            r = RawServer(behave)
-            cls.raws.append(r)
-            return "127.0.0.1:%d" % r.port
-
-        cls.a = echo("a")
-        cls.c = echo("c")
+        cls.ups, cls.raws = Upstreams(), Upstreams()
+        cls.a = cls.ups.echo("a")
+        cls.c = cls.ups.echo("c")
         cls.refused = "127.0.0.1:%d" % free_port()
         cls.certdir = tlsgen.certdir_in(srv)
         cls.certs = tlsgen.make_all(cls.certdir)
         cls.tls_port = tlsgen.listen_tls(srv)
         srv.conf["tls"] = {"certificates": [tlsgen.cert_entry(cls.certs["ec"])]}
-        cls.refuser = RawServer(refuse_post)
-        cls.raws.append(cls.refuser)
+        cls.refuser = cls.raws.add(RawServer(reset))  # reads the request, then resets
         cls.dripper = Dripper()
-        cls.raws.append(cls.dripper.srv)
+        cls.raws.add(cls.dripper.srv)
         cls.ws = WsEcho()
-        cls.raws.append(cls.ws.srv)
+        cls.raws.add(cls.ws.srv)
         cls.wsidle = WsEcho()
-        cls.raws.append(cls.wsidle.srv)
-        cls.stuck = RawServer(hang, rcvbuf=4096)  # reads the head, then nothing
-        cls.raws.append(cls.stuck)
+        cls.raws.add(cls.wsidle.srv)
+        cls.stuck = cls.raws.add(RawServer(hang, rcvbuf=4096))  # reads the head, then nothing
         upstreams = {
             "app": {"servers": [cls.a], "keepalive": 8},
             "down": {"servers": [cls.refused, "127.0.0.1:%d" % free_port()]},
-            "slow": {"servers": [rawsrv(hang)], "read_timeout": "1s"},
-            "midbody": {"servers": [rawsrv(raw(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n"
-                                                + b"x" * 5000))]},
-            "midchunk": {"servers": [rawsrv(raw(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-                                                 b"5\r\nhello\r\n10\r\nabc"))]},
-            "reset": {"servers": [rawsrv(reset)]},
-            "late": {"servers": [rawsrv(late_last_chunk)]},
-            "delayed": {"servers": [rawsrv(delayed)], "read_timeout": "5s"},
+            "slow": {"servers": [cls.raws.raw(hang)], "read_timeout": "1s"},
+            "midbody": {"servers": [cls.raws.raw(raw(
+                b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n" + b"x" * 5000))]},
+            "midchunk": {"servers": [cls.raws.raw(raw(
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n10\r\nabc"))]},
+            "reset": {"servers": [cls.raws.raw(reset)]},
+            "late": {"servers": [cls.raws.raw(late_last_chunk)]},
+            "delayed": {"servers": [cls.raws.raw(delayed)], "read_timeout": "5s"},
             "drip": {"servers": ["127.0.0.1:%d" % cls.dripper.srv.port], "keepalive": 4},
             "stuck": {"servers": ["127.0.0.1:%d" % cls.stuck.port], "send_timeout": "20s"},
             "ws": {"servers": ["127.0.0.1:%d" % cls.ws.srv.port]},
             "wsidle": {"servers": ["127.0.0.1:%d" % cls.wsidle.srv.port],
                        "tunnel_timeout": "1500ms", "read_timeout": "30s"},
-            "peer": {"servers": [rawsrv(slow_peer)]},
+            "peer": {"servers": [cls.raws.raw(slow_peer)]},
             "postfail": {"servers": ["127.0.0.1:%d" % cls.refuser.port, cls.c]},
             "failpost": {"servers": [cls.refused, cls.c]},
         }
@@ -203,11 +105,8 @@ class ProxyH2Test(SharedServerTestCase):
     @classmethod
     def tearDownClass(cls):
         super().tearDownClass()
-        for u in cls.ups:
-            u.shutdown()
-            u.server_close()
-        for r in cls.raws:
-            r.stop()
+        cls.ups.stop()
+        cls.raws.stop()
 
     # -- helpers
 
@@ -246,14 +145,6 @@ class ProxyH2Test(SharedServerTestCase):
     @staticmethod
     def hdr(doc, name):
         return [v for k, v in doc["headers"] if k.lower() == name.lower()]
-
-    def access_lines(self, path):
-        out = []
-        for line in self.srv.read(self.srv.access_log).splitlines():
-            d = json.loads(line)
-            if d["path"] == path:
-                out.append(d)
-        return out
 
     # -- forwarding
 
@@ -440,20 +331,13 @@ class ProxyH2Test(SharedServerTestCase):
         # A client with a small window that gives it back slowly: the
         # worker holds a bounded buffer, not the 5 MiB body.
         worker = self.srv.workers()[0]
-
-        def rss():
-            with open("/proc/%d/status" % worker) as f:
-                for line in f:
-                    if line.startswith("VmRSS:"):
-                        return int(line.split()[1])
-            return 0
-        base = rss()
+        base = rss_kib(worker)
         with h2client.H2(self.port, auto_ack=False, timeout=30, rcvbuf=65536) as c:
             sid = c.request("/api/big")
             st = c.streams[sid]
             c.pump(lambda: len(st.body) > 0, 5)
             time.sleep(1.0)
-            grown = rss() - base
+            grown = rss_kib(worker) - base
             # Now read it all, giving credit back.
             st.ack = True
             c.ack(sid, len(st.body))
@@ -683,17 +567,14 @@ class ProxyH2Test(SharedServerTestCase):
 
     def test_access_log_has_upstream_fields(self):
         self.curl(self.url("/api/h2logged"))
-        self.assertTrue(wait_until(lambda: self.access_lines("/api/h2logged"), timeout=5))
-        ok = self.access_lines("/api/h2logged")[0]
+        self.assertTrue(wait_until(lambda: access_lines(self.srv, "/api/h2logged"), timeout=5))
+        ok = access_lines(self.srv, "/api/h2logged")[0]
         self.assertEqual(ok["upstream"], self.a)
         self.assertEqual(ok["upstream_status"], 200)
         self.assertEqual(ok["status"], 200)
 
     def test_zz_no_worker_died(self):
-        log = self.srv.log_text()
-        self.assertNotIn("exited with", log, log[-2000:])
-        self.assertNotIn("killed by signal", log, log[-2000:])
-        self.assertNotIn("runtime error", self.srv.stderr_text())
+        assert_no_worker_died(self, self.srv)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Active health checks of upstreams (`health:`, doc/configuration.md
 "Reverse proxy"), run by the master against real Python applications
-(upstream_app.py) whose /health can be switched to 500 or that stop
+(upstreams.py) whose /health can be switched to 500 or that stop
 listening: a server is taken out within about two intervals with no client
 request, and no request reaches it; it comes back after `passes`; backups
 serve when every primary fails its checks; all down is a 502 at once; each
@@ -10,8 +10,11 @@ reload applies a changed health configuration and stops checking what it
 removed; bad health keys are refused naming file, line and key."""
 
 import os
+import selectors
 import signal
+import socket
 import sys
+import threading
 import time
 import unittest
 
@@ -19,7 +22,7 @@ sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from harness import ServerTestCase, free_port, get, run_main, wait_until  # noqa: E402
-from upstream_app import App, SlowHealth, assert_no_crash  # noqa: E402
+from upstreams import App, assert_no_crash  # noqa: E402
 
 INTERVAL = 0.3
 HEALTH = {"path": "/health", "interval": "300ms", "timeout": "250ms", "fails": 2, "passes": 2}
@@ -31,6 +34,81 @@ def down_line(name, addr, why):
 
 def up_line(name, addr, why="status 200"):
     return "upstream %s: server %s is up again (health check: %s)" % (name, addr, why)
+
+
+class SlowHealth(object):
+    """n listening ports on 127.0.0.1 served by one thread: each connection
+    gets "200 OK" (Connection: close) delay seconds after its request head
+    arrived. Many servers whose checks are all under way at once."""
+
+    def __init__(self, n, delay):
+        self.sel = selectors.DefaultSelector()
+        self.delay = delay
+        self.listeners = []
+        for _ in range(n):
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("127.0.0.1", 0))
+            s.listen(16)
+            s.setblocking(False)
+            self.sel.register(s, 1, "listen")
+            self.listeners.append(s)
+        self.ports = [s.getsockname()[1] for s in self.listeners]
+        self.conns = {}  # socket -> [bytes read, when to answer or None]
+        self.answered = 0
+        self.stopping = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while not self.stopping:
+            for key, _ in self.sel.select(timeout=0.05):
+                s = key.fileobj
+                if key.data == "listen":
+                    try:
+                        c, _ = s.accept()
+                    except OSError:
+                        continue
+                    c.setblocking(False)
+                    self.conns[c] = [b"", None]
+                    self.sel.register(c, 1, "conn")
+                    continue
+                try:
+                    data = s.recv(4096)
+                except OSError:
+                    data = b""
+                st = self.conns.get(s)
+                if not data or st is None:
+                    self._drop(s)
+                    continue
+                st[0] += data
+                if b"\r\n\r\n" in st[0] and st[1] is None:
+                    st[1] = time.monotonic() + self.delay
+            now = time.monotonic()
+            for c, st in list(self.conns.items()):
+                if st[1] is not None and now >= st[1]:
+                    try:
+                        c.send(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                        self.answered += 1
+                    except OSError:
+                        pass
+                    self._drop(c)
+
+    def _drop(self, c):
+        self.conns.pop(c, None)
+        try:
+            self.sel.unregister(c)
+        except (KeyError, ValueError):
+            pass
+        c.close()
+
+    def stop(self):
+        self.stopping = True
+        self.thread.join(5)
+        for c in list(self.conns):
+            c.close()
+        for s in self.listeners:
+            s.close()
 
 
 class HealthTestBase(ServerTestCase):

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The reverse proxy's figures in /metrics (doc/configuration.md "Status and
-metrics"): real proxied requests to real Python upstreams (upstream_app.py),
+metrics"): real proxied requests to real Python upstreams (upstreams.py),
 a port where nothing listens (502), a server that never answers (504), a
 refused first server (a retry), then the scrape: counts exact, the histogram
 consistent with the responses and with a slow response's bucket, a page that
@@ -19,7 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import ServerTestCase, free_port, get, run_main, wait_until  # noqa: E402
 from scrape import (Prometheus, ScrapeMixin, have_prometheus, promtool_check,  # noqa: E402
                     scrape, series, value)
-from upstream_app import App, Hang, assert_no_crash  # noqa: E402
+from upstreams import App, RawServer, assert_no_crash, silent  # noqa: E402
 
 
 class ProxyMetricsTest(ScrapeMixin, ServerTestCase):
@@ -31,7 +31,7 @@ class ProxyMetricsTest(ScrapeMixin, ServerTestCase):
         self.addCleanup(assert_no_crash, self, self.srv)
         self.a = App("a")
         self.b = App("b")
-        self.hang = Hang()
+        self.hang = RawServer(silent)  # accepts, never answers
         self.addCleanup(self.a.stop)
         self.addCleanup(self.b.stop)
         self.addCleanup(self.hang.stop)

@@ -10,12 +10,10 @@ the README's own YAML."""
 
 import asyncio
 import http
-import http.server
 import json
 import os
 import re
 import socket
-import socketserver
 import ssl
 import sys
 import threading
@@ -36,7 +34,8 @@ except ImportError:
         websockets = None
 
 from harness import (ServerTestCase, SharedServerTestCase, free_port, get, run_main, wait_until)
-from test_proxy import RawServer, read_head
+from upstreams import (EchoServer, Upstreams, access_lines, assert_no_worker_died,
+                       echo_until_eof, read_head, rss_kib)
 import tlsgen
 
 README = os.path.join(os.environ.get("DROVER_SRCDIR",
@@ -107,15 +106,7 @@ def upgrade_req(path, extra=b""):
 
 def read_101(s):
     """The client's response head (bytes after it kept) from drover."""
-    data = b""
-    for _ in range(1000):
-        if b"\r\n\r\n" in data:
-            break
-        b = s.recv(65536)
-        if not b:
-            break
-        data += b
-    head, _, rest = data.partition(b"\r\n\r\n")
+    head, _, rest = read_head(s).partition(b"\r\n\r\n")
     return head.decode("latin-1"), rest
 
 
@@ -124,11 +115,7 @@ def early(s):
     read_head(s)
     s.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: x-raw\r\nConnection: Upgrade\r\n"
               b"X-From: raw\r\n\r\nEARLY")
-    for _ in range(10000):
-        b = s.recv(65536)
-        if not b:
-            break
-        s.sendall(b)
+    echo_until_eof(s, 10000)
     s.close()
 
 
@@ -176,14 +163,6 @@ class Pusher(object):
         s.close()
 
 
-def rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
 class ProxyWsTest(SharedServerTestCase):
     server_kwargs = {"workers": 1, "send_timeout": "20s"}
 
@@ -192,12 +171,7 @@ class ProxyWsTest(SharedServerTestCase):
         if websockets is None:
             raise unittest.SkipTest("no python3-websockets")
         cls.ws = WsServer()
-        cls.raws = []
-
-        def rawsrv(behave):
-            r = RawServer(behave)
-            cls.raws.append(r)
-            return "127.0.0.1:%d" % r.port
+        cls.raws = Upstreams()
         cls.pusher = Pusher()
         cls.certdir = tlsgen.certdir_in(srv)
         cls.certs = tlsgen.make_all(cls.certdir)
@@ -209,10 +183,10 @@ class ProxyWsTest(SharedServerTestCase):
             "ws": {"servers": [wsaddr]},
             "idle": {"servers": [wsaddr], "tunnel_timeout": "1s"},
             "down": {"servers": ["127.0.0.1:%d" % free_port()]},
-            "early": {"servers": [rawsrv(early)]},
-            "half": {"servers": [rawsrv(half)]},
-            "always101": {"servers": [rawsrv(always101)]},
-            "push": {"servers": [rawsrv(cls.pusher)]},
+            "early": {"servers": [cls.raws.raw(early)]},
+            "half": {"servers": [cls.raws.raw(half)]},
+            "always101": {"servers": [cls.raws.raw(always101)]},
+            "push": {"servers": [cls.raws.raw(cls.pusher)]},
         }
         srv.conf["locations"] = {"/%s/" % n: {"proxy": n} for n in srv.conf["upstreams"]}
         srv.write_config()
@@ -227,14 +201,6 @@ class ProxyWsTest(SharedServerTestCase):
 
     def uri(self, path):
         return "ws://127.0.0.1:%d%s" % (self.port, path)
-
-    def access_lines(self, path):
-        out = []
-        for line in self.srv.read(self.srv.access_log).splitlines():
-            d = json.loads(line)
-            if d["path"] == path:
-                out.append(d)
-        return out
 
     # -- through the websockets library
 
@@ -281,8 +247,8 @@ class ProxyWsTest(SharedServerTestCase):
             await ws.close()
             return ws.close_code
         self.assertEqual(client(self.uri("/ws/logged"), talk), 1000)
-        self.assertTrue(wait_until(lambda: self.access_lines("/ws/logged"), timeout=5))
-        d = self.access_lines("/ws/logged")[-1]
+        self.assertTrue(wait_until(lambda: access_lines(self.srv, "/ws/logged"), timeout=5))
+        d = access_lines(self.srv, "/ws/logged")[-1]
         self.assertEqual(d["status"], 101)
         self.assertEqual(d["upstream_status"], 101)
         # What went to the client after the head: the echo and the close.
@@ -487,10 +453,7 @@ class ProxyWsTest(SharedServerTestCase):
                 s.close()
 
     def test_zz_no_worker_died(self):
-        log = self.srv.log_text()
-        self.assertNotIn("exited with", log, log[-2000:])
-        self.assertNotIn("killed by signal", log, log[-2000:])
-        self.assertNotIn("runtime error", self.srv.stderr_text())
+        assert_no_worker_died(self, self.srv)
 
 
 class TunnelTimeoutConfigTest(ServerTestCase):
@@ -528,26 +491,6 @@ def readme_example():
     return m.group(1)
 
 
-class ApiHandler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *a):
-        pass
-
-    def do_GET(self):
-        body = json.dumps({"path": self.path, "host": self.headers.get("Host")}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-
-class Api(socketserver.ThreadingMixIn, http.server.HTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-
 class ReadmeExampleTest(ServerTestCase):
     """The README's "static files, an app behind /api/, a WebSocket at /ws"
     example, with its ports replaced by free ones."""
@@ -557,9 +500,7 @@ class ReadmeExampleTest(ServerTestCase):
         super().setUp()
         if websockets is None:
             self.skipTest("no python3-websockets")
-        self.api = Api(("127.0.0.1", 0), ApiHandler)
-        threading.Thread(target=self.api.serve_forever, kwargs={"poll_interval": 0.1},
-                         daemon=True).start()
+        self.api = EchoServer(("127.0.0.1", 0), "api").start()
         self.ws = WsServer()
         yaml = readme_example()
         for old, new in (("127.0.0.1:8080", self.srv.port), ("127.0.0.1:8000", self.api.server_address[1]),
@@ -572,8 +513,7 @@ class ReadmeExampleTest(ServerTestCase):
 
     def tearDown(self):
         super().tearDown()
-        self.api.shutdown()
-        self.api.server_close()
+        self.api.stop()
         self.ws.stop()
 
     def test_serves_it(self):

@@ -8,7 +8,6 @@ read_timeout, and is logged 499, as an ordinary proxied request is (and
 as nginx does with proxy_ignore_client_abort off). Real raw upstreams on
 127.0.0.1 that record what they got and when drover closed them."""
 
-import json
 import socket
 import struct
 import sys
@@ -17,7 +16,7 @@ import time
 sys.dont_write_bytecode = True  # keep the source tree clean
 
 from harness import SharedServerTestCase, get, req, run_main, wait_until
-from test_proxy import RawServer, read_head
+from upstreams import RawServer, access_lines, read_head
 
 
 class Recorder(RawServer):
@@ -87,28 +86,13 @@ class ProxyWsHandshakeTest(SharedServerTestCase):
         if getattr(cls, "up", None) is not None:
             cls.up.stop()
 
-    def access_lines(self, path):
-        out = []
-        for line in self.srv.read(self.srv.access_log).splitlines():
-            d = json.loads(line)
-            if d["path"] == path:
-                out.append(d)
-        return out
-
     # -- several Upgrade lines
 
     def test_every_upgrade_line_reaches_the_upstream(self):
         with socket.create_connection(("127.0.0.1", self.port), timeout=10) as s:
             s.sendall(upgrade("/switch/lines", (b"Upgrade: x-first", b"X-Between: 1",
                                                 b"upgrade: websocket, x-third/2")))
-            data = b""
-            for _ in range(100):
-                if b"\r\n\r\n" in data:
-                    break
-                b = s.recv(65536)
-                if not b:
-                    break
-                data += b
+            data = read_head(s)  # the 101's head, and any bytes after it
             self.assertTrue(data.startswith(b"HTTP/1.1 101 "), data[:200])
             # Still a tunnel: bytes go both ways.
             s.sendall(b"frame")
@@ -150,8 +134,8 @@ class ProxyWsHandshakeTest(SharedServerTestCase):
             took = self.up.closed[path] - gone
         finally:
             s.close()
-        self.assertTrue(wait_until(lambda: self.access_lines(path), timeout=5), self.srv.diag())
-        d = self.access_lines(path)[-1]
+        self.assertTrue(wait_until(lambda: access_lines(self.srv, path), timeout=5), self.srv.diag())
+        d = access_lines(self.srv, path)[-1]
         self.assertEqual(d["status"], 499, d)
         self.assertEqual(d["bytes"], 0, d)
         return took
