@@ -274,6 +274,12 @@ class ProxyAuthTest(SharedServerTestCase):
         # worker's memory after the second set is what it was after the
         # first (a leak would be 64 x 64 KiB a round: 3 to 4 MiB of RSS).
         worker = self.srv.workers()[0]
+        with open("/proc/%d/maps" % worker) as f:
+            if "libasan" in f.read():
+                # AddressSanitizer holds freed memory in quarantine (21 MiB
+                # of growth seen there): RSS does not show what is freed;
+                # its own leak and use-after-free checks stand instead.
+                self.skipTest("held bodies' memory not measured under AddressSanitizer")
         body = b"m" * 65535
         seen = []
         user = 0
