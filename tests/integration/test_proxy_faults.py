@@ -4,7 +4,8 @@ connect never completes (connect_timeout, and the next server after it),
 a client that goes away while the upstream is silent (the upstream
 connection is closed at once, not at read_timeout), an upstream that
 answers before it has read the request body (its answer reaches the
-client), and a reload (the old generation's pooled upstream connections
+client), one whose FIN comes with its keep-alive response (that connection
+is not pooled), and a reload (the old generation's pooled upstream connections
 are closed once idle). Real upstreams on 127.0.0.1."""
 
 import os
@@ -211,6 +212,64 @@ class ProxyFaultsTest(ServerTestCase):
             self.assertEqual((res.status, res.body), (200, b"ok"), (i, self.srv.log_text()[-1500:]))
             time.sleep(0.6)
         self.assertEqual(r.accepted, 3)
+
+    def fin_upstream(self, half):
+        """The first connection's answer ends with a FIN in the same
+        segment (TCP_CORK holds the last bytes until the FIN joins them),
+        no Connection: close said. half: the upstream only shuts its
+        sending side and then reads what comes without answering (a
+        lingering close); else it closes. Later connections answer
+        "second" and close."""
+        first = []
+
+        def behave(s):
+            if not first:
+                first.append(s)
+                read_head(s)
+                s.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfir")
+                time.sleep(0.2)  # drover reads the head and waits
+                s.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
+                s.send(b"st")
+                if not half:
+                    s.close()
+                    return
+                s.shutdown(socket.SHUT_WR)
+                s.settimeout(10)
+                for _ in range(1000):
+                    if not s.recv(65536):
+                        break
+                return
+            read_head(s)
+            s.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\nConnection: close\r\n\r\n"
+                      b"second")
+            s.close()
+
+        r = RawServer(behave)
+        self.stops.append(r.stop)
+        self.serve({"fin": {"servers": ["127.0.0.1:%d" % r.port], "read_timeout": "4s"}},
+                   {"/api/": {"proxy": "fin"}})
+        a = get(self.port, "/api/1", timeout=10)
+        self.assertEqual((a.status, a.body), (200, b"first"))
+
+    def test_fin_with_the_response_half_close(self):
+        """The FIN came while the exchange held the connection: the next
+        GET must not wait on it for read_timeout (it did: 504 after 4 s;
+        before reads without EAGAIN it was retried at once)."""
+        self.fin_upstream(half=True)
+        t0 = time.monotonic()
+        b = get(self.port, "/api/2", timeout=10)
+        took = time.monotonic() - t0
+        self.assertEqual((b.status, b.body), (200, b"second"),
+                         (took, self.srv.log_text()[-600:]))
+        self.assertLess(took, 2.0)
+
+    def test_fin_with_the_response_then_post(self):
+        """A POST, which is not retried once sent, after a response that
+        came with its FIN: it goes on a fresh connection, not the closed
+        one (502)."""
+        self.fin_upstream(half=False)
+        b = get(self.port, "/api/2", method="POST", body=b"data", timeout=10)
+        self.assertEqual((b.status, b.body), (200, b"second"), self.srv.log_text()[-600:])
 
     def test_reload_closes_the_old_pool(self):
         w = Watched(answer=True)

@@ -46,7 +46,11 @@ void proxy_upstream_drop_fd(proxy_t *p, int pool)
     proxy_link_t *l = p->link;
     p->fd = -1;
     p->link = NULL;
-    proxy_link_release(p->c->w, l, p->server, pool);
+    /* The server's FIN (or an error) came while we held the socket: its
+     * event is spent, so in the pool nothing would tell that it died, and
+     * the next request, taken as empty (rx_empty), would wait on it for
+     * read_timeout. */
+    proxy_link_release(p->c->w, l, p->server, pool && !p->rx_hup);
 }
 
 const char *proxy_upstream_name(const proxy_t *p)

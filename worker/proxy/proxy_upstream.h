@@ -147,7 +147,8 @@ struct proxy_s {
      * in two segments). */
     int rx_empty;
     int rx_hup; /* the peer's FIN or an error came with an event: a short
-                 * recv is then not the end of what there is to read */
+                 * recv is then not the end of what there is to read, and
+                 * the socket is not pooled (proxy_upstream_drop_fd) */
     int progress; /* bytes moved this run: re-arm the timer */
     double timeout; /* after a run with rearm: the timer's length from now */
     int rearm;
