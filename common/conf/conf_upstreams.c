@@ -190,6 +190,7 @@ static int conf_upstreams__named(conf_upstream_t *u, const char *spec, size_t n,
         s->backup = backup;
         s->spec = n == 1 ? strdup(spec) : conf_upstreams__numeric(&s->addr);
         s->host = strdup(spec);
+        s->expansion = i == 0 ? (int)n : 0;
         u->nservers++; /* freed with the rest, filled or not */
         if (s->spec == NULL || s->host == NULL)
             return -1;
@@ -503,14 +504,32 @@ void conf_upstreams_print(FILE *out, const char *name, const void *at, const cha
         if (u->implicit)
             continue;
         fprintf(out, "  %s:  # line %u\n    servers: [", u->name, u->line);
-        for (size_t j = 0; j < u->nservers; j++) {
-            fputs(j > 0 ? ", " : "", out);
+        /* A name as written, once, so the output reads back the same (the
+         * Host a request without one gets is the name); what it resolved
+         * to follows in a comment. */
+        int many = 0;
+        for (size_t j = 0, first = 1; j < u->nservers; j++) {
+            const conf_upstream_server_t *s = &u->servers[j];
+            if (s->expansion == 0)
+                continue;
+            many |= s->expansion > 1;
+            fputs(first ? "" : ", ", out);
+            first = 0;
             fputs("{address: ", out);
-            conf__print_quoted(out, u->servers[j].spec);
-            fprintf(out, ", weight: %d, backup: %s}", u->servers[j].weight,
-                    u->servers[j].backup ? "true" : "false");
+            conf__print_quoted(out, s->expansion > 1 ? s->host : s->spec);
+            fprintf(out, ", weight: %d, backup: %s}", s->weight, s->backup ? "true" : "false");
         }
-        fprintf(out, "]\n    keepalive: %d\n    connect_timeout: %s\n    read_timeout: %s\n"
+        fputs("]\n", out);
+        for (size_t j = 0; many && j < u->nservers; j++) {
+            const conf_upstream_server_t *s = &u->servers[j];
+            if (s->expansion > 1)
+                fprintf(out, "    # %s: ", s->host);
+            else if (s->expansion == 1)
+                continue;
+            fprintf(out, "%s%s", s->spec,
+                    j + 1 < u->nservers && u->servers[j + 1].expansion == 0 ? ", " : "\n");
+        }
+        fprintf(out, "    keepalive: %d\n    connect_timeout: %s\n    read_timeout: %s\n"
                 "    send_timeout: %s\n    max_fails: %d\n    fail_timeout: %s\n"
                 "    tunnel_timeout: %s\n",
                 u->keepalive, conf_value_duration_str(u->connect_timeout, a, sizeof(a)),

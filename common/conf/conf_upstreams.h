@@ -46,6 +46,8 @@ typedef struct {
     char *spec;                   /* as written: "127.0.0.1:9000", "unix:/run/app.sock";
                                    * the numeric address when a name gave several */
     char *host;                   /* as written: the Host a request without one gets */
+    int expansion;                /* on the first server a name gave: how many it gave
+                                   * (-T prints the name once); 0 on the others */
     struct sockaddr_storage addr; /* resolved at load */
     socklen_t addr_len;
     int weight;                   /* 1..100 */

@@ -426,8 +426,18 @@ class ProxyNameAddressesTest(ServerTestCase):
         self.srv.conf["log_format"] = "json"
         self.srv.write_config()
         dump = self.srv.run("-T").stdout.decode()
-        self.assertIn('"127.0.0.2:%d"' % self.port_up, dump)
-        self.assertIn('"127.0.0.3:%d"' % self.port_up, dump)
+        # The name as written (so -T reads back the same), what it gave in a comment.
+        self.assertIn('{address: "multi.test:%d"' % self.port_up, dump)
+        self.assertIn("# multi.test:%d: 127.0.0.2:%d, 127.0.0.3:%d\n"
+                      % ((self.port_up,) * 3), dump)
+        again = os.path.join(self.srv.dir, "again.yaml")
+        with open(again, "w") as f:
+            f.write(dump)
+        back = subprocess.run(self.srv.command("-T", conf=again), capture_output=True,
+                              timeout=10).stdout.decode()
+        import re
+        same = lambda t: re.sub(r"  # line \d+", "", t.split("\n", 1)[1])
+        self.assertEqual(same(back), same(dump))
         self.srv.start()
         seen = [get(self.port, "/api/%d" % i).header("X-Upstream") for i in range(4)]
         self.assertEqual(sorted(set(seen)), ["three", "two"], seen)
