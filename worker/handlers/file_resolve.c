@@ -171,6 +171,28 @@ fail:
     return -1;
 }
 
+/* A variant's entry (a sibling file or the compression cache's) for the
+ * open vfd: NULL when out of memory or it could not be loaded (vfd closed
+ * either way). */
+static file_cache_entry_t *file_resolve__variant(file_resolve_t *fr, int vfd,
+                                                 const struct stat *vst, const char *type,
+                                                 http_coding_t coding, const char *cache_control)
+{
+    file_cache_entry_t *v = calloc(1, sizeof(*v) + 1);
+    if (v == NULL) {
+        close(vfd);
+        return NULL;
+    }
+    v->refs = 1;
+    list_init(&v->lru);
+    list_init(&v->shared_lru);
+    if (file_resolve__load(fr, v, vfd, vst, type, coding, 1, cache_control) < 0) {
+        file_resolve_free(v);
+        return NULL;
+    }
+    return v;
+}
+
 /* file.gz, file.br beside the file whose root-relative name is in rel (a
  * buffer with room for 4 more bytes): loaded into e->variant[]. */
 static void file_resolve__variants(file_resolve_t *fr, file_cache_entry_t *e, char *rel,
@@ -193,18 +215,10 @@ static void file_resolve__variants(file_resolve_t *fr, file_cache_entry_t *e, ch
             close(vfd);
             continue;
         }
-        file_cache_entry_t *v = calloc(1, sizeof(*v) + 1);
-        if (v == NULL) {
-            close(vfd);
+        file_cache_entry_t *v = file_resolve__variant(fr, vfd, &vst, type, kinds[i].coding,
+                                                      cache_control);
+        if (v == NULL)
             continue;
-        }
-        v->refs = 1;
-        list_init(&v->lru);
-        list_init(&v->shared_lru);
-        if (file_resolve__load(fr, v, vfd, &vst, type, kinds[i].coding, 1, cache_control) < 0) {
-            file_resolve_free(v);
-            continue;
-        }
         e->variant[kinds[i].coding] = v;
         e->codings |= HTTP_CODING_MASK(kinds[i].coding);
     }
@@ -253,18 +267,10 @@ static int file_resolve__compressed(file_resolve_t *fr, file_cache_entry_t *e, i
         /* Validators from the file's identity and the coding: the same in
          * every worker and after a restart, never equal to identity's. */
         vst.st_mtim = st->st_mtim;
-        file_cache_entry_t *v = calloc(1, sizeof(*v) + 1);
-        if (v == NULL) {
-            close(vfd);
+        file_cache_entry_t *v = file_resolve__variant(fr, vfd, &vst, type, (http_coding_t)coding,
+                                                      cache_control);
+        if (v == NULL)
             continue;
-        }
-        v->refs = 1;
-        list_init(&v->lru);
-        list_init(&v->shared_lru);
-        if (file_resolve__load(fr, v, vfd, &vst, type, (http_coding_t)coding, 1, cache_control) < 0) {
-            file_resolve_free(v);
-            continue;
-        }
         v->from_cache = 1;
         e->variant[coding] = v;
         e->codings |= HTTP_CODING_MASK(coding);
